@@ -1,0 +1,371 @@
+/**
+ * Parse and validate `mcml.yaml` text. Pure: the caller reads the file.
+ * Every problem becomes an `Issue` with the field path, `line:column` and, where one is
+ * close, a did-you-mean suggestion.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { z } from 'zod';
+import { McmlError, type Issue } from '../errors.js';
+import { didYouMean } from '../suggest.js';
+import { specSchema, type Spec } from './schema.js';
+
+/** A parsed spec with a way back from field paths to positions in the source. */
+export interface SpecDocument {
+  spec: Spec;
+  file: string;
+  /** 1-based position of the node at `path` (or of its nearest existing parent). */
+  locate(path: readonly (string | number)[]): { line: number; column: number } | undefined;
+}
+
+type PathKey = string | number;
+
+/** Renders a path as `targets[1].region`. */
+export function formatPath(path: readonly PathKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? key : `.${key}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function nodeAt(doc: Document, path: readonly PathKey[], wantKey: boolean): Node | undefined {
+  let node: unknown = doc.contents;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      if (!pair) return node;
+      if (wantKey && i === path.length - 1) return pair.key as Node;
+      node = pair.value ?? pair.key;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key];
+      if (item === undefined) return node;
+      node = item;
+    } else {
+      return (node as Node | undefined) ?? undefined;
+    }
+  }
+  return node as Node | undefined;
+}
+
+/** The keys an object schema accepts at `path` in `data`, for did-you-mean on unknown keys. */
+function knownKeysAt(schema: z.ZodType, data: unknown, path: readonly PathKey[]): string[] {
+  let current: z.ZodType | undefined = schema;
+  let value: unknown = data;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let t: z.ZodType = s;
+    for (;;) {
+      if (t instanceof z.ZodOptional || t instanceof z.ZodDefault || t instanceof z.ZodNullable) {
+        t = t.unwrap() as z.ZodType;
+      } else if (t instanceof z.ZodPrefault) {
+        t = t.unwrap() as z.ZodType;
+      } else if (t instanceof z.ZodDiscriminatedUnion) {
+        const options = t.options as z.ZodType[];
+        const disc = t.def.discriminator;
+        const actual =
+          value !== null && typeof value === 'object'
+            ? (value as Record<string, unknown>)[disc]
+            : undefined;
+        const match = options.find(
+          (o) => o instanceof z.ZodObject && (o.shape[disc] as z.ZodLiteral).value === actual,
+        );
+        if (!match) return t;
+        t = match;
+      } else return t;
+    }
+  };
+  for (const key of path) {
+    if (current === undefined) return [];
+    current = unwrap(current);
+    if (current instanceof z.ZodObject && typeof key === 'string') {
+      current = current.shape[key] as z.ZodType | undefined;
+    } else if (current instanceof z.ZodArray && typeof key === 'number') {
+      current = current.element as z.ZodType;
+    } else return [];
+    value =
+      value !== null && typeof value === 'object'
+        ? (value as Record<PathKey, unknown>)[key]
+        : undefined;
+  }
+  if (current === undefined) return [];
+  current = unwrap(current);
+  return current instanceof z.ZodObject ? Object.keys(current.shape) : [];
+}
+
+function describeIssue(issue: z.core.$ZodIssue, data: unknown): { message: string; hint?: string } {
+  switch (issue.code) {
+    case 'invalid_value': {
+      const actual = valueAt(data, issue.path as PathKey[]);
+      const options = issue.values.map((v) => String(v));
+      const hint = typeof actual === 'string' ? didYouMean(actual, options) : '';
+      const message =
+        options.length === 1
+          ? `must be ${JSON.stringify(issue.values[0])}`
+          : `must be one of ${options.map((o) => `"${o}"`).join(', ')}` +
+            (actual === undefined ? '' : `, got ${JSON.stringify(actual)}`);
+      return hint ? { message, hint } : { message };
+    }
+    case 'invalid_type': {
+      const actual = valueAt(data, issue.path as PathKey[]);
+      if (actual === undefined) return { message: `is required (${issue.expected})` };
+      return {
+        message: `must be ${article(issue.expected)}, got ${describeValue(actual)}`,
+      };
+    }
+    case 'invalid_union': {
+      const actual = valueAt(data, issue.path as PathKey[]);
+      const options = (issue as { options?: unknown[] }).options;
+      if (Array.isArray(options)) {
+        const names = options.map((o) => String(o));
+        const hint = typeof actual === 'string' ? didYouMean(actual, names) : '';
+        const message =
+          `must be one of ${names.map((o) => `"${o}"`).join(', ')}` +
+          (actual === undefined ? '' : `, got ${JSON.stringify(actual)}`);
+        return hint ? { message, hint } : { message };
+      }
+      // Our other unions are "string with a format, or a number": the string branch says why.
+      const inner = issue.errors
+        .flat()
+        .find((e) => e.code !== 'invalid_type' || e.expected === typeof actual);
+      return { message: inner?.message ?? issue.message };
+    }
+    default:
+      return { message: issue.message };
+  }
+}
+
+function article(noun: string): string {
+  return /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function valueAt(data: unknown, path: readonly PathKey[]): unknown {
+  let v: unknown = data;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PathKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** Spec problems that the schema alone cannot see (cross-references, ranges). */
+function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: string }[] {
+  const out: { path: PathKey[]; message: string; hint?: string }[] = [];
+  const names = new Map<string, number>();
+  spec.targets.forEach((t, i) => {
+    const seen = names.get(t.name);
+    if (seen !== undefined) {
+      out.push({
+        path: ['targets', i, 'name'],
+        message: `duplicate target name "${t.name}" (also targets[${seen}])`,
+        hint: 'give every target a unique name',
+      });
+    } else names.set(t.name, i);
+    if (t.emulates !== undefined && t.provider !== 'local') {
+      out.push({
+        path: ['targets', i, 'emulates'],
+        message: 'only local targets can emulate a cloud',
+        hint: `remove "emulates" or set provider: local`,
+      });
+    }
+    const min = t.overrides?.replicas?.min ?? spec.service.replicas.min;
+    const max = t.overrides?.replicas?.max ?? spec.service.replicas.max;
+    if (min > max) {
+      out.push({
+        path: t.overrides?.replicas
+          ? ['targets', i, 'overrides', 'replicas']
+          : ['service', 'replicas'],
+        message: `replicas.min (${min}) is greater than replicas.max (${max})`,
+      });
+    }
+  });
+  const tiers = new Map<number, number>();
+  spec.targets.forEach((t, i) => {
+    if (t.tier === undefined) return;
+    const seen = tiers.get(t.tier);
+    if (seen !== undefined) {
+      out.push({
+        path: ['targets', i, 'tier'],
+        message: `tier ${t.tier} is already used by targets[${seen}] ("${spec.targets[seen]!.name}")`,
+        hint: 'tiers order failover: give each target its own tier',
+      });
+    } else tiers.set(t.tier, i);
+  });
+  const dataNames = new Set<string>();
+  spec.data.forEach((d, i) => {
+    if (dataNames.has(d.name)) {
+      out.push({ path: ['data', i, 'name'], message: `duplicate data set name "${d.name}"` });
+    }
+    dataNames.add(d.name);
+    d.targets?.forEach((name, j) => {
+      if (!names.has(name)) {
+        const hint = didYouMean(name, names.keys());
+        out.push({
+          path: ['data', i, 'targets', j],
+          message: `unknown target "${name}"`,
+          ...(hint ? { hint } : { hint: `targets are: ${[...names.keys()].join(', ')}` }),
+        });
+      }
+    });
+  });
+  const dns = spec.failover.dns;
+  if ((spec.failover.mode === 'dns' || spec.failover.mode === 'both') && dns === undefined) {
+    out.push({
+      path: ['failover', 'dns'],
+      message: `failover.mode "${spec.failover.mode}" needs a failover.dns section`,
+      hint: 'add failover.dns with provider, zone and record, or use mode: front-door',
+    });
+  }
+  if (dns?.provider === 'rfc2136' && (dns.server === undefined || dns.tsigKeyName === undefined)) {
+    out.push({
+      path: ['failover', 'dns'],
+      message: 'rfc2136 needs "server" (host:port) and "tsigKeyName"',
+    });
+  }
+  return out;
+}
+
+/**
+ * Parses `mcml.yaml` text into a validated spec.
+ * @throws McmlError SPEC_INVALID with one issue per problem, each with line and column.
+ */
+export function parseSpec(text: string, file = 'mcml.yaml'): SpecDocument {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const position = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  if (doc.errors.length > 0) {
+    const issues: Issue[] = doc.errors.map((e) => {
+      const pos = position(e.pos[0]);
+      return {
+        path: `${file}:${pos.line}:${pos.column}`,
+        message: e.message.split('\n')[0] ?? e.message,
+        ...pos,
+      };
+    });
+    throw new McmlError('SPEC_INVALID', `${file} is not valid YAML`, {
+      issues,
+      hint: 'check the indentation and quoting at the position shown',
+    });
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) {
+    throw new McmlError('SPEC_INVALID', `${file} is empty`, {
+      hint: 'run "mcml init" to write a starter spec',
+    });
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new McmlError('SPEC_INVALID', `${file} must be a mapping with service and targets`, {
+      hint: 'run "mcml init" to write a starter spec',
+    });
+  }
+  const locate = (path: readonly PathKey[], wantKey = false) => {
+    const node = nodeAt(doc, path, wantKey);
+    return node?.range ? position(node.range[0]) : undefined;
+  };
+  const toIssue = (path: PathKey[], message: string, hint?: string): Issue => {
+    const pos = locate(path) ?? { line: 1, column: 1 };
+    return {
+      path: formatPath(path),
+      message,
+      ...(hint ? { hint } : {}),
+      ...pos,
+    };
+  };
+
+  const result = specSchema.safeParse(data);
+  if (!result.success) {
+    const issues: Issue[] = [];
+    for (const issue of result.error.issues) {
+      const path = issue.path as PathKey[];
+      if (issue.code === 'unrecognized_keys') {
+        const known = knownKeysAt(specSchema, data, path);
+        for (const key of issue.keys) {
+          const hint = didYouMean(key, known);
+          const pos = locate([...path, key], true) ?? { line: 1, column: 1 };
+          issues.push({
+            path: formatPath([...path, key]),
+            message: `unknown key "${key}"`,
+            hint: hint || (known.length ? `valid keys here: ${known.join(', ')}` : ''),
+            ...pos,
+          });
+        }
+        continue;
+      }
+      const { message, hint } = describeIssue(issue, data);
+      issues.push(toIssue(path, message, hint));
+    }
+    throw specError(file, issues);
+  }
+  const spec = result.data;
+  const semantic = semanticIssues(spec);
+  if (semantic.length > 0) {
+    throw specError(
+      file,
+      semantic.map((s) => toIssue(s.path, s.message, s.hint)),
+    );
+  }
+  return { spec, file, locate: (path) => locate(path) };
+}
+
+function specError(file: string, issues: Issue[]): McmlError {
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  const n = issues.length;
+  return new McmlError('SPEC_INVALID', `${file}: ${n} problem${n === 1 ? '' : 's'} in the spec`, {
+    issues: issues.map((i) => ({ ...i, path: `${file}:${i.line}:${i.column} ${i.path}` })),
+  });
+}
+
+/** Builds a SPEC_INVALID error for issues found after parsing (e.g. against the catalog). */
+export function specIssuesError(
+  doc: SpecDocument,
+  found: { path: PathKey[]; message: string; hint?: string }[],
+): McmlError {
+  return specError(
+    doc.file,
+    found.map((f) => ({
+      path: formatPath(f.path),
+      message: f.message,
+      ...(f.hint ? { hint: f.hint } : {}),
+      ...(doc.locate(f.path) ?? { line: 1, column: 1 }),
+    })),
+  );
+}
+
+/** Duration in milliseconds from the spec's duration form ("2s", "500ms", 3). */
+export function durationMs(value: string | number): number {
+  if (typeof value === 'number') return value * 1000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  if (!m) throw new McmlError('SPEC_INVALID', `not a duration: "${value}"`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return n * unit;
+}
+
+/** Memory in GiB from the spec's quantity form ("16Gi", "512Mi", 4). */
+export function memoryGiB(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(value);
+  if (!m) throw new McmlError('SPEC_INVALID', `not a memory quantity: "${value}"`);
+  const n = Number(m[1]);
+  const factor: Record<string, number> = {
+    Ki: 1 / 1024 ** 2,
+    Mi: 1 / 1024,
+    Gi: 1,
+    Ti: 1024,
+    K: 1e3 / 1024 ** 3,
+    M: 1e6 / 1024 ** 3,
+    G: 1e9 / 1024 ** 3,
+    T: 1e12 / 1024 ** 3,
+  };
+  return n * (m[2] === undefined ? 1 / 1024 ** 3 : factor[m[2]]!);
+}

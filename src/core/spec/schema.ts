@@ -1,0 +1,372 @@
+/**
+ * The `mcml.yaml` schema. One source of truth: the TypeScript types below are inferred from
+ * it, `schema/mcml.schema.json` is generated from it (`npm run schema`), and `parseSpec`
+ * validates against it with file:line:column errors.
+ */
+import { z } from 'zod';
+
+/** Lower-case DNS-1123 label: it becomes Kubernetes names, bucket prefixes and DNS labels. */
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+  message: 'must be a lower-case DNS label: a-z, 0-9 and "-", starting and ending alphanumeric',
+});
+
+/** A duration: "500ms", "2s", "5m", "1h", or a number of seconds. */
+export const durationSchema = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, {
+      message: 'must be a duration such as "500ms", "2s", "5m" or "1h"',
+    }),
+  ])
+  .describe('A duration: "500ms", "2s", "5m", "1h", or a number of seconds.');
+
+/** Memory: "16Gi", "512Mi", "2G", or a number of GiB. */
+export const memorySchema = z
+  .union([
+    z.number().positive(),
+    z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/, {
+      message: 'must be a quantity such as "16Gi", "512Mi" or a number of GiB',
+    }),
+  ])
+  .describe('Memory: "16Gi", "512Mi", or a number of GiB.');
+
+export const PROVIDERS = ['aws', 'gcp', 'azure', 'local'] as const;
+export const providerSchema = z.enum(PROVIDERS);
+export type Provider = z.infer<typeof providerSchema>;
+
+/** Jurisdictions data can be pinned to. `local` is this machine, for `mcml up`. */
+export const JURISDICTIONS = [
+  'us',
+  'ca',
+  'eu',
+  'uk',
+  'ch',
+  'asia',
+  'jp',
+  'kr',
+  'in',
+  'au',
+  'br',
+  'me',
+  'af',
+  'local',
+] as const;
+export const jurisdictionSchema = z.enum(JURISDICTIONS);
+export type Jurisdiction = z.infer<typeof jurisdictionSchema>;
+
+/** Accelerator models known to the catalog (canonical names, as `mcml catalog gpus` shows). */
+export const GPU_MODELS = [
+  'T4',
+  'L4',
+  'A10G',
+  'A10',
+  'V100',
+  'A100',
+  'A100-80GB',
+  'H100',
+  'L40S',
+  'K80',
+  'P100',
+  'P4',
+  'M60',
+] as const;
+export const gpuModelSchema = z.enum(GPU_MODELS);
+export type GpuModel = z.infer<typeof gpuModelSchema>;
+
+const modelSchema = z
+  .strictObject({
+    uri: z
+      .string()
+      .min(1)
+      .describe(
+        'Where the model lives: a path, file://, s3://, gs://, az://account/container/key or https://account.blob.core.windows.net/….',
+      ),
+    name: dnsLabel.default('model').describe('The model name in the inference API.'),
+    sha256: z
+      .string()
+      .regex(/^[a-f0-9]{64}$/, { message: 'must be 64 lower-case hex digits' })
+      .optional()
+      .describe('Expected sha256 of the model file; checked before loading.'),
+  })
+  .describe('The ONNX model the service serves.');
+
+const resourcesSchema = z
+  .strictObject({
+    cpu: z.number().positive().describe('vCPUs per replica.'),
+    memory: memorySchema,
+    gpu: z
+      .strictObject({
+        count: z.number().int().min(1).max(16).default(1),
+        model: gpuModelSchema.describe('Accelerator model, e.g. V100, T4, A10G, A100, L4.'),
+      })
+      .optional()
+      .describe('GPUs per replica; omit for a CPU-only service.'),
+  })
+  .describe('What one replica needs.');
+
+const replicasSchema = z
+  .strictObject({
+    min: z.number().int().min(0).default(1),
+    max: z.number().int().min(1).default(1),
+    targetCpuUtilization: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(70)
+      .describe('HPA target: average CPU utilisation in percent.'),
+    targetQueueDepth: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Scale on in-flight inference requests per replica instead of CPU.'),
+  })
+  .describe('Replica count per target and the autoscaling target.');
+
+export const serviceSchema = z
+  .strictObject({
+    name: dnsLabel.describe('Service name: Kubernetes names, DNS labels and bucket prefixes.'),
+    image: z.string().min(1).default('ghcr.io/mcml-dev/mcml:0.1.0').describe('Container image.'),
+    port: z.number().int().min(1).max(65535).default(8000),
+    model: modelSchema,
+    resources: resourcesSchema,
+    replicas: replicasSchema.prefault({}),
+    healthPath: z
+      .string()
+      .startsWith('/')
+      .default('/v2/health/ready')
+      .describe('HTTP path that answers 200 when a replica is ready.'),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables.'),
+  })
+  .describe('The inference service deployed to every target.');
+
+const overridesSchema = z
+  .strictObject({
+    instanceType: z.string().min(1).optional().describe('Pin the instance type for this target.'),
+    replicas: z
+      .strictObject({
+        min: z.number().int().min(0).optional(),
+        max: z.number().int().min(1).optional(),
+      })
+      .optional(),
+    image: z.string().min(1).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+  })
+  .describe('Per-target overrides of the service.');
+
+export const targetSchema = z
+  .strictObject({
+    name: dnsLabel.describe('Target name, unique in the spec.'),
+    provider: providerSchema,
+    region: z.string().min(1).describe('Cloud region, e.g. us-east-1, us-central1, eastus.'),
+    emulates: z
+      .enum(['aws', 'gcp', 'azure'])
+      .optional()
+      .describe(
+        'local targets only: the cloud this local target stands in for (prices, labels, CLOUD_PROVIDER).',
+      ),
+    tier: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Failover tier: 1 is primary. Defaults to the order in this list.'),
+    context: z.string().min(1).optional().describe('kubectl context of the cluster.'),
+    bucket: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Bucket URI that holds this target's model and data (s3://, gs://, az://, file://).",
+      ),
+    spot: z.boolean().default(false).describe('Allow spot / preemptible capacity.'),
+    onDemandFloor: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe('With spot allowed: replicas that stay on-demand.'),
+    endpoint: z
+      .url()
+      .optional()
+      .describe("Public URL of the target's service, for health checks and the front door."),
+    weight: z.number().int().min(0).max(1000).default(100).describe('Weight for weighted routing.'),
+    overrides: overridesSchema.optional(),
+  })
+  .describe('One place the service runs: a cloud, a region and a cluster.');
+
+const haStrategy = z.strictObject({
+  type: z.literal('high-availability'),
+  minClouds: z
+    .number()
+    .int()
+    .min(1)
+    .max(4)
+    .default(2)
+    .describe('Fewest distinct clouds among the targets.'),
+});
+const costStrategy = z.strictObject({
+  type: z.literal('cost'),
+  maxTargets: z.number().int().min(1).optional().describe('Keep only the N cheapest targets.'),
+});
+const bestOfBreedStrategy = z.strictObject({
+  type: z.literal('best-of-breed'),
+  prefer: z
+    .strictObject({
+      serving: providerSchema.optional().describe('Cloud for the primary serving tier.'),
+      spot: providerSchema.optional().describe('Cloud for spot capacity.'),
+      data: providerSchema.optional().describe('Cloud that holds the data sets.'),
+    })
+    .optional()
+    .describe('Pin roles to clouds; unset roles go to the cloud priced best for them.'),
+});
+const residencyStrategy = z.strictObject({
+  type: z.literal('residency'),
+  strict: z
+    .boolean()
+    .default(true)
+    .describe('Refuse a plan in which any data set would leave its jurisdiction.'),
+});
+
+export const strategySchema = z
+  .discriminatedUnion('type', [haStrategy, costStrategy, bestOfBreedStrategy, residencyStrategy])
+  .describe('How targets are chosen and ordered.');
+export const STRATEGY_TYPES = ['high-availability', 'cost', 'best-of-breed', 'residency'] as const;
+
+export const dataSetSchema = z
+  .strictObject({
+    name: dnsLabel,
+    source: z.string().min(1).describe('Source URI: a path, file://, s3://, gs://, az://.'),
+    jurisdiction: jurisdictionSchema.describe('Where this data may live, e.g. eu, us, asia.'),
+    targets: z
+      .array(z.string())
+      .optional()
+      .describe('Targets that receive it; default: every target in its jurisdiction.'),
+    prefix: z
+      .string()
+      .optional()
+      .describe('Destination prefix in each bucket; default data/<name>/.'),
+    include: z.array(z.string()).default([]).describe('Globs of keys to copy.'),
+    exclude: z.array(z.string()).default([]).describe('Globs of keys to skip.'),
+    sizeGb: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('Approximate size, for the egress estimate of replicating it.'),
+  })
+  .describe('A data set replicated to targets, pinned to a jurisdiction.');
+
+const healthCheckSchema = z
+  .strictObject({
+    path: z.string().startsWith('/').optional().describe('Default: service.healthPath.'),
+    interval: durationSchema.default('2s'),
+    timeout: durationSchema.default('1s'),
+    failureThreshold: z.number().int().min(1).default(3),
+    successThreshold: z.number().int().min(1).default(2),
+  })
+  .describe('Active HTTP health checks.');
+
+const dnsSchema = z
+  .strictObject({
+    provider: z.enum(['route53', 'rfc2136', 'clouddns', 'azuredns']),
+    zone: z.string().min(1).describe('Zone name (example.com) or provider zone id.'),
+    record: z.string().min(1).describe('Record name the service answers on, e.g. ml.example.com.'),
+    ttl: z.number().int().min(1).max(86400).default(30),
+    server: z.string().optional().describe('rfc2136: name server host:port.'),
+    tsigKeyName: z.string().optional().describe('rfc2136: TSIG key name.'),
+    tsigAlgorithm: z
+      .enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha1', 'hmac-md5'])
+      .default('hmac-sha256'),
+    tsigSecretEnv: z
+      .string()
+      .default('MCML_TSIG_SECRET')
+      .describe('rfc2136: environment variable holding the base64 TSIG secret (never the secret).'),
+    project: z.string().optional().describe('clouddns: GCP project.'),
+    resourceGroup: z.string().optional().describe('azuredns: resource group.'),
+    subscriptionId: z.string().optional().describe('azuredns: subscription id.'),
+    hostedZoneId: z.string().optional().describe('route53: hosted zone id, if not looked up.'),
+    endpoint: z.url().optional().describe('Override the provider API endpoint (emulators).'),
+  })
+  .describe('DNS record kept pointing at the active target.');
+
+export const failoverSchema = z
+  .strictObject({
+    mode: z.enum(['front-door', 'dns', 'both']).default('front-door'),
+    routing: z
+      .enum(['ordered', 'weighted', 'latency', 'residency'])
+      .default('ordered')
+      .describe('How the front door picks among healthy targets.'),
+    check: healthCheckSchema.prefault({}),
+    failback: z.enum(['auto', 'manual']).default('auto'),
+    stablePeriod: durationSchema.default('30s').describe('Healthy time before failing back.'),
+    frontDoor: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(8 * 1024 * 1024),
+        retryPost: z
+          .boolean()
+          .default(true)
+          .describe('Retry inference POSTs on the next tier (they are idempotent).'),
+        jurisdictionHeader: z.string().default('x-mcml-jurisdiction'),
+      })
+      .prefault({}),
+    dns: dnsSchema.optional(),
+  })
+  .describe('Health checks, the front door and DNS failover.');
+
+export const monitoringSchema = z
+  .strictObject({
+    scrapeInterval: durationSchema.default('15s'),
+    alerts: z
+      .strictObject({
+        errorRatio: z.number().min(0).max(1).default(0.05),
+        p99LatencyMs: z.number().positive().default(500),
+      })
+      .prefault({}),
+    grafana: z.boolean().default(true),
+  })
+  .describe('Prometheus scraping, alert thresholds and the Grafana dashboard.');
+
+export const budgetSchema = z
+  .strictObject({
+    monthly: z.number().positive().describe('Monthly limit in USD.'),
+    currency: z.literal('USD').default('USD'),
+    warnAt: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.8)
+      .describe('Warn when the plan exceeds this share of the limit.'),
+  })
+  .describe('Monthly budget.');
+
+export const specSchema = z
+  .strictObject({
+    version: z.literal(1).default(1).describe('Spec format version.'),
+    service: serviceSchema,
+    targets: z.array(targetSchema).min(1, { message: 'needs at least one target' }),
+    strategy: strategySchema.default({ type: 'high-availability', minClouds: 2 }),
+    data: z.array(dataSetSchema).default([]),
+    failover: failoverSchema.prefault({}),
+    monitoring: monitoringSchema.prefault({}),
+    budget: budgetSchema.optional(),
+  })
+  .describe('mcml.yaml: one ML inference service on several clouds.');
+
+/** A validated spec with defaults applied. */
+export type Spec = z.infer<typeof specSchema>;
+/** A spec as written by a user (before defaults). */
+export type SpecInput = z.input<typeof specSchema>;
+export type Service = Spec['service'];
+export type Target = Spec['targets'][number];
+export type Strategy = Spec['strategy'];
+export type DataSet = Spec['data'][number];
+export type Failover = Spec['failover'];
+export type DnsConfig = NonNullable<Failover['dns']>;
+export type Monitoring = Spec['monitoring'];
+export type Budget = NonNullable<Spec['budget']>;

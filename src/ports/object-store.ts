@@ -1,0 +1,62 @@
+/**
+ * Object storage as a port: S3, GCS, Azure Blob and local files implement it
+ * (src/adapters/<provider>/), and one contract suite (test/contracts/object-store.ts) runs
+ * against every adapter. Keys are relative to the store's root prefix and use "/".
+ */
+import type { Readable } from 'node:stream';
+
+/** What a listing or a stat tells about one object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified?: Date;
+  /** Hex sha256 of the content, from the metadata mcml writes with every object. */
+  sha256?: string;
+  /** Hex MD5 of the content, when the store knows it (S3 single-part ETag, GCS, Azure). */
+  md5?: string;
+  /** Base64 CRC32C, when the store knows it (GCS). */
+  crc32c?: string;
+  etag?: string;
+}
+
+export interface WriteOptions {
+  /** Size in bytes when known; lets adapters pick single-shot vs multipart. */
+  size?: number;
+  /** Hex sha256 to store as metadata; adapters that hash while writing may compute it. */
+  sha256?: string;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive; to the end when omitted. */
+  end?: number;
+}
+
+/** An object store rooted at a URI such as s3://bucket/prefix. */
+export interface ObjectStore {
+  /** The normalised root URI, e.g. "s3://bucket/prefix/". Never carries credentials. */
+  readonly uri: string;
+  readonly scheme: 'file' | 's3' | 'gs' | 'az';
+  /** Pages of objects under `prefix` (relative to the root), in key order. */
+  list(prefix?: string, options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo[]>;
+  /** One object's info, or undefined when it does not exist. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** A stream of the object's bytes (or a range). Throws NOT_FOUND when missing. */
+  read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Writes an object atomically: readers see the old object or the complete new one, never
+   * a partial one. Returns the stored object's info (with sha256).
+   */
+  write(key: string, body: Readable, options?: WriteOptions): Promise<ObjectInfo>;
+  /** Deletes an object; deleting a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  /** Copies within this store without moving bytes through the client where possible. */
+  copy(fromKey: string, toKey: string): Promise<ObjectInfo>;
+  /** A URL anyone can GET for `expiresInSeconds`, for server-side cross-cloud copies. */
+  presign(key: string, expiresInSeconds: number): Promise<string>;
+  /** The bucket's location (cloud region) when the store can tell; for residency checks. */
+  location(): Promise<string | undefined>;
+}
