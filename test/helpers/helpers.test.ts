@@ -1,0 +1,19 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type Azurite } from './azurite.js';
+import { startMoto, type Moto } from './moto.js';
+
+describe('test servers', () => {
+  let moto: Moto;
+  let azurite: Azurite;
+  beforeAll(async () => {
+    [moto, azurite] = await Promise.all([startMoto(), startAzurite()]);
+  });
+  afterAll(async () => {
+    await Promise.all([moto?.stop(), azurite?.stop()]);
+  });
+  it('moto and azurite answer HTTP', async () => {
+    expect((await fetch(`${moto.endpoint}/`)).status).toBeLessThan(500);
+    const res = await fetch(`${azurite.blobEndpoint}?comp=list`);
+    expect(res.status).toBeGreaterThanOrEqual(200);
+  });
+});
