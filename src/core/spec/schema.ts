@@ -191,6 +191,12 @@ export const targetSchema = z
       .optional()
       .describe("Public URL of the target's service, for health checks and the front door."),
     weight: z.number().int().min(0).max(1000).default(100).describe('Weight for weighted routing.'),
+    probes: z
+      .array(z.url())
+      .optional()
+      .describe(
+        'Health probe URLs for this target (default: endpoint + check path); failover.check.quorum of them must pass.',
+      ),
     overrides: overridesSchema.optional(),
   })
   .describe('One place the service runs: a cloud, a region and a cluster.');
@@ -263,6 +269,12 @@ const healthCheckSchema = z
     timeout: durationSchema.default('1s'),
     failureThreshold: z.number().int().min(1).default(3),
     successThreshold: z.number().int().min(1).default(2),
+    quorum: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Probes of a target that must pass; default: a majority of its probes.'),
   })
   .describe('Active HTTP health checks.');
 
@@ -286,6 +298,12 @@ const dnsSchema = z
     subscriptionId: z.string().optional().describe('azuredns: subscription id.'),
     hostedZoneId: z.string().optional().describe('route53: hosted zone id, if not looked up.'),
     endpoint: z.url().optional().describe('Override the provider API endpoint (emulators).'),
+    route53Failover: z
+      .boolean()
+      .default(false)
+      .describe(
+        'route53: also manage native PRIMARY/SECONDARY failover records with Route 53 health checks.',
+      ),
   })
   .describe('DNS record kept pointing at the active target.');
 
@@ -313,8 +331,30 @@ export const failoverSchema = z
           .default(true)
           .describe('Retry inference POSTs on the next tier (they are idempotent).'),
         jurisdictionHeader: z.string().default('x-mcml-jurisdiction'),
+        upstreamTimeout: durationSchema
+          .default('30s')
+          .describe('Longest wait for an upstream response before trying the next tier.'),
+        adminTokenEnv: z
+          .string()
+          .default('MCML_ADMIN_TOKEN')
+          .describe(
+            'Environment variable holding the bearer token for /_mcml admin actions (never the token).',
+          ),
       })
       .prefault({}),
+    outlier: z
+      .strictObject({
+        consecutiveErrors: z
+          .number()
+          .int()
+          .min(0)
+          .default(5)
+          .describe(
+            'Consecutive proxied connect errors or 5xx that eject a target at once; 0 disables.',
+          ),
+      })
+      .prefault({})
+      .describe('Passive outlier detection from live traffic, as Envoy does.'),
     dns: dnsSchema.optional(),
   })
   .describe('Health checks, the front door and DNS failover.');

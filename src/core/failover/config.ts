@@ -1,0 +1,160 @@
+/**
+ * From a spec to what the failover machine and engines need: target order, thresholds,
+ * probe URLs, DNS settings. Pure; every problem is reported as an input error (exit 2).
+ */
+import { McmlError, type Issue } from '../errors.js';
+import { durationMs, type Failover, type Spec, type Target } from '../spec/index.js';
+import type { MachineConfig, TargetRef } from './machine.js';
+
+/** A target as the failover engines use it. */
+export interface FailoverTarget extends TargetRef {
+  /** Base URL the front door proxies to (no trailing slash). */
+  endpoint: string;
+  /** Full URLs probed by active health checks. */
+  probes: string[];
+  /** Probes that must pass for the check to pass. */
+  quorum: number;
+  provider: Target['provider'];
+  region: string;
+}
+
+/** Everything the failover engines need, derived from the spec. */
+export interface FailoverPlan {
+  targets: FailoverTarget[];
+  machine: MachineConfig;
+  intervalMs: number;
+  timeoutMs: number;
+  upstreamTimeoutMs: number;
+  config: Failover;
+}
+
+/** Maps a target to its jurisdiction (e.g. "eu"); injected so the catalog can supply it. */
+export type JurisdictionOf = (target: Pick<Target, 'provider' | 'region'>) => string | undefined;
+
+/**
+ * Builds the failover plan. Targets without an endpoint cannot be health-checked or proxied
+ * to: they are an input error, as are DNS settings missing what their provider needs.
+ */
+export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): FailoverPlan {
+  const f = spec.failover;
+  const issues: Issue[] = [];
+  const path = f.check.path ?? spec.service.healthPath;
+  if (!path.startsWith('/')) {
+    issues.push({ path: 'failover.check.path', message: `health path must start with "/"` });
+  }
+  const targets: FailoverTarget[] = [];
+  spec.targets.forEach((t, i) => {
+    if (!t.endpoint && !(t.probes && t.probes.length > 0)) {
+      issues.push({
+        path: `targets[${i}].endpoint`,
+        message: `target "${t.name}" has no endpoint to health-check and route to`,
+        hint: 'set endpoint: https://… (the public URL of its service)',
+      });
+      return;
+    }
+    if (!t.endpoint) {
+      issues.push({
+        path: `targets[${i}].endpoint`,
+        message: `target "${t.name}" has probes but no endpoint to route traffic to`,
+        hint: 'set endpoint: https://…',
+      });
+      return;
+    }
+    const endpoint = t.endpoint.replace(/\/+$/, '');
+    const probes = t.probes && t.probes.length > 0 ? t.probes : [endpoint + path];
+    const quorum = f.check.quorum ?? Math.floor(probes.length / 2) + 1;
+    if (quorum > probes.length) {
+      issues.push({
+        path: 'failover.check.quorum',
+        message: `quorum ${quorum} is more than the ${probes.length} probe(s) of target "${t.name}"`,
+      });
+    }
+    targets.push({
+      name: t.name,
+      tier: t.tier ?? i + 1,
+      weight: t.weight,
+      jurisdiction: jurisdictionOf(t),
+      endpoint,
+      probes,
+      quorum: Math.min(quorum, probes.length),
+      provider: t.provider,
+      region: t.region,
+    });
+  });
+  const names = new Set<string>();
+  spec.targets.forEach((t, i) => {
+    if (names.has(t.name)) {
+      issues.push({ path: `targets[${i}].name`, message: `duplicate target name "${t.name}"` });
+    }
+    names.add(t.name);
+  });
+  if (f.routing === 'residency' && targets.some((t) => t.jurisdiction === undefined)) {
+    const unknown = targets.filter((t) => t.jurisdiction === undefined).map((t) => t.name);
+    issues.push({
+      path: 'failover.routing',
+      message: `residency routing needs the jurisdiction of every target; unknown for ${unknown.join(', ')}`,
+      hint: 'check the region names of those targets',
+    });
+  }
+  if (f.dns && f.mode !== 'front-door') issues.push(...dnsIssues(f.dns));
+  if (f.mode !== 'front-door' && !f.dns) {
+    issues.push({
+      path: 'failover.dns',
+      message: `mode "${f.mode}" needs a dns section`,
+      hint: 'add failover.dns with provider, zone and record, or use mode: front-door',
+    });
+  }
+  const intervalMs = durationMs(f.check.interval);
+  const timeoutMs = durationMs(f.check.timeout);
+  if (intervalMs <= 0) issues.push({ path: 'failover.check.interval', message: 'must be > 0' });
+  if (timeoutMs <= 0) issues.push({ path: 'failover.check.timeout', message: 'must be > 0' });
+  if (issues.length > 0) {
+    throw new McmlError('SPEC_INVALID', `invalid failover configuration`, { issues });
+  }
+  return {
+    targets,
+    intervalMs,
+    timeoutMs,
+    upstreamTimeoutMs: durationMs(f.frontDoor.upstreamTimeout),
+    config: f,
+    machine: {
+      failureThreshold: f.check.failureThreshold,
+      successThreshold: f.check.successThreshold,
+      stablePeriodMs: durationMs(f.stablePeriod),
+      failback: f.failback,
+      routing: f.routing,
+      passiveThreshold: f.outlier.consecutiveErrors,
+    },
+  };
+}
+
+function dnsIssues(dns: NonNullable<Failover['dns']>): Issue[] {
+  const need = (field: keyof typeof dns, why: string): Issue[] =>
+    dns[field] === undefined || dns[field] === ''
+      ? [{ path: `failover.dns.${field}`, message: `${dns.provider} needs ${field}: ${why}` }]
+      : [];
+  switch (dns.provider) {
+    case 'rfc2136':
+      return [
+        ...need('server', 'the name server that accepts updates, host:port'),
+        ...need('tsigKeyName', 'the TSIG key the server allows to update the zone'),
+      ];
+    case 'clouddns':
+      return need('project', 'the GCP project that owns the managed zone');
+    case 'azuredns':
+      return [
+        ...need('resourceGroup', 'the resource group of the DNS zone'),
+        ...need('subscriptionId', 'the Azure subscription id'),
+      ];
+    case 'route53':
+      return [];
+  }
+}
+
+/** The DNS record value for a target: its endpoint's host, as A/AAAA for IPs, CNAME otherwise. */
+export function dnsValueFor(endpoint: string): { type: 'A' | 'AAAA' | 'CNAME'; value: string } {
+  const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return { type: 'A', value: host };
+  if (host.includes(':')) return { type: 'AAAA', value: host };
+  return { type: 'CNAME', value: host.replace(/\.$/, '') };
+}

@@ -1,0 +1,3 @@
+export * from './machine.js';
+export * from './config.js';
+export * from './jurisdiction.js';
