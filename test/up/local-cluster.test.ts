@@ -1,0 +1,271 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/ports/clock.js';
+import {
+  LocalCluster,
+  type ClusterEvent,
+  type LocalClusterOptions,
+  type LocalTargetConfig,
+} from '../../src/apps/up/local-cluster.js';
+import { fakeReplicaArgs } from './fixtures/fake-replica.js';
+
+function target(
+  name: string,
+  env: Record<string, string> = {},
+  extra: Partial<LocalTargetConfig> = {},
+): LocalTargetConfig {
+  return {
+    name,
+    minReplicas: 1,
+    maxReplicas: 3,
+    readinessPath: '/ready',
+    launch: (port) => ({
+      command: process.execPath,
+      args: fakeReplicaArgs(port),
+      env: { TARGET: name, ...env },
+    }),
+    ...extra,
+  };
+}
+
+/** A clock the test moves by hand; sleep is real so nothing waits on it. */
+class ManualClock implements Clock {
+  t = 1_000_000;
+  now(): number {
+    return this.t;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, Math.min(ms, 20));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      });
+    });
+  }
+}
+
+/** Whether a process exists and is not a zombie waiting for its (new) parent to reap it. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Calls reconcile() until `done` holds (probes are real HTTP, so this takes a few passes). */
+async function until(cluster: LocalCluster, done: () => boolean, passes = 500): Promise<void> {
+  for (let i = 0; i < passes; i++) {
+    await cluster.reconcile();
+    if (done()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`condition not reached: ${JSON.stringify(cluster.status(), null, 1)}`);
+}
+
+let clusters: LocalCluster[] = [];
+function make(targets: LocalTargetConfig[], options: LocalClusterOptions = {}) {
+  const cluster = new LocalCluster(targets, { intervalMs: 50, stopGraceMs: 2000, ...options });
+  const events: ClusterEvent[] = [];
+  cluster.on((e) => events.push(e));
+  clusters.push(cluster);
+  return { cluster, events };
+}
+
+afterEach(async () => {
+  await Promise.all(clusters.map((c) => c.stop()));
+  clusters = [];
+});
+
+describe('LocalCluster', () => {
+  it('starts each target at its replica count and reports pids, ports and readiness', async () => {
+    const { cluster, events } = make([
+      target('alpha', {}, { minReplicas: 2 }),
+      target('beta', { FAKE_READY_DELAY_MS: '200' }),
+    ]);
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const status = cluster.status();
+    expect(status.map((t) => [t.name, t.ready, t.desired])).toEqual([
+      ['alpha', 2, 2],
+      ['beta', 1, 1],
+    ]);
+    for (const r of status.flatMap((t) => t.replicas)) {
+      expect(r.state).toBe('ready');
+      expect(alive(r.pid!)).toBe(true);
+      const info = await (await fetch(`${r.url}/info`)).json();
+      expect(info).toMatchObject({ pid: r.pid, target: r.target });
+    }
+    expect(cluster.readyUrls('alpha')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'replica-ready')).toHaveLength(3);
+  });
+
+  it('restarts a replica killed from outside, with the restart counted', async () => {
+    const { cluster, events } = make([target('alpha')], { backoff: { initialMs: 50 } });
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const before = cluster.status()[0]!.replicas[0]!;
+    process.kill(-before.pid!, 'SIGKILL');
+    await new Promise<void>((resolve) => {
+      const off = cluster.on((e) => {
+        if (e.type === 'replica-ready') {
+          off();
+          resolve();
+        }
+      });
+    });
+    const after = cluster.status()[0]!.replicas[0]!;
+    expect(after.id).toBe(before.id);
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.restarts).toBe(1);
+    expect(after.lastExit?.signal).toBe('SIGKILL');
+    expect(alive(before.pid!)).toBe(false);
+    expect(events.map((e) => e.type)).toContain('replica-exited');
+  });
+
+  it('backs off exponentially on a crash loop, up to the cap', async () => {
+    const clock = new ManualClock();
+    const { cluster, events } = make([target('alpha', { FAKE_EXIT_AT_START: '1' })], {
+      clock,
+      backoff: { initialMs: 1000, maxMs: 4000 },
+    });
+    await cluster.reconcile(); // spawns the first process
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await until(cluster, () => cluster.status()[0]!.replicas[0]!.state === 'crashed');
+      const r = cluster.status()[0]!.replicas[0]!;
+      delays.push(r.restartAt! - r.lastExit!.at);
+      // Not restarted before its time, whatever the number of passes.
+      await cluster.reconcile();
+      expect(cluster.status()[0]!.replicas[0]!.state).toBe('crashed');
+      clock.t = r.restartAt!;
+      await cluster.reconcile();
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 4000]);
+    expect(events.filter((e) => e.type === 'replica-exited').length).toBeGreaterThanOrEqual(4);
+    expect(events.find((e) => e.type === 'replica-exited')!.message).toMatch(/code 1/);
+  });
+
+  it('rolls replicas one at a time without dropping below the desired count', async () => {
+    const { cluster, events } = make([target('alpha', {}, { minReplicas: 2 })]);
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const oldPids = cluster.status()[0]!.replicas.map((r) => r.pid);
+    let lowest = Infinity;
+    const off = cluster.on(() => (lowest = Math.min(lowest, cluster.status()[0]!.ready)));
+    await cluster.rollingRestart('alpha', { timeoutMs: 20_000 });
+    off();
+    const now = cluster.status()[0]!;
+    expect(now.replicas).toHaveLength(2);
+    expect(now.ready).toBe(2);
+    for (const r of now.replicas) expect(oldPids).not.toContain(r.pid);
+    for (const pid of oldPids) expect(alive(pid!)).toBe(false);
+    expect(lowest).toBeGreaterThanOrEqual(2);
+    // One at a time: each old replica stops only after a new one is ready.
+    const sequence = events
+      .filter((e) => ['replica-ready', 'replica-stopped'].includes(e.type))
+      .map((e) => e.type)
+      .slice(2);
+    expect(sequence).toEqual([
+      'replica-ready',
+      'replica-stopped',
+      'replica-ready',
+      'replica-stopped',
+    ]);
+    expect(events.at(-1)!.type).toBe('rollout-finished');
+  });
+
+  it('scales up on queue depth at once and down only after the stabilization window', async () => {
+    const clock = new ManualClock();
+    const { cluster, events } = make(
+      [
+        target(
+          'alpha',
+          {},
+          {
+            minReplicas: 1,
+            maxReplicas: 4,
+            autoscale: { metric: 'queue-depth', target: 2, metricName: 'fake_queue_depth' },
+          },
+        ),
+      ],
+      { clock, scaleDownStabilizationMs: 60_000 },
+    );
+    await until(cluster, () => cluster.status()[0]!.ready === 1);
+    expect(cluster.status()[0]!.desired).toBe(1);
+    // 1 replica at depth 6 with target 2 → ceil(1 × 6 / 2) = 3; the new ones idle at 0, so
+    // the average (2) meets the target and the count stays.
+    await fetch(`${cluster.readyUrls('alpha')[0]}/queue?depth=6`);
+    await until(cluster, () => cluster.status()[0]!.ready === 3);
+    await cluster.reconcile();
+    expect(cluster.status()[0]!.desired).toBe(3);
+    const scaled = events.filter((e) => e.type === 'scaled');
+    expect(scaled[0]!.message).toMatch(/from 1 to 3/);
+    expect(cluster.status()[0]!.metric).toMatchObject({ name: 'fake_queue_depth', target: 2 });
+
+    // Load goes away: the recommendation drops to 1 but the window holds the count at 3.
+    for (const url of cluster.readyUrls('alpha')) await fetch(`${url}/queue?depth=0`);
+    clock.t += 1000;
+    await cluster.reconcile();
+    await cluster.reconcile();
+    expect(cluster.status()[0]!.desired).toBe(3);
+    clock.t += 61_000;
+    await until(cluster, () => cluster.status()[0]!.replicas.length === 1);
+    expect(events.filter((e) => e.type === 'scaled').at(-1)!.message).toMatch(/from 3 to 1/);
+    expect(cluster.status()[0]!.ready).toBe(1);
+  });
+
+  it('never scales past max replicas', async () => {
+    const clock = new ManualClock();
+    const { cluster } = make(
+      [
+        target(
+          'alpha',
+          { FAKE_QUEUE: '100' },
+          {
+            maxReplicas: 2,
+            autoscale: { metric: 'queue-depth', target: 1, metricName: 'fake_queue_depth' },
+          },
+        ),
+      ],
+      { clock },
+    );
+    await until(cluster, () => cluster.status()[0]!.ready === 2);
+    await cluster.reconcile();
+    expect(cluster.status()[0]!.desired).toBe(2);
+  });
+
+  it('stops every replica and its children, SIGKILLing one that ignores SIGTERM', async () => {
+    const { cluster, events } = make(
+      [target('alpha', { FAKE_GRANDCHILD: '1' }), target('stubborn', { FAKE_IGNORE_SIGTERM: '1' })],
+      { stopGraceMs: 500 },
+    );
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const pids: number[] = [];
+    for (const r of cluster.status().flatMap((t) => t.replicas)) {
+      const info = await (await fetch(`${r.url}/info`)).json();
+      pids.push(info.pid);
+      if (info.grandchild) pids.push(info.grandchild);
+    }
+    expect(pids).toHaveLength(3);
+    await cluster.stop();
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    const stopped = events.filter((e) => e.type === 'replica-stopped').map((e) => e.message);
+    expect(stopped.some((m) => m.includes('SIGKILL'))).toBe(true);
+    expect(cluster.status().flatMap((t) => t.replicas)).toEqual([]);
+  });
+
+  it('rejects a target whose max is below its min', () => {
+    expect(() => new LocalCluster([target('a', {}, { minReplicas: 3, maxReplicas: 2 })])).toThrow(
+      /max replicas 2 is below min 3/,
+    );
+  });
+});
