@@ -2,5 +2,10 @@
 import type { Command } from 'commander';
 import { registerInit } from './init.js';
 import { registerValidate } from './validate.js';
+import { registerServe } from './serve.js';
 
-export const COMMANDS: ((program: Command) => void)[] = [registerInit, registerValidate];
+export const COMMANDS: ((program: Command) => void)[] = [
+  registerInit,
+  registerValidate,
+  registerServe,
+];

@@ -1,0 +1,558 @@
+/**
+ * The inference server behind `mcml serve`: node:http, the Open Inference Protocol v2 (KServe
+ * v2 / Triton REST) with the binary tensor extension, KServe v1 `:predict`, `/health` and
+ * Prometheus `/metrics`. Not ready until every model is loaded and warmed up; `close()` drains.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { McmlError, httpStatusFor, isMcmlError } from '../../core/errors.js';
+import { Batcher } from './batcher.js';
+import { ServeMetrics, type DeploymentLabels } from './metrics.js';
+import { openModel, warmupInputs, type LoadedModel } from './model.js';
+import { fetchModel, type ModelSpec, type ResolveStore } from './model-source.js';
+import { decodeV2Request, toBytes, toJsonData, type Tensor } from './tensor.js';
+import { decodeV1Request, encodeV1Response } from './v1.js';
+
+export interface ServeOptions {
+  models: ModelSpec[];
+  /** Interface to listen on; default 0.0.0.0. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** Most rows per session call; 1 disables dynamic batching. Default 32. */
+  maxBatch?: number;
+  /** Longest a request waits for a batch to fill, ms. Default 2. */
+  batchDelayMs?: number;
+  /** Most requests waiting per model before 503. Default 256. */
+  maxQueue?: number;
+  /** Largest request body, bytes. Default 16 MiB. */
+  maxBodyBytes?: number;
+  /** How long close() waits for in-flight requests, ms. Default 10 000. */
+  drainTimeoutMs?: number;
+  /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. Default 0. */
+  intraOpThreads?: number;
+  /** "cpu" (default) or "cuda" (falls back to CPU when CUDA is unavailable). */
+  device?: 'cpu' | 'cuda';
+  /** Where downloaded models are cached. */
+  cacheDir: string;
+  /** Opens object stores for s3://, gs://, az:// model URIs. */
+  resolveStore?: ResolveStore | undefined;
+  labels: DeploymentLabels;
+  logger: Logger;
+  /** Collect process metrics (CPU, memory, event loop) too. Default true. */
+  processMetrics?: boolean;
+  /** Reported by GET /v2 and /health. */
+  version?: string;
+}
+
+/** A started server. */
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8000. */
+  url: string;
+  port: number;
+  models: readonly LoadedModel[];
+  /** True once every model is warm and until draining starts. */
+  readonly ready: boolean;
+  /**
+   * Readiness goes false, new connections are refused, in-flight requests finish (up to the
+   * drain timeout), then sessions are released. Resolves true when everything drained in time.
+   */
+  close(): Promise<boolean>;
+}
+
+interface Served {
+  model: LoadedModel;
+  batcher: Batcher;
+}
+
+const DEFAULTS = {
+  host: '0.0.0.0',
+  port: 8000,
+  maxBatch: 32,
+  batchDelayMs: 2,
+  maxQueue: 256,
+  maxBodyBytes: 16 * 1024 * 1024,
+  drainTimeoutMs: 10_000,
+  intraOpThreads: 0,
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new McmlError('UNAVAILABLE', `port ${port} on ${host} is already in use`, {
+            hint: 'stop the other process or pass another --port',
+          }),
+        );
+      } else if (error.code === 'EACCES') {
+        reject(new McmlError('PERMISSION_DENIED', `not allowed to listen on ${host}:${port}`));
+      } else {
+        reject(new McmlError('UNAVAILABLE', `cannot listen on ${host}:${port}: ${error.message}`));
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/** Starts the server: listens (live), loads and warms every model, then reports ready. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const o = { ...DEFAULTS, ...options };
+  if (o.models.length === 0) {
+    throw new McmlError('USAGE', 'no model to serve', {
+      hint: 'pass --model NAME=PATH (repeatable) or set MODEL_PATH',
+    });
+  }
+  const names = new Set<string>();
+  for (const m of o.models) {
+    if (names.has(m.name)) throw new McmlError('USAGE', `model name "${m.name}" is used twice`);
+    names.add(m.name);
+  }
+  const log = o.logger;
+  const metrics = new ServeMetrics(o.labels, { processMetrics: o.processMetrics ?? true });
+  const served = new Map<string, Served>();
+  let ready = false;
+  let draining = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const debug = log.isLevelEnabled('debug');
+  const version = o.version ?? 'dev';
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => {
+    inFlight++;
+    const started = performance.now();
+    let route = 'unknown';
+    res.once('close', () => {
+      inFlight--;
+      const seconds = (performance.now() - started) / 1000;
+      const method = req.method ?? 'GET';
+      metrics.requests.inc({ route, method, status: String(res.statusCode) });
+      metrics.requestDuration.observe({ route, method }, seconds);
+      if (debug) {
+        log.debug(
+          { method, url: req.url, route, status: res.statusCode, ms: +(seconds * 1000).toFixed(3) },
+          'request',
+        );
+      }
+      if (inFlight === 0 && drained) drained();
+    });
+    if (draining) res.setHeader('Connection', 'close');
+    handle(req, res, (r) => (route = r)).catch((error: unknown) => sendError(res, error));
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+
+  function sendJson(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string | number> = {},
+  ): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  function sendError(res: ServerResponse, error: unknown): void {
+    let status: number;
+    let message: string;
+    let headers: Record<string, string> = {};
+    if (error instanceof HttpError) {
+      status = error.status;
+      message = error.message;
+      headers = error.headers;
+    } else if (isMcmlError(error)) {
+      status = httpStatusFor(error);
+      message = error.message;
+      if (status === 503) headers = { 'Retry-After': '1' };
+    } else {
+      status = 500;
+      message = 'internal error';
+      log.error({ err: error }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, status, { error: message }, headers);
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const limit = o.maxBodyBytes;
+    const tooLarge = () =>
+      new HttpError(413, `request body exceeds the limit of ${limit} bytes`, {
+        Connection: 'close',
+      });
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const discard = () => {
+      // Read and drop the rest so the client sees the 413 instead of a reset, within reason.
+      let dropped = 0;
+      req.on('data', (c: Buffer) => {
+        dropped += c.length;
+        if (dropped > 16 * limit) req.destroy();
+      });
+      req.resume();
+    };
+    if (Number.isFinite(declared) && declared > limit) {
+      discard();
+      throw tooLarge();
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    return new Promise<Buffer>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.off('data', onData);
+          discard();
+          reject(tooLarge());
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () =>
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
+      );
+      req.once('error', reject);
+    });
+  }
+
+  function parseJson(bytes: Buffer): unknown {
+    try {
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch (error) {
+      throw new HttpError(400, `malformed JSON: ${(error as Error).message}`);
+    }
+  }
+
+  function lookup(name: string): Served {
+    const s = served.get(name);
+    if (s) return s;
+    if (names.has(name)) {
+      throw new HttpError(503, `model "${name}" is still loading`, { 'Retry-After': '1' });
+    }
+    throw new HttpError(
+      404,
+      `unknown model "${name}"; this server serves: ${[...names].join(', ')}`,
+    );
+  }
+
+  function modelMetadata(m: LoadedModel) {
+    return {
+      name: m.name,
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: m.inputs,
+      outputs: m.outputs,
+      parameters: { sha256: m.sha256, source: m.source, batchable: m.batchable },
+    };
+  }
+
+  function allowMethod(req: IncomingMessage, method: string): void {
+    if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) {
+      throw new HttpError(405, `${req.method} is not allowed here; use ${method}`, {
+        Allow: method,
+      });
+    }
+  }
+
+  async function infer(s: Served, inputs: Tensor[]): Promise<Tensor[]> {
+    return s.batcher.submit(inputs);
+  }
+
+  async function inferV2(req: IncomingMessage, res: ServerResponse, s: Served): Promise<void> {
+    const body = await readBody(req);
+    const headerLength = req.headers['inference-header-content-length'];
+    let header: unknown;
+    let binary: Buffer | undefined;
+    if (headerLength !== undefined) {
+      const n = Number(headerLength);
+      if (!Number.isInteger(n) || n < 0 || n > body.length) {
+        throw new HttpError(
+          400,
+          'Inference-Header-Content-Length is not a valid length for this body',
+        );
+      }
+      header = parseJson(body.subarray(0, n));
+      binary = body.subarray(n);
+    } else {
+      header = parseJson(body);
+    }
+    const request = decodeV2Request(header, binary, s.model.inputs, s.model.outputs);
+    const outputs = await infer(s, request.inputs);
+    const wanted =
+      request.outputs ??
+      s.model.outputs.map((o) => ({
+        name: o.name,
+        binary: request.binaryOutputs,
+      }));
+    const chunks: Buffer[] = [];
+    const outs = wanted.map((w) => {
+      const t = outputs.find((x) => x.name === w.name)!;
+      if (w.binary) {
+        const bytes = toBytes(t.data);
+        chunks.push(bytes);
+        return {
+          name: t.name,
+          datatype: t.datatype,
+          shape: t.shape,
+          parameters: { binary_data_size: bytes.length },
+        };
+      }
+      return {
+        name: t.name,
+        datatype: t.datatype,
+        shape: t.shape,
+        data: toJsonData(t.data, t.datatype),
+      };
+    });
+    const response = {
+      model_name: s.model.name,
+      model_version: '1',
+      ...(request.id !== undefined ? { id: request.id } : {}),
+      outputs: outs,
+    };
+    if (chunks.length === 0) {
+      sendJson(res, 200, response);
+      return;
+    }
+    const json = Buffer.from(JSON.stringify(response));
+    const payload = Buffer.concat([json, ...chunks]);
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Inference-Header-Content-Length': json.length,
+      'Content-Length': payload.length,
+    });
+    res.end(payload);
+  }
+
+  async function predictV1(req: IncomingMessage, res: ServerResponse, s: Served): Promise<void> {
+    const body = parseJson(await readBody(req));
+    const inputs = decodeV1Request(body, s.model.inputs);
+    const outputs = await infer(s, inputs);
+    sendJson(res, 200, encodeV1Response(outputs));
+  }
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    setRoute: (route: string) => void,
+  ): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q >= 0 ? url.slice(0, q) : url;
+
+    if (path === '/health' || path === '/healthz') {
+      setRoute('/health');
+      allowMethod(req, 'GET');
+      const body = {
+        status: ready ? 'ok' : draining ? 'draining' : 'loading',
+        ...o.labels,
+        models: [...served.keys()],
+        version,
+      };
+      sendJson(res, ready ? 200 : 503, body);
+      return;
+    }
+    if (path === '/metrics') {
+      setRoute('/metrics');
+      allowMethod(req, 'GET');
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (path === '/v2' || path === '/v2/') {
+      setRoute('/v2');
+      allowMethod(req, 'GET');
+      sendJson(res, 200, { name: 'mcml', version, extensions: ['binary_tensor_data'] });
+      return;
+    }
+    if (path === '/v2/health/live') {
+      setRoute('/v2/health/live');
+      allowMethod(req, 'GET');
+      sendJson(res, 200, { live: true });
+      return;
+    }
+    if (path === '/v2/health/ready') {
+      setRoute('/v2/health/ready');
+      allowMethod(req, 'GET');
+      sendJson(res, ready ? 200 : 503, { ready });
+      return;
+    }
+    // /v2/models/{name}[/versions/{v}][/ready|/infer]
+    const v2 = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
+    if (v2) {
+      const name = decodeURIComponent(v2[1]!);
+      const version = v2[2];
+      const action = v2[3];
+      setRoute(`/v2/models/:model${action ?? ''}`);
+      const s = lookup(name);
+      if (version !== undefined && version !== '1') {
+        throw new HttpError(404, `model "${name}" has no version "${version}"; it has: 1`);
+      }
+      if (action === '/infer') {
+        allowMethod(req, 'POST');
+        await inferV2(req, res, s);
+      } else if (action === '/ready') {
+        allowMethod(req, 'GET');
+        sendJson(res, ready ? 200 : 503, { name, ready });
+      } else {
+        allowMethod(req, 'GET');
+        sendJson(res, 200, modelMetadata(s.model));
+      }
+      return;
+    }
+    const v1 = /^\/v1\/models\/([^/:]+)(:predict)?$/.exec(path);
+    if (v1) {
+      const name = decodeURIComponent(v1[1]!);
+      setRoute(v1[2] ? '/v1/models/:model:predict' : '/v1/models/:model');
+      const s = lookup(name);
+      if (v1[2]) {
+        allowMethod(req, 'POST');
+        await predictV1(req, res, s);
+      } else {
+        allowMethod(req, 'GET');
+        sendJson(res, 200, { name, ready });
+      }
+      return;
+    }
+    throw new HttpError(404, `no such endpoint: ${req.method} ${path}`);
+  }
+
+  await listen(server, o.port, o.host);
+  const address = server.address() as AddressInfo;
+  const host = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  log.info({ url, port: address.port }, 'listening; loading models');
+
+  const loaded: LoadedModel[] = [];
+  const shutdownServer = async () => {
+    server.close();
+    for (const s of sockets) s.destroy();
+    await Promise.all(loaded.map((m) => m.close().catch(() => undefined)));
+  };
+  try {
+    for (const spec of o.models) {
+      const t0 = performance.now();
+      const local = await fetchModel(spec, {
+        cacheDir: o.cacheDir,
+        resolveStore: o.resolveStore,
+      });
+      const model = await openModel(spec.name, spec.uri, local.path, local.sha256, {
+        intraOpThreads: o.intraOpThreads,
+        executionProviders: o.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      });
+      loaded.push(model);
+      try {
+        await model.run(warmupInputs(model));
+      } catch (error) {
+        throw new McmlError('INVALID_ARGUMENT', `model "${spec.name}": warm-up inference failed`, {
+          cause: error,
+        });
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      metrics.modelLoadSeconds.set({ model: spec.name }, seconds);
+      metrics.modelReady.set({ model: spec.name }, 1);
+      const batcher = new Batcher(
+        (inputs) => model.run(inputs),
+        { maxBatch: o.maxBatch, maxDelayMs: o.batchDelayMs, maxQueue: o.maxQueue },
+        {
+          batch: (rows, _requests, secs) => {
+            metrics.batchSize.observe({ model: spec.name }, rows);
+            metrics.inferenceDuration.observe({ model: spec.name }, secs);
+          },
+          queueDepth: (depth) => metrics.queueDepth.set({ model: spec.name }, depth),
+        },
+        model.batchable,
+      );
+      metrics.queueDepth.set({ model: spec.name }, 0);
+      served.set(spec.name, { model, batcher });
+      log.info(
+        {
+          model: spec.name,
+          source: spec.uri,
+          sha256: local.sha256,
+          cached: local.cached,
+          batchable: model.batchable,
+          inputs: model.inputs,
+          outputs: model.outputs,
+          seconds: +seconds.toFixed(3),
+        },
+        'model ready',
+      );
+    }
+  } catch (error) {
+    await shutdownServer();
+    throw error;
+  }
+  ready = true;
+  metrics.ready.set(1);
+  log.info({ url, models: [...served.keys()] }, 'ready');
+
+  let closing: Promise<boolean> | undefined;
+  const close = (): Promise<boolean> => {
+    closing ??= (async () => {
+      ready = false;
+      draining = true;
+      metrics.ready.set(0);
+      log.info({ inFlight }, 'draining');
+      server.close();
+      server.closeIdleConnections();
+      const done =
+        inFlight === 0
+          ? Promise.resolve(true)
+          : new Promise<boolean>((resolve) => (drained = () => resolve(true)));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), o.drainTimeoutMs);
+      });
+      const clean = await Promise.race([done, timeout]);
+      clearTimeout(timer);
+      if (!clean) log.warn({ inFlight }, 'drain timeout: closing remaining connections');
+      for (const s of sockets) s.destroy();
+      await Promise.all([...served.values()].map((s) => s.batcher.idle()));
+      await Promise.all(loaded.map((m) => m.close().catch(() => undefined)));
+      log.info({ clean }, 'stopped');
+      return clean;
+    })();
+    return closing;
+  };
+
+  return {
+    url,
+    port: address.port,
+    models: loaded,
+    get ready() {
+      return ready;
+    },
+    close,
+  };
+}

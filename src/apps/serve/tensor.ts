@@ -1,0 +1,370 @@
+/**
+ * Tensors of the Open Inference Protocol (KServe v2 / Triton REST): datatype names, JSON
+ * tensor decoding with shape and datatype checks against the model's signature, the binary
+ * tensor data extension, and encoding outputs back to JSON.
+ */
+import { McmlError } from '../../core/errors.js';
+
+/** V2 datatype names mcml serves, mapped to onnxruntime tensor types. */
+export const DATATYPES = {
+  BOOL: 'bool',
+  UINT8: 'uint8',
+  UINT16: 'uint16',
+  UINT32: 'uint32',
+  UINT64: 'uint64',
+  INT8: 'int8',
+  INT16: 'int16',
+  INT32: 'int32',
+  INT64: 'int64',
+  FP32: 'float32',
+  FP64: 'float64',
+} as const;
+
+export type Datatype = keyof typeof DATATYPES;
+export type OrtType = (typeof DATATYPES)[Datatype];
+
+/** A typed array of one of the supported datatypes. */
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** A dense row-major tensor; `shape[0]` is the batch dimension for batchable models. */
+export interface Tensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  data: TensorData;
+}
+
+/** One input or output of a model: -1 marks a dynamic dimension. */
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+const ORT_TO_DATATYPE = new Map<string, Datatype>(
+  Object.entries(DATATYPES).map(([k, v]) => [v, k as Datatype]),
+);
+
+/** The V2 datatype for an onnxruntime type name, or undefined when mcml does not serve it. */
+export function datatypeForOrt(type: string): Datatype | undefined {
+  return ORT_TO_DATATYPE.get(type);
+}
+
+export function isDatatype(value: unknown): value is Datatype {
+  return typeof value === 'string' && Object.hasOwn(DATATYPES, value);
+}
+
+const BYTES_PER_ELEMENT: Record<Datatype, number> = {
+  BOOL: 1,
+  UINT8: 1,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 2,
+  UINT32: 4,
+  INT32: 4,
+  FP32: 4,
+  UINT64: 8,
+  INT64: 8,
+  FP64: 8,
+};
+
+function allocate(datatype: Datatype, length: number): TensorData {
+  switch (datatype) {
+    case 'FP32':
+      return new Float32Array(length);
+    case 'FP64':
+      return new Float64Array(length);
+    case 'INT8':
+      return new Int8Array(length);
+    case 'BOOL':
+    case 'UINT8':
+      return new Uint8Array(length);
+    case 'INT16':
+      return new Int16Array(length);
+    case 'UINT16':
+      return new Uint16Array(length);
+    case 'INT32':
+      return new Int32Array(length);
+    case 'UINT32':
+      return new Uint32Array(length);
+    case 'INT64':
+      return new BigInt64Array(length);
+    case 'UINT64':
+      return new BigUint64Array(length);
+  }
+}
+
+/** A typed array of `datatype` with `length` elements (exported for batch concatenation). */
+export function allocateTensorData(datatype: Datatype, length: number): TensorData {
+  return allocate(datatype, length);
+}
+
+const INT_RANGES: Partial<Record<Datatype, [number, number]>> = {
+  INT8: [-128, 127],
+  UINT8: [0, 255],
+  INT16: [-32768, 32767],
+  UINT16: [0, 65535],
+  INT32: [-2147483648, 2147483647],
+  UINT32: [0, 4294967295],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+function invalid(message: string): McmlError {
+  return new McmlError('INVALID_ARGUMENT', message);
+}
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * Copies JSON `data` (flat or nested row-major) into a typed array of `datatype`, checking
+ * each element's JSON type: numbers for numeric types (integers for integer types, in range),
+ * booleans for BOOL.
+ */
+export function fillFromJson(
+  name: string,
+  datatype: Datatype,
+  data: unknown,
+  expected: number,
+): TensorData {
+  if (!Array.isArray(data)) throw invalid(`input "${name}": "data" must be an array`);
+  const out = allocate(datatype, expected);
+  const isFloat = datatype === 'FP32' || datatype === 'FP64';
+  if (isFloat && data.length === expected) {
+    // Fast path for the common case: a flat array of floats.
+    const floats = out as Float32Array;
+    let k = 0;
+    for (; k < expected; k++) {
+      const value: unknown = data[k];
+      if (typeof value !== 'number') break;
+      floats[k] = value;
+    }
+    if (k === expected) return out;
+  }
+  let i = 0;
+  const range = INT_RANGES[datatype];
+  const put = (value: unknown): void => {
+    if (i >= expected) {
+      throw invalid(`input "${name}": more data elements than the shape holds (${expected})`);
+    }
+    if (datatype === 'BOOL') {
+      if (typeof value !== 'boolean') {
+        throw invalid(
+          `input "${name}": BOOL data must be true/false, got ${JSON.stringify(value)}`,
+        );
+      }
+      (out as Uint8Array)[i++] = value ? 1 : 0;
+      return;
+    }
+    if (typeof value !== 'number') {
+      throw invalid(
+        `input "${name}": ${datatype} data must be numbers, got ${JSON.stringify(value)}`,
+      );
+    }
+    if (isFloat) {
+      (out as Float32Array)[i++] = value;
+      return;
+    }
+    if (!Number.isInteger(value) || (range && (value < range[0] || value > range[1]))) {
+      throw invalid(`input "${name}": ${value} is not a valid ${datatype} value`);
+    }
+    if (datatype === 'INT64' || datatype === 'UINT64') {
+      (out as BigInt64Array)[i++] = BigInt(value);
+    } else {
+      (out as Int32Array)[i++] = value;
+    }
+  };
+  // Iterative walk: nested arrays of any depth, no recursion limit on deep inputs.
+  const stack: [unknown[], number][] = [[data, 0]];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const [arr, idx] = top;
+    if (idx >= arr.length) {
+      stack.pop();
+      continue;
+    }
+    top[1] = idx + 1;
+    const value = arr[idx];
+    if (Array.isArray(value)) stack.push([value, 0]);
+    else put(value);
+  }
+  if (i !== expected) {
+    throw invalid(`input "${name}": shape holds ${expected} elements but "data" has ${i}`);
+  }
+  return out;
+}
+
+/** Checks a request shape against the model's (-1 = any); returns an error message or undefined. */
+export function shapeMismatch(
+  actual: readonly number[],
+  expected: readonly number[],
+): string | undefined {
+  if (actual.length !== expected.length) {
+    return `expected rank ${expected.length} shape ${formatShape(expected)}, got ${formatShape(actual)}`;
+  }
+  for (let d = 0; d < expected.length; d++) {
+    const e = expected[d]!;
+    if (e >= 0 && actual[d] !== e) {
+      return `expected shape ${formatShape(expected)}, got ${formatShape(actual)}`;
+    }
+  }
+  return undefined;
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.map((d) => (d < 0 ? '-1' : String(d))).join(',')}]`;
+}
+
+function parseShape(name: string, shape: unknown): number[] {
+  if (
+    !Array.isArray(shape) ||
+    !shape.every((d): d is number => typeof d === 'number' && Number.isInteger(d) && d >= 0)
+  ) {
+    throw invalid(`input "${name}": "shape" must be an array of non-negative integers`);
+  }
+  return shape;
+}
+
+/** A V2 inference request decoded and checked against the model's inputs. */
+export interface DecodedRequest {
+  id?: string;
+  inputs: Tensor[];
+  /** Output names the client asked for (all outputs when absent), with binary flags. */
+  outputs?: { name: string; binary: boolean }[];
+  /** Whether outputs should use the binary data extension by default. */
+  binaryOutputs: boolean;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Decodes a V2 infer request body: `header` is the parsed JSON; `binary` the bytes after the
+ * JSON header when the client used the binary tensor data extension.
+ */
+export function decodeV2Request(
+  header: unknown,
+  binary: Buffer | undefined,
+  modelInputs: readonly TensorSpec[],
+  modelOutputs: readonly TensorSpec[],
+): DecodedRequest {
+  if (!isObject(header)) throw invalid('request body must be a JSON object');
+  const rawInputs = header.inputs;
+  if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
+    throw invalid('request must have a non-empty "inputs" array');
+  }
+  const byName = new Map(modelInputs.map((s) => [s.name, s]));
+  const seen = new Set<string>();
+  let offset = 0;
+  const inputs: Tensor[] = rawInputs.map((raw: unknown, index) => {
+    if (!isObject(raw)) throw invalid(`inputs[${index}] must be an object`);
+    const name = raw.name;
+    if (typeof name !== 'string') throw invalid(`inputs[${index}] needs a string "name"`);
+    const spec = byName.get(name);
+    if (!spec) {
+      throw invalid(
+        `unknown input "${name}"; the model's inputs are: ${[...byName.keys()].join(', ')}`,
+      );
+    }
+    if (seen.has(name)) throw invalid(`input "${name}" is given twice`);
+    seen.add(name);
+    const datatype = raw.datatype;
+    if (!isDatatype(datatype)) {
+      throw invalid(
+        `input "${name}": unsupported datatype ${JSON.stringify(datatype)}; expected ${spec.datatype}`,
+      );
+    }
+    if (datatype !== spec.datatype) {
+      throw invalid(
+        `input "${name}": datatype ${datatype} does not match the model's ${spec.datatype}`,
+      );
+    }
+    const shape = parseShape(name, raw.shape);
+    const mismatch = shapeMismatch(shape, spec.shape);
+    if (mismatch) throw invalid(`input "${name}": ${mismatch}`);
+    const count = elementCount(shape);
+    const params = isObject(raw.parameters) ? raw.parameters : undefined;
+    const binarySize = params?.binary_data_size;
+    if (binarySize !== undefined) {
+      if (typeof binarySize !== 'number' || !Number.isInteger(binarySize) || binarySize < 0) {
+        throw invalid(`input "${name}": binary_data_size must be a non-negative integer`);
+      }
+      const want = count * BYTES_PER_ELEMENT[datatype];
+      if (binarySize !== want) {
+        throw invalid(
+          `input "${name}": binary_data_size ${binarySize} does not match shape ${formatShape(shape)} of ${datatype} (${want} bytes)`,
+        );
+      }
+      if (!binary || offset + binarySize > binary.length) {
+        throw invalid(`input "${name}": the body holds fewer binary bytes than binary_data_size`);
+      }
+      const data = allocate(datatype, count);
+      new Uint8Array(data.buffer).set(binary.subarray(offset, offset + binarySize));
+      offset += binarySize;
+      return { name, datatype, shape, data };
+    }
+    if (raw.data === undefined) throw invalid(`input "${name}" has no "data"`);
+    return { name, datatype, shape, data: fillFromJson(name, datatype, raw.data, count) };
+  });
+  if (binary && offset !== binary.length) {
+    throw invalid(`the body has ${binary.length - offset} binary bytes no input claims`);
+  }
+  const missing = modelInputs.filter((s) => !seen.has(s.name)).map((s) => s.name);
+  if (missing.length > 0) throw invalid(`missing input(s): ${missing.join(', ')}`);
+  const batch = inputs[0]!.shape[0];
+  if (inputs.some((t) => t.shape[0] !== batch)) {
+    throw invalid('all inputs must have the same first (batch) dimension');
+  }
+
+  const params = isObject(header.parameters) ? header.parameters : undefined;
+  const binaryOutputs = params?.binary_data_output === true;
+  const result: DecodedRequest = { inputs, binaryOutputs };
+  if (typeof header.id === 'string') result.id = header.id;
+  if (header.outputs !== undefined) {
+    if (!Array.isArray(header.outputs)) throw invalid('"outputs" must be an array');
+    const known = new Set(modelOutputs.map((o) => o.name));
+    result.outputs = header.outputs.map((raw: unknown, index) => {
+      if (!isObject(raw) || typeof raw.name !== 'string') {
+        throw invalid(`outputs[${index}] needs a string "name"`);
+      }
+      if (!known.has(raw.name)) {
+        throw invalid(
+          `unknown output "${raw.name}"; the model's outputs are: ${[...known].join(', ')}`,
+        );
+      }
+      const p = isObject(raw.parameters) ? raw.parameters : undefined;
+      const b = p?.binary_data;
+      return { name: raw.name, binary: typeof b === 'boolean' ? b : binaryOutputs };
+    });
+  }
+  return result;
+}
+
+/** JSON-safe element values of a tensor (64-bit integers become numbers). */
+export function toJsonData(data: TensorData, datatype: Datatype): (number | boolean)[] {
+  if (datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => v !== 0);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    return Array.from(data, (v) => Number(v));
+  }
+  return Array.from(data);
+}
+
+/** The bytes of a tensor, for the binary data extension. */
+export function toBytes(data: TensorData): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
