@@ -1,0 +1,579 @@
+/**
+ * Parses and validates the catalog CSV files. Pure: the caller reads the files
+ * (src/cli/catalog-files.ts) and passes their text. Every bad cell becomes an issue
+ * `file:line:column (column_name)`, and all of them are reported at once.
+ */
+import { McmlError, type Issue } from '../errors.js';
+import { JURISDICTIONS, GPU_MODELS, type Jurisdiction } from '../spec/schema.js';
+import { didYouMean } from '../suggest.js';
+import type { Cloud } from '../plan/types.js';
+import { readCsv, CsvSyntaxError, type CsvField, type CsvRow } from './csv.js';
+import { canonicalGpu, GCP_MAX_VCPUS_PER_GPU } from './gpu-names.js';
+import {
+  CLOUDS,
+  EGRESS_KINDS,
+  PRICE_SOURCES,
+  type AcceleratorOffer,
+  type Catalog,
+  type EgressKind,
+  type EgressRate,
+  type Offering,
+  type PriceSource,
+  type RegionInfo,
+} from './types.js';
+
+/** One catalog file: its path relative to the catalog directory (`aws/vms.csv`) and text. */
+export interface CatalogFile {
+  path: string;
+  text: string;
+}
+
+export const OFFERING_COLUMNS = [
+  'instance_type',
+  'accelerator_name',
+  'accelerator_count',
+  'vcpus',
+  'memory_gib',
+  'on_demand_usd_h',
+  'spot_usd_h',
+  'region',
+  'zone',
+  'price_source',
+] as const;
+export const REGION_COLUMNS = [
+  'cloud',
+  'region',
+  'jurisdiction',
+  'continent',
+  'display_name',
+] as const;
+export const EGRESS_COLUMNS = [
+  'cloud',
+  'kind',
+  'from_gb',
+  'to_gb',
+  'usd_per_gb',
+  'price_source',
+] as const;
+
+const CONTINENTS = [
+  'north-america',
+  'south-america',
+  'europe',
+  'asia',
+  'oceania',
+  'africa',
+  'middle-east',
+] as const;
+
+/** Columns that may be absent from a file's header. */
+const OPTIONAL_COLUMNS = new Set(['price_source', 'zone']);
+
+type Row<C extends string> = { line: number; get(col: C): CsvField };
+
+class Problems {
+  readonly issues: Issue[] = [];
+  constructor(private readonly dir: string) {}
+  add(
+    file: string,
+    at: { line: number; column: number },
+    column: string,
+    message: string,
+    hint?: string,
+  ): void {
+    this.issues.push({
+      path: `${this.dir}${file}:${at.line}:${at.column}${column ? ` (${column})` : ''}`,
+      message,
+      ...(hint ? { hint } : {}),
+      line: at.line,
+      column: at.column,
+    });
+  }
+}
+
+/** Reads a CSV file with a known header; returns typed row accessors (or none on error). */
+function table<C extends string>(
+  file: CatalogFile,
+  columns: readonly C[],
+  problems: Problems,
+): Row<C>[] {
+  let rows: CsvRow[];
+  try {
+    rows = readCsv(file.text);
+  } catch (error) {
+    if (error instanceof CsvSyntaxError) {
+      problems.add(file.path, error, '', error.message);
+      return [];
+    }
+    throw error;
+  }
+  const header = rows[0];
+  if (header === undefined) {
+    problems.add(
+      file.path,
+      { line: 1, column: 1 },
+      '',
+      'the file is empty',
+      `the header is: ${columns.join(',')}`,
+    );
+    return [];
+  }
+  const index = new Map<string, number>();
+  let ok = true;
+  header.fields.forEach((f, i) => {
+    const name = f.value.trim();
+    if (!(columns as readonly string[]).includes(name)) {
+      const hint = didYouMean(name, columns);
+      problems.add(
+        file.path,
+        f,
+        '',
+        `unknown column "${name}"`,
+        hint || `columns are: ${columns.join(', ')}`,
+      );
+      ok = false;
+    } else if (index.has(name)) {
+      problems.add(file.path, f, '', `duplicate column "${name}"`);
+      ok = false;
+    } else index.set(name, i);
+  });
+  for (const c of columns) {
+    if (!index.has(c) && !OPTIONAL_COLUMNS.has(c)) {
+      problems.add(file.path, { line: header.line, column: 1 }, '', `missing column "${c}"`);
+      ok = false;
+    }
+  }
+  if (!ok) return [];
+  const out: Row<C>[] = [];
+  for (const row of rows.slice(1)) {
+    if (row.fields.length !== header.fields.length) {
+      problems.add(
+        file.path,
+        { line: row.line, column: 1 },
+        '',
+        `has ${row.fields.length} fields, the header has ${header.fields.length}`,
+      );
+      continue;
+    }
+    out.push({
+      line: row.line,
+      get(col: C): CsvField {
+        const i = index.get(col);
+        if (i === undefined) return { value: '', line: row.line, column: 1 };
+        const f = row.fields[i]!;
+        return { ...f, value: f.value.trim() };
+      },
+    });
+  }
+  return out;
+}
+
+/** A parsed number, or undefined (and an issue) when the cell is not one. */
+function num(
+  problems: Problems,
+  file: string,
+  field: CsvField,
+  column: string,
+  rule: { required: boolean; integer?: boolean; min?: number; positive?: boolean },
+): number | undefined {
+  if (field.value === '') {
+    if (rule.required) problems.add(file, field, column, 'is required');
+    return undefined;
+  }
+  const n = Number(field.value);
+  if (!Number.isFinite(n) || !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(field.value)) {
+    problems.add(file, field, column, `must be a number, got "${field.value}"`);
+    return undefined;
+  }
+  if (rule.integer && !Number.isInteger(n)) {
+    problems.add(file, field, column, `must be a whole number, got "${field.value}"`);
+    return undefined;
+  }
+  if (rule.positive && n <= 0) {
+    problems.add(file, field, column, `must be greater than 0, got "${field.value}"`);
+    return undefined;
+  }
+  if (rule.min !== undefined && n < rule.min) {
+    problems.add(file, field, column, `must be at least ${rule.min}, got "${field.value}"`);
+    return undefined;
+  }
+  return n;
+}
+
+function oneOf<T extends string>(
+  problems: Problems,
+  file: string,
+  field: CsvField,
+  column: string,
+  values: readonly T[],
+): T | undefined {
+  if ((values as readonly string[]).includes(field.value)) return field.value as T;
+  if (field.value === '') problems.add(file, field, column, 'is required');
+  else {
+    const hint = didYouMean(field.value, values);
+    problems.add(
+      file,
+      field,
+      column,
+      `must be one of ${values.join(', ')}, got "${field.value}"`,
+      hint || undefined,
+    );
+  }
+  return undefined;
+}
+
+function zoneOk(cloud: Cloud, region: string, zone: string): boolean {
+  if (cloud === 'azure') return /^[1-9]$/.test(zone);
+  if (cloud === 'aws') return zone.startsWith(region) && /^[a-z]$/.test(zone.slice(region.length));
+  return zone.startsWith(`${region}-`) && /^[a-z]$/.test(zone.slice(region.length + 1));
+}
+
+function zoneExample(cloud: Cloud, region: string): string {
+  if (cloud === 'azure') return '"1", "2" or "3"';
+  return cloud === 'aws' ? `"${region}a"` : `"${region}-a"`;
+}
+
+/** The optional prefix for issue paths, e.g. "data/catalog/". */
+export interface ParseCatalogOptions {
+  dir?: string;
+}
+
+/**
+ * Parses the catalog files: `regions.csv`, `egress.csv` and `<cloud>/*.csv` offerings.
+ * @throws McmlError CATALOG_INVALID listing every bad row as `file:line:column (column)`.
+ */
+export function parseCatalog(
+  files: readonly CatalogFile[],
+  options: ParseCatalogOptions = {},
+): Catalog {
+  const dir = options.dir ?? '';
+  const problems = new Problems(dir);
+  const find = (name: string) => files.find((f) => f.path === name);
+
+  // Regions first: offerings refer to them.
+  const regions: RegionInfo[] = [];
+  const regionFile = find('regions.csv');
+  if (!regionFile) {
+    problems.add('regions.csv', { line: 1, column: 1 }, '', 'is missing');
+  } else {
+    const seen = new Set<string>();
+    for (const row of table(regionFile, REGION_COLUMNS, problems)) {
+      const p = regionFile.path;
+      const cloud = oneOf(problems, p, row.get('cloud'), 'cloud', CLOUDS);
+      const regionField = row.get('region');
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(regionField.value)) {
+        problems.add(
+          p,
+          regionField,
+          'region',
+          `must be a region id such as us-east-1, got "${regionField.value}"`,
+        );
+      }
+      const jurisdiction = oneOf<Jurisdiction>(
+        problems,
+        p,
+        row.get('jurisdiction'),
+        'jurisdiction',
+        JURISDICTIONS,
+      );
+      const continent = oneOf(problems, p, row.get('continent'), 'continent', CONTINENTS);
+      const display = row.get('display_name');
+      if (cloud === undefined || jurisdiction === undefined || continent === undefined) continue;
+      const key = `${cloud}/${regionField.value}`;
+      if (seen.has(key)) {
+        problems.add(p, regionField, 'region', `duplicate region ${key}`);
+        continue;
+      }
+      seen.add(key);
+      regions.push({
+        cloud,
+        region: regionField.value,
+        jurisdiction,
+        continent,
+        displayName: display.value || regionField.value,
+      });
+    }
+  }
+  const regionKeys = new Set(regions.map((r) => `${r.cloud}/${r.region}`));
+
+  const egress: EgressRate[] = [];
+  const egressFile = find('egress.csv');
+  if (!egressFile) {
+    problems.add('egress.csv', { line: 1, column: 1 }, '', 'is missing');
+  } else {
+    for (const row of table(egressFile, EGRESS_COLUMNS, problems)) {
+      const p = egressFile.path;
+      const cloud = oneOf(problems, p, row.get('cloud'), 'cloud', CLOUDS);
+      const kind = oneOf<EgressKind>(problems, p, row.get('kind'), 'kind', EGRESS_KINDS);
+      const fromGb = num(problems, p, row.get('from_gb'), 'from_gb', { required: true, min: 0 });
+      const toField = row.get('to_gb');
+      const toGb = num(problems, p, toField, 'to_gb', { required: false, positive: true });
+      const usdPerGb = num(problems, p, row.get('usd_per_gb'), 'usd_per_gb', {
+        required: true,
+        min: 0,
+      });
+      const source = row.get('price_source');
+      if (source.value !== '') oneOf(problems, p, source, 'price_source', PRICE_SOURCES);
+      if (
+        cloud === undefined ||
+        kind === undefined ||
+        fromGb === undefined ||
+        usdPerGb === undefined
+      )
+        continue;
+      if (toGb !== undefined && toGb <= fromGb) {
+        problems.add(p, toField, 'to_gb', `must be greater than from_gb (${fromGb})`);
+        continue;
+      }
+      egress.push({ cloud, kind, fromGb, ...(toGb === undefined ? {} : { toGb }), usdPerGb });
+    }
+    // Tiers of each (cloud, kind) must start at 0 and be contiguous, or prices have holes.
+    for (const cloud of CLOUDS) {
+      for (const kind of EGRESS_KINDS) {
+        const tiers = egress
+          .filter((e) => e.cloud === cloud && e.kind === kind)
+          .sort((a, b) => a.fromGb - b.fromGb);
+        if (tiers.length === 0) {
+          problems.add(
+            egressFile.path,
+            { line: 1, column: 1 },
+            '',
+            `no ${kind} price for ${cloud}`,
+          );
+          continue;
+        }
+        let expected = 0;
+        for (const t of tiers) {
+          if (t.fromGb !== expected) {
+            problems.add(
+              egressFile.path,
+              { line: 1, column: 1 },
+              '',
+              `${cloud} ${kind} tiers are not contiguous: one starts at ${t.fromGb} GB, expected ${expected} GB`,
+            );
+            break;
+          }
+          expected = t.toGb ?? Infinity;
+        }
+        if (expected !== Infinity) {
+          problems.add(
+            egressFile.path,
+            { line: 1, column: 1 },
+            '',
+            `the last ${cloud} ${kind} tier needs an empty to_gb (no upper bound)`,
+          );
+        }
+      }
+    }
+  }
+
+  const offerings: Offering[] = [];
+  const accelerators: AcceleratorOffer[] = [];
+  const offeringFiles = files
+    .filter((f) => /^[^/]+\/[^/]+\.csv$/.test(f.path))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const file of offeringFiles) {
+    const p = file.path;
+    const cloudName = p.split('/')[0]!;
+    if (!(CLOUDS as readonly string[]).includes(cloudName)) {
+      problems.add(
+        p,
+        { line: 1, column: 1 },
+        '',
+        `"${cloudName}" is not a cloud`,
+        `offering files live in ${CLOUDS.map((c) => `${c}/`).join(', ')}`,
+      );
+      continue;
+    }
+    const cloud = cloudName as Cloud;
+    const seen = new Set<string>();
+    for (const row of table(file, OFFERING_COLUMNS, problems)) {
+      const before = problems.issues.length;
+      const typeField = row.get('instance_type');
+      const accField = row.get('accelerator_name');
+      const countField = row.get('accelerator_count');
+      const regionField = row.get('region');
+      const zoneField = row.get('zone');
+      const instanceType = typeField.value;
+      const isAccelerator = instanceType === '';
+      if (isAccelerator && cloud !== 'gcp') {
+        problems.add(
+          p,
+          typeField,
+          'instance_type',
+          'is required',
+          'only GCP has accelerator rows with an empty instance type',
+        );
+      }
+      if (isAccelerator && accField.value === '') {
+        problems.add(
+          p,
+          accField,
+          'accelerator_name',
+          'is required on an accelerator row (empty instance_type)',
+        );
+      }
+      let gpuModel = undefined as ReturnType<typeof canonicalGpu>;
+      if (accField.value !== '') {
+        gpuModel = canonicalGpu(accField.value);
+        if (gpuModel === undefined) {
+          const hint = didYouMean(accField.value, GPU_MODELS);
+          problems.add(
+            p,
+            accField,
+            'accelerator_name',
+            `unknown accelerator "${accField.value}"`,
+            hint || `known models: ${GPU_MODELS.join(', ')}`,
+          );
+        }
+      }
+      const count = num(problems, p, countField, 'accelerator_count', {
+        required: accField.value !== '',
+        integer: true,
+        positive: true,
+      });
+      if (accField.value === '' && countField.value !== '') {
+        problems.add(
+          p,
+          countField,
+          'accelerator_count',
+          'must be empty when accelerator_name is empty',
+        );
+      }
+      const vcpus = num(problems, p, row.get('vcpus'), 'vcpus', {
+        required: !isAccelerator,
+        positive: true,
+      });
+      const memoryGiB = num(problems, p, row.get('memory_gib'), 'memory_gib', {
+        required: !isAccelerator,
+        positive: true,
+      });
+      const onDemand = num(problems, p, row.get('on_demand_usd_h'), 'on_demand_usd_h', {
+        required: true,
+        positive: true,
+      });
+      const spotRaw = num(problems, p, row.get('spot_usd_h'), 'spot_usd_h', {
+        required: false,
+        positive: true,
+      });
+      const region = regionField.value;
+      if (region === '') problems.add(p, regionField, 'region', 'is required');
+      else if (!regionKeys.has(`${cloud}/${region}`)) {
+        const known = regions.filter((r) => r.cloud === cloud).map((r) => r.region);
+        const hint = didYouMean(region, known);
+        problems.add(
+          p,
+          regionField,
+          'region',
+          `${cloud} region "${region}" is not in regions.csv`,
+          hint || `add it to regions.csv`,
+        );
+      }
+      const zone = zoneField.value;
+      if (zone !== '' && region !== '' && !zoneOk(cloud, region, zone)) {
+        problems.add(
+          p,
+          zoneField,
+          'zone',
+          `"${zone}" is not a zone of ${region}`,
+          `e.g. ${zoneExample(cloud, region)}, or leave it empty`,
+        );
+      }
+      const sourceField = row.get('price_source');
+      let priceSource: PriceSource = 'list';
+      if (sourceField.value !== '') {
+        priceSource = oneOf(problems, p, sourceField, 'price_source', PRICE_SOURCES) ?? 'list';
+      }
+      if (problems.issues.length > before) continue;
+      const key = `${instanceType}|${accField.value}|${count ?? ''}|${region}|${zone}`;
+      if (seen.has(key)) {
+        problems.add(
+          p,
+          typeField,
+          'instance_type',
+          `duplicate offering ${instanceType || accField.value} in ${region}${zone ? ` zone ${zone}` : ''}`,
+        );
+        continue;
+      }
+      seen.add(key);
+      // A spot price at or above on-demand is no discount: treat it as no spot offer.
+      const spot = spotRaw !== undefined && spotRaw < onDemand! ? spotRaw : undefined;
+      const gpu =
+        gpuModel && count ? { model: gpuModel, count, cloudName: accField.value } : undefined;
+      const origin = `${dir}${p}:${row.line}`;
+      const common = {
+        cloud,
+        region,
+        ...(zone ? { zone } : {}),
+        onDemand: onDemand!,
+        ...(spot === undefined ? {} : { spot }),
+        priceSource,
+        origin,
+      };
+      if (isAccelerator) accelerators.push({ ...common, gpu: gpu! });
+      else
+        offerings.push({
+          ...common,
+          instanceType,
+          vcpus: vcpus!,
+          memoryGiB: memoryGiB!,
+          ...(gpu ? { gpu } : {}),
+          attached: false,
+        });
+    }
+  }
+
+  if (problems.issues.length > 0) {
+    const n = problems.issues.length;
+    throw new McmlError(
+      'CATALOG_INVALID',
+      `the price catalog${dir ? ` in ${dir}` : ''} has ${n} problem${n === 1 ? '' : 's'}`,
+      {
+        issues: problems.issues,
+        hint: 'fix the rows shown; docs/catalog.md describes every column',
+      },
+    );
+  }
+
+  // GCP: an accelerator row attaches to N1 VMs in the same region (and zone, when both name one).
+  const combined: Offering[] = [];
+  for (const acc of accelerators) {
+    const maxPerGpu = GCP_MAX_VCPUS_PER_GPU[acc.gpu.model];
+    for (const vm of offerings) {
+      if (vm.cloud !== acc.cloud || vm.region !== acc.region || vm.gpu !== undefined) continue;
+      if (!vm.instanceType.startsWith('n1-')) continue;
+      if (acc.zone !== undefined && vm.zone !== undefined && acc.zone !== vm.zone) continue;
+      if (maxPerGpu !== undefined && vm.vcpus > maxPerGpu * acc.gpu.count) continue;
+      const spot =
+        acc.spot !== undefined && vm.spot !== undefined ? round6(acc.spot + vm.spot) : undefined;
+      const zone = acc.zone ?? vm.zone;
+      combined.push({
+        cloud: vm.cloud,
+        region: vm.region,
+        ...(zone === undefined ? {} : { zone }),
+        instanceType: vm.instanceType,
+        vcpus: vm.vcpus,
+        memoryGiB: vm.memoryGiB,
+        gpu: acc.gpu,
+        onDemand: round6(vm.onDemand + acc.onDemand),
+        ...(spot === undefined ? {} : { spot }),
+        attached: true,
+        priceSource: vm.priceSource === acc.priceSource ? vm.priceSource : 'estimate',
+        origin: `${vm.origin} + ${acc.origin}`,
+      });
+    }
+  }
+  const all = [...offerings, ...combined];
+  const byRegion = new Map<string, Offering[]>();
+  for (const o of all) {
+    const key = `${o.cloud}/${o.region}`;
+    const list = byRegion.get(key);
+    if (list) list.push(o);
+    else byRegion.set(key, [o]);
+  }
+  return { offerings: all, accelerators, regions, egress, byRegion };
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
