@@ -1,0 +1,373 @@
+/**
+ * The failover controller: health loop + state machine + front door + DNS updater, in one
+ * process. `mcml failover run` and `mcml up` both start it through `startFailover`.
+ *
+ * @example
+ * const fo = await startFailover({ spec });
+ * console.log(fo.url, fo.status().active);
+ * fo.fail('aws-primary'); // take it out of rotation by hand
+ * await fo.close();
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailoverMachine,
+  dnsValueFor,
+  jurisdictionFromRegion,
+  planFailover,
+  type CheckResult,
+  type FailoverEvent,
+  type FailoverPlan,
+  type HealthState,
+  type JurisdictionOf,
+} from '../../core/failover/index.js';
+import { McmlError } from '../../core/errors.js';
+import type { Spec } from '../../core/spec/index.js';
+import type { Clock } from '../../ports/clock.js';
+import type { DnsProvider, DnsRecord } from '../../ports/dns-provider.js';
+import type { Logger } from '../../ports/logger.js';
+import { systemClock } from './clock.js';
+import { DnsUpdater } from './dns-updater.js';
+import { EventLog, type FailoverLogEntry } from './events.js';
+import { startFrontDoor, type FrontDoor } from './front-door.js';
+import { HealthChecker } from './health-checker.js';
+import { createFailoverMetrics, type FailoverMetrics } from './metrics.js';
+
+export interface StartFailoverOptions {
+  spec: Spec;
+  /** Override the plan derived from the spec (e.g. `mcml up` with its own local targets). */
+  plan?: FailoverPlan;
+  jurisdictionOf?: JurisdictionOf;
+  clock?: Clock;
+  logger?: Logger;
+  /** The DNS writer, for mode dns/both (see src/adapters/dns.ts to build one from the spec). */
+  dns?: DnsProvider;
+  /** JSON-lines event log file. */
+  eventsFile?: string;
+  /** Bearer token for admin mutations over HTTP; without one they are refused. */
+  adminToken?: string;
+  /** Override the listen address of the front door. */
+  host?: string;
+  port?: number;
+  /** Skip the front door (mode dns): only the health loop and DNS run. */
+  frontDoor?: boolean;
+  /** Seeded randomness for weighted routing (default Math.random). */
+  random?: () => number;
+}
+
+/** One target in a status report. */
+export interface TargetReport {
+  name: string;
+  tier: number;
+  endpoint: string;
+  jurisdiction: string | undefined;
+  state: HealthState;
+  disabled: boolean;
+  active: boolean;
+  lastCheck: string | undefined;
+  lastCheckOk: boolean | undefined;
+  latencyMs: number | undefined;
+  lastError: string | undefined;
+}
+
+export interface FailoverStatus {
+  active: string | undefined;
+  routing: string;
+  mode: string;
+  failback: string;
+  frontDoor: string | undefined;
+  dns:
+    | {
+        provider: string;
+        record: string;
+        values: string[] | undefined;
+        writes: number;
+        lastError: string | undefined;
+      }
+    | undefined;
+  targets: TargetReport[];
+}
+
+export interface RunningFailover {
+  /** Front door URL, or undefined in dns-only mode. */
+  url: string | undefined;
+  status(): FailoverStatus;
+  /** Takes a target out of rotation by hand. */
+  fail(target: string): void;
+  /** Puts a target back in rotation (it serves again after its stable period). */
+  restore(target: string): void;
+  /** Fails back to the best healthy target now (for failback: manual). */
+  failback(): void;
+  events: EventLog;
+  metrics: FailoverMetrics;
+  /** Resolves when the DNS record matches the active target. */
+  dnsSettled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function tokensEqual(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Starts health checks, the front door (unless mode is dns) and the DNS updater. */
+export async function startFailover(options: StartFailoverOptions): Promise<RunningFailover> {
+  const clock = options.clock ?? systemClock;
+  const plan =
+    options.plan ?? planFailover(options.spec, options.jurisdictionOf ?? jurisdictionFromRegion);
+  const config = plan.config;
+  const useDns = config.mode !== 'front-door';
+  const useFrontDoor = options.frontDoor ?? config.mode !== 'dns';
+  if (useDns && !options.dns) {
+    throw new McmlError('INVALID_ARGUMENT', `failover mode "${config.mode}" needs a DNS provider`, {
+      hint: 'pass dns (see createDnsProvider in src/adapters/dns.ts)',
+    });
+  }
+  const logger = options.logger;
+  const metrics = createFailoverMetrics();
+  const events = new EventLog(options.eventsFile);
+  const machine = new FailoverMachine(plan.targets, plan.machine);
+  const byName = new Map(plan.targets.map((t) => [t.name, t]));
+  const random = options.random ?? Math.random;
+
+  const dnsRecordFor = (name: string | undefined) => {
+    if (name === undefined) return undefined;
+    const t = byName.get(name);
+    return t ? { name, ...dnsValueFor(t.endpoint) } : undefined;
+  };
+  const dns =
+    useDns && options.dns && config.dns
+      ? new DnsUpdater({
+          provider: options.dns,
+          name: config.dns.record.replace(/\.$/, ''),
+          ttl: config.dns.ttl,
+          clock,
+          events,
+          metrics,
+        })
+      : undefined;
+
+  const refreshGauges = () => {
+    for (const t of machine.snapshot()) {
+      metrics.targetUp.set({ target: t.name }, machine.isUsable(t.name) ? 1 : 0);
+      metrics.activeTarget.set({ target: t.name }, machine.active === t.name ? 1 : 0);
+    }
+  };
+  const publish = (list: FailoverEvent[]) => {
+    for (const e of list) {
+      if (e.type === 'state') {
+        events.record('state', e.at, {
+          target: e.target,
+          from: e.from,
+          to: e.to,
+          reason: e.reason,
+        });
+        logger?.info(
+          { target: e.target, from: e.from, to: e.to, reason: e.reason },
+          'target state',
+        );
+      } else if (e.type === 'active') {
+        events.record('active', e.at, { from: e.from, to: e.to, reason: e.reason });
+        logger?.warn({ from: e.from, to: e.to, reason: e.reason }, 'active target changed');
+        metrics.failovers.inc({ from: e.from ?? 'none', to: e.to ?? 'none', reason: e.reason });
+        dns?.point(dnsRecordFor(e.to));
+      } else {
+        events.record(e.type, e.at, { target: e.target });
+      }
+    }
+    if (list.length > 0) refreshGauges();
+  };
+  const onCheck = (name: string, result: CheckResult) => {
+    metrics.checks.inc({ target: name, result: result.ok ? 'ok' : 'fail' });
+    if (result.latencyMs !== undefined) {
+      metrics.checkLatency.observe({ target: name }, result.latencyMs / 1000);
+    }
+    publish(machine.recordCheck(name, result, clock.now()));
+  };
+  const checker = new HealthChecker({
+    targets: plan.targets,
+    intervalMs: plan.intervalMs,
+    timeoutMs: plan.timeoutMs,
+    clock,
+    onResult: onCheck,
+  });
+
+  // One round before serving, so the first request and the first DNS write see real health.
+  await checker.checkAll();
+  refreshGauges();
+  events.record('start', clock.now(), {
+    active: machine.active,
+    mode: config.mode,
+    routing: config.routing,
+    targets: plan.targets.map((t) => ({ name: t.name, tier: t.tier, endpoint: t.endpoint })),
+  });
+  dns?.point(dnsRecordFor(machine.active));
+  checker.start();
+  // Stable-period failback can come due between checks.
+  const tickAbort = new AbortController();
+  const ticking = (async () => {
+    for (;;) {
+      try {
+        await clock.sleep(Math.min(1000, plan.intervalMs), tickAbort.signal);
+      } catch {
+        return;
+      }
+      publish(machine.tick(clock.now()));
+    }
+  })();
+
+  const fail = (target: string) => {
+    if (!byName.has(target)) throw unknownTarget(target, [...byName.keys()]);
+    publish(machine.disable(target, clock.now()));
+  };
+  const restore = (target: string) => {
+    if (!byName.has(target)) throw unknownTarget(target, [...byName.keys()]);
+    publish(machine.enable(target, clock.now()));
+  };
+  const failback = () => publish(machine.failback(clock.now()));
+
+  let frontDoor: FrontDoor | undefined;
+  const status = (): FailoverStatus => ({
+    active: machine.active,
+    routing: config.routing,
+    mode: config.mode,
+    failback: config.failback,
+    frontDoor: frontDoor?.url,
+    dns:
+      dns && config.dns
+        ? {
+            provider: config.dns.provider,
+            record: config.dns.record,
+            values: dns.current?.values,
+            writes: dns.writes,
+            lastError: dns.lastError,
+          }
+        : undefined,
+    targets: machine.snapshot().map((t) => ({
+      name: t.name,
+      tier: t.tier,
+      endpoint: byName.get(t.name)?.endpoint ?? '',
+      jurisdiction: t.jurisdiction,
+      state: t.state,
+      disabled: t.disabled,
+      active: machine.active === t.name,
+      lastCheck: t.lastCheckAt === undefined ? undefined : new Date(t.lastCheckAt).toISOString(),
+      lastCheckOk: t.lastCheckOk,
+      latencyMs:
+        t.lastLatencyMs === undefined ? undefined : Math.round(t.lastLatencyMs * 100) / 100,
+      lastError: t.lastError,
+    })),
+  });
+
+  const admin = (req: IncomingMessage, res: ServerResponse) => {
+    const send = (code: number, body: unknown, type = 'application/json') => {
+      const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
+      res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (req.method === 'GET' && path === '/_mcml/status') return send(200, status());
+    if (req.method === 'GET' && path === '/_mcml/events') return send(200, events.tail(100));
+    if (req.method === 'GET' && path === '/_mcml/metrics') {
+      metrics.registry
+        .metrics()
+        .then((text) => send(200, text, metrics.registry.contentType))
+        .catch(() => send(500, { error: 'metrics_failed' }));
+      return;
+    }
+    const m = /^\/_mcml\/(?:targets\/([^/]+)\/(fail|restore)|(failback))$/.exec(path);
+    if (!m || req.method !== 'POST') return send(404, { error: 'not_found' });
+    req.resume();
+    if (!options.adminToken) {
+      return send(403, {
+        error: 'admin_disabled',
+        message: `admin actions are off: start the controller with ${config.frontDoor.adminTokenEnv} set`,
+      });
+    }
+    const auth = req.headers.authorization ?? '';
+    const given = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (!tokensEqual(given, options.adminToken)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return send(401, { error: 'unauthorized', message: 'missing or wrong bearer token' });
+    }
+    try {
+      const target = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
+      if (m[3]) failback();
+      else if (m[2] === 'fail') fail(target!);
+      else restore(target!);
+      events.record('admin', clock.now(), { action: m[3] ?? m[2], target });
+      return send(200, status());
+    } catch (error) {
+      return send(404, { error: 'not_found', message: (error as Error).message });
+    }
+  };
+
+  if (useFrontDoor) {
+    try {
+      frontDoor = await startFrontDoor({
+        host: options.host ?? config.frontDoor.host,
+        port: options.port ?? config.frontDoor.port,
+        upstreams: plan.targets,
+        maxBodyBytes: config.frontDoor.maxBodyBytes,
+        retryPost: config.frontDoor.retryPost,
+        jurisdictionHeader: config.frontDoor.jurisdictionHeader,
+        upstreamTimeoutMs: plan.upstreamTimeoutMs,
+        route: ({ jurisdiction }) => machine.route({ jurisdiction, random: random() }),
+        onOutcome: (target, ok, error) => {
+          const list = machine.recordPassive(
+            target,
+            error === undefined ? { ok } : { ok, error },
+            clock.now(),
+          );
+          if (list.length > 0) publish(list);
+        },
+        admin,
+        metrics,
+      });
+    } catch (error) {
+      await checker.stop();
+      tickAbort.abort();
+      await dns?.close();
+      await events.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new McmlError(
+        code === 'EADDRINUSE' ? 'CONFLICT' : 'UNAVAILABLE',
+        `the front door cannot listen on ${options.host ?? config.frontDoor.host}:${options.port ?? config.frontDoor.port}: ${(error as Error).message}`,
+        { hint: 'choose another failover.frontDoor.port or pass --port', cause: error },
+      );
+    }
+    events.record('listening', clock.now(), { url: frontDoor.url });
+  }
+
+  let closed = false;
+  return {
+    url: frontDoor?.url,
+    status,
+    fail,
+    restore,
+    failback,
+    events,
+    metrics,
+    dnsSettled: async () => {
+      await dns?.settled();
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      tickAbort.abort();
+      await Promise.all([checker.stop(), frontDoor?.close(), dns?.close(), ticking]);
+      await options.dns?.close?.();
+      events.record('stop', clock.now());
+      await events.close();
+    },
+  };
+}
+
+function unknownTarget(name: string, known: string[]): McmlError {
+  return new McmlError('NOT_FOUND', `no target named "${name}"`, {
+    hint: `targets: ${known.join(', ')}`,
+  });
+}
+
+export type { FailoverLogEntry, DnsRecord };

@@ -1,0 +1,86 @@
+/** Prometheus metrics of the failover controller and front door (prom-client). */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface FailoverMetrics {
+  registry: Registry;
+  targetUp: Gauge<'target'>;
+  activeTarget: Gauge<'target'>;
+  failovers: Counter<'from' | 'to' | 'reason'>;
+  checkLatency: Histogram<'target'>;
+  checks: Counter<'target' | 'result'>;
+  proxyRequests: Counter<'target' | 'code'>;
+  proxyLatency: Histogram<'target'>;
+  proxyRetries: Counter<'target' | 'reason'>;
+  dnsWrites: Counter<'result'>;
+  dnsUp: Gauge;
+}
+
+/** A fresh registry with every failover metric (one per controller, so tests do not clash). */
+export function createFailoverMetrics(): FailoverMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    targetUp: new Gauge({
+      name: 'mcml_target_up',
+      help: '1 when the target can take traffic (healthy or suspect), else 0.',
+      labelNames: ['target'],
+      registers,
+    }),
+    activeTarget: new Gauge({
+      name: 'mcml_active_target',
+      help: '1 for the target DNS and ordered routing point at, else 0.',
+      labelNames: ['target'],
+      registers,
+    }),
+    failovers: new Counter({
+      name: 'mcml_failovers_total',
+      help: 'Switches of the active target.',
+      labelNames: ['from', 'to', 'reason'],
+      registers,
+    }),
+    checkLatency: new Histogram({
+      name: 'mcml_health_check_duration_seconds',
+      help: 'Active health check latency.',
+      labelNames: ['target'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    checks: new Counter({
+      name: 'mcml_health_checks_total',
+      help: 'Active health checks by result.',
+      labelNames: ['target', 'result'],
+      registers,
+    }),
+    proxyRequests: new Counter({
+      name: 'mcml_proxy_requests_total',
+      help: 'Requests answered by the front door, by target and status code.',
+      labelNames: ['target', 'code'],
+      registers,
+    }),
+    proxyLatency: new Histogram({
+      name: 'mcml_proxy_request_duration_seconds',
+      help: 'Front door request latency, to the response headers, retries included.',
+      labelNames: ['target'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
+    proxyRetries: new Counter({
+      name: 'mcml_proxy_retries_total',
+      help: 'Requests retried on the next target, by the target that failed.',
+      labelNames: ['target', 'reason'],
+      registers,
+    }),
+    dnsWrites: new Counter({
+      name: 'mcml_dns_writes_total',
+      help: 'DNS record writes by result (ok, error).',
+      labelNames: ['result'],
+      registers,
+    }),
+    dnsUp: new Gauge({
+      name: 'mcml_dns_up',
+      help: '1 when the last DNS API call succeeded, 0 while it fails (retrying with backoff).',
+      registers,
+    }),
+  };
+}
