@@ -2,10 +2,18 @@
 import type { Command } from 'commander';
 import { registerInit } from './init.js';
 import { registerValidate } from './validate.js';
+import { registerPlan } from './plan.js';
+import { registerCatalog } from './catalog.js';
 import { registerServe } from './serve.js';
+import { registerRender } from './render.js';
+import { registerInfra } from './infra.js';
 
 export const COMMANDS: ((program: Command) => void)[] = [
   registerInit,
   registerValidate,
+  registerPlan,
+  registerCatalog,
   registerServe,
+  registerRender,
+  registerInfra,
 ];

@@ -1,8 +1,17 @@
 import { loadSpecFile } from '../spec-file.js';
 import { paint, useColor } from '../output.js';
+import { loadCatalog } from '../catalog-files.js';
+import { catalogProblems } from '../../core/plan/check.js';
+import { specIssuesError } from '../../core/spec/parse.js';
 
-export async function runValidate(file: string, options: { json?: boolean }): Promise<void> {
+export async function runValidate(
+  file: string,
+  options: { json?: boolean; catalog?: string },
+): Promise<void> {
   const doc = await loadSpecFile(file);
+  const catalog = await loadCatalog(options.catalog);
+  const problems = catalogProblems(doc.spec, catalog);
+  if (problems.length > 0) throw specIssuesError(doc, problems);
   if (options.json) {
     process.stdout.write(JSON.stringify(doc.spec, null, 2) + '\n');
     return;

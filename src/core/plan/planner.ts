@@ -138,7 +138,7 @@ function describeOffering(o: Offering): string {
 
 function money(x: number): string {
   const digits = x !== 0 && Math.abs(x) < 1 ? 4 : 2;
-  return `$${x.toFixed(digits)}`;
+  return `$${x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
 }
 
 /** Continent of a jurisdiction, to price egress of data that starts there. */
