@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import { McmlError } from '../../core/errors.js';
+import { planDocument } from '../../core/plan/planner.js';
+import type { Plan } from '../../core/plan/types.js';
+import { render, type WorkloadIdentity } from '../../core/render/index.js';
+import { readModules, writeOutput } from '../../engines/render/index.js';
+import { loadCatalog } from '../catalog-files.js';
+import { paint, useColor } from '../output.js';
+import { DEFAULT_SPEC_FILE, loadSpecFile } from '../spec-file.js';
+import { VERSION } from '../version.js';
+import type { RenderCommandOptions } from './render.js';
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new McmlError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_ARGUMENT',
+      `cannot read ${what} ${file}: ${code ?? (error as Error).message}`,
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `${what} ${file} is not JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Identities from `terraform output -json workload_identities` (the value itself), from
+ * `terraform output -json` (all outputs), or a plain `{target: {annotations}}` map.
+ */
+export function parseIdentities(value: unknown, file: string): Record<string, WorkloadIdentity> {
+  let v = value as Record<string, unknown> | null;
+  if (v && typeof v === 'object' && 'workload_identities' in v)
+    v = v.workload_identities as Record<string, unknown>;
+  if (v && typeof v === 'object' && 'value' in v && 'type' in v)
+    v = v.value as Record<string, unknown>;
+  const bad = () =>
+    new McmlError('INVALID_ARGUMENT', `${file} is not a map of target → {annotations}`, {
+      hint: 'write it with: terraform -chdir=out/terraform output -json workload_identities > identities.json',
+    });
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad();
+  const out: Record<string, WorkloadIdentity> = {};
+  for (const [target, entry] of Object.entries(v)) {
+    const annotations = (entry as { annotations?: unknown } | null)?.annotations;
+    if (!annotations || typeof annotations !== 'object') throw bad();
+    const clean: Record<string, string> = {};
+    for (const [k, val] of Object.entries(annotations)) {
+      if (typeof val !== 'string') throw bad();
+      clean[k] = val;
+    }
+    out[target] = { annotations: clean };
+  }
+  return out;
+}
+
+export async function runRender(
+  fileArg: string | undefined,
+  options: RenderCommandOptions,
+): Promise<void> {
+  if (fileArg !== undefined && options.file !== undefined && fileArg !== options.file) {
+    throw new McmlError('USAGE', `two spec files given: ${fileArg} and -f ${options.file}`, {
+      hint: 'pass the spec once, as an argument or with -f',
+    });
+  }
+  const file = fileArg ?? options.file ?? DEFAULT_SPEC_FILE;
+  const doc = await loadSpecFile(file);
+  const plan =
+    options.plan !== undefined
+      ? ((await readJson(options.plan, 'plan')) as Plan)
+      : planDocument(doc, await loadCatalog(options.catalog));
+  const identities =
+    options.identities === undefined
+      ? undefined
+      : parseIdentities(await readJson(options.identities, 'identities file'), options.identities);
+  const result = render(doc.spec, plan, identities === undefined ? {} : { identities });
+  const modules = await readModules(result.modules);
+  const written = await writeOutput({
+    outDir: options.out,
+    files: { ...result.files, ...modules },
+    force: options.force === true,
+    version: VERSION,
+    cwd: process.cwd(),
+  });
+  const color = useColor();
+  const count = (prefix: string) => written.written.filter((p) => p.startsWith(prefix)).length;
+  const lines = [
+    `${paint('green', '✓', color)} rendered ${written.written.length} files into ${options.out}/`,
+    `  terraform/   ${count('terraform/')} files (${result.modules.length} modules)`,
+    `  k8s/         ${count('k8s/')} files (base + ${plan.placements.filter((p) => p.provider !== 'local').length} overlays)`,
+    `  monitoring/  ${count('monitoring/')} files`,
+  ];
+  if (count('dns/') > 0) lines.push(`  dns/         ${count('dns/')} files`);
+  if (written.kept.length > 0)
+    lines.push(
+      `  kept ${written.kept.length} files that are not mcml's (Terraform state, tfvars, …)`,
+    );
+  if (written.removed.length > 0)
+    lines.push(`  removed ${written.removed.length} files an earlier render wrote`);
+  for (const w of result.warnings) lines.push(`${paint('yellow', 'note', color)}: ${w}`);
+  lines.push(
+    '',
+    'Next:',
+    `  mcml infra plan -o ${options.out}            # terraform plan of the clusters and buckets`,
+    `  kubectl apply -k ${options.out}/k8s/overlays/<target> --context <target>`,
+  );
+  process.stdout.write(lines.join('\n') + '\n');
+}

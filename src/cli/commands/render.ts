@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+
+export interface RenderCommandOptions {
+  file?: string;
+  out: string;
+  force?: boolean;
+  catalog?: string;
+  plan?: string;
+  identities?: string;
+}
+
+export function registerRender(program: Command): void {
+  program
+    .command('render')
+    .description(
+      'Write Terraform (EKS/GKE/AKS), Kubernetes manifests, Prometheus/Grafana config and DNS records from the plan',
+    )
+    .argument('[file]', 'spec file (default: mcml.yaml)')
+    .option('-f, --file <file>', 'spec file (same as the argument)')
+    .option('-o, --out <dir>', 'output directory', 'out')
+    .option(
+      '--force',
+      'write even into a directory holding files mcml did not write (they are kept)',
+    )
+    .option('--catalog <dir>', 'price catalog directory (default: the one shipped with mcml)')
+    .option('--plan <file>', 'use this plan JSON ("mcml plan --json") instead of planning')
+    .option(
+      '--identities <file>',
+      'workload identities: "terraform -chdir=out/terraform output -json workload_identities"',
+    )
+    .action(async (file: string | undefined, options: RenderCommandOptions) => {
+      const { runRender } = await import('./render-run.js');
+      await runRender(file, options);
+    });
+}

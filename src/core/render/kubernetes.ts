@@ -1,0 +1,380 @@
+/**
+ * Kubernetes manifests: a kustomize base (Namespace, ServiceAccount, Deployment, Service,
+ * HorizontalPodAutoscaler, PodDisruptionBudget) and one overlay per target with that cloud's
+ * configuration — no placeholders: environment (CLOUD_PROVIDER, REGION, TARGET, MODEL_PATH),
+ * load balancer annotations, workload identity, GPU node selection and the plan's replicas.
+ */
+import { stringify } from 'yaml';
+import type { RenderContext, RenderTarget } from './context.js';
+import { azureDnsLabel } from './dns.js';
+
+type Obj = Record<string, unknown>;
+
+const yaml = (docs: readonly Obj[]): string =>
+  docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+
+/** Container port of `mcml serve` (its default), named so Services and probes refer to it. */
+function port(ctx: RenderContext): number {
+  return ctx.spec.service.port;
+}
+
+function memoryQuantity(memory: string | number): string {
+  return typeof memory === 'number' ? `${memory}Gi` : memory;
+}
+
+function cpuQuantity(cpu: number): string {
+  return Number.isInteger(cpu) ? String(cpu) : `${Math.round(cpu * 1000)}m`;
+}
+
+function labels(ctx: RenderContext): Obj {
+  return { 'app.kubernetes.io/name': ctx.spec.service.name, 'app.kubernetes.io/part-of': 'mcml' };
+}
+
+function selector(ctx: RenderContext): Obj {
+  return { 'app.kubernetes.io/name': ctx.spec.service.name };
+}
+
+function hpaMinReplicas(min: number): number {
+  // autoscaling/v2 needs minReplicas ≥ 1 unless the HPAScaleToZero alpha gate is on.
+  return Math.max(1, min);
+}
+
+function baseDeployment(ctx: RenderContext): Obj {
+  const s = ctx.spec.service;
+  const gpu = s.resources.gpu;
+  const requests: Obj = {
+    cpu: cpuQuantity(s.resources.cpu),
+    memory: memoryQuantity(s.resources.memory),
+  };
+  const limits: Obj = { memory: memoryQuantity(s.resources.memory) };
+  if (gpu) {
+    requests['nvidia.com/gpu'] = String(gpu.count);
+    limits['nvidia.com/gpu'] = String(gpu.count);
+  }
+  const env = [
+    { name: 'MODEL_NAME', value: s.model.name },
+    ...(s.model.sha256 === undefined ? [] : [{ name: 'MODEL_SHA256', value: s.model.sha256 }]),
+    ...Object.keys(s.env)
+      .sort()
+      .map((name) => ({ name, value: s.env[name] })),
+  ];
+  const podSpec: Obj = {
+    serviceAccountName: ctx.serviceAccount,
+    terminationGracePeriodSeconds: 30,
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    nodeSelector: { workload: 'ml' },
+    ...(gpu
+      ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }
+      : {}),
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selector(ctx) },
+      },
+    ],
+    containers: [
+      {
+        name: 'server',
+        image: ctx.spec.service.image,
+        args: ['serve', '--port', String(port(ctx))],
+        ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
+        env,
+        resources: { requests, limits },
+        startupProbe: {
+          httpGet: { path: '/v2/health/ready', port: 'http' },
+          periodSeconds: 5,
+          failureThreshold: 120,
+        },
+        readinessProbe: {
+          httpGet: { path: s.healthPath, port: 'http' },
+          periodSeconds: 5,
+          timeoutSeconds: 2,
+          failureThreshold: 2,
+        },
+        livenessProbe: {
+          httpGet: { path: '/v2/health/live', port: 'http' },
+          periodSeconds: 10,
+          timeoutSeconds: 2,
+          failureThreshold: 3,
+        },
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        volumeMounts: [{ name: 'model-cache', mountPath: '/var/cache/mcml' }],
+      },
+    ],
+    volumes: [{ name: 'model-cache', emptyDir: { sizeLimit: '20Gi' } }],
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: s.name, labels: labels(ctx) },
+    spec: {
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector(ctx) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: {
+        metadata: {
+          labels: labels(ctx),
+          annotations: {
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(port(ctx)),
+            'prometheus.io/path': '/metrics',
+          },
+        },
+        spec: podSpec,
+      },
+    },
+  };
+}
+
+function baseFiles(ctx: RenderContext): Record<string, string> {
+  const s = ctx.spec.service;
+  const r = s.replicas;
+  const metrics: Obj[] = [
+    {
+      type: 'Resource',
+      resource: {
+        name: 'cpu',
+        target: { type: 'Utilization', averageUtilization: r.targetCpuUtilization },
+      },
+    },
+  ];
+  if (r.targetQueueDepth !== undefined) {
+    // Needs a metrics adapter (e.g. prometheus-adapter) serving the server's queue gauge.
+    metrics.push({
+      type: 'Pods',
+      pods: {
+        metric: { name: 'mcml_inference_queue_depth' },
+        target: { type: 'AverageValue', averageValue: String(r.targetQueueDepth) },
+      },
+    });
+  }
+  return {
+    'k8s/base/kustomization.yaml': yaml([
+      {
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        namespace: ctx.namespace,
+        resources: [
+          'namespace.yaml',
+          'serviceaccount.yaml',
+          'deployment.yaml',
+          'service.yaml',
+          'hpa.yaml',
+          'pdb.yaml',
+        ],
+      },
+    ]),
+    'k8s/base/namespace.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ctx.namespace, labels: labels(ctx) },
+      },
+    ]),
+    'k8s/base/serviceaccount.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: ctx.serviceAccount, labels: labels(ctx) },
+        automountServiceAccountToken: false,
+      },
+    ]),
+    'k8s/base/deployment.yaml': yaml([baseDeployment(ctx)]),
+    'k8s/base/service.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: s.name, labels: labels(ctx) },
+        spec: {
+          type: 'LoadBalancer',
+          selector: selector(ctx),
+          ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+        },
+      },
+    ]),
+    'k8s/base/hpa.yaml': yaml([
+      {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: s.name, labels: labels(ctx) },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
+          minReplicas: hpaMinReplicas(r.min),
+          maxReplicas: Math.max(r.max, hpaMinReplicas(r.min)),
+          metrics,
+          behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+        },
+      },
+    ]),
+    'k8s/base/pdb.yaml': yaml([
+      {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: s.name, labels: labels(ctx) },
+        spec: { maxUnavailable: 1, selector: { matchLabels: selector(ctx) } },
+      },
+    ]),
+  };
+}
+
+/** The cloud's annotations for a public L4 load balancer that health-checks the server. */
+function serviceAnnotations(ctx: RenderContext, t: RenderTarget): Record<string, string> {
+  const health = ctx.spec.service.healthPath;
+  if (t.cloud === 'aws') {
+    return {
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
+      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+      'service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled': 'true',
+      'service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol': 'HTTP',
+      'service.beta.kubernetes.io/aws-load-balancer-healthcheck-path': health,
+    };
+  }
+  if (t.cloud === 'gcp') {
+    // Backend-service-based external passthrough Network Load Balancer.
+    return { 'cloud.google.com/l4-rbs': 'enabled' };
+  }
+  return {
+    'service.beta.kubernetes.io/azure-dns-label-name': azureDnsLabel(
+      ctx.spec.service.name,
+      t.placement.target,
+    ),
+    'service.beta.kubernetes.io/azure-load-balancer-health-probe-protocol': 'http',
+    'service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path': health,
+  };
+}
+
+function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, string> {
+  const s = ctx.spec.service;
+  const p = t.placement;
+  const dir = `k8s/overlays/${p.target}`;
+  const env = [
+    { name: 'CLOUD_PROVIDER', value: t.cloud },
+    { name: 'REGION', value: p.region },
+    { name: 'TARGET', value: p.target },
+    { name: 'MODEL_PATH', value: t.modelPath },
+    ...Object.keys(t.target.overrides?.env ?? {})
+      .sort()
+      .map((name) => ({ name, value: t.env[name] })),
+  ];
+  if (t.cloud === 'aws') env.push({ name: 'AWS_REGION', value: p.region });
+  const podLabels: Record<string, string> = {};
+  const podSpec: Obj = {};
+  const nodeSelector: Record<string, string> = {};
+  const tolerations: Obj[] = [];
+  if (t.cloud === 'gcp' && p.gpu)
+    nodeSelector['cloud.google.com/gke-accelerator'] = p.gpu.cloudName;
+  if (t.cloud === 'azure') {
+    podLabels['azure.workload.identity/use'] = 'true';
+    if (p.capacity !== 'on-demand') {
+      // AKS taints spot nodes; the service may run there.
+      tolerations.push({
+        key: 'kubernetes.azure.com/scalesetpriority',
+        operator: 'Equal',
+        value: 'spot',
+        effect: 'NoSchedule',
+      });
+    }
+  }
+  if (s.resources.gpu && tolerations.length > 0) {
+    // A strategic merge patch replaces the toleration list: keep the GPU one.
+    tolerations.unshift({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
+  }
+  if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = nodeSelector;
+  if (tolerations.length > 0) podSpec.tolerations = tolerations;
+  podSpec.containers = [{ name: 'server', env }];
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: s.name },
+    spec: {
+      template: {
+        ...(Object.keys(podLabels).length > 0 ? { metadata: { labels: podLabels } } : {}),
+        spec: podSpec,
+      },
+    },
+  };
+  const identityAnnotations = t.identity?.annotations ?? {};
+  const serviceAccount = {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      name: ctx.serviceAccount,
+      ...(Object.keys(identityAnnotations).length > 0
+        ? { annotations: sortKeys(identityAnnotations) }
+        : {}),
+    },
+  };
+  const min = hpaMinReplicas(p.replicas.min);
+  const hpa = {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: s.name },
+    spec: { minReplicas: min, maxReplicas: Math.max(p.replicas.max, min) },
+  };
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: s.name, annotations: serviceAnnotations(ctx, t) },
+  };
+  const kustomization: Obj = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: ['../../base'],
+    labels: [
+      {
+        pairs: { 'mcml.dev/target': p.target, 'mcml.dev/cloud': t.cloud },
+        includeTemplates: true,
+      },
+    ],
+    patches: [
+      { path: 'deployment-patch.yaml' },
+      { path: 'service-patch.yaml' },
+      { path: 'serviceaccount-patch.yaml' },
+      { path: 'hpa-patch.yaml' },
+    ],
+  };
+  if (t.image !== s.image) {
+    const { name } = splitImage(s.image);
+    const next = splitImage(t.image);
+    kustomization.images = [
+      {
+        name,
+        newName: next.name,
+        ...(next.digest !== undefined ? { digest: next.digest } : { newTag: next.tag ?? 'latest' }),
+      },
+    ];
+  }
+  return {
+    [`${dir}/kustomization.yaml`]: yaml([kustomization]),
+    [`${dir}/deployment-patch.yaml`]: yaml([deployment]),
+    [`${dir}/service-patch.yaml`]: yaml([service]),
+    [`${dir}/serviceaccount-patch.yaml`]: yaml([serviceAccount]),
+    [`${dir}/hpa-patch.yaml`]: yaml([hpa]),
+  };
+}
+
+function sortKeys(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
+
+/** `registry/repo:tag` or `repo@sha256:…` → its parts. */
+export function splitImage(image: string): { name: string; tag?: string; digest?: string } {
+  const at = image.indexOf('@');
+  if (at >= 0) return { name: image.slice(0, at), digest: image.slice(at + 1) };
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  if (colon > slash) return { name: image.slice(0, colon), tag: image.slice(colon + 1) };
+  return { name: image };
+}
+
+/** Renders `k8s/base/*` and `k8s/overlays/<target>/*`. */
+export function renderKubernetes(ctx: RenderContext): Record<string, string> {
+  if (ctx.targets.length === 0) return {};
+  const files = baseFiles(ctx);
+  for (const t of ctx.targets) Object.assign(files, overlayFiles(ctx, t));
+  return files;
+}

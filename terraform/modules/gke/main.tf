@@ -1,0 +1,187 @@
+# GKE cluster for one mcml target: a VPC-native network, a regional cluster with Workload
+# Identity, a small system pool, the ML node pool(s) (on-demand and/or spot, with the GPU
+# driver installed by GKE, labelled and tainted) and a Google service account that can only
+# read the service's bucket.
+
+locals {
+  gpu = var.accelerator_count > 0 && var.accelerator_type != ""
+  node_pools = {
+    for kind, bounds in { "on-demand" = var.on_demand_nodes, "spot" = var.spot_nodes } :
+    kind => bounds if bounds.max > 0
+  }
+  node_roles = toset([
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+    "roles/artifactregistry.reader",
+  ])
+}
+
+# ---------------------------------------------------------------------------- network
+
+resource "google_compute_network" "this" {
+  project                 = var.project
+  name                    = var.name
+  auto_create_subnetworks = false
+}
+
+resource "google_compute_subnetwork" "this" {
+  project                  = var.project
+  name                     = var.name
+  region                   = var.region
+  network                  = google_compute_network.this.id
+  ip_cidr_range            = var.subnet_cidr
+  private_ip_google_access = true
+
+  secondary_ip_range {
+    range_name    = "pods"
+    ip_cidr_range = var.pods_cidr
+  }
+
+  secondary_ip_range {
+    range_name    = "services"
+    ip_cidr_range = var.services_cidr
+  }
+}
+
+# ---------------------------------------------------------------------------- nodes' identity
+
+resource "google_service_account" "nodes" {
+  project      = var.project
+  account_id   = substr("${var.name}-nodes", 0, 30)
+  display_name = "GKE nodes of ${var.name}"
+}
+
+resource "google_project_iam_member" "nodes" {
+  for_each = local.node_roles
+  project  = var.project
+  role     = each.value
+  member   = "serviceAccount:${google_service_account.nodes.email}"
+}
+
+# ---------------------------------------------------------------------------- cluster
+
+resource "google_container_cluster" "this" {
+  project             = var.project
+  name                = var.name
+  location            = var.region
+  network             = google_compute_network.this.id
+  subnetwork          = google_compute_subnetwork.this.id
+  min_master_version  = var.kubernetes_version
+  deletion_protection = var.deletion_protection
+
+  # Node pools are managed below; GKE needs one at creation, removed right after.
+  remove_default_node_pool = true
+  initial_node_count       = 1
+
+  release_channel {
+    channel = "REGULAR"
+  }
+
+  ip_allocation_policy {
+    cluster_secondary_range_name  = "pods"
+    services_secondary_range_name = "services"
+  }
+
+  workload_identity_config {
+    workload_pool = "${var.project}.svc.id.goog"
+  }
+
+  resource_labels = var.labels
+}
+
+resource "google_container_node_pool" "system" {
+  project        = var.project
+  name           = "system"
+  location       = var.region
+  cluster        = google_container_cluster.this.name
+  node_count     = 1
+  node_locations = length(var.node_zones) > 0 ? var.node_zones : null
+
+  node_config {
+    machine_type    = var.system_machine_type
+    service_account = google_service_account.nodes.email
+    oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
+    labels          = merge(var.labels, { workload = "system" })
+
+    workload_metadata_config {
+      mode = "GKE_METADATA"
+    }
+  }
+}
+
+resource "google_container_node_pool" "ml" {
+  for_each = local.node_pools
+
+  project        = var.project
+  name           = "ml-${each.key}"
+  location       = var.region
+  cluster        = google_container_cluster.this.name
+  node_locations = length(var.node_zones) > 0 ? var.node_zones : null
+
+  autoscaling {
+    total_min_node_count = each.value.min
+    total_max_node_count = each.value.max
+    location_policy      = "ANY"
+  }
+
+  management {
+    auto_repair  = true
+    auto_upgrade = true
+  }
+
+  node_config {
+    machine_type    = var.machine_type
+    spot            = each.key == "spot"
+    disk_size_gb    = 100
+    service_account = google_service_account.nodes.email
+    oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
+    labels          = merge(var.labels, { workload = "ml", "mcml.dev/capacity" = each.key })
+
+    dynamic "guest_accelerator" {
+      for_each = local.gpu ? [1] : []
+      content {
+        type  = var.accelerator_type
+        count = var.accelerator_count
+        gpu_driver_installation_config {
+          gpu_driver_version = "LATEST"
+        }
+      }
+    }
+
+    dynamic "taint" {
+      for_each = local.gpu ? [1] : []
+      content {
+        key    = "nvidia.com/gpu"
+        value  = "true"
+        effect = "NO_SCHEDULE"
+      }
+    }
+
+    workload_metadata_config {
+      mode = "GKE_METADATA"
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------- workload identity
+
+resource "google_service_account" "service" {
+  project      = var.project
+  account_id   = substr("${var.name}-svc", 0, 30)
+  display_name = "mcml service ${var.namespace}/${var.service_account} on ${var.name}"
+}
+
+resource "google_service_account_iam_member" "workload_identity" {
+  service_account_id = google_service_account.service.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "serviceAccount:${var.project}.svc.id.goog[${var.namespace}/${var.service_account}]"
+}
+
+# Least privilege: read objects of this one bucket.
+resource "google_storage_bucket_iam_member" "service_read" {
+  bucket = var.bucket_name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.service.email}"
+}
