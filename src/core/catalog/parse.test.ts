@@ -1,0 +1,255 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { McmlError } from '../errors.js';
+import { readCsv } from './csv.js';
+import { parseCatalog, type CatalogFile } from './parse.js';
+import { offeringsIn } from './query.js';
+
+const REGIONS = `cloud,region,jurisdiction,continent,display_name
+aws,us-east-1,us,north-america,US East
+gcp,us-central1,us,north-america,Iowa
+gcp,europe-west1,eu,europe,Belgium
+azure,eastus,us,north-america,East US
+`;
+const EGRESS = `cloud,kind,from_gb,to_gb,usd_per_gb,price_source
+aws,internet,0,10240,0.09,prices.md
+aws,internet,10240,,0.085,prices.md
+aws,inter-region,0,,0.02,prices.md
+aws,inter-continent,0,,0.02,prices.md
+gcp,internet,0,,0.12,prices.md
+gcp,inter-region,0,,0.01,prices.md
+gcp,inter-continent,0,,0.05,list
+azure,internet,0,,0.087,prices.md
+azure,inter-region,0,,0.02,prices.md
+azure,inter-continent,0,,0.05,list
+`;
+const HEADER =
+  'instance_type,accelerator_name,accelerator_count,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,region,zone,price_source';
+const AWS = `${HEADER}
+p3.2xlarge,V100,1,8,61,3.06,0.5197,us-east-1,,prices.md
+m5.large,,,2,8,0.096,0.0371,us-east-1,us-east-1a,list
+`;
+const GCP = `${HEADER}
+n1-standard-8,,,8,30,0.38,0.0963,us-central1,,prices.md
+n1-standard-16,,,16,60,0.76,0.1926,us-central1,,list
+n2-standard-8,,,8,32,0.388472,0.1131,us-central1,,list
+,nvidia-tesla-v100,1,,,2.48,0.992,us-central1,,prices.md
+`;
+const AZURE = `${HEADER}
+Standard_NC6s_v3,V100,1,6,112,3.06,3.06,eastus,1,prices.md
+`;
+
+function files(over: Partial<Record<string, string>> = {}): CatalogFile[] {
+  const base: Record<string, string> = {
+    'regions.csv': REGIONS,
+    'egress.csv': EGRESS,
+    'aws/vms.csv': AWS,
+    'gcp/vms.csv': GCP,
+    'azure/vms.csv': AZURE,
+  };
+  return Object.entries({ ...base, ...over })
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([path, text]) => ({ path, text }));
+}
+
+function problems(over: Partial<Record<string, string>>): McmlError['issues'] {
+  try {
+    parseCatalog(files(over), { dir: 'cat/' });
+  } catch (error) {
+    expect(error).toBeInstanceOf(McmlError);
+    expect((error as McmlError).code).toBe('CATALOG_INVALID');
+    return (error as McmlError).issues;
+  }
+  throw new Error('expected the catalog to be rejected');
+}
+
+describe('readCsv', () => {
+  it('keeps line and column of every field, with quotes and CRLF', () => {
+    const rows = readCsv('a,b\r\n"x, y",2\n\n"say ""hi""",3\n');
+    expect(rows).toHaveLength(3);
+    expect(rows[1]!.fields.map((f) => f.value)).toEqual(['x, y', '2']);
+    expect(rows[1]!.fields[1]).toMatchObject({ line: 2, column: 8 });
+    expect(rows[2]!.line).toBe(4);
+    expect(rows[2]!.fields[0]!.value).toBe('say "hi"');
+  });
+});
+
+describe('parseCatalog', () => {
+  it('parses good files and combines GCP VMs with attachable accelerators', () => {
+    const catalog = parseCatalog(files());
+    expect(catalog.regions).toHaveLength(4);
+    const gcp = offeringsIn(catalog, 'gcp', 'us-central1');
+    const combos = gcp.filter((o) => o.attached);
+    // V100 attaches to N1 VMs with at most 12 vCPUs per GPU: n1-standard-8 only.
+    expect(combos.map((o) => o.instanceType)).toEqual(['n1-standard-8']);
+    expect(combos[0]).toMatchObject({
+      gpu: { model: 'V100', count: 1, cloudName: 'nvidia-tesla-v100' },
+      onDemand: 2.86,
+      spot: 1.0883,
+      vcpus: 8,
+      memoryGiB: 30,
+    });
+    const aws = offeringsIn(catalog, 'aws', 'us-east-1');
+    expect(aws.find((o) => o.instanceType === 'm5.large')?.zone).toBe('us-east-1a');
+  });
+
+  it('treats a spot price equal to on-demand as no spot offer', () => {
+    const catalog = parseCatalog(files());
+    const nc6 = offeringsIn(catalog, 'azure', 'eastus')[0]!;
+    expect(nc6.spot).toBeUndefined();
+    expect(nc6.gpu?.model).toBe('V100');
+  });
+
+  it('names file:line:column and the column of a bad price', () => {
+    const issues = problems({ 'aws/vms.csv': AWS.replace('3.06,0.5197', 'three,0.5197') });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe('cat/aws/vms.csv:2:24 (on_demand_usd_h)');
+    expect(issues[0]!.message).toBe('must be a number, got "three"');
+  });
+
+  it('reports every bad row at once', () => {
+    const issues = problems({
+      'aws/vms.csv': `${AWS}g4dn.xlarge,T4,1,4,16,-1,,us-east-1,,list\nx1,,,4,16,1,,us-east-9,,list\n`,
+    });
+    expect(issues.map((i) => i.path)).toEqual([
+      'cat/aws/vms.csv:4:23 (on_demand_usd_h)',
+      'cat/aws/vms.csv:5:14 (region)',
+    ]);
+    expect(issues[1]!.hint).toBe('did you mean "us-east-1"?');
+  });
+
+  it('rejects an unknown accelerator with a suggestion', () => {
+    const issues = problems({ 'aws/vms.csv': AWS.replace('V100,1', 'V1OO,1') });
+    expect(issues[0]!.path).toBe('cat/aws/vms.csv:2:12 (accelerator_name)');
+    expect(issues[0]!.message).toBe('unknown accelerator "V1OO"');
+    expect(issues[0]!.hint).toBe('did you mean "V100"?');
+  });
+
+  it('rejects accelerator rows outside GCP and zones of another region', () => {
+    const issues = problems({
+      'aws/vms.csv': `${AWS},V100,1,,,2.48,,us-east-1,,list\nm5.xlarge,,,4,16,0.192,,us-east-1,us-west-2a,list\n`,
+    });
+    expect(issues.map((i) => i.path)).toEqual([
+      'cat/aws/vms.csv:4:1 (instance_type)',
+      'cat/aws/vms.csv:5:35 (zone)',
+    ]);
+  });
+
+  it('rejects unknown and missing columns, short rows and duplicates', () => {
+    expect(
+      problems({ 'gcp/vms.csv': GCP.replace('memory_gib', 'memory_gb') }).map((i) => i.message),
+    ).toEqual(['unknown column "memory_gb"', 'missing column "memory_gib"']);
+    expect(problems({ 'azure/vms.csv': `${AZURE}Standard_D2s_v5,,,2,8\n` })[0]).toMatchObject({
+      path: 'cat/azure/vms.csv:3:1',
+      message: 'has 5 fields, the header has 10',
+    });
+    expect(problems({ 'aws/vms.csv': AWS + AWS.split('\n')[1]! + '\n' })[0]!.message).toMatch(
+      /^duplicate offering p3\.2xlarge in us-east-1/,
+    );
+  });
+
+  it('rejects bad region rows, missing files and egress gaps', () => {
+    const r = problems({
+      'regions.csv': REGIONS.replace('us,north-america,Iowa', 'usa,north-america,Iowa'),
+    });
+    expect(r[0]).toMatchObject({ path: 'cat/regions.csv:3:17 (jurisdiction)' });
+    expect(problems({ 'egress.csv': undefined })[0]!.message).toBe('is missing');
+    const gap = problems({
+      'egress.csv': EGRESS.replace('aws,internet,10240,,0.085', 'aws,internet,20000,,0.085'),
+    });
+    expect(gap[0]!.message).toMatch(/aws internet tiers are not contiguous/);
+  });
+
+  it('reports an unterminated quote and an empty file', () => {
+    expect(problems({ 'aws/vms.csv': `${HEADER}\n"p3.2xlarge,V100` })[0]).toMatchObject({
+      path: 'cat/aws/vms.csv:2:1',
+      message: 'unterminated quoted field',
+    });
+    expect(problems({ 'azure/vms.csv': '' })[0]!.message).toBe('the file is empty');
+  });
+
+  it('rejects offering files outside a cloud folder', () => {
+    expect(problems({ 'oracle/vms.csv': AZURE })[0]!.message).toBe('"oracle" is not a cloud');
+  });
+});
+
+describe('the shipped catalog', () => {
+  const root = fileURLToPath(new URL('../../../data/catalog/', import.meta.url));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const full = join(dir, name);
+      return statSync(full).isDirectory() ? walk(full) : name.endsWith('.csv') ? [full] : [];
+    });
+  const shipped = walk(root).map((full) => ({
+    path: relative(root, full),
+    text: readFileSync(full, 'utf8'),
+  }));
+
+  it('loads and covers the required regions with CPU and GPU offerings', () => {
+    const catalog = parseCatalog(shipped);
+    const required: [string, string][] = [
+      ['aws', 'us-east-1'],
+      ['aws', 'eu-west-1'],
+      ['aws', 'ap-southeast-1'],
+      ['gcp', 'us-central1'],
+      ['gcp', 'europe-west1'],
+      ['gcp', 'asia-southeast1'],
+      ['azure', 'eastus'],
+      ['azure', 'westeurope'],
+      ['azure', 'southeastasia'],
+    ];
+    for (const [cloud, region] of required) {
+      const here = offeringsIn(catalog, cloud as 'aws', region);
+      expect(
+        here.some((o) => o.gpu !== undefined),
+        `${cloud} ${region} GPU`,
+      ).toBe(true);
+      expect(
+        here.some((o) => o.gpu === undefined),
+        `${cloud} ${region} CPU`,
+      ).toBe(true);
+    }
+  });
+
+  it('holds the prices.md figures', () => {
+    const catalog = parseCatalog(shipped);
+    const find = (cloud: string, region: string, type: string, gpu?: string) =>
+      catalog.offerings.find(
+        (o) =>
+          o.cloud === cloud &&
+          o.region === region &&
+          o.instanceType === type &&
+          (gpu === undefined ? o.gpu === undefined : o.gpu?.model === gpu && o.gpu.count === 1),
+      );
+    expect(find('aws', 'us-east-1', 'p3.2xlarge', 'V100')).toMatchObject({
+      onDemand: 3.06,
+      spot: 0.5197,
+    });
+    expect(find('aws', 'us-east-1', 'g5.xlarge', 'A10G')).toMatchObject({
+      onDemand: 1.006,
+      spot: 0.397,
+    });
+    expect(find('aws', 'us-east-1', 'g4dn.xlarge', 'T4')).toMatchObject({
+      onDemand: 0.526,
+      spot: 0.1845,
+    });
+    expect(find('gcp', 'us-central1', 'n1-standard-8')).toMatchObject({
+      onDemand: 0.38,
+      spot: 0.0963,
+    });
+    expect(find('gcp', 'us-central1', 'n1-standard-8', 'V100')).toMatchObject({
+      onDemand: 2.86,
+      spot: 1.0883,
+    });
+    expect(find('azure', 'eastus', 'Standard_NC6s_v3', 'V100')).toMatchObject({
+      onDemand: 3.06,
+      spot: 0.3978,
+    });
+    expect(find('azure', 'eastus', 'Standard_NC4as_T4_v3', 'T4')).toMatchObject({
+      onDemand: 0.526,
+      spot: 0.062699,
+    });
+  });
+});
