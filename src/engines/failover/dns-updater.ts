@@ -134,7 +134,7 @@ export class DnsUpdater {
         events?.record('dns-write', clock.now(), {
           provider: provider.name,
           record: record.name,
-          type: record.type,
+          recordType: record.type,
           ttl: record.ttl,
           values: record.values,
           previous: previous?.values,

@@ -1,0 +1,54 @@
+/**
+ * The one way to get a DnsProvider from a spec's `failover.dns` section. SDKs load lazily.
+ * Secrets come from the environment (the spec names the variable, never the secret).
+ */
+import { McmlError } from '../core/errors.js';
+import type { DnsConfig } from '../core/spec/index.js';
+import type { DnsProvider } from '../ports/dns-provider.js';
+
+export interface CreateDnsProviderOptions {
+  env?: Record<string, string | undefined>;
+}
+
+/** Builds the DNS writer the spec asks for. Throws input errors for missing settings. */
+export async function createDnsProvider(
+  dns: DnsConfig,
+  options: CreateDnsProviderOptions = {},
+): Promise<DnsProvider> {
+  const env = options.env ?? process.env;
+  const missing = (field: string, why: string) =>
+    new McmlError('SPEC_INVALID', `failover.dns.${field} is required for ${dns.provider}: ${why}`);
+  switch (dns.provider) {
+    case 'route53': {
+      const { Route53Provider } = await import('./route53/index.js');
+      const endpoint = dns.endpoint ?? env.MCML_ROUTE53_ENDPOINT;
+      return new Route53Provider({
+        zone: dns.zone,
+        ...(dns.hostedZoneId ? { hostedZoneId: dns.hostedZoneId } : {}),
+        ...(endpoint ? { endpoint } : {}),
+      });
+    }
+    case 'rfc2136': {
+      if (!dns.server) throw missing('server', 'the name server that takes updates, host:port');
+      if (!dns.tsigKeyName) throw missing('tsigKeyName', 'the TSIG key allowed to update the zone');
+      const secret = env[dns.tsigSecretEnv];
+      if (!secret) {
+        throw new McmlError(
+          'PROVIDER_AUTH',
+          `the TSIG secret of key "${dns.tsigKeyName}" is not set: environment variable ${dns.tsigSecretEnv} is empty`,
+          { hint: `export ${dns.tsigSecretEnv}=<base64 secret from the key file>` },
+        );
+      }
+      const { Rfc2136Provider } = await import('./rfc2136/index.js');
+      return new Rfc2136Provider({
+        server: dns.server,
+        zone: dns.zone,
+        tsig: { name: dns.tsigKeyName, algorithm: dns.tsigAlgorithm, secretBase64: secret },
+      });
+    }
+    default:
+      throw new McmlError('UNSUPPORTED', `DNS provider "${dns.provider}" is not available`, {
+        hint: 'use route53, rfc2136, clouddns or azuredns',
+      });
+  }
+}
