@@ -303,10 +303,12 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
       infeasible.length === 1
         ? first.message
         : `${infeasible.length} targets have no offering that fits the service`,
-      {
-        issues: infeasible,
-        hint: 'move the target to a region that offers it, or change service.resources',
-      },
+      infeasible.length === 1
+        ? { issues: [{ ...first, message: 'this target' }] }
+        : {
+            issues: infeasible,
+            hint: 'move each target to a region that offers what the service needs, or change service.resources',
+          },
     );
   }
 
@@ -487,7 +489,8 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
         ? violations[0]!.message
         : `${violations.length} data set targets are outside their jurisdiction`,
       {
-        issues: violations,
+        issues:
+          violations.length === 1 ? [{ ...violations[0]!, message: 'this target' }] : violations,
         hint: 'a data set only goes to targets in its jurisdiction: fix data[].targets or the jurisdiction',
       },
     );
@@ -498,7 +501,10 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
       homeless.length === 1
         ? homeless[0]!.message
         : `${homeless.length} data sets have no target in their jurisdiction`,
-      { issues: homeless, hint: 'add a target in a region of that jurisdiction' },
+      {
+        issues: homeless.length === 1 ? [{ ...homeless[0]!, message: 'this data set' }] : homeless,
+        hint: 'add a target in a region of that jurisdiction, or change the data set jurisdiction',
+      },
     );
   }
 
