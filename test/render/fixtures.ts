@@ -1,9 +1,12 @@
 /** Hand-built spec + plan fixtures for render tests (independent of the planner). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../../src/core/spec/index.js';
 import type { Spec } from '../../src/core/spec/index.js';
 import type { Placement, Plan } from '../../src/core/plan/types.js';
+import { planDocument } from '../../src/core/plan/planner.js';
+import { parseCatalog, type Catalog, type CatalogFile } from '../../src/core/catalog/index.js';
+import { render, type RenderResult } from '../../src/core/render/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/render/', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -99,4 +102,31 @@ export function threeCloudsPlan(spec: Spec): Plan {
     reasons: [],
     warnings: [],
   };
+}
+
+/** Renders an example (examples/<name>/mcml.yaml) with the real planner and catalog. */
+export function examplePlan(name: string): RenderResult {
+  const file = `${REPO}examples/${name}/mcml.yaml`;
+  const doc = parseSpec(readFileSync(file, 'utf8'), `examples/${name}/mcml.yaml`);
+  return render(doc.spec, planDocument(doc, catalogSync()));
+}
+
+let catalog: Catalog | undefined;
+function catalogSync(): Catalog {
+  if (catalog) return catalog;
+  const root = `${REPO}data/catalog/`;
+  const files: CatalogFile[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(`${root}${dir}`, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      const rel = dir === '' ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(rel);
+      else if (e.name.endsWith('.csv'))
+        files.push({ path: rel, text: readFileSync(`${root}${rel}`, 'utf8') });
+    }
+  };
+  walk('');
+  catalog = parseCatalog(files, { dir: 'data/catalog/' });
+  return catalog;
 }

@@ -7,6 +7,7 @@
 import { stringify } from 'yaml';
 import type { RenderContext, RenderTarget } from './context.js';
 import { azureDnsLabel } from './dns.js';
+import { CLUSTER_PROMETHEUS, clusterPrometheusConfig, headlessServiceName } from './monitoring.js';
 
 type Obj = Record<string, unknown>;
 
@@ -161,9 +162,32 @@ function baseFiles(ctx: RenderContext): Record<string, string> {
           'serviceaccount.yaml',
           'deployment.yaml',
           'service.yaml',
+          'service-pods.yaml',
           'hpa.yaml',
           'pdb.yaml',
+          'prometheus.yaml',
         ],
+        configMapGenerator: [
+          {
+            name: CLUSTER_PROMETHEUS.name,
+            files: ['prometheus.yml=prometheus-cluster.yml'],
+          },
+        ],
+      },
+    ]),
+    'k8s/base/prometheus-cluster.yml': clusterPrometheusConfig(ctx),
+    'k8s/base/prometheus.yaml': yaml(clusterPrometheus()),
+    'k8s/base/service-pods.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: headlessServiceName(ctx), labels: labels(ctx) },
+        spec: {
+          // Headless: its DNS name resolves to every ready pod, for the cluster Prometheus.
+          clusterIP: 'None',
+          selector: selector(ctx),
+          ports: [{ name: 'http', port: port(ctx), targetPort: 'http', protocol: 'TCP' }],
+        },
       },
     ]),
     'k8s/base/namespace.yaml': yaml([
@@ -217,6 +241,76 @@ function baseFiles(ctx: RenderContext): Record<string, string> {
       },
     ]),
   };
+}
+
+/** A small Prometheus per cluster: scrapes the service's pods; the global one federates it. */
+function clusterPrometheus(): Obj[] {
+  const name = CLUSTER_PROMETHEUS.name;
+  const promLabels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mcml' };
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, labels: promLabels },
+      spec: {
+        replicas: 1,
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        template: {
+          metadata: { labels: promLabels },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65534,
+              fsGroup: 65534,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'prometheus',
+                image: CLUSTER_PROMETHEUS.image,
+                args: [
+                  '--config.file=/etc/prometheus/prometheus.yml',
+                  '--storage.tsdb.path=/prometheus',
+                  '--storage.tsdb.retention.time=6h',
+                ],
+                ports: [{ name: 'web', containerPort: CLUSTER_PROMETHEUS.port, protocol: 'TCP' }],
+                readinessProbe: { httpGet: { path: '/-/ready', port: 'web' }, periodSeconds: 10 },
+                livenessProbe: { httpGet: { path: '/-/healthy', port: 'web' }, periodSeconds: 20 },
+                resources: {
+                  requests: { cpu: '100m', memory: '512Mi' },
+                  limits: { memory: '1Gi' },
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ['ALL'] },
+                },
+                volumeMounts: [
+                  { name: 'config', mountPath: '/etc/prometheus' },
+                  { name: 'data', mountPath: '/prometheus' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name } },
+              { name: 'data', emptyDir: { sizeLimit: '5Gi' } },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, labels: promLabels },
+      spec: {
+        type: 'ClusterIP',
+        selector: { 'app.kubernetes.io/name': name },
+        ports: [{ name: 'web', port: CLUSTER_PROMETHEUS.port, targetPort: 'web', protocol: 'TCP' }],
+      },
+    },
+  ];
 }
 
 /** The cloud's annotations for a public L4 load balancer that health-checks the server. */

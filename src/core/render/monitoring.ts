@@ -1,8 +1,9 @@
 /**
- * Monitoring for every cloud at once: a Prometheus config that discovers the service's pods in
- * each cluster and scrapes them through that cluster's API server (via `kubectl proxy`, so the
- * credentials are the user's kubeconfig and nothing secret lands in a file), labelled with
- * `cloud`, `region` and `target`; recording and alerting rules; a Grafana dashboard.
+ * Monitoring for every cloud at once: a small Prometheus in each cluster scrapes the service's
+ * pods; a global Prometheus federates each of them through that cluster's API server (via
+ * `kubectl proxy`, so the credentials are the user's kubeconfig and nothing secret lands in a
+ * file), labelled with `cloud`, `region` and `target`; recording and alerting rules; a Grafana
+ * dashboard.
  * Metric names are those `mcml serve` and `mcml failover` export.
  */
 import { stringify } from 'yaml';
@@ -46,52 +47,69 @@ function frontDoorAddress(ctx: RenderContext): string | undefined {
   return `${host.includes(':') ? `[${host}]` : host}:${f.frontDoor.port}`;
 }
 
-function prometheusConfig(ctx: RenderContext): string {
-  const svc = ctx.spec.service.name;
-  const jobs: Record<string, unknown>[] = ctx.targets.map((t, i) => {
-    const proxy = `127.0.0.1:${PROXY_BASE_PORT + i}`;
-    const p = t.placement;
-    return {
-      job_name: `mcml-${p.target}`,
-      // The server labels its own series with cloud/region/target; keep them as they are.
-      honor_labels: true,
-      kubernetes_sd_configs: [
+/** The Prometheus that runs in every cluster (k8s/base/prometheus.yaml). */
+export const CLUSTER_PROMETHEUS = {
+  name: 'mcml-prometheus',
+  image: 'quay.io/prometheus/prometheus:v3.5.0',
+  port: 9090,
+  job: 'mcml',
+} as const;
+
+/** The headless Service whose DNS name lists the service's ready pods. */
+export function headlessServiceName(ctx: RenderContext): string {
+  return `${ctx.spec.service.name}-pods`;
+}
+
+/**
+ * The in-cluster Prometheus config: finds the service's pods through the headless Service's
+ * DNS name (no API access, no RBAC) and scrapes them; the series carry cloud/region/target
+ * from the server itself.
+ */
+export function clusterPrometheusConfig(ctx: RenderContext): string {
+  const interval = promDuration(ctx.spec.monitoring.scrapeInterval);
+  return stringify(
+    {
+      global: { scrape_interval: interval, evaluation_interval: interval },
+      scrape_configs: [
         {
-          role: 'pod',
-          api_server: `http://${proxy}`,
-          namespaces: { names: [ctx.namespace] },
+          job_name: CLUSTER_PROMETHEUS.job,
+          metrics_path: '/metrics',
+          dns_sd_configs: [
+            {
+              names: [`${headlessServiceName(ctx)}.${ctx.namespace}.svc.cluster.local`],
+              type: 'A',
+              port: ctx.spec.service.port,
+              refresh_interval: interval,
+            },
+          ],
         },
       ],
-      relabel_configs: [
+    },
+    { lineWidth: 0 },
+  );
+}
+
+function prometheusConfig(ctx: RenderContext): string {
+  const jobs: Record<string, unknown>[] = ctx.targets.map((t, i) => {
+    const p = t.placement;
+    return {
+      // Federation: each cluster's own Prometheus (k8s/base/prometheus.yaml) scrapes its
+      // pods; this one reads it through that cluster's API server (its service proxy), via a
+      // local `kubectl proxy` that authenticates with the user's kubeconfig context.
+      job_name: `mcml-${p.target}`,
+      honor_labels: true,
+      metrics_path: `/api/v1/namespaces/${ctx.namespace}/services/${CLUSTER_PROMETHEUS.name}:${CLUSTER_PROMETHEUS.port}/proxy/federate`,
+      params: { 'match[]': [`{job="${CLUSTER_PROMETHEUS.job}"}`] },
+      static_configs: [
         {
-          source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'],
-          regex: svc,
-          action: 'keep',
+          targets: [`127.0.0.1:${PROXY_BASE_PORT + i}`],
+          labels: {
+            cloud: t.cloud,
+            region: p.region,
+            target: p.target,
+            kube_context: contextOf(ctx, i),
+          },
         },
-        {
-          source_labels: ['__meta_kubernetes_pod_container_port_name'],
-          regex: 'http',
-          action: 'keep',
-        },
-        { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' },
-        {
-          // Scrape each pod through the API server's pod proxy: pod IPs are not routable
-          // from outside the cluster, the API server is.
-          source_labels: [
-            '__meta_kubernetes_namespace',
-            '__meta_kubernetes_pod_name',
-            '__meta_kubernetes_pod_container_port_number',
-          ],
-          regex: '(.+);(.+);(.+)',
-          target_label: '__metrics_path__',
-          replacement: '/api/v1/namespaces/$1/pods/$2:$3/proxy/metrics',
-        },
-        { target_label: '__address__', replacement: proxy },
-        { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-        { target_label: 'cloud', replacement: t.cloud },
-        { target_label: 'region', replacement: p.region },
-        { target_label: 'target', replacement: p.target },
-        { target_label: 'kube_context', replacement: contextOf(ctx, i) },
       ],
     };
   });
@@ -109,7 +127,7 @@ function prometheusConfig(ctx: RenderContext): string {
       global: {
         scrape_interval: interval,
         evaluation_interval: interval,
-        external_labels: { mcml_service: svc },
+        external_labels: { mcml_service: ctx.spec.service.name },
       },
       rule_files: ['rules.yml'],
       scrape_configs: jobs,
@@ -181,11 +199,12 @@ function rules(ctx: RenderContext): string {
     },
     {
       alert: 'McmlNoReadyReplica',
-      expr: `sum by (cloud, target) (up{job=~"mcml-.+", job!="mcml-failover"}) == 0`,
+      expr: `sum by (cloud, target) (${m.serverReady}) == 0 or sum by (cloud, target) (up{job=~"mcml-.+", job!="mcml-failover"}) == 0`,
       for: '2m',
       labels: { severity: 'critical' },
       annotations: {
-        summary: 'No replica of {{ $labels.target }} ({{ $labels.cloud }}) can be scraped',
+        summary:
+          'No ready replica of {{ $labels.target }} ({{ $labels.cloud }}), or its cluster cannot be reached',
       },
     },
     {

@@ -36,15 +36,14 @@ resource "azurerm_kubernetes_cluster" "this" {
   workload_identity_enabled = true
 
   default_node_pool {
-    name                         = "system"
-    vm_size                      = var.system_vm_size
-    vnet_subnet_id               = azurerm_subnet.nodes.id
-    auto_scaling_enabled         = true
-    min_count                    = 1
-    max_count                    = 3
-    only_critical_addons_enabled = true
-    temporary_name_for_rotation  = "systemtmp"
-    node_labels                  = { workload = "system" }
+    name                        = "system"
+    vm_size                     = var.system_vm_size
+    vnet_subnet_id              = azurerm_subnet.nodes.id
+    auto_scaling_enabled        = true
+    min_count                   = 1
+    max_count                   = 3
+    temporary_name_for_rotation = "systemtmp"
+    node_labels                 = { workload = "system" }
   }
 
   identity {

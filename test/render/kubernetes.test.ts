@@ -1,0 +1,200 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- parsed JSON/YAML/HCL documents */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { render } from '../../src/core/render/index.js';
+import { loadSpec, threeCloudsPlan } from './fixtures.js';
+import { validateObject } from './k8s-schema.js';
+
+type Obj = Record<string, any>;
+
+function kubectlPresent(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Kubernetes manifests', () => {
+  let dir: string;
+  const built: Record<string, Obj[]> = {};
+  const spec = loadSpec('three-clouds.yaml');
+  const identities = {
+    'aws-primary': {
+      annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/x' },
+    },
+    'gcp-secondary': {
+      annotations: { 'iam.gke.io/gcp-service-account': 'svc@proj.iam.gserviceaccount.com' },
+    },
+    'azure-tertiary': {
+      annotations: { 'azure.workload.identity/client-id': '11111111-2222-3333-4444-555555555555' },
+    },
+  };
+  const result = render(spec, threeCloudsPlan(spec), { identities });
+
+  beforeAll(() => {
+    if (!kubectlPresent()) {
+      throw new Error(
+        'kubectl is missing: install it (https://kubernetes.io/docs/tasks/tools/), e.g. apt-get install -y kubectl',
+      );
+    }
+    dir = mkdtempSync(join(tmpdir(), 'mcml-k8s-'));
+    for (const [path, content] of Object.entries(result.files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    for (const target of ['aws-primary', 'gcp-secondary', 'azure-tertiary']) {
+      const out = execFileSync('kubectl', ['kustomize', join(dir, 'k8s/overlays', target)], {
+        encoding: 'utf8',
+      });
+      built[target] = parseAllDocuments(out).map((d) => d.toJSON() as Obj);
+    }
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const find = (target: string, kind: string) =>
+    built[target]!.find((o) => o.kind === kind && o.metadata.name.startsWith('ml-inference'))!;
+  const container = (target: string) => find(target, 'Deployment').spec.template.spec.containers[0];
+  const env = (target: string) =>
+    Object.fromEntries(container(target).env.map((e: Obj) => [e.name, e.value]));
+
+  it('every overlay builds with kubectl kustomize', () => {
+    for (const objs of Object.values(built)) {
+      expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+        expect.stringMatching(/^ConfigMap\/mcml-prometheus-[a-z0-9]+$/),
+        'Deployment/mcml-prometheus',
+        'Deployment/ml-inference',
+        'HorizontalPodAutoscaler/ml-inference',
+        'Namespace/ml-inference',
+        'PodDisruptionBudget/ml-inference',
+        'Service/mcml-prometheus',
+        'Service/ml-inference',
+        'Service/ml-inference-pods',
+        'ServiceAccount/ml-inference',
+      ]);
+    }
+  });
+
+  it('every object is valid against the Kubernetes OpenAPI schema', async () => {
+    for (const [target, objs] of Object.entries(built)) {
+      for (const o of objs) expect(await validateObject(o), `${target} ${o.kind}`).toEqual([]);
+    }
+  });
+
+  it('the validator catches unknown fields, wrong types and missing required fields', async () => {
+    const d = structuredClone(find('aws-primary', 'Deployment'));
+    d.spec.template.spec.containers[0].imagePullPolicyy = 'Always';
+    d.spec.template.spec.containers[0].ports[0].containerPort = '8000';
+    delete d.spec.selector;
+    const problems = (await validateObject(d)).join('\n');
+    expect(problems).toMatch(/imagePullPolicyy: unknown field/);
+    expect(problems).toMatch(/containerPort must be integer/);
+    expect(problems).toMatch(/required property selector/);
+  });
+
+  it('configures each cloud without placeholders: env, model path, identity, load balancer', () => {
+    expect(env('aws-primary')).toMatchObject({
+      CLOUD_PROVIDER: 'aws',
+      REGION: 'us-east-1',
+      TARGET: 'aws-primary',
+      MODEL_PATH: 's3://mcml-demo-models/ml-inference/models/iris.onnx',
+      MODEL_NAME: 'iris',
+    });
+    expect(env('gcp-secondary')).toMatchObject({
+      CLOUD_PROVIDER: 'gcp',
+      MODEL_PATH: 'gs://mcml-demo-models-gcp/models/iris.onnx',
+    });
+    expect(env('azure-tertiary')).toMatchObject({
+      CLOUD_PROVIDER: 'azure',
+      LOG_LEVEL: 'debug',
+    });
+    expect(env('azure-tertiary').MODEL_PATH).toMatch(
+      /^az:\/\/[a-z0-9]{3,24}\/mcml\/models\/iris\.onnx$/,
+    );
+    expect(env('aws-primary').LOG_LEVEL).toBe('info');
+    for (const objs of Object.values(built))
+      expect(JSON.stringify(objs)).not.toMatch(/REPLACE|TODO|CHANGEME/);
+
+    expect(find('aws-primary', 'ServiceAccount').metadata.annotations).toEqual(
+      identities['aws-primary'].annotations,
+    );
+    expect(find('gcp-secondary', 'ServiceAccount').metadata.annotations).toEqual(
+      identities['gcp-secondary'].annotations,
+    );
+    expect(find('azure-tertiary', 'ServiceAccount').metadata.annotations).toEqual(
+      identities['azure-tertiary'].annotations,
+    );
+    expect(
+      find('azure-tertiary', 'Deployment').spec.template.metadata.labels[
+        'azure.workload.identity/use'
+      ],
+    ).toBe('true');
+
+    expect(
+      find('aws-primary', 'Service').metadata.annotations[
+        'service.beta.kubernetes.io/aws-load-balancer-type'
+      ],
+    ).toBe('nlb');
+    expect(find('gcp-secondary', 'Service').metadata.annotations['cloud.google.com/l4-rbs']).toBe(
+      'enabled',
+    );
+    expect(
+      find('azure-tertiary', 'Service').metadata.annotations[
+        'service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path'
+      ],
+    ).toBe('/v2/health/ready');
+    expect(container('azure-tertiary').image).toBe('ghcr.io/mcml-dev/mcml:0.1.0-azure');
+    expect(container('aws-primary').image).toBe('ghcr.io/mcml-dev/mcml:0.1.0');
+  });
+
+  it('schedules on GPUs per cloud, probes the v2 health endpoints and is scraped', () => {
+    for (const target of Object.keys(built)) {
+      const c = container(target);
+      expect(c.resources.limits['nvidia.com/gpu']).toBe('1');
+      expect(c.resources.requests['nvidia.com/gpu']).toBe('1');
+      expect(c.ports[0].containerPort).toBe(8000);
+      expect(c.livenessProbe.httpGet.path).toBe('/v2/health/live');
+      expect(c.readinessProbe.httpGet.path).toBe('/v2/health/ready');
+      expect(c.args).toEqual(['serve', '--port', '8000']);
+      const pod = find(target, 'Deployment').spec.template;
+      expect(pod.metadata.annotations['prometheus.io/scrape']).toBe('true');
+      expect(pod.spec.tolerations).toContainEqual({
+        key: 'nvidia.com/gpu',
+        operator: 'Exists',
+        effect: 'NoSchedule',
+      });
+      expect(pod.spec.nodeSelector.workload).toBe('ml');
+    }
+    expect(
+      find('gcp-secondary', 'Deployment').spec.template.spec.nodeSelector[
+        'cloud.google.com/gke-accelerator'
+      ],
+    ).toBe('nvidia-tesla-v100');
+    expect(
+      find('aws-primary', 'Deployment').spec.template.spec.nodeSelector[
+        'cloud.google.com/gke-accelerator'
+      ],
+    ).toBeUndefined();
+    // AKS spot nodes carry a taint of their own.
+    expect(find('azure-tertiary', 'Deployment').spec.template.spec.tolerations).toContainEqual({
+      key: 'kubernetes.azure.com/scalesetpriority',
+      operator: 'Equal',
+      value: 'spot',
+      effect: 'NoSchedule',
+    });
+  });
+
+  it("autoscales between the plan's min and max on the spec's CPU target", () => {
+    const hpa = find('aws-primary', 'HorizontalPodAutoscaler');
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
+    expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(70);
+    expect(find('aws-primary', 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  });
+});

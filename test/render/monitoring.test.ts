@@ -1,0 +1,208 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- parsed JSON/YAML/HCL documents */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { render } from '../../src/core/render/index.js';
+import { loadSpec, threeCloudsPlan } from './fixtures.js';
+
+function promtool(args: string[], cwd: string): { code: number; out: string } {
+  const r = spawnSync('promtool', args, { cwd, encoding: 'utf8' });
+  if (r.error) {
+    throw new Error(
+      'promtool is missing: apt-get update && apt-get install -y prometheus (or run scripts/test-deps.sh)',
+    );
+  }
+  return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('monitoring', () => {
+  const spec = loadSpec('three-clouds.yaml');
+  const files = render(spec, threeCloudsPlan(spec)).files;
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mcml-mon-'));
+    mkdirSync(join(dir, 'monitoring'));
+    for (const [p, c] of Object.entries(files))
+      if (p.startsWith('monitoring/')) writeFileSync(join(dir, p), c);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('promtool accepts prometheus.yml and rules.yml', () => {
+    const config = promtool(['check', 'config', 'prometheus.yml'], join(dir, 'monitoring'));
+    expect(config.out).toMatch(/SUCCESS/);
+    expect(config.code).toBe(0);
+    const rules = promtool(['check', 'rules', 'rules.yml'], join(dir, 'monitoring'));
+    expect(rules.code, rules.out).toBe(0);
+    expect(rules.out).toMatch(/SUCCESS: 11 rules found/);
+  });
+
+  it('promtool rejects a broken rule file (the check can fail)', () => {
+    writeFileSync(
+      join(dir, 'monitoring/broken.yml'),
+      files['monitoring/rules.yml']!.replace('histogram_quantile(0.99,', 'histogram_quantile(0.99'),
+    );
+    expect(promtool(['check', 'rules', 'broken.yml'], join(dir, 'monitoring')).code).not.toBe(0);
+  });
+
+  it('federates every cluster through its API server with a cloud label, no made-up servers', () => {
+    const cfg = parseYaml(files['monitoring/prometheus.yml']!);
+    const jobs = cfg.scrape_configs.filter((j: any) => j.job_name !== 'mcml-failover');
+    expect(jobs.map((j: any) => j.job_name)).toEqual([
+      'mcml-aws-primary',
+      'mcml-gcp-secondary',
+      'mcml-azure-tertiary',
+    ]);
+    jobs.forEach((j: any, i: number) => {
+      expect(j.static_configs[0].targets).toEqual([`127.0.0.1:${18001 + i}`]);
+      expect(j.static_configs[0].labels.cloud).toBe(['aws', 'gcp', 'azure'][i]);
+      expect(j.metrics_path).toBe(
+        '/api/v1/namespaces/ml-inference/services/mcml-prometheus:9090/proxy/federate',
+      );
+      expect(j.params['match[]']).toEqual(['{job="mcml"}']);
+      expect(files['monitoring/start-proxies.sh']).toContain(`--port ${18001 + i}`);
+    });
+    expect(cfg.scrape_configs.find((j: any) => j.job_name === 'mcml-failover').metrics_path).toBe(
+      '/_mcml/metrics',
+    );
+    expect(cfg.global.scrape_interval).toBe('15s');
+  });
+
+  it('the in-cluster Prometheus config is valid and finds the pods by DNS', () => {
+    writeFileSync(join(dir, 'monitoring/cluster.yml'), files['k8s/base/prometheus-cluster.yml']!);
+    const r = promtool(['check', 'config', 'cluster.yml'], join(dir, 'monitoring'));
+    expect(r.code, r.out).toBe(0);
+    const cfg = parseYaml(files['k8s/base/prometheus-cluster.yml']!);
+    expect(cfg.scrape_configs[0].dns_sd_configs[0]).toMatchObject({
+      names: ['ml-inference-pods.ml-inference.svc.cluster.local'],
+      port: 8000,
+    });
+  });
+
+  it('alerts fire as specified (promtool test rules)', () => {
+    const test = {
+      rule_files: ['rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            // 10 req/s on aws, 1 in 10 a 500; p99 ~ 0.75 s; gcp fine.
+            {
+              series:
+                'mcml_http_requests_total{route="/v2/models/{name}/infer",status="200",cloud="aws",target="aws-primary"}',
+              values: '0+540x15',
+            },
+            {
+              series:
+                'mcml_http_requests_total{route="/v2/models/{name}/infer",status="500",cloud="aws",target="aws-primary"}',
+              values: '0+60x15',
+            },
+            {
+              series:
+                'mcml_http_request_duration_seconds_bucket{route="/v2/models/{name}/infer",cloud="aws",le="0.5"}',
+              values: '0+0x15',
+            },
+            {
+              series:
+                'mcml_http_request_duration_seconds_bucket{route="/v2/models/{name}/infer",cloud="aws",le="1"}',
+              values: '0+600x15',
+            },
+            {
+              series:
+                'mcml_http_request_duration_seconds_bucket{route="/v2/models/{name}/infer",cloud="aws",le="+Inf"}',
+              values: '0+600x15',
+            },
+            { series: 'mcml_target_up{target="aws-primary"}', values: '1 1 0 0 0 0 0 0' },
+            {
+              series: 'mcml_failovers_total{from="aws-primary",to="gcp-secondary",reason="health"}',
+              values: '0 0 0 1 1 1 1 1',
+            },
+          ],
+          alert_rule_test: [
+            {
+              eval_time: '10m',
+              alertname: 'McmlHighErrorRatio',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', cloud: 'aws' },
+                  exp_annotations: {
+                    summary: 'More than 5% of requests on aws fail',
+                    description: 'Error ratio is 10% over 5 minutes.',
+                  },
+                },
+              ],
+            },
+            {
+              eval_time: '10m',
+              alertname: 'McmlHighP99Latency',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', cloud: 'aws' },
+                  exp_annotations: {
+                    summary: 'p99 latency on aws is above 500 ms',
+                    description: 'p99 is 995ms over 5 minutes.',
+                  },
+                },
+              ],
+            },
+            {
+              eval_time: '5m',
+              alertname: 'McmlTargetDown',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', target: 'aws-primary' },
+                  exp_annotations: {
+                    summary: 'Target aws-primary fails its health checks',
+                    description:
+                      'The failover controller has marked aws-primary down for 1 minute.',
+                  },
+                },
+              ],
+            },
+            {
+              eval_time: '4m',
+              alertname: 'McmlFailover',
+              exp_alerts: [
+                {
+                  exp_labels: {
+                    severity: 'warning',
+                    from: 'aws-primary',
+                    to: 'gcp-secondary',
+                    reason: 'health',
+                  },
+                  exp_annotations: {
+                    summary: 'Traffic failed over from aws-primary to gcp-secondary',
+                    description: 'Reason: health.',
+                  },
+                },
+              ],
+            },
+            { eval_time: '1m', alertname: 'McmlTargetDown', exp_alerts: [] },
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'monitoring/rules.test.yml'), JSON.stringify(test));
+    const r = promtool(['test', 'rules', 'rules.test.yml'], join(dir, 'monitoring'));
+    expect(r.out).toMatch(/SUCCESS/);
+    expect(r.code).toBe(0);
+  });
+
+  it('the Grafana dashboard shows traffic, latency, errors by cloud, the active target and replicas', () => {
+    const d = JSON.parse(files['monitoring/grafana-dashboard.json']!);
+    const exprs = d.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)).join('\n');
+    for (const m of [
+      'cloud:mcml_requests:rate5m',
+      'cloud:mcml_request_duration_seconds:p99_5m',
+      'cloud:mcml_request_errors:ratio_rate5m',
+      'mcml_active_target',
+      'target:mcml_ready_replicas:count',
+    ]) {
+      expect(exprs).toContain(m);
+    }
+    void execFileSync;
+  });
+});
