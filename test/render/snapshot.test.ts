@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { render, type RenderResult } from '../../src/core/render/index.js';
+import { examplePlan, FIXTURES, loadSpec, threeCloudsPlan } from './fixtures.js';
+
+/** All files of a render as one reviewable text. */
+function bundle(result: RenderResult): string {
+  return Object.entries(result.files)
+    .map(([path, content]) => `=== ${path}\n${content}`)
+    .join('\n');
+}
+
+/** Paths whose content differs between two renders (including added and removed files). */
+function changed(a: RenderResult, b: RenderResult): string[] {
+  const paths = new Set([...Object.keys(a.files), ...Object.keys(b.files)]);
+  return [...paths].filter((p) => a.files[p] !== b.files[p]).sort();
+}
+
+describe('render snapshots', () => {
+  it.each(['three-clouds', 'residency'])('example %s matches its snapshot', async (name) => {
+    await expect(bundle(examplePlan(name))).toMatchFileSnapshot(
+      `${FIXTURES}__snapshots__/example-${name}.txt`,
+    );
+  });
+
+  it('the hand-built three-cloud plan matches its snapshot', async () => {
+    const spec = loadSpec('three-clouds.yaml');
+    await expect(bundle(render(spec, threeCloudsPlan(spec)))).toMatchFileSnapshot(
+      `${FIXTURES}__snapshots__/fixture-three-clouds.txt`,
+    );
+  });
+
+  it('is deterministic: the same spec and plan give byte-identical files', () => {
+    const spec = loadSpec('three-clouds.yaml');
+    const a = render(spec, threeCloudsPlan(spec));
+    const b = render(loadSpec('three-clouds.yaml'), threeCloudsPlan(loadSpec('three-clouds.yaml')));
+    expect(b.files).toEqual(a.files);
+    expect(bundle(examplePlan('three-clouds'))).toBe(bundle(examplePlan('three-clouds')));
+  });
+});
+
+describe('a spec change touches only the files it should', () => {
+  const base = () => {
+    const spec = loadSpec('three-clouds.yaml');
+    return render(spec, threeCloudsPlan(spec));
+  };
+  const edited = (from: string, to: string) => {
+    const spec = loadSpec('three-clouds.yaml', (text) => {
+      expect(text).toContain(from);
+      return text.replace(from, to);
+    });
+    return render(spec, threeCloudsPlan(spec));
+  };
+
+  it('monitoring.alerts.p99LatencyMs changes only rules.yml', () => {
+    expect(changed(base(), edited('p99LatencyMs: 500', 'p99LatencyMs: 250'))).toEqual([
+      'monitoring/rules.yml',
+    ]);
+  });
+
+  it('monitoring.alerts.errorRatio changes only rules.yml', () => {
+    expect(changed(base(), edited('errorRatio: 0.05', 'errorRatio: 0.01'))).toEqual([
+      'monitoring/rules.yml',
+    ]);
+  });
+
+  it("a target env override changes only that overlay's deployment patch", () => {
+    expect(changed(base(), edited('LOG_LEVEL: debug', 'LOG_LEVEL: warn'))).toEqual([
+      'k8s/overlays/azure-tertiary/deployment-patch.yaml',
+    ]);
+  });
+
+  it('the HPA CPU target changes only the base HPA', () => {
+    expect(changed(base(), edited('targetCpuUtilization: 70', 'targetCpuUtilization: 60'))).toEqual(
+      ['k8s/base/hpa.yaml'],
+    );
+  });
+
+  it('the DNS TTL changes only the Route 53 change batch and dns.tf', () => {
+    expect(changed(base(), edited('ttl: 30', 'ttl: 20'))).toEqual([
+      'dns/route53-change-batch.json',
+      'terraform/dns.tf',
+    ]);
+  });
+});
