@@ -28,6 +28,16 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+export interface ListOptions {
+  signal?: AbortSignal;
+  /**
+   * Fill sha256/md5 even when the store's listing does not carry them but the adapter can
+   * compute them without a request per object (local files: hashed while listing). Remote
+   * adapters ignore it: they never add a per-object request to a listing.
+   */
+  hashes?: boolean;
+}
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;
@@ -41,7 +51,7 @@ export interface ObjectStore {
   readonly uri: string;
   readonly scheme: 'file' | 's3' | 'gs' | 'az';
   /** Pages of objects under `prefix` (relative to the root), in key order. */
-  list(prefix?: string, options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo[]>;
+  list(prefix?: string, options?: ListOptions): AsyncIterable<ObjectInfo[]>;
   /** One object's info, or undefined when it does not exist. */
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** A stream of the object's bytes (or a range). Throws NOT_FOUND when missing. */
@@ -59,4 +69,18 @@ export interface ObjectStore {
   presign(key: string, expiresInSeconds: number): Promise<string>;
   /** The bucket's location (cloud region) when the store can tell; for residency checks. */
   location(): Promise<string | undefined>;
+  /**
+   * Optional: the store fetches the object itself from `url` (e.g. a presigned GET of another
+   * cloud), so the bytes never pass through this process. Azure implements it with Put Block
+   * From URL. Atomic like `write`; `sha256` is recorded as metadata.
+   */
+  writeFromUrl?(key: string, url: string, options: WriteFromUrlOptions): Promise<ObjectInfo>;
+}
+
+export interface WriteFromUrlOptions {
+  size: number;
+  sha256?: string;
+  /** Hex MD5 of the source, when known, recorded as the object's content MD5. */
+  md5?: string;
+  signal?: AbortSignal;
 }

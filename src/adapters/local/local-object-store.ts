@@ -1,0 +1,290 @@
+/**
+ * ObjectStore on a local directory. Writes go to a temp file in the same directory, are
+ * fsync'ed and renamed into place, so a reader sees the old file or the complete new one.
+ *
+ * Hashes: a POSIX file has no portable place for metadata (xattrs are not everywhere), so the
+ * sha256/md5 of a file is computed from its bytes when asked (stat, or list with
+ * `hashes: true`) and memoised in-process by (inode, size, mtime). Nothing is written next to
+ * the user's files besides the transient temp file of an in-flight write.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
+import { McmlError } from '../../core/errors.js';
+import type {
+  ByteRange,
+  ListOptions,
+  ObjectInfo,
+  ObjectStore,
+  WriteOptions,
+} from '../../ports/object-store.js';
+import { HashingStream, checkKey, storeError } from '../object-store-common.js';
+
+/** Temp files of in-flight writes carry this marker; listings skip them. */
+export const LOCAL_TEMP_MARKER = '.mcml-tmp-';
+const PAGE = 1000;
+const HASH_CONCURRENCY = 8;
+
+interface CachedHash {
+  stamp: string;
+  sha256: string;
+  md5: string;
+}
+
+export class LocalObjectStore implements ObjectStore {
+  readonly scheme = 'file' as const;
+  readonly uri: string;
+  private readonly hashes = new Map<string, CachedHash>();
+
+  /** @param root absolute directory path */
+  constructor(readonly root: string) {
+    this.uri = pathToFileURL(root.endsWith(sep) ? root : root + sep).href;
+  }
+
+  private path(key: string): string {
+    return join(this.root, ...checkKey(key).split('/'));
+  }
+
+  async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
+    const all: ObjectInfo[] = [];
+    // Walk only the directory the prefix points into, then filter by the full prefix.
+    const slash = prefix.lastIndexOf('/');
+    const startDir = slash >= 0 ? prefix.slice(0, slash) : '';
+    await this.walk(startDir, all, options.signal);
+    const matching = all.filter((o) => o.key.startsWith(prefix));
+    matching.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (let i = 0; i < matching.length; i += PAGE) {
+      const page = matching.slice(i, i + PAGE);
+      if (options.hashes) await this.fillHashes(page, options.signal);
+      yield page;
+    }
+  }
+
+  private async walk(rel: string, out: ObjectInfo[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const dir = rel === '' ? this.root : join(this.root, ...rel.split('/'));
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw storeError(error, 'listing', this.uri);
+    }
+    const subdirs: string[] = [];
+    const files: string[] = [];
+    for (const e of entries) {
+      if (e.name.includes(LOCAL_TEMP_MARKER)) continue;
+      const key = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) subdirs.push(key);
+      else if (e.isFile() || e.isSymbolicLink()) files.push(key);
+    }
+    await Promise.all(
+      files.map(async (key) => {
+        try {
+          const s = await stat(join(this.root, ...key.split('/')));
+          if (s.isFile()) out.push({ key, size: s.size, lastModified: s.mtime });
+        } catch {
+          /* vanished while listing */
+        }
+      }),
+    );
+    for (const d of subdirs) await this.walk(d, out, signal);
+  }
+
+  private async fillHashes(page: ObjectInfo[], signal?: AbortSignal): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < page.length) {
+        signal?.throwIfAborted();
+        const info = page[next++]!;
+        const h = await this.hashOf(info.key);
+        if (h) {
+          info.sha256 = h.sha256;
+          info.md5 = h.md5;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  }
+
+  private async hashOf(key: string): Promise<CachedHash | undefined> {
+    const file = this.path(key);
+    let s;
+    try {
+      s = await stat(file);
+    } catch {
+      return undefined;
+    }
+    const stamp = `${s.ino}:${s.size}:${s.mtimeMs}`;
+    const cached = this.hashes.get(file);
+    if (cached && cached.stamp === stamp) return cached;
+    const sha = createHash('sha256');
+    const md5 = createHash('md5');
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      sha.update(chunk as Buffer);
+      md5.update(chunk as Buffer);
+    }
+    const entry = { stamp, sha256: sha.digest('hex'), md5: md5.digest('hex') };
+    this.hashes.set(file, entry);
+    return entry;
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.path(key);
+    try {
+      const s = await stat(file);
+      if (!s.isFile()) return undefined;
+      const h = await this.hashOf(key);
+      return {
+        key,
+        size: s.size,
+        lastModified: s.mtime,
+        ...(h ? { sha256: h.sha256, md5: h.md5 } : {}),
+      };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw storeError(error, `stat ${key}`, this.uri);
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.path(key);
+    try {
+      const handle = await open(file, 'r');
+      const s = await handle.stat();
+      if (!s.isFile()) {
+        await handle.close();
+        throw new McmlError('NOT_FOUND', `${this.uri}${key} is not a file`);
+      }
+      return handle.createReadStream({
+        highWaterMark: 1 << 20,
+        ...(range
+          ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) }
+          : {}),
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')
+        throw new McmlError('NOT_FOUND', `${this.uri}${key} does not exist`, { cause: error });
+      throw storeError(error, `reading ${key}`, this.uri);
+    }
+  }
+
+  private tempFor(file: string): string {
+    return join(dirname(file), `.${LOCAL_TEMP_MARKER}${randomBytes(6).toString('hex')}`);
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {
+    const file = this.path(key);
+    const temp = this.tempFor(file);
+    const hashing = new HashingStream();
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      const handle = await open(temp, 'wx', 0o644);
+      try {
+        body.on('error', (e) => hashing.destroy(e));
+        body.pipe(hashing);
+        for await (const chunk of hashing) {
+          options.signal?.throwIfAborted();
+          await handle.write(chunk as Buffer);
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const d = hashing.digests();
+      if (options.sha256 !== undefined && options.sha256 !== d.sha256) {
+        throw new McmlError(
+          'INTEGRITY',
+          `${key}: content hash ${d.sha256} differs from the expected ${options.sha256}`,
+        );
+      }
+      if (options.size !== undefined && options.size !== d.size) {
+        throw new McmlError('INTEGRITY', `${key}: wrote ${d.size} bytes, expected ${options.size}`);
+      }
+      await rename(temp, file);
+      await syncDir(dirname(file));
+      const s = await stat(file);
+      this.hashes.set(file, {
+        stamp: `${s.ino}:${s.size}:${s.mtimeMs}`,
+        sha256: d.sha256,
+        md5: d.md5,
+      });
+      return { key, size: d.size, lastModified: s.mtime, sha256: d.sha256, md5: d.md5 };
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw storeError(error, `writing ${key}`, this.uri);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.path(key);
+    try {
+      await unlink(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw storeError(error, `deleting ${key}`, this.uri);
+    }
+    // Remove directories the delete emptied, up to the root.
+    let dir = dirname(file);
+    while (dir.length > this.root.length && dir.startsWith(this.root)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break;
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<ObjectInfo> {
+    const from = this.path(fromKey);
+    const to = this.path(toKey);
+    const temp = this.tempFor(to);
+    try {
+      await mkdir(dirname(to), { recursive: true });
+      await copyFile(from, temp);
+      const h = await open(temp, 'r+');
+      await h.sync();
+      await h.close();
+      await rename(temp, to);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT')
+        throw new McmlError('NOT_FOUND', `${this.uri}${fromKey} does not exist`, { cause: error });
+      throw storeError(error, `copying ${fromKey}`, this.uri);
+    }
+    const info = await this.stat(toKey);
+    if (!info) throw new McmlError('INTERNAL', `copy of ${fromKey} to ${toKey} vanished`);
+    return info;
+  }
+
+  presign(key: string): Promise<string> {
+    // A local file has no HTTP endpoint; its file URL is readable by anything on this machine.
+    return Promise.resolve(pathToFileURL(this.path(key)).href);
+  }
+
+  location(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const h = await open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    /* some filesystems refuse fsync on directories; the rename is still atomic */
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Helpers shared by the ObjectStore adapters (not an adapter itself): hashing while streaming,
+ * key checks, error mapping and secret redaction.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { McmlError, isMcmlError } from '../core/errors.js';
+
+/** The metadata entry that carries the content's hex sha256 on every store. */
+export const SHA256_METADATA_KEY = 'sha256';
+
+/** Digests of a stream: sha256 and md5 of the whole, md5 of each `partSize` slice. */
+export interface StreamDigests {
+  sha256: string;
+  md5: string;
+  size: number;
+  /** MD5 of each part, when a partSize was given (for S3 multipart ETags). */
+  partMd5s: Buffer[];
+}
+
+/** A pass-through that hashes what flows through it. `digests()` is valid after 'end'. */
+export class HashingStream extends Transform {
+  private readonly sha = createHash('sha256');
+  private readonly md5 = createHash('md5');
+  private part: Hash | undefined;
+  private partFill = 0;
+  private readonly parts: Buffer[] = [];
+  private bytes = 0;
+  private result: StreamDigests | undefined;
+
+  constructor(private readonly partSize = 0) {
+    super();
+    if (partSize > 0) this.part = createHash('md5');
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.sha.update(chunk);
+    this.md5.update(chunk);
+    this.bytes += chunk.length;
+    if (this.part) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const take = Math.min(this.partSize - this.partFill, chunk.length - offset);
+        this.part.update(chunk.subarray(offset, offset + take));
+        this.partFill += take;
+        offset += take;
+        if (this.partFill === this.partSize) {
+          this.parts.push(this.part.digest());
+          this.part = createHash('md5');
+          this.partFill = 0;
+        }
+      }
+    }
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.part && this.partFill > 0) this.parts.push(this.part.digest());
+    this.result = {
+      sha256: this.sha.digest('hex'),
+      md5: this.md5.digest('hex'),
+      size: this.bytes,
+      partMd5s: this.parts,
+    };
+    done();
+  }
+
+  /** The digests; throws when called before the stream ended. */
+  digests(): StreamDigests {
+    if (!this.result) throw new McmlError('INTERNAL', 'digests requested before the stream ended');
+    return this.result;
+  }
+}
+
+/** The ETag S3 gives a multipart object: md5 of the parts' md5s, "-", number of parts. */
+export function multipartEtag(partMd5s: Buffer[]): string {
+  return `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${partMd5s.length}`;
+}
+
+/** Rejects keys that would escape the root or are not object names. */
+export function checkKey(key: string): string {
+  if (
+    key === '' ||
+    key.startsWith('/') ||
+    key.endsWith('/') ||
+    key.split('/').some((p) => p === '' || p === '.' || p === '..') ||
+    key.includes('\0')
+  ) {
+    throw new McmlError('INVALID_ARGUMENT', `invalid object key "${key}"`, {
+      hint: 'keys are relative paths without empty, "." or ".." segments',
+    });
+  }
+  return key;
+}
+
+/** Hides account keys, SAS tokens, signatures and connection-string secrets in a text. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(AccountKey|SharedAccessSignature|SharedAccessKey)=[^;"'\s]*/gi, '$1=<redacted>')
+    .replace(
+      /([?&](?:sig|se|sv|sp|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential)=)[^&\s"']*/gi,
+      '$1<redacted>',
+    )
+    .replace(
+      /(aws_secret_access_key|secretAccessKey|private_key)["'=:\s]+[^\s,"']+/gi,
+      '$1=<redacted>',
+    );
+}
+
+/** Parses a hex digest out of a base64 one (GCS and Azure report MD5 as base64). */
+export function base64ToHex(b64: string | undefined): string | undefined {
+  if (!b64) return undefined;
+  return Buffer.from(b64, 'base64').toString('hex');
+}
+
+export function hexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+/** HTTP status of an SDK error, whichever SDK threw it. */
+export function statusOf(error: unknown): number | undefined {
+  const e = error as {
+    statusCode?: unknown;
+    code?: unknown;
+    status?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (typeof e?.$metadata?.httpStatusCode === 'number') return e.$metadata.httpStatusCode;
+  if (typeof e?.statusCode === 'number') return e.statusCode;
+  if (typeof e?.status === 'number') return e.status;
+  if (typeof e?.code === 'number') return e.code;
+  return undefined;
+}
+
+/** Turns an SDK failure into an McmlError a person can act on, without secrets. */
+export function storeError(error: unknown, what: string, uri: string): McmlError {
+  if (isMcmlError(error)) return error;
+  const status = statusOf(error);
+  const raw = error instanceof Error ? error.message : String(error);
+  const message = redactSecrets(raw).split('\n')[0] ?? '';
+  const name = (error as { name?: string; code?: string })?.name ?? '';
+  const errno = (error as { code?: unknown })?.code;
+  const details = { uri, status };
+  if (
+    status === 401 ||
+    /CredentialsProviderError|Could not load credentials|CredentialUnavailable|AuthenticationError|InvalidAccessKeyId|SignatureDoesNotMatch|Could not load the default credentials/i.test(
+      name + ' ' + raw,
+    )
+  ) {
+    return new McmlError('PROVIDER_AUTH', `${what} on ${uri}: no valid credentials (${message})`, {
+      hint: 'configure the cloud SDK credentials (AWS_PROFILE / gcloud auth application-default login / az login) or the account key',
+      details,
+    });
+  }
+  if (status === 403 || errno === 'EACCES' || errno === 'EPERM') {
+    return new McmlError('PERMISSION_DENIED', `${what} on ${uri}: permission denied (${message})`, {
+      details,
+    });
+  }
+  if (
+    status === 404 ||
+    errno === 'ENOENT' ||
+    /NoSuchBucket|ContainerNotFound|BucketNotFound/i.test(name + ' ' + raw)
+  ) {
+    return new McmlError('NOT_FOUND', `${what} on ${uri}: not found (${message})`, { details });
+  }
+  if (
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|ENOTFOUND|EAI_AGAIN/i.test(
+      String(errno) + ' ' + raw,
+    )
+  ) {
+    return new McmlError('PROVIDER_UNAVAILABLE', `${what} on ${uri}: ${message}`, {
+      details: { ...details, retryable: true },
+      hint: 'the storage service is unreachable or overloaded; mcml retries these with backoff',
+    });
+  }
+  return new McmlError('PROVIDER_UNAVAILABLE', `${what} on ${uri}: ${message}`, { details });
+}
+
+/** Whether a failure is worth retrying (throttling, 5xx, network). */
+export function isRetryable(error: unknown): boolean {
+  if (isMcmlError(error)) return error.details.retryable === true;
+  const status = statusOf(error);
+  if (status === 429 || (status !== undefined && status >= 500)) return true;
+  const errno = (error as { code?: unknown })?.code;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|EAI_AGAIN/i.test(
+    String(errno) + ' ' + String((error as Error)?.message),
+  );
+}
+
+/** Reads from a stream until `limit` bytes or its end, whichever first, leaving the rest. */
+export async function readUpTo(
+  stream: Readable,
+  limit: number,
+): Promise<{ buffer: Buffer; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve({ buffer: Buffer.concat(chunks), ended: true });
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while (size < limit && (chunk = stream.read() as Buffer | null) !== null) {
+        const room = limit - size;
+        if (chunk.length > room) {
+          stream.unshift(chunk.subarray(room));
+          chunk = chunk.subarray(0, room);
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+      if (size >= limit) {
+        cleanup();
+        // A failure before the next consumer attaches stays in `stream.errored`, which that
+        // consumer (an async iterator or pipe) reports; it must not crash the process.
+        if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+        resolve({ buffer: Buffer.concat(chunks), ended: false });
+      }
+    };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    if (stream.readableEnded) onEnd();
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * The one way to get an ObjectStore: `openStore("s3://bucket/prefix")`. Parses the URI, builds
+ * the SDK client from options, environment and each SDK's default credential chain, and
+ * returns the adapter. SDKs load lazily, so opening a local store loads no cloud SDK.
+ *
+ * Endpoint overrides (emulators): S3 `MCML_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3` /
+ * `AWS_ENDPOINT_URL`; GCS `MCML_GCS_ENDPOINT` or `STORAGE_EMULATOR_HOST`; Azure
+ * `AZURE_STORAGE_CONNECTION_STRING`, or `MCML_AZURE_BLOB_ENDPOINT` with `AZURE_STORAGE_KEY`
+ * (otherwise DefaultAzureCredential).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { McmlError } from '../core/errors.js';
+import { parseStorageUri, type StorageLocation } from '../core/storage-uri.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import { redactSecrets } from './object-store-common.js';
+
+export interface OpenStoreOptions {
+  /** Directory relative paths resolve against (default: the working directory). */
+  baseDir?: string;
+  /** Environment to read endpoints and keys from (default: process.env). */
+  env?: Record<string, string | undefined>;
+  s3?: {
+    endpoint?: string;
+    region?: string;
+    forcePathStyle?: boolean;
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    partSize?: number;
+    maxAttempts?: number;
+  };
+  gcs?: {
+    apiEndpoint?: string;
+    projectId?: string;
+    /** Service-account credentials (client_email + private_key), e.g. for signed URLs. */
+    credentials?: { client_email: string; private_key: string };
+    /** Objects up to this size use one simple upload (default 8 MiB). */
+    simpleUploadLimit?: number;
+  };
+  azure?: {
+    connectionString?: string;
+    /** Blob service endpoint, e.g. http://127.0.0.1:10000/devstoreaccount1 (Azurite). */
+    endpoint?: string;
+    accountKey?: string;
+    blockSize?: number;
+  };
+}
+
+/** Opens the object store a URI points at. Throws INVALID_ARGUMENT for malformed URIs. */
+export async function openStore(uri: string, options: OpenStoreOptions = {}): Promise<ObjectStore> {
+  const loc = parseStorageUri(
+    uri,
+    options.baseDir !== undefined ? { baseDir: options.baseDir } : {},
+  );
+  return openLocation(loc, options);
+}
+
+/** Opens an already parsed location. */
+export async function openLocation(
+  loc: StorageLocation,
+  options: OpenStoreOptions = {},
+): Promise<ObjectStore> {
+  const env = options.env ?? process.env;
+  switch (loc.scheme) {
+    case 'file': {
+      const { LocalObjectStore } = await import('./local/local-object-store.js');
+      const base = options.baseDir ?? process.cwd();
+      const root = isAbsolute(loc.path) ? resolve(loc.path) : resolve(base, loc.path);
+      return new LocalObjectStore(root);
+    }
+    case 's3': {
+      const [{ S3Client }, { S3ObjectStore }] = await Promise.all([
+        import('@aws-sdk/client-s3'),
+        import('./aws/s3-object-store.js'),
+      ]);
+      const o = options.s3 ?? {};
+      const endpoint =
+        o.endpoint ?? env.MCML_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+      const region = o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+      const client = new S3Client({
+        region,
+        followRegionRedirects: true,
+        // mcml verifies content end to end with its own sha256; S3-compatible servers
+        // (moto, MinIO…) disagree on checksum headers for ranges and multipart objects.
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        maxAttempts: o.maxAttempts ?? 4,
+        ...(endpoint ? { endpoint, forcePathStyle: o.forcePathStyle ?? true } : {}),
+        ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
+        ...(o.credentials ? { credentials: o.credentials } : {}),
+      });
+      return new S3ObjectStore({
+        client,
+        bucket: loc.bucket,
+        prefix: loc.prefix,
+        ...(o.partSize ? { partSize: o.partSize } : {}),
+      });
+    }
+    case 'gs': {
+      const [{ Storage }, { GcsObjectStore }] = await Promise.all([
+        import('@google-cloud/storage'),
+        import('./gcp/gcs-object-store.js'),
+      ]);
+      const o = options.gcs ?? {};
+      const apiEndpoint = o.apiEndpoint ?? env.MCML_GCS_ENDPOINT;
+      const projectId = o.projectId ?? env.GOOGLE_CLOUD_PROJECT;
+      const storage = new Storage({
+        ...(apiEndpoint ? { apiEndpoint } : {}),
+        ...(projectId ? { projectId } : {}),
+        ...(o.credentials ? { credentials: o.credentials } : {}),
+        retryOptions: { autoRetry: true, maxRetries: 3 },
+      });
+      return new GcsObjectStore({
+        storage,
+        bucket: loc.bucket,
+        prefix: loc.prefix,
+        ...(o.simpleUploadLimit ? { simpleUploadLimit: o.simpleUploadLimit } : {}),
+      });
+    }
+    case 'az': {
+      const [blob, { AzureBlobObjectStore }] = await Promise.all([
+        import('@azure/storage-blob'),
+        import('./azure/azure-blob-object-store.js'),
+      ]);
+      const o = options.azure ?? {};
+      const connectionString = o.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING;
+      const endpoint =
+        o.endpoint ??
+        env.MCML_AZURE_BLOB_ENDPOINT ??
+        loc.serviceUrl ??
+        `https://${loc.account}.blob.core.windows.net`;
+      const key = o.accountKey ?? env.AZURE_STORAGE_KEY ?? env.MCML_AZURE_ACCOUNT_KEY;
+      let service;
+      try {
+        if (connectionString && !o.endpoint) {
+          service = blob.BlobServiceClient.fromConnectionString(connectionString);
+          const account = service.accountName;
+          if (account && account !== loc.account) {
+            throw new McmlError(
+              'INVALID_ARGUMENT',
+              `the Azure connection string is for account "${account}", the URI names "${loc.account}"`,
+              { hint: 'unset AZURE_STORAGE_CONNECTION_STRING or use the matching account' },
+            );
+          }
+        } else if (key) {
+          service = new blob.BlobServiceClient(
+            endpoint,
+            new blob.StorageSharedKeyCredential(loc.account, key),
+          );
+        } else if (env.AZURE_STORAGE_SAS_TOKEN) {
+          const sas = env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '');
+          service = new blob.BlobServiceClient(`${endpoint}?${sas}`);
+        } else {
+          const { DefaultAzureCredential } = await import('@azure/identity');
+          service = new blob.BlobServiceClient(endpoint, new DefaultAzureCredential());
+        }
+      } catch (error) {
+        if (error instanceof McmlError) throw error;
+        throw new McmlError(
+          'INVALID_ARGUMENT',
+          `cannot configure Azure Blob access: ${redactSecrets((error as Error).message)}`,
+          { hint: 'check AZURE_STORAGE_CONNECTION_STRING / MCML_AZURE_BLOB_ENDPOINT' },
+        );
+      }
+      return new AzureBlobObjectStore({
+        service,
+        account: loc.account,
+        container: loc.container,
+        prefix: loc.prefix,
+        ...(o.blockSize ? { blockSize: o.blockSize } : {}),
+      });
+    }
+  }
+}
