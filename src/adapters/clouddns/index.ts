@@ -1,0 +1,1 @@
+export { CloudDnsProvider, type CloudDnsOptions } from './clouddns-provider.js';
