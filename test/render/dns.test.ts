@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed JSON and HCL documents */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- parsed JSON and HCL documents */
 /**
  * The rendered Route 53 change batch applied to moto_server's Route 53 through the AWS SDK,
  * the same steps as dns/apply-route53.sh: create the health checks, fill in their IDs, apply.
