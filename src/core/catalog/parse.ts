@@ -537,11 +537,17 @@ export function parseCatalog(
 
   // GCP: an accelerator row attaches to N1 VMs in the same region (and zone, when both name one).
   const combined: Offering[] = [];
+  const hosts = new Map<string, Offering[]>();
+  for (const vm of offerings) {
+    if (vm.gpu !== undefined || !vm.instanceType.startsWith('n1-')) continue;
+    const key = `${vm.cloud}/${vm.region}`;
+    const list = hosts.get(key);
+    if (list) list.push(vm);
+    else hosts.set(key, [vm]);
+  }
   for (const acc of accelerators) {
     const maxPerGpu = GCP_MAX_VCPUS_PER_GPU[acc.gpu.model];
-    for (const vm of offerings) {
-      if (vm.cloud !== acc.cloud || vm.region !== acc.region || vm.gpu !== undefined) continue;
-      if (!vm.instanceType.startsWith('n1-')) continue;
+    for (const vm of hosts.get(`${acc.cloud}/${acc.region}`) ?? []) {
       if (acc.zone !== undefined && vm.zone !== undefined && acc.zone !== vm.zone) continue;
       if (maxPerGpu !== undefined && vm.vcpus > maxPerGpu * acc.gpu.count) continue;
       const spot =
@@ -558,7 +564,7 @@ export function parseCatalog(
         onDemand: round6(vm.onDemand + acc.onDemand),
         ...(spot === undefined ? {} : { spot }),
         attached: true,
-        priceSource: vm.priceSource === acc.priceSource ? vm.priceSource : 'estimate',
+        priceSource: combinedSource(vm.priceSource, acc.priceSource),
         origin: `${vm.origin} + ${acc.origin}`,
       });
     }
@@ -572,6 +578,12 @@ export function parseCatalog(
     else byRegion.set(key, [o]);
   }
   return { offerings: all, accelerators, regions, egress, byRegion };
+}
+
+/** A VM + accelerator price is only as good as its weaker part. */
+function combinedSource(a: PriceSource, b: PriceSource): PriceSource {
+  if (a === 'estimate' || b === 'estimate') return 'estimate';
+  return a === 'prices.md' && b === 'prices.md' ? 'prices.md' : 'list';
 }
 
 function round6(x: number): number {
