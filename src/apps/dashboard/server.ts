@@ -157,7 +157,8 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       );
       return true;
     }
-    if (!path.startsWith('/_mcml/')) return false;
+    // Other /_mcml/ paths (the failover controller's own admin API) go to the caller.
+    if (!/^\/_mcml\/(api|ui|vendor)\//.test(path)) return false;
 
     if (path === '/_mcml/api/state' && method === 'GET') {
       sendJson(res, 200, backend.state());
@@ -205,7 +206,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       streamFile(res, join(packageDir(entry.pkg), entry.file), entry.type);
       return true;
     }
-    sendJson(res, 404, { error: `no such mcml endpoint: ${path}` });
+    sendJson(res, 404, { error: `no such dashboard endpoint: ${path}` });
     return true;
   };
 }

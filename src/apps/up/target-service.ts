@@ -20,6 +20,8 @@ export interface TargetServiceOptions {
   port?: number;
   clock?: Clock;
   maxBodyBytes?: number;
+  /** Add `x-mcml-replica` to responses (default true). */
+  replicaHeader?: boolean;
   /** Paths that count as health checks and are left out of the traffic statistics. */
   quietPaths?: string[];
 }
@@ -50,12 +52,7 @@ export class TargetService {
     this.target = options.target;
     this.#opts = options;
     this.#clock = options.clock ?? systemClock;
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) sendJson(res, 502, { error: `proxy error: ${String(error)}` });
-        else res.destroy();
-      });
-    });
+    this.#server = createServer((req, res) => this.handle(req, res));
     this.#server.keepAliveTimeout = 5000;
   }
 
@@ -79,12 +76,22 @@ export class TargetService {
   }
 
   async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (this.#server.listening) {
+      this.#server.closeAllConnections();
+      await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    }
     await this.#agent.close();
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Proxies one request (also usable from another server's request handler). */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.#proxy(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 502, { error: `proxy error: ${String(error)}` });
+      else res.destroy();
+    });
+  }
+
+  async #proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const quiet = (this.#opts.quietPaths ?? []).some((p) => req.url?.startsWith(p));
     const finish = (status: number) => {
@@ -124,7 +131,7 @@ export class TargetService {
         for (const [k, v] of Object.entries(upstream.headers)) {
           if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
         }
-        out['x-mcml-replica'] = base;
+        if (this.#opts.replicaHeader !== false) out['x-mcml-replica'] = base;
         res.writeHead(upstream.statusCode, out);
         for await (const chunk of upstream.body) res.write(chunk as Buffer);
         res.end();

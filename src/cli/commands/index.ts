@@ -7,6 +7,8 @@ import { registerCatalog } from './catalog.js';
 import { registerServe } from './serve.js';
 import { registerRender } from './render.js';
 import { registerInfra } from './infra.js';
+import { registerUp } from './up.js';
+import { registerStatus } from './status.js';
 
 export const COMMANDS: ((program: Command) => void)[] = [
   registerInit,
@@ -16,4 +18,6 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerServe,
   registerRender,
   registerInfra,
+  registerUp,
+  registerStatus,
 ];

@@ -67,6 +67,7 @@ function fmtMs(n: number | undefined): string {
 }
 
 function fmtUsd(n: number): string {
+  if (n !== 0 && Math.abs(n) < 1) return `$${n.toFixed(4)}`;
   return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 
@@ -222,7 +223,21 @@ function TrafficChart(props: { state: DashboardState }) {
       cursor: { drag: { x: false, y: false } },
       legend: { show: false },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max * 1.15)] } },
-      axes: [axis, { ...axis, size: 44 }],
+      axes: [
+        {
+          ...axis,
+          values: (_u: uPlot, splits: number[]) =>
+            splits.map((s) =>
+              new Date(s * 1000).toLocaleTimeString([], {
+                hour12: false,
+                hour: '2-digit',
+                minute: '2-digit',
+                second: '2-digit',
+              }),
+            ),
+        },
+        { ...axis, size: 44 },
+      ],
       series: [
         {},
         ...names.map((name) => ({

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../adapters/storage.js';
+import { McmlError } from '../../core/errors.js';
+import { planDocument } from '../../core/plan/planner.js';
+import type { Plan } from '../../core/plan/types.js';
+import { durationMs } from '../../core/spec/parse.js';
+import type { EventView } from '../../apps/dashboard/state.js';
+import { startUp, type RunningUp } from '../../apps/up/up.js';
+import { loadCatalog } from '../catalog-files.js';
+import { paint, renderTable, useColor } from '../output.js';
+import { DEFAULT_SPEC_FILE, loadSpecFile } from '../spec-file.js';
+import type { UpCommandOptions } from './up.js';
+
+/** The repository root (from dist/cli/commands/ or src/cli/commands/). */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The spec `mcml up` runs when none is given and ./mcml.yaml does not exist. */
+export const BUNDLED_SPEC = join(ROOT, 'examples', 'local', 'mcml.yaml');
+
+function specFile(fileArg: string | undefined, options: UpCommandOptions): string {
+  if (fileArg !== undefined && options.file !== undefined && fileArg !== options.file) {
+    throw new McmlError('USAGE', `two spec files given: ${fileArg} and -f ${options.file}`, {
+      hint: 'pass the spec once, as an argument or with -f',
+    });
+  }
+  const given = fileArg ?? options.file;
+  if (given !== undefined) return given;
+  if (existsSync(DEFAULT_SPEC_FILE)) return DEFAULT_SPEC_FILE;
+  return relative(process.cwd(), BUNDLED_SPEC) || BUNDLED_SPEC;
+}
+
+function portOf(value: string): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new McmlError('USAGE', `--port must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return n;
+}
+
+function price(x: number): string {
+  return x < 1 ? `$${x.toFixed(4)}` : `$${x.toFixed(2)}`;
+}
+
+function placementTable(plan: Plan): string {
+  return renderTable(plan.placements, [
+    { header: 'TIER', value: (p) => String(p.tier), align: 'right' },
+    { header: 'TARGET', value: (p) => p.target },
+    {
+      header: 'CLOUD/REGION',
+      value: (p) => `${p.provider === 'local' ? `local→${p.cloud}` : p.cloud}/${p.region}`,
+    },
+    { header: 'INSTANCE', value: (p) => p.instanceType },
+    { header: 'REPLICAS', value: (p) => `${p.replicas.min}-${p.replicas.max}` },
+    { header: '$/H', value: (p) => price(p.hourly), align: 'right' },
+  ]);
+}
+
+function eventLine(e: EventView, color: boolean): string {
+  const time = new Date(e.at).toLocaleTimeString('en-GB', { hour12: false });
+  const style =
+    e.level === 'error'
+      ? 'red'
+      : e.level === 'warn'
+        ? 'yellow'
+        : e.level === 'ok'
+          ? 'green'
+          : 'cyan';
+  return `${paint('dim', time, color)} ${paint(style, e.kind.padEnd(8), color)} ${e.message}`;
+}
+
+export async function runUp(fileArg: string | undefined, options: UpCommandOptions): Promise<void> {
+  const file = specFile(fileArg, options);
+  const doc = await loadSpecFile(file);
+  const spec = doc.spec;
+  const catalog = await loadCatalog(options.catalog);
+  const plan = planDocument(doc, catalog);
+  const baseDir = dirname(resolve(file));
+  const stateDir = resolve(options.stateDir ?? join(baseDir, '.mcml'));
+  const port = portOf(options.port ?? String(spec.failover.frontDoor.port));
+  const host = options.host ?? spec.failover.frontDoor.host;
+  let readyTimeoutMs: number;
+  try {
+    readyTimeoutMs = durationMs(options.readyTimeout ?? '90s');
+  } catch {
+    throw new McmlError('USAGE', `--ready-timeout must be a duration such as 90s or 2m`);
+  }
+  const tokenEnv = spec.failover.frontDoor.adminTokenEnv;
+  const adminToken = process.env[tokenEnv]?.trim() || randomBytes(16).toString('hex');
+  const color = useColor();
+  const err = process.stderr;
+  const bin = join(ROOT, 'bin', 'mcml');
+
+  process.stdout.write(
+    `${paint('bold', `mcml up: ${spec.service.name}`, color)} from ${file} · strategy ${plan.strategy}\n\n` +
+      placementTable(plan) +
+      `\n\nTotal ${price(plan.totals.hourly)}/h at minimum replicas (as priced in the clouds emulated)\n\n`,
+  );
+
+  // Signals during start-up stop what has started; after, they stop the deployment.
+  let stopping = false;
+  const stopped = new Promise<NodeJS.Signals>((resolveSignal) => {
+    const on = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second Ctrl-C: leave now; the cluster's exit hook SIGKILLs every replica group.
+        process.exit(130);
+      }
+      stopping = true;
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    process.on('SIGHUP', on);
+  });
+
+  const starting = startUp({
+    spec,
+    plan,
+    baseDir,
+    stateDir,
+    host,
+    port,
+    adminToken,
+    readyTimeoutMs,
+    openStore: (uri) => openStore(uri, { baseDir }),
+    replicaCommand: (c) => ({
+      command: process.execPath,
+      args: [
+        bin,
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(c.port),
+        '--model',
+        `${c.modelName}=${c.modelUri}`,
+        '--threads',
+        '1',
+        '--log-level',
+        'warn',
+      ],
+      env: { CLOUD_PROVIDER: c.cloud, REGION: c.region, TARGET: c.target },
+    }),
+    onProgress: (m) => err.write(`${paint('dim', '…', color)} ${m}\n`),
+    ...(options.quiet ? {} : { onEvent: (e: EventView) => err.write(eventLine(e, color) + '\n') }),
+  });
+  const first = await Promise.race([starting, stopped]);
+  if (typeof first === 'string') {
+    // Interrupted while starting: startUp cleans up after itself when it fails, so wait.
+    err.write('stopping…\n');
+    const up = await starting.catch(() => undefined);
+    await up?.close();
+    process.exitCode = 130;
+    return;
+  }
+  const running: RunningUp = first;
+  const url = running.url;
+  const link = `${url}/#token=${adminToken}`;
+  process.stdout.write(
+    `\n${paint(['bold', 'green'], '✓', color)} ${spec.service.name} is up on ${plan.placements.length} targets\n` +
+      `  Dashboard    ${paint('cyan', link, color)}\n` +
+      `  Front door   ${url}/v2/models/${spec.service.model.name}/infer\n` +
+      `  Metrics      ${url}/metrics  (Prometheus config: ${relative(process.cwd(), running.prometheusConfig)})\n` +
+      `  Admin token  ${adminToken}  (send as "Authorization: Bearer <token>"; set ${tokenEnv} to choose it)\n` +
+      `  Status       mcml status --url ${url}\n` +
+      `Press Ctrl-C to stop.\n\n`,
+  );
+  const signal = await stopped;
+  err.write(`\n${signal}: stopping replicas, front door and dashboard…\n`);
+  await running.close();
+  err.write('stopped; no process left running\n');
+}
