@@ -60,7 +60,9 @@ function isExpr(value: HclValue): value is Expr {
 
 /** A quoted HCL string; `${` and `%{` are escaped so text is never interpolated. */
 export function quote(text: string): string {
-  return JSON.stringify(text).replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+  return JSON.stringify(text)
+    .replace(/\$\{/g, () => '$${')
+    .replace(/%\{/g, () => '%%{');
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
