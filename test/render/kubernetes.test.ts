@@ -162,7 +162,7 @@ describe('Kubernetes manifests', () => {
       expect(c.ports[0].containerPort).toBe(8000);
       expect(c.livenessProbe.httpGet.path).toBe('/v2/health/live');
       expect(c.readinessProbe.httpGet.path).toBe('/v2/health/ready');
-      expect(c.args).toEqual(['serve', '--port', '8000']);
+      expect(c.args).toEqual(['serve', '--port', '8000', '--device', 'cuda']);
       const pod = find(target, 'Deployment').spec.template;
       expect(pod.metadata.annotations['prometheus.io/scrape']).toBe('true');
       expect(pod.spec.tolerations).toContainEqual({

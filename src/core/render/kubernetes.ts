@@ -54,6 +54,8 @@ function baseDeployment(ctx: RenderContext): Obj {
   }
   const env = [
     { name: 'MODEL_NAME', value: s.model.name },
+    // Downloaded models are cached here (an emptyDir: the image's home may be read-only).
+    { name: 'XDG_CACHE_HOME', value: '/var/cache/mcml' },
     ...(s.model.sha256 === undefined ? [] : [{ name: 'MODEL_SHA256', value: s.model.sha256 }]),
     ...Object.keys(s.env)
       .sort()
@@ -79,7 +81,8 @@ function baseDeployment(ctx: RenderContext): Obj {
       {
         name: 'server',
         image: ctx.spec.service.image,
-        args: ['serve', '--port', String(port(ctx))],
+        // The CUDA execution provider on GPU nodes (the server falls back to CPU without one).
+        args: ['serve', '--port', String(port(ctx)), ...(gpu ? ['--device', 'cuda'] : [])],
         ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
         env,
         resources: { requests, limits },
