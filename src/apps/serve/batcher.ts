@@ -14,6 +14,11 @@ export interface BatcherOptions {
   maxDelayMs: number;
   /** Most requests waiting; more are refused. */
   maxQueue: number;
+  /**
+   * Requests for this model still being received. When none are, waiting cannot fill the
+   * batch, so it runs at once: a lone caller does not pay the delay.
+   */
+  pendingArrivals?: () => number;
 }
 
 export interface BatchObserver {
@@ -89,6 +94,11 @@ export class Batcher {
     });
   }
 
+  /** Re-checks whether the waiting batch should run, e.g. when no more requests are arriving. */
+  wake(): void {
+    this.schedule();
+  }
+
   /** Resolves once nothing is queued or running. */
   idle(): Promise<void> {
     if (!this.running && this.queue.length === 0) return Promise.resolve();
@@ -100,7 +110,7 @@ export class Batcher {
     const full = !this.batchable || this.queuedRows >= this.options.maxBatch;
     // The delay counts from the oldest request's arrival, as in Triton.
     const wait = this.options.maxDelayMs - (performance.now() - this.queue[0]!.arrived);
-    if (full || wait <= 0) {
+    if (full || wait <= 0 || this.options.pendingArrivals?.() === 0) {
       this.clearTimer();
       void this.flush();
       return;

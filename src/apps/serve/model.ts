@@ -1,25 +1,28 @@
 /**
- * One loaded ONNX model: an onnxruntime session, its signature in V2 terms, warm-up, and a
- * run function that takes and returns plain tensors.
+ * One loaded ONNX model: an onnxruntime session (on a worker thread when available), its
+ * signature in V2 terms, and warm-up inputs.
  */
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
 import { McmlError } from '../../core/errors.js';
 import {
+  createLocalSession,
+  createWorkerSession,
+  workerAvailable,
+  type Session,
+  type SessionSettings,
+  type ValueInfo,
+} from './session.js';
+import {
   allocateTensorData,
-  DATATYPES,
   datatypeForOrt,
   elementCount,
   type Tensor,
-  type TensorData,
   type TensorSpec,
 } from './tensor.js';
 
-export interface SessionOptions {
-  /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
-  intraOpThreads: number;
-  /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
-  executionProviders: string[];
+export interface ModelOptions extends SessionSettings {
+  /** Run inference on a worker thread (default true when the compiled worker exists). */
+  worker?: boolean;
 }
 
 /** A model ready to run. */
@@ -34,39 +37,33 @@ export interface LoadedModel {
   outputs: TensorSpec[];
   /** True when every input and output has a dynamic first dimension: requests can be batched. */
   batchable: boolean;
+  thread: 'main' | 'worker';
   run(inputs: Tensor[]): Promise<Tensor[]>;
   close(): Promise<void>;
 }
 
-function toSpec(
-  model: string,
-  meta: ort.InferenceSession.ValueMetadata,
-  kind: 'input' | 'output',
-): TensorSpec {
-  if (!meta.isTensor) {
-    throw new McmlError('UNSUPPORTED', `model "${model}": ${kind} "${meta.name}" is not a tensor`);
-  }
-  const datatype = datatypeForOrt(meta.type);
+function toSpec(model: string, info: ValueInfo, kind: 'input' | 'output'): TensorSpec {
+  const datatype = info.isTensor && info.type ? datatypeForOrt(info.type) : undefined;
   if (!datatype) {
     throw new McmlError(
       'UNSUPPORTED',
-      `model "${model}": ${kind} "${meta.name}" has type ${meta.type}, which mcml serve does not support`,
+      `model "${model}": ${kind} "${info.name}" is ${info.isTensor ? `a ${info.type} tensor` : 'not a tensor'}, which mcml serve does not support`,
     );
   }
-  const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
-  return { name: meta.name, datatype, shape };
+  const shape = (info.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+  return { name: info.name, datatype, shape };
 }
 
 /**
- * Opens an ONNX file with onnxruntime. A file that is not a valid model is an input error
- * (INVALID_ARGUMENT) naming the file.
+ * Opens an ONNX file with onnxruntime. A missing file is NOT_FOUND; a file that is not a
+ * valid model is INVALID_ARGUMENT naming the file.
  */
 export async function openModel(
   name: string,
   source: string,
   path: string,
   sha256: string,
-  options: SessionOptions,
+  options: ModelOptions,
 ): Promise<LoadedModel> {
   let bytes: Buffer;
   try {
@@ -82,65 +79,42 @@ export async function openModel(
       cause: error,
     });
   }
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: options.executionProviders,
-    graphOptimizationLevel: 'all',
-    // Per-call threads pay off only with a few; the event loop shares the machine with them.
-    ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-  };
-  let session: ort.InferenceSession;
+  const useWorker = options.worker ?? workerAvailable();
+  let session: Session;
   try {
-    session = await ort.InferenceSession.create(bytes, sessionOptions);
+    session = useWorker
+      ? await createWorkerSession(bytes, options)
+      : await createLocalSession(bytes, options);
   } catch (error) {
+    const reason = (error as Error).message.split('\n')[0];
     throw new McmlError(
       'INVALID_ARGUMENT',
-      `model "${name}": ${path} is not a valid ONNX model (${(error as Error).message.split('\n')[0]})`,
+      `model "${name}": ${path} is not a valid ONNX model (${reason})`,
       { cause: error },
     );
   }
-  const inputs = session.inputMetadata.map((m) => toSpec(name, m, 'input'));
-  const outputs = session.outputMetadata.map((m) => toSpec(name, m, 'output'));
-  const batchable =
-    inputs.length > 0 &&
-    [...inputs, ...outputs].every((s) => s.shape.length > 0 && s.shape[0] === -1);
-
-  const run = async (tensors: Tensor[]): Promise<Tensor[]> => {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const t of tensors) {
-      feeds[t.name] = new ort.Tensor(
-        DATATYPES[t.datatype] as 'float32',
-        t.data as Float32Array,
-        t.shape,
-      );
-    }
-    const result = await session.run(feeds);
-    return outputs.map((spec) => {
-      const value = result[spec.name];
-      if (!value) {
-        throw new McmlError('INTERNAL', `model "${name}" did not produce output "${spec.name}"`);
-      }
-      return {
-        name: spec.name,
-        datatype: spec.datatype,
-        shape: value.dims.slice(),
-        data: value.data as TensorData,
-      };
-    });
-  };
-
-  return {
-    name,
-    source,
-    path,
-    sha256,
-    inputs,
-    outputs,
-    batchable,
-    run,
-    close: () => session.release(),
-  };
+  try {
+    const inputs = session.inputs.map((m) => toSpec(name, m, 'input'));
+    const outputs = session.outputs.map((m) => toSpec(name, m, 'output'));
+    const batchable =
+      inputs.length > 0 &&
+      [...inputs, ...outputs].every((s) => s.shape.length > 0 && s.shape[0] === -1);
+    return {
+      name,
+      source,
+      path,
+      sha256,
+      inputs,
+      outputs,
+      batchable,
+      thread: session.thread,
+      run: (tensors) => session.run(tensors),
+      close: () => session.close(),
+    };
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
 }
 
 /**

@@ -45,6 +45,8 @@ export interface ServeOptions {
   processMetrics?: boolean;
   /** Reported by GET /v2 and /health. */
   version?: string;
+  /** Run inference on a worker thread per model (default: when the compiled worker exists). */
+  worker?: boolean;
 }
 
 /** A started server. */
@@ -65,6 +67,8 @@ export interface RunningServer {
 interface Served {
   model: LoadedModel;
   batcher: Batcher;
+  /** Infer requests whose body is still being read or decoded. */
+  receiving: number;
 }
 
 const DEFAULTS = {
@@ -283,11 +287,32 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
   }
 
-  async function infer(s: Served, inputs: Tensor[]): Promise<Tensor[]> {
-    return s.batcher.submit(inputs);
+  /**
+   * Reads and decodes a request, then queues its inputs. While it is being read it counts as
+   * an arrival the batcher may wait for; it stops counting the moment it is queued (or fails).
+   */
+  async function receive<T>(
+    s: Served,
+    decode: () => Promise<T>,
+    inputsOf: (decoded: T) => Tensor[],
+  ): Promise<{ decoded: T; outputs: Promise<Tensor[]> }> {
+    s.receiving++;
+    let decoded: T;
+    try {
+      decoded = await decode();
+    } catch (error) {
+      s.receiving--;
+      // A batch waiting for this request can go now.
+      if (s.receiving === 0) s.batcher.wake();
+      throw error;
+    }
+    s.receiving--;
+    const outputs = s.batcher.submit(inputsOf(decoded));
+    if (s.receiving === 0) s.batcher.wake();
+    return { decoded, outputs };
   }
 
-  async function inferV2(req: IncomingMessage, res: ServerResponse, s: Served): Promise<void> {
+  async function decodeV2(req: IncomingMessage, s: Served) {
     const body = await readBody(req);
     const headerLength = req.headers['inference-header-content-length'];
     let header: unknown;
@@ -305,8 +330,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     } else {
       header = parseJson(body);
     }
-    const request = decodeV2Request(header, binary, s.model.inputs, s.model.outputs);
-    const outputs = await infer(s, request.inputs);
+    return decodeV2Request(header, binary, s.model.inputs, s.model.outputs);
+  }
+
+  async function inferV2(req: IncomingMessage, res: ServerResponse, s: Served): Promise<void> {
+    const { decoded: request, outputs: pending } = await receive(
+      s,
+      () => decodeV2(req, s),
+      (r) => r.inputs,
+    );
+    const outputs = await pending;
     const wanted =
       request.outputs ??
       s.model.outputs.map((o) => ({
@@ -354,9 +387,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   async function predictV1(req: IncomingMessage, res: ServerResponse, s: Served): Promise<void> {
-    const body = parseJson(await readBody(req));
-    const inputs = decodeV1Request(body, s.model.inputs);
-    const outputs = await infer(s, inputs);
+    const { outputs: pending } = await receive(
+      s,
+      async () => decodeV1Request(parseJson(await readBody(req)), s.model.inputs),
+      (inputs) => inputs,
+    );
+    const outputs = await pending;
     sendJson(res, 200, encodeV1Response(outputs));
   }
 
@@ -467,6 +503,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         resolveStore: o.resolveStore,
       });
       const model = await openModel(spec.name, spec.uri, local.path, local.sha256, {
+        ...(o.worker === undefined ? {} : { worker: o.worker }),
         intraOpThreads: o.intraOpThreads,
         executionProviders: o.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       });
@@ -483,7 +520,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       metrics.modelReady.set({ model: spec.name }, 1);
       const batcher = new Batcher(
         (inputs) => model.run(inputs),
-        { maxBatch: o.maxBatch, maxDelayMs: o.batchDelayMs, maxQueue: o.maxQueue },
+        {
+          maxBatch: o.maxBatch,
+          maxDelayMs: o.batchDelayMs,
+          maxQueue: o.maxQueue,
+          pendingArrivals: () => served.get(spec.name)?.receiving ?? 0,
+        },
         {
           batch: (rows, _requests, secs) => {
             metrics.batchSize.observe({ model: spec.name }, rows);
@@ -494,7 +536,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         model.batchable,
       );
       metrics.queueDepth.set({ model: spec.name }, 0);
-      served.set(spec.name, { model, batcher });
+      served.set(spec.name, { model, batcher, receiving: 0 });
       log.info(
         {
           model: spec.name,
@@ -502,6 +544,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           sha256: local.sha256,
           cached: local.cached,
           batchable: model.batchable,
+          thread: model.thread,
           inputs: model.inputs,
           outputs: model.outputs,
           seconds: +seconds.toFixed(3),

@@ -1,0 +1,186 @@
+/**
+ * An onnxruntime session behind a small interface, run either on the calling thread or on a
+ * worker thread. onnxruntime-node runs inference synchronously on the thread that calls it,
+ * so the worker keeps the event loop free to read and parse the next requests while a batch
+ * runs: HTTP work and inference overlap instead of taking turns.
+ */
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { DATATYPES, datatypeForOrt, type Tensor, type TensorData } from './tensor.js';
+
+export interface SessionSettings {
+  /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
+  intraOpThreads: number;
+  /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
+  executionProviders: string[];
+}
+
+/** Input or output metadata as onnxruntime reports it, in a form that crosses threads. */
+export interface ValueInfo {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: (number | string)[];
+}
+
+export interface Session {
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  /** Where inference runs. */
+  thread: 'main' | 'worker';
+  run(inputs: Tensor[]): Promise<Tensor[]>;
+  close(): Promise<void>;
+}
+
+function sessionOptions(settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: settings.executionProviders,
+    graphOptimizationLevel: 'all',
+    ...(settings.intraOpThreads > 0 ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+}
+
+function valueInfo(m: ort.InferenceSession.ValueMetadata): ValueInfo {
+  return m.isTensor
+    ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] }
+    : { name: m.name, isTensor: false };
+}
+
+/** A session on the calling thread. */
+export async function createLocalSession(
+  bytes: Uint8Array,
+  settings: SessionSettings,
+): Promise<Session> {
+  const session = await ort.InferenceSession.create(bytes, sessionOptions(settings));
+  const outputs = session.outputMetadata.map(valueInfo);
+  return {
+    inputs: session.inputMetadata.map(valueInfo),
+    outputs,
+    thread: 'main',
+    async run(tensors) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const t of tensors) {
+        feeds[t.name] = new ort.Tensor(
+          DATATYPES[t.datatype] as 'float32',
+          t.data as Float32Array,
+          t.shape,
+        );
+      }
+      const result = await session.run(feeds);
+      return outputs.map((info) => {
+        const value = result[info.name];
+        const datatype = value ? datatypeForOrt(value.type) : undefined;
+        if (!value || !datatype) {
+          throw new Error(`the model produced no tensor output "${info.name}"`);
+        }
+        return {
+          name: info.name,
+          datatype,
+          shape: value.dims.slice(),
+          data: value.data as TensorData,
+        };
+      });
+    },
+    close: () => session.release(),
+  };
+}
+
+/** Messages between the main thread and the session worker. */
+export type ToWorker =
+  | { type: 'init'; bytes: Uint8Array; settings: SessionSettings }
+  | { type: 'run'; id: number; inputs: Tensor[] }
+  | { type: 'close' };
+export type FromWorker =
+  | { type: 'ready'; inputs: ValueInfo[]; outputs: ValueInfo[] }
+  | { type: 'init-error'; message: string }
+  | { type: 'result'; id: number; outputs: Tensor[] }
+  | { type: 'run-error'; id: number; message: string }
+  | { type: 'closed' };
+
+const WORKER_URL = new URL('./session-worker.js', import.meta.url);
+
+/** Whether the compiled worker entry exists (it does in dist/, not when running sources). */
+export function workerAvailable(): boolean {
+  return existsSync(WORKER_URL);
+}
+
+/** A session on its own worker thread. */
+export async function createWorkerSession(
+  bytes: Uint8Array,
+  settings: SessionSettings,
+): Promise<Session> {
+  const worker = new Worker(WORKER_URL);
+  const pending = new Map<number, { resolve: (t: Tensor[]) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let exited: Error | undefined;
+  let onClosed: (() => void) | undefined;
+
+  const ready = new Promise<{ inputs: ValueInfo[]; outputs: ValueInfo[] }>((resolve, reject) => {
+    worker.on('message', (m: FromWorker) => {
+      switch (m.type) {
+        case 'ready':
+          resolve({ inputs: m.inputs, outputs: m.outputs });
+          break;
+        case 'init-error':
+          reject(new Error(m.message));
+          break;
+        case 'result':
+          pending.get(m.id)?.resolve(m.outputs);
+          pending.delete(m.id);
+          break;
+        case 'run-error':
+          pending.get(m.id)?.reject(new Error(m.message));
+          pending.delete(m.id);
+          break;
+        case 'closed':
+          onClosed?.();
+          break;
+      }
+    });
+    worker.on('error', (error) => {
+      exited = error;
+      reject(error);
+    });
+    worker.on('exit', (code) => {
+      exited ??= new Error(`the inference worker exited with code ${code}`);
+      reject(exited);
+      for (const p of pending.values()) p.reject(exited);
+      pending.clear();
+      onClosed?.();
+    });
+    const copy = bytes.slice();
+    worker.postMessage({ type: 'init', bytes: copy, settings } satisfies ToWorker, [copy.buffer]);
+  });
+  let info: { inputs: ValueInfo[]; outputs: ValueInfo[] };
+  try {
+    info = await ready;
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
+
+  return {
+    ...info,
+    thread: 'worker',
+    run(inputs) {
+      if (exited) return Promise.reject(exited);
+      const id = nextId++;
+      // Transfer the input buffers: no copy; the caller does not touch them again.
+      const transfer = [...new Set(inputs.map((t) => t.data.buffer as ArrayBuffer))];
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ type: 'run', id, inputs } satisfies ToWorker, transfer);
+      });
+    },
+    async close() {
+      if (exited) return;
+      const closed = new Promise<void>((resolve) => (onClosed = resolve));
+      worker.postMessage({ type: 'close' } satisfies ToWorker);
+      await closed;
+      await worker.terminate();
+    },
+  };
+}
