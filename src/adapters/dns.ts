@@ -46,9 +46,33 @@ export async function createDnsProvider(
         tsig: { name: dns.tsigKeyName, algorithm: dns.tsigAlgorithm, secretBase64: secret },
       });
     }
-    default:
-      throw new McmlError('UNSUPPORTED', `DNS provider "${dns.provider}" is not available`, {
-        hint: 'use route53, rfc2136, clouddns or azuredns',
+    case 'clouddns': {
+      if (!dns.project) throw missing('project', 'the GCP project that owns the managed zone');
+      const { CloudDnsProvider } = await import('./clouddns/index.js');
+      return new CloudDnsProvider({
+        project: dns.project,
+        zone: dns.zone,
+        ...(dns.endpoint ? { endpoint: dns.endpoint } : {}),
       });
+    }
+    case 'azuredns': {
+      if (!dns.subscriptionId) throw missing('subscriptionId', 'the Azure subscription id');
+      if (!dns.resourceGroup) throw missing('resourceGroup', 'the resource group of the zone');
+      const { AzureDnsProvider } = await import('./azuredns/index.js');
+      return new AzureDnsProvider({
+        subscriptionId: dns.subscriptionId,
+        resourceGroup: dns.resourceGroup,
+        zone: dns.zone,
+        ...(dns.endpoint ? { endpoint: dns.endpoint } : {}),
+      });
+    }
+    default:
+      throw new McmlError(
+        'UNSUPPORTED',
+        `DNS provider "${String(dns.provider)}" is not available`,
+        {
+          hint: 'use route53, rfc2136, clouddns or azuredns',
+        },
+      );
   }
 }

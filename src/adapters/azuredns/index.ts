@@ -1,0 +1,1 @@
+export { AzureDnsProvider, type AzureDnsOptions } from './azuredns-provider.js';
