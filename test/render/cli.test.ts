@@ -201,6 +201,13 @@ describe('mcml render (CLI)', () => {
   });
 
   it('mcml infra says how to install terraform or tofu when neither is on PATH', async () => {
+    const unset = await mcml(['infra', 'plan', '-o', 'id-out'], work, { PATH: '/nonexistent' });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(
+      /the Terraform variables gcp_project, azure_subscription_id are not set/,
+    );
+    expect(unset.stderr).toMatch(/terraform\.tfvars\.example/);
+    // out/ has a terraform.tfvars (from an earlier test).
     const run = await mcml(['infra', 'plan', '-o', 'out'], work, { PATH: '/nonexistent' });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/neither terraform nor tofu is installed/);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { access, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { McmlError } from '../../core/errors.js';
 import type { InfraCommandOptions } from './infra.js';
@@ -41,6 +41,33 @@ function run(
   });
 }
 
+/**
+ * The variables the root module needs from the user (the uncommented lines of
+ * terraform.tfvars.example) must be in a tfvars file or TF_VAR_* before terraform runs, so the
+ * user gets one clear message rather than a prompt or terraform's error.
+ */
+async function checkVariables(dir: string): Promise<void> {
+  let example: string;
+  try {
+    example = await readFile(join(dir, 'terraform.tfvars.example'), 'utf8');
+  } catch {
+    return;
+  }
+  const needed = example
+    .split('\n')
+    .map((l) => /^([a-z_][a-z0-9_]*)\s*=/.exec(l)?.[1])
+    .filter((n): n is string => n !== undefined);
+  const files = await readdir(dir);
+  const hasVarFile = files.some((f) => f === 'terraform.tfvars' || f.endsWith('.auto.tfvars'));
+  if (hasVarFile) return;
+  const missing = needed.filter((n) => process.env[`TF_VAR_${n}`] === undefined);
+  if (missing.length > 0) {
+    throw new McmlError('USAGE', `the Terraform variables ${missing.join(', ')} are not set`, {
+      hint: `cp ${dir}/terraform.tfvars.example ${dir}/terraform.tfvars and fill it in (mcml keeps it when it renders again), or export TF_VAR_${missing[0]}=…`,
+    });
+  }
+}
+
 export async function runInfra(
   action: 'plan' | 'apply',
   options: InfraCommandOptions,
@@ -53,6 +80,7 @@ export async function runInfra(
       hint: `run "mcml render -o ${options.out}" first`,
     });
   }
+  await checkVariables(dir);
   const tool = await findTerraform();
   if (tool === undefined) {
     throw new McmlError('NOT_FOUND', 'neither terraform nor tofu is installed (looked on PATH)', {
