@@ -9,6 +9,8 @@ import { registerRender } from './render.js';
 import { registerInfra } from './infra.js';
 import { registerUp } from './up.js';
 import { registerStatus } from './status.js';
+import { registerData } from './data.js';
+import { registerFailover } from './failover.js';
 
 export const COMMANDS: ((program: Command) => void)[] = [
   registerInit,
@@ -20,4 +22,6 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerInfra,
   registerUp,
   registerStatus,
+  registerData,
+  registerFailover,
 ];

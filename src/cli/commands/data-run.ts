@@ -1,0 +1,225 @@
+import { dirname, resolve } from 'node:path';
+import { McmlError } from '../../core/errors.js';
+import type { Jurisdiction } from '../../core/spec/index.js';
+import { openStore } from '../../adapters/storage.js';
+import {
+  runDataSync,
+  runSync,
+  verifyStores,
+  type SyncEvent,
+  type SyncReport,
+  type VerifyReport,
+} from '../../engines/sync/index.js';
+import { loadSpecFile } from '../spec-file.js';
+import { paint, useColor } from '../output.js';
+import type { DataSyncFlags, DataVerifyFlags } from './data.js';
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new McmlError('USAGE', `${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+/** A progress bar on stderr when it is a terminal; returns the event sink and a stop(). */
+async function progress(
+  enabled: boolean,
+): Promise<{ onEvent: (e: SyncEvent) => void; stop: () => void }> {
+  if (!enabled || !process.stderr.isTTY) return { onEvent: () => undefined, stop: () => undefined };
+  const { SingleBar, Presets } = await import('cli-progress');
+  const bar = new SingleBar(
+    {
+      stream: process.stderr,
+      format:
+        '{bar} {percentage}% | {objects}/{totalObjects} objects | {done}/{total_h} | {rate}/s | ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+    },
+    Presets.shades_classic,
+  );
+  let objects = 0;
+  let totalObjects = 0;
+  let bytes = 0;
+  let total = 0;
+  const started = Date.now();
+  const payload = () => ({
+    objects,
+    totalObjects,
+    done: formatBytes(bytes),
+    total_h: formatBytes(total),
+    rate: formatBytes(bytes / Math.max(0.001, (Date.now() - started) / 1000)),
+  });
+  return {
+    onEvent: (e) => {
+      if (e.type === 'planned') {
+        totalObjects = e.objects;
+        total = e.bytes;
+        bar.start(Math.max(1, total), 0, payload());
+      } else if (e.type === 'bytes') {
+        bytes += e.bytes;
+        bar.update(bytes, payload());
+      } else if (e.type === 'object-done') {
+        objects++;
+        bar.update(bytes, payload());
+      }
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+function summarise(report: SyncReport, color: boolean, label?: string): string {
+  const lines: string[] = [];
+  const head = label ? `${label}: ` : '';
+  if (report.dryRun) {
+    lines.push(
+      `${head}dry run, nothing changed (source ${report.source}, ${report.sourceObjects} objects)`,
+    );
+    for (const d of report.destinations) {
+      lines.push(
+        `  ${d.uri}: would copy ${d.wouldCopy?.length ?? 0}, delete ${d.wouldDelete?.length ?? 0}, unchanged ${d.unchanged}`,
+      );
+      for (const c of d.wouldCopy ?? []) lines.push(`    copy   ${c.key} (${c.reason})`);
+      for (const k of d.wouldDelete ?? []) lines.push(`    delete ${k}`);
+    }
+    return lines.join('\n');
+  }
+  const mark = report.ok ? paint('green', '✓', color) : paint('red', '✗', color);
+  lines.push(
+    `${mark} ${head}read ${report.objectsRead} objects (${formatBytes(report.bytesRead)}) from ${report.source} in ${(report.durationMs / 1000).toFixed(1)} s`,
+  );
+  for (const d of report.destinations) {
+    lines.push(
+      `  ${d.uri}: copied ${d.copied} (${formatBytes(d.bytesWritten)}${d.serverSide ? `, ${d.serverSide} server-side` : ''}), unchanged ${d.unchanged}, deleted ${d.deleted}${d.failed.length ? `, ${paint('red', `failed ${d.failed.length}`, color)}` : ''}`,
+    );
+    for (const f of d.failed.slice(0, 10)) lines.push(`    ${f.key}: ${f.error}`);
+    if (d.failed.length > 10) lines.push(`    … and ${d.failed.length - 10} more`);
+  }
+  return lines.join('\n');
+}
+
+async function lookupFromCatalog(
+  dir: string | undefined,
+): Promise<(cloud: string, region: string) => Jurisdiction | undefined> {
+  try {
+    const { loadCatalog } = await import('../catalog-files.js');
+    const { regionInfo } = await import('../../core/catalog/index.js');
+    const catalog = await loadCatalog(dir);
+    return (cloud, region) => {
+      if (cloud !== 'aws' && cloud !== 'gcp' && cloud !== 'azure') return undefined;
+      return regionInfo(catalog, cloud, region)?.jurisdiction;
+    };
+  } catch (error) {
+    if (dir !== undefined) throw error;
+    // Without a catalog the region-name conventions still apply (guessJurisdiction).
+    return () => undefined;
+  }
+}
+
+export async function runDataSyncCommand(
+  src: string | undefined,
+  dst: string[],
+  flags: DataSyncFlags,
+): Promise<void> {
+  const transfers = positiveInt('--transfers', flags.transfers, 16);
+  if (transfers === 0) throw new McmlError('USAGE', '--transfers must be at least 1');
+  const maxDelete = positiveInt('--max-delete', flags.maxDelete, 1000);
+  const color = useColor(process.stderr);
+  const bar = await progress(flags.progress !== false && !flags.json);
+  const common = {
+    transfers,
+    maxDelete,
+    ...(flags.dryRun ? { dryRun: true } : {}),
+    ...(flags.delete ? { delete: true } : {}),
+    ...(flags.serverSide ? { serverSide: true } : {}),
+    onEvent: bar.onEvent,
+  };
+  try {
+    if (flags.file) {
+      if (src !== undefined)
+        throw new McmlError('USAGE', 'pass either -f SPEC or SRC DST…, not both');
+      const doc = await loadSpecFile(flags.file);
+      const specDir = dirname(resolve(flags.file));
+      const lookup = await lookupFromCatalog(flags.catalog);
+      const results = await runDataSync({
+        ...common,
+        spec: doc.spec,
+        specDir,
+        lookup,
+        ...(flags.dataset ? { dataset: flags.dataset } : {}),
+        open: (uri) => openStore(uri, { baseDir: specDir }),
+      });
+      bar.stop();
+      if (flags.json) process.stdout.write(JSON.stringify({ datasets: results }, null, 2) + '\n');
+      else
+        for (const r of results)
+          process.stdout.write(
+            (r.report
+              ? summarise(r.report, color, `data set ${r.dataset} (${r.jurisdiction})`)
+              : `data set ${r.dataset}: no target in jurisdiction ${r.jurisdiction} has a bucket`) +
+              '\n',
+          );
+      if (results.some((r) => r.report && !r.report.ok)) process.exitCode = 1;
+      return;
+    }
+    if (flags.dataset) throw new McmlError('USAGE', '--dataset needs -f SPEC');
+    if (src === undefined || dst.length === 0)
+      throw new McmlError('USAGE', 'mcml data sync needs SRC and at least one DST (or -f SPEC)', {
+        hint: 'e.g. mcml data sync ./models s3://bucket/models gs://bucket/models',
+      });
+    const source = await openStore(src);
+    const destinations = await Promise.all(dst.map((d) => openStore(d)));
+    const report = await runSync({
+      ...common,
+      source,
+      destinations,
+      ...(flags.include ? { include: flags.include } : {}),
+      ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    });
+    bar.stop();
+    process.stdout.write(
+      (flags.json ? JSON.stringify(report, null, 2) : summarise(report, color)) + '\n',
+    );
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    bar.stop();
+  }
+}
+
+function verifyText(r: VerifyReport, color: boolean): string {
+  const lines = [
+    `${r.ok ? paint('green', '✓', color) : paint('red', '✗', color)} ${r.source} vs ${r.destination}: ${r.same} same, ${r.missing.length} missing, ${r.different.length} different, ${r.extra.length} extra`,
+  ];
+  for (const k of r.missing) lines.push(`  missing   ${k}`);
+  for (const k of r.different) lines.push(`  different ${k}`);
+  for (const k of r.extra) lines.push(`  extra     ${k}`);
+  return lines.join('\n');
+}
+
+export async function runDataVerifyCommand(
+  src: string,
+  dst: string,
+  flags: DataVerifyFlags,
+): Promise<void> {
+  const [source, destination] = await Promise.all([openStore(src), openStore(dst)]);
+  const report = await verifyStores(source, destination, {
+    ...(flags.include ? { include: flags.include } : {}),
+    ...(flags.exclude ? { exclude: flags.exclude } : {}),
+  });
+  process.stdout.write(
+    (flags.json ? JSON.stringify(report, null, 2) : verifyText(report, useColor())) + '\n',
+  );
+  if (!report.ok) process.exitCode = 1;
+}

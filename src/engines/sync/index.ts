@@ -1,0 +1,3 @@
+export * from './sync.js';
+export * from './verify.js';
+export * from './datasets.js';
