@@ -269,7 +269,14 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
         continent: 'local',
         replicas,
         candidates: [],
-        reasons: ['local target without "emulates": runs on this machine and costs $0'],
+        reasons: [
+          'local target without "emulates": runs on this machine and costs $0',
+          ...(need.gpu
+            ? [
+                `the service asks for ${need.gpu.count}×${need.gpu.model}; a local target runs it on this machine's CPU`,
+              ]
+            : []),
+        ],
       };
     }
     const info = regionInfo(catalog, cloud, target.region)!;
