@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { render } from '../../src/core/render/index.js';
-import { loadSpec, threeCloudsPlan } from './fixtures.js';
+import { examplePlan, loadSpec, threeCloudsPlan } from './fixtures.js';
 import { validateObject } from './k8s-schema.js';
 
 type Obj = Record<string, any>;
@@ -196,5 +196,33 @@ describe('Kubernetes manifests', () => {
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
     expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(70);
     expect(find('aws-primary', 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  });
+});
+
+describe('Kubernetes manifests of the examples', () => {
+  it.each(['three-clouds', 'residency'])('%s: every overlay builds and validates', async (name) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcml-k8s-ex-'));
+    try {
+      const { files } = examplePlan(name);
+      for (const [path, content] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), content);
+      }
+      const overlays = Object.keys(files)
+        .filter((p) => p.endsWith('/kustomization.yaml') && p.includes('/overlays/'))
+        .map((p) => dirname(p));
+      expect(overlays.length).toBeGreaterThan(0);
+      for (const overlay of overlays) {
+        const out = execFileSync('kubectl', ['kustomize', join(dir, overlay)], {
+          encoding: 'utf8',
+        });
+        for (const doc of parseAllDocuments(out)) {
+          const o = doc.toJSON() as Obj;
+          expect(await validateObject(o), `${overlay} ${o.kind}`).toEqual([]);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -60,6 +60,11 @@ function renderDns(ctx: RenderContext, warnings: string[]): Record<string, strin
     );
     return {};
   }
+  if (ctx.spec.failover.mode !== 'front-door') {
+    warnings.push(
+      `dns: "mcml failover" (mode ${ctx.spec.failover.mode}) also writes ${recordName(ctx)}; apply the rendered Route 53 records (terraform/dns.tf or dns/) or run failover in DNS mode, not both`,
+    );
+  }
   const known = tiers.map((t) => ({ target: t.target, host: t.host! }));
   const record = recordName(ctx);
   const checks = healthCheckRequests(ctx.spec.service.name, tiers);
