@@ -435,7 +435,7 @@ function App() {
           </div>
           <div class="kpi">
             <div class="k">req/s</div>
-            <div class="v">${fmtNum(state.totals.rps)}</div>
+            <div class="v" data-testid="total-rps">${fmtNum(state.totals.rps)}</div>
           </div>
           <div class="kpi">
             <div class="k">cost</div>
