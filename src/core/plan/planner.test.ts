@@ -132,6 +132,16 @@ describe('plan on the shipped catalog', () => {
       priceSource: 'local',
     });
     expect(p.placements[1]!.instanceType).toBe('t3.medium');
+    const gpu = planDocument(
+      spec(
+        '  - {name: here, provider: local, region: laptop}\n  - {name: a, provider: aws, region: us-east-1}',
+        'strategy: {type: high-availability, minClouds: 1}',
+      ),
+      catalog,
+    );
+    expect(gpu.warnings).toEqual([
+      'target here is local without "emulates": it runs the 1×V100 service on this machine\'s CPU',
+    ]);
   });
 });
 

@@ -261,6 +261,11 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
       max: target.overrides?.replicas?.max ?? spec.service.replicas.max,
     };
     if (cloud === 'local') {
+      if (need.gpu) {
+        warnings.push(
+          `target ${target.name} is local without "emulates": it runs the ${need.gpu.count}×${need.gpu.model} service on this machine's CPU`,
+        );
+      }
       return {
         index,
         target,
@@ -269,14 +274,7 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
         continent: 'local',
         replicas,
         candidates: [],
-        reasons: [
-          'local target without "emulates": runs on this machine and costs $0',
-          ...(need.gpu
-            ? [
-                `the service asks for ${need.gpu.count}×${need.gpu.model}; a local target runs it on this machine's CPU`,
-              ]
-            : []),
-        ],
+        reasons: ['local target without "emulates": runs on this machine and costs $0'],
       };
     }
     const info = regionInfo(catalog, cloud, target.region)!;
