@@ -4,6 +4,7 @@
  */
 import { McmlError, type Issue } from '../errors.js';
 import type { Cloud, Placement, Plan } from '../plan/types.js';
+import { memoryGiB } from '../spec/parse.js';
 import type { Spec, Target } from '../spec/schema.js';
 import {
   clusterName,
@@ -140,6 +141,19 @@ export function buildContext(spec: Spec, plan: Plan, options: RenderOptions = {}
         {
           hint: "give each target a bucket in its own cloud (workload identity grants access to the target's cloud only); mcml data sync copies the model there",
         },
+      );
+    }
+    // One replica per node: what the node keeps for itself leaves less than its size.
+    const cpu = spec.service.resources.cpu;
+    const memory = memoryGiB(spec.service.resources.memory);
+    if (cpu > placement.vcpus - 0.25 || memory > placement.memoryGiB * 0.9) {
+      warnings.push(
+        `${placement.target}: a replica asks for ${cpu} vCPU / ${memory} GiB but ${placement.instanceType} has ${placement.vcpus} vCPU / ${placement.memoryGiB} GiB, part of which the node reserves; pods may stay Pending (lower service.resources)`,
+      );
+    }
+    if (placement.replicas.min < 1) {
+      warnings.push(
+        `${placement.target}: the HPA keeps at least 1 replica (min 0 needs the HPAScaleToZero feature gate)`,
       );
     }
     const identity = options.identities?.[placement.target];

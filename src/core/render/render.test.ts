@@ -101,6 +101,13 @@ describe('render', () => {
     expect(r.warnings.join('\n')).toMatch(/local target l: run by "mcml up"/);
   });
 
+  it('warns when a replica cannot fit its node', () => {
+    const r = render(spec, plan([placement({ vcpus: 2, memoryGiB: 4 })]));
+    expect(r.warnings.join('\n')).toMatch(
+      /a: a replica asks for 2 vCPU \/ 4 GiB but m6i\.large has 2 vCPU \/ 4 GiB/,
+    );
+  });
+
   it('refuses a bucket in another cloud than its target', () => {
     expect(() => render(spec, plan([placement({ bucket: 'gs://x' })]))).toThrow(
       /runs on aws but its bucket gs:\/\/x is on gcp/,
