@@ -192,7 +192,9 @@ async function main(): Promise<void> {
   const rawOther = THREADS === 1 ? await rawThroughput(2) : await rawThroughput(1);
   const best = [...raw, ...rawOther].reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
 
-  process.stdout.write(`${pad('mode', 22)}${pad('conc', 6, true)}${pad('req/s', 10, true)}${pad('p50 ms', 9, true)}${pad('p99 ms', 9, true)}${pad('errors', 8, true)}\n`);
+  process.stdout.write(
+    `${pad('mode', 22)}${pad('conc', 6, true)}${pad('req/s', 10, true)}${pad('p50 ms', 9, true)}${pad('p99 ms', 9, true)}${pad('errors', 8, true)}\n`,
+  );
   for (const r of results) {
     process.stdout.write(
       `${pad(r.mode, 22)}${pad(String(r.connections), 6, true)}${pad(r.rps.toFixed(0), 10, true)}` +

@@ -38,6 +38,10 @@ export interface LoadedModel {
   /** True when every input and output has a dynamic first dimension: requests can be batched. */
   batchable: boolean;
   thread: 'main' | 'worker';
+  /** The execution provider in use ("cpu", "cuda"). */
+  device: string;
+  /** Why the requested device was not used, when inference fell back to the CPU. */
+  fallback?: string;
   run(inputs: Tensor[]): Promise<Tensor[]>;
   close(): Promise<void>;
 }
@@ -108,6 +112,8 @@ export async function openModel(
       outputs,
       batchable,
       thread: session.thread,
+      device: session.device,
+      ...(session.fallback === undefined ? {} : { fallback: session.fallback }),
       run: (tensors) => session.run(tensors),
       close: () => session.close(),
     };

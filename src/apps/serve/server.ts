@@ -508,6 +508,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         executionProviders: o.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       });
       loaded.push(model);
+      if (model.fallback !== undefined) {
+        log.warn(
+          { model: spec.name, requested: o.device, reason: model.fallback },
+          'the requested execution provider is unavailable; running on the CPU',
+        );
+      }
       try {
         await model.run(warmupInputs(model));
       } catch (error) {
@@ -545,6 +551,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           cached: local.cached,
           batchable: model.batchable,
           thread: model.thread,
+          device: model.device,
           inputs: model.inputs,
           outputs: model.outputs,
           seconds: +seconds.toFixed(3),

@@ -20,7 +20,13 @@ async function handle(message: ToWorker): Promise<void> {
     case 'init':
       try {
         session = await createLocalSession(message.bytes, message.settings);
-        send({ type: 'ready', inputs: session.inputs, outputs: session.outputs });
+        send({
+          type: 'ready',
+          inputs: session.inputs,
+          outputs: session.outputs,
+          device: session.device,
+          ...(session.fallback === undefined ? {} : { fallback: session.fallback }),
+        });
       } catch (error) {
         send({ type: 'init-error', message: (error as Error).message });
       }

@@ -29,6 +29,10 @@ export interface Session {
   outputs: ValueInfo[];
   /** Where inference runs. */
   thread: 'main' | 'worker';
+  /** The execution provider in use ("cpu", "cuda"). */
+  device: string;
+  /** Why the requested device was not used, when it fell back to the CPU. */
+  fallback?: string;
   run(inputs: Tensor[]): Promise<Tensor[]>;
   close(): Promise<void>;
 }
@@ -54,12 +58,29 @@ export async function createLocalSession(
   bytes: Uint8Array,
   settings: SessionSettings,
 ): Promise<Session> {
-  const session = await ort.InferenceSession.create(bytes, sessionOptions(settings));
+  let session: ort.InferenceSession;
+  let device = settings.executionProviders[0] ?? 'cpu';
+  let fallback: string | undefined;
+  try {
+    session = await ort.InferenceSession.create(bytes, sessionOptions(settings));
+  } catch (error) {
+    if (device === 'cpu') throw error;
+    // The CUDA provider libraries ship separately; without them (or a GPU) serve on the CPU.
+    // eslint-disable-next-line no-control-regex
+    fallback = (error as Error).message.replace(/\u001b\[[0-9;]*m/g, '').split('\n')[0];
+    device = 'cpu';
+    session = await ort.InferenceSession.create(
+      bytes,
+      sessionOptions({ ...settings, executionProviders: ['cpu'] }),
+    );
+  }
   const outputs = session.outputMetadata.map(valueInfo);
   return {
     inputs: session.inputMetadata.map(valueInfo),
     outputs,
     thread: 'main',
+    device,
+    ...(fallback === undefined ? {} : { fallback }),
     async run(tensors) {
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of tensors) {
@@ -94,7 +115,13 @@ export type ToWorker =
   | { type: 'run'; id: number; inputs: Tensor[] }
   | { type: 'close' };
 export type FromWorker =
-  | { type: 'ready'; inputs: ValueInfo[]; outputs: ValueInfo[] }
+  | {
+      type: 'ready';
+      inputs: ValueInfo[];
+      outputs: ValueInfo[];
+      device: string;
+      fallback?: string;
+    }
   | { type: 'init-error'; message: string }
   | { type: 'result'; id: number; outputs: Tensor[] }
   | { type: 'run-error'; id: number; message: string }
@@ -118,11 +145,17 @@ export async function createWorkerSession(
   let exited: Error | undefined;
   let onClosed: (() => void) | undefined;
 
-  const ready = new Promise<{ inputs: ValueInfo[]; outputs: ValueInfo[] }>((resolve, reject) => {
+  type Info = Pick<Session, 'inputs' | 'outputs' | 'device' | 'fallback'>;
+  const ready = new Promise<Info>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
       switch (m.type) {
         case 'ready':
-          resolve({ inputs: m.inputs, outputs: m.outputs });
+          resolve({
+            inputs: m.inputs,
+            outputs: m.outputs,
+            device: m.device,
+            ...(m.fallback === undefined ? {} : { fallback: m.fallback }),
+          });
           break;
         case 'init-error':
           reject(new Error(m.message));
@@ -154,7 +187,7 @@ export async function createWorkerSession(
     const copy = bytes.slice();
     worker.postMessage({ type: 'init', bytes: copy, settings } satisfies ToWorker, [copy.buffer]);
   });
-  let info: { inputs: ValueInfo[]; outputs: ValueInfo[] };
+  let info: Info;
   try {
     info = await ready;
   } catch (error) {
