@@ -164,6 +164,15 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
   ) {
     return new McmlError('NOT_FOUND', `${what} on ${uri}: not found (${message})`, { details });
   }
+  if (status === 501) {
+    return new McmlError(
+      'UNSUPPORTED',
+      `${what} on ${uri}: the service does not implement this (${message})`,
+      {
+        details,
+      },
+    );
+  }
   if (
     status === 429 ||
     (status !== undefined && status >= 500) ||
@@ -183,7 +192,7 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
 export function isRetryable(error: unknown): boolean {
   if (isMcmlError(error)) return error.details.retryable === true;
   const status = statusOf(error);
-  if (status === 429 || (status !== undefined && status >= 500)) return true;
+  if (status === 429 || (status !== undefined && status >= 500 && status !== 501)) return true;
   const errno = (error as { code?: unknown })?.code;
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|EAI_AGAIN/i.test(
     String(errno) + ' ' + String((error as Error)?.message),

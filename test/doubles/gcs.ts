@@ -37,8 +37,8 @@ export interface GcsDouble {
   /** Requests served, by "METHOD kind" (list, get, media, upload, resumable-put, …). */
   requests: Map<string, number>;
   totalRequests(): number;
-  /** Fail the next `n` requests with 503 (to test retries). */
-  failNext(n: number): void;
+  /** Fail the next `n` requests (optionally only those whose path starts with `pathPrefix`) with 503. */
+  failNext(n: number, pathPrefix?: string): void;
   stop(): Promise<void>;
 }
 
@@ -101,6 +101,7 @@ export async function startGcsDouble(options: { publicKeyPem?: string } = {}): P
   const sessions = new Map<string, ResumableSession>();
   const requests = new Map<string, number>();
   let failures = 0;
+  let failPrefix = '';
   let generation = 1;
   let endpoint = '';
 
@@ -228,7 +229,7 @@ export async function startGcsDouble(options: { publicKeyPem?: string } = {}): P
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', endpoint);
     const method = req.method ?? 'GET';
-    if (failures > 0) {
+    if (failures > 0 && url.pathname.startsWith(failPrefix)) {
       failures--;
       count('failed');
       await body(req);
@@ -488,8 +489,9 @@ export async function startGcsDouble(options: { publicKeyPem?: string } = {}): P
       locations.set(name, location);
     },
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
-    failNext(n: number) {
+    failNext(n: number, pathPrefix = '') {
       failures = n;
+      failPrefix = pathPrefix;
     },
     stop: () =>
       new Promise<void>((resolve) => {

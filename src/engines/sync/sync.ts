@@ -49,6 +49,7 @@ export type SyncEvent =
   | { type: 'object-done'; key: string }
   | { type: 'deleted'; key: string; destination: string }
   | { type: 'retry'; key: string; attempt: number; delayMs: number; error: string }
+  | { type: 'fallback'; destination: string; error: string }
   | { type: 'failed'; key: string; destination: string; error: string };
 
 export interface DestinationReport {
@@ -131,6 +132,7 @@ async function settle(
   source: ObjectStore,
   srcByKey: Map<string, ObjectInfo>,
   destinations: ObjectStore[],
+  dstLists: ObjectInfo[][],
   diffs: DestinationDiff[],
   transfers: number,
 ): Promise<{ diffs: DestinationDiff[]; statted: number }> {
@@ -146,7 +148,11 @@ async function settle(
   for (let i = 0; i < diffs.length; i++) {
     const d = diffs[i]!;
     const stats = new Map<string, ObjectInfo | undefined>();
+    const listed = new Map(dstLists[i]!.map((o) => [o.key, o]));
     await pool(d.unknown, transfers, async (key) => {
+      const known = listed.get(key);
+      // A listing that carries sha256 (GCS, Azure, files) needs no stat.
+      if (known?.sha256) return void stats.set(key, known);
       stats.set(key, await destinations[i]!.stat(key));
       statted++;
     });
@@ -210,19 +216,39 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   };
   if (destinations.length === 0) throw new McmlError('USAGE', 'no destination given');
   checkOverlap(source, destinations);
+  const backoff = (attempt: number) =>
+    Math.min(10_000, 250 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
 
   // 1. List every side once, in parallel.
+  const listWithRetry = async (store: ObjectStore): Promise<ObjectInfo[]> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await listAll(store, {
+          hashes: true,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (error) {
+        if (!describe(error).retryable || attempt >= attempts) throw error;
+        await sleep(backoff(attempt));
+      }
+    }
+  };
   const [srcList, ...dstLists] = await Promise.all([
-    listAll(source, { hashes: true, ...(options.signal ? { signal: options.signal } : {}) }),
-    ...destinations.map((d) =>
-      listAll(d, { hashes: true, ...(options.signal ? { signal: options.signal } : {}) }),
-    ),
+    listWithRetry(source),
+    ...destinations.map(listWithRetry),
   ]);
   const srcByKey = new Map(srcList.map((o) => [o.key, o]));
 
   // 2. Diff, and settle what the listings cannot.
   const rawDiffs = dstLists.map((l) => diffListings(srcList, l, filter));
-  const { diffs, statted } = await settle(source, srcByKey, destinations, rawDiffs, transfers);
+  const { diffs, statted } = await settle(
+    source,
+    srcByKey,
+    destinations,
+    dstLists,
+    rawDiffs,
+    transfers,
+  );
 
   // 3. Guard deletes before any byte moves.
   const maxDelete = options.maxDelete ?? DEFAULT_MAX_DELETE;
@@ -284,9 +310,6 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     reports[i]!.failed.push({ key, error: d.message, code: d.code });
     emit({ type: 'failed', key, destination: destinations[i]!.uri, error: d.message });
   };
-
-  const backoff = (attempt: number) =>
-    Math.min(10_000, 250 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
 
   const streamOnce = async (item: FanOutItem, targets: number[]): Promise<Map<number, unknown>> => {
     const failures = new Map<number, unknown>();
@@ -393,8 +416,11 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     }
   };
 
+  // Destinations whose service turned out not to implement fetch-from-URL: streamed instead.
+  const noServerSide = new Set<number>();
   const canServerSide = (i: number) =>
     options.serverSide === true &&
+    !noServerSide.has(i) &&
     source.scheme !== 'file' &&
     typeof destinations[i]!.writeFromUrl === 'function';
 
@@ -413,9 +439,21 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
           ...sideTargets.map((i) => serverSideOnce(item, i)),
         ]);
         for (const [i, e] of streamed) failures.set(i, e);
+        const fallback: number[] = [];
         sideTargets.forEach((i, j) => {
-          if (side[j] !== undefined) failures.set(i, side[j]);
+          const e = side[j];
+          if (e === undefined) return;
+          if (isMcmlError(e) && e.code === 'UNSUPPORTED') {
+            noServerSide.add(i);
+            fallback.push(i);
+            emit({ type: 'fallback', destination: destinations[i]!.uri, error: e.message });
+          } else failures.set(i, e);
         });
+        if (fallback.length > 0) {
+          // Not an attempt: stream to these now, and retry the others' failures as usual.
+          const streamedNow = await streamOnce(item, fallback);
+          for (const [i, e] of streamedNow) failures.set(i, e);
+        }
         if (failures.size === 0) break;
         const retry = [...failures].filter(([, e]) => describe(e).retryable);
         for (const [i, e] of failures)
