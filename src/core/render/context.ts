@@ -40,6 +40,8 @@ export interface RenderTarget {
   image: string;
   env: Record<string, string>;
   identity: WorkloadIdentity | undefined;
+  /** Smaller requests when one replica would not fit on its node's allocatable resources. */
+  requests: { cpuMilli: number; memoryMi: number } | undefined;
 }
 
 export interface RenderContext {
@@ -52,6 +54,69 @@ export interface RenderContext {
   /** Targets that run on this machine (`mcml up`), not rendered. */
   localTargets: string[];
   warnings: string[];
+}
+
+/** Node CPU the kubelet and system reserve (the GKE/AKS formula; EKS reserves about as much). */
+function reservedCpuMilli(vcpus: number): number {
+  const tiers: [number, number][] = [
+    [1, 0.06],
+    [1, 0.01],
+    [2, 0.005],
+    [Infinity, 0.0025],
+  ];
+  let left = vcpus;
+  let reserved = 0;
+  for (const [cores, share] of tiers) {
+    const n = Math.min(left, cores);
+    reserved += n * share * 1000;
+    left -= n;
+  }
+  return reserved;
+}
+
+/** Node memory the kubelet and system reserve, plus the eviction threshold (100 Mi). */
+function reservedMemoryMi(gib: number): number {
+  const tiers: [number, number][] = [
+    [4, 0.25],
+    [4, 0.2],
+    [8, 0.1],
+    [112, 0.06],
+    [Infinity, 0.02],
+  ];
+  let left = gib;
+  let reserved = 0;
+  for (const [size, share] of tiers) {
+    const n = Math.min(left, size);
+    reserved += n * share * 1024;
+    left -= n;
+  }
+  return reserved + 100;
+}
+
+/** Daemon sets every node runs (CNI, kube-proxy, logging, device plugin, metrics). */
+const DAEMONSETS = { cpuMilli: 300, memoryMi: 600 };
+
+/**
+ * The requests one replica can have on its node, or undefined when the spec's fit as they are.
+ * Exported for tests.
+ */
+export function fitRequests(
+  spec: Spec,
+  placement: Placement,
+): { cpuMilli: number; memoryMi: number } | undefined {
+  const wantCpu = Math.round(spec.service.resources.cpu * 1000);
+  const wantMem = Math.round(memoryGiB(spec.service.resources.memory) * 1024);
+  const cpu =
+    Math.floor(
+      (placement.vcpus * 1000 - reservedCpuMilli(placement.vcpus) - DAEMONSETS.cpuMilli) / 10,
+    ) * 10;
+  const mem =
+    Math.floor(
+      (placement.memoryGiB * 1024 - reservedMemoryMi(placement.memoryGiB) - DAEMONSETS.memoryMi) /
+        16,
+    ) * 16;
+  if (wantCpu <= cpu && wantMem <= mem) return undefined;
+  return { cpuMilli: Math.min(wantCpu, cpu), memoryMi: Math.min(wantMem, mem) };
 }
 
 /**
@@ -143,12 +208,11 @@ export function buildContext(spec: Spec, plan: Plan, options: RenderOptions = {}
         },
       );
     }
-    // One replica per node: what the node keeps for itself leaves less than its size.
-    const cpu = spec.service.resources.cpu;
-    const memory = memoryGiB(spec.service.resources.memory);
-    if (cpu > placement.vcpus - 0.25 || memory > placement.memoryGiB * 0.9) {
+    // One replica per node, but the node keeps part of itself: ask for what is allocatable.
+    const fit = fitRequests(spec, placement);
+    if (fit !== undefined) {
       warnings.push(
-        `${placement.target}: a replica asks for ${cpu} vCPU / ${memory} GiB but ${placement.instanceType} has ${placement.vcpus} vCPU / ${placement.memoryGiB} GiB, part of which the node reserves; pods may stay Pending (lower service.resources)`,
+        `${placement.target}: ${placement.instanceType} (${placement.vcpus} vCPU / ${placement.memoryGiB} GiB) has about ${fit.cpuMilli / 1000} vCPU / ${fit.memoryMi} Mi allocatable, so its pods request that (limits stay as in the spec)`,
       );
     }
     if (placement.replicas.min < 1) {
@@ -173,6 +237,7 @@ export function buildContext(spec: Spec, plan: Plan, options: RenderOptions = {}
       image: target.overrides?.image ?? spec.service.image,
       env: { ...spec.service.env, ...(target.overrides?.env ?? {}) },
       identity,
+      requests: fit,
     });
   }
   if (localTargets.length > 0) {

@@ -380,7 +380,19 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
   }
   if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = nodeSelector;
   if (tolerations.length > 0) podSpec.tolerations = tolerations;
-  podSpec.containers = [{ name: 'server', env }];
+  podSpec.containers = [
+    {
+      name: 'server',
+      env,
+      ...(t.requests === undefined
+        ? {}
+        : {
+            resources: {
+              requests: { cpu: `${t.requests.cpuMilli}m`, memory: `${t.requests.memoryMi}Mi` },
+            },
+          }),
+    },
+  ];
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -101,11 +101,17 @@ describe('render', () => {
     expect(r.warnings.join('\n')).toMatch(/local target l: run by "mcml up"/);
   });
 
-  it('warns when a replica cannot fit its node', () => {
+  it('lowers requests to what the node can allocate when a replica would not fit', () => {
     const r = render(spec, plan([placement({ vcpus: 2, memoryGiB: 4 })]));
+    // 2 vCPU: 70m reserved + 300m daemon sets; 4 GiB: 1024 + 100 Mi reserved + 600 Mi.
     expect(r.warnings.join('\n')).toMatch(
-      /a: a replica asks for 2 vCPU \/ 4 GiB but m6i\.large has 2 vCPU \/ 4 GiB/,
+      /a: m6i\.large \(2 vCPU \/ 4 GiB\) has about 1\.63 vCPU \/ 2368 Mi allocatable/,
     );
+    expect(r.files['k8s/overlays/a/deployment-patch.yaml']).toMatch(
+      /requests:\n\s+cpu: 1630m\n\s+memory: 2368Mi/,
+    );
+    const roomy = render(spec, plan([placement({ vcpus: 8, memoryGiB: 32 })]));
+    expect(roomy.files['k8s/overlays/a/deployment-patch.yaml']).not.toMatch(/requests/);
   });
 
   it('refuses a bucket in another cloud than its target', () => {
