@@ -89,6 +89,7 @@ export function fakeBackend(): FakeBackend {
       }
       return {
         service: 'iris',
+        model: 'iris',
         startedAt: started,
         now,
         frontDoor: 'http://127.0.0.1:8080',

@@ -68,7 +68,8 @@ describe('dashboard HTTP', () => {
       /css/,
     );
     expect((await fetch(`${base}/_mcml/ui/..%2f..%2f..%2fpackage.json`)).status).toBe(404);
-    expect((await fetch(`${base}/_mcml/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/_mcml/api/nope`)).status).toBe(404);
+    expect(await (await fetch(`${base}/_mcml/status`)).text()).toBe('front door');
   });
 
   it('answers the state as JSON', async () => {

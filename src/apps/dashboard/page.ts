@@ -130,4 +130,9 @@ td { padding: 6px 8px 6px 0; border-top: 1px solid #1b2233; font-variant-numeric
 .conn .dot { width: 7px; height: 7px; border-radius: 50%; background: var(--ok); }
 .conn.lost .dot { background: var(--bad); }
 .u-legend { display: none; }
+.facts { display: grid; grid-template-columns: 90px 1fr; gap: 8px 12px; margin: 0; font-size: 13px; }
+.facts dt { color: var(--faint); font-size: 11px; text-transform: uppercase; letter-spacing: .07em; padding-top: 2px; }
+.facts dd { margin: 0; color: var(--text); overflow-wrap: anywhere; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+pre.try { margin: 14px 0 0; padding: 10px 12px; background: #0b0f18; border: 1px solid var(--line); border-radius: 8px; color: #c4b5fd; white-space: pre-wrap; overflow-wrap: anywhere; }
 `;

@@ -67,6 +67,8 @@ export interface SyncView {
 
 export interface DashboardState {
   service: string;
+  /** The model name in the inference API. */
+  model: string;
   startedAt: number;
   now: number;
   /** The front door everyone sends traffic to. */

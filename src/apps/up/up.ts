@@ -284,6 +284,7 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
       });
       return {
         service: spec.service.name,
+        model: spec.service.model.name,
         startedAt,
         now,
         frontDoor: url,
@@ -620,7 +621,11 @@ export function failoverEventView(entry: FailoverLogEntry): EventView | undefine
     case 'active': {
       const reason = str(entry.reason);
       const level: EventView['level'] =
-        reason === 'all-down' ? 'error' : reason === 'failover' ? 'warn' : 'ok';
+        reason === 'all-down'
+          ? 'error'
+          : reason === 'failover' || reason === 'manual'
+            ? 'warn'
+            : 'ok';
       const kind = reason === 'failback' ? 'failback' : 'failover';
       const text =
         reason === 'initial'

@@ -226,6 +226,7 @@ function TrafficChart(props: { state: DashboardState }) {
       axes: [
         {
           ...axis,
+          space: 90,
           values: (_u: uPlot, splits: number[]) =>
             splits.map((s) =>
               new Date(s * 1000).toLocaleTimeString([], {
@@ -470,13 +471,28 @@ function App() {
         <${Sync} sync=${state.sync} />
         <div class="card">
           <div class="panel-title">Front door</div>
-          <div class="muted" style="line-height:1.7">
-            <div>
-              Send inference to <code>${state.frontDoor}</code> — routing <b>${state.routing}</b>,
-              ${state.totals.monthly > 0 ? html` plan ${fmtUsd(state.totals.monthly)}/month` : null}
-            </div>
-            <div>Metrics for Prometheus at <code>${state.frontDoor}/metrics</code></div>
-          </div>
+          <dl class="facts">
+            <dt>inference</dt>
+            <dd><code>POST ${state.frontDoor}/v2/models/${state.model}/infer</code></dd>
+            <dt>routing</dt>
+            <dd>${state.routing} · tiers ${state.targets.map((t) => t.name).join(' → ')}</dd>
+            <dt>metrics</dt>
+            <dd>
+              <code>${state.frontDoor}/metrics</code> (every replica, labelled by cloud and target)
+            </dd>
+            <dt>plan</dt>
+            <dd>
+              ${fmtUsd(state.totals.hourly)}/h · ${fmtUsd(state.totals.monthly)}/month at minimum
+              replicas
+            </dd>
+          </dl>
+          ${
+            state.model === 'iris'
+              ? html`<pre class="try">
+curl -s ${state.frontDoor}/v2/models/${state.model}/infer \\
+  -d '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":[5.1,3.5,1.4,0.2]}]}'</pre>`
+              : null
+          }
         </div>
       </div>
       ${toast ? html`<div class=${`toast ${toast.error ? 'error' : ''}`} role="status">${toast.text}</div>` : null}
