@@ -186,6 +186,11 @@ describe.concurrent('bad input: exit 2, one clear message, no stack trace', () =
       /two spec files given/,
     ],
     [
+      'missing catalog directory',
+      ['plan', 'examples/three-clouds/mcml.yaml', '--catalog', 'test/fixtures/no-such-catalog'],
+      /catalog directory .*no-such-catalog does not exist/,
+    ],
+    [
       'validate: unknown region',
       ['validate', `${fixtures}/unknown-region.yaml`],
       /unknown gcp region "europe-wset1"/,

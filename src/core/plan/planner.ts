@@ -697,6 +697,11 @@ function toPlacement(
         ? `; next: ${next.offering.instanceType} at ${money(next.hourly)}/h for the baseline`
         : ''),
   );
+  if (o.priceSource === 'estimate') {
+    reasons.push(
+      `the ${o.region} price is an estimate (a US list price times a regional factor; data/catalog/SOURCES.md)`,
+    );
+  }
   if (o.attached) {
     reasons.push(
       `GCP: ${o.instanceType} VM + ${o.gpu!.count}× ${o.gpu!.cloudName} accelerator, prices summed`,
