@@ -1,0 +1,306 @@
+/**
+ * `mcml data sync` / `mcml data verify` as a user runs them (node bin/mcml, built by
+ * `npm run build` / the prepare script): residency refusals, spec data sets, bad input, and
+ * crash safety under kill -9.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/adapters/storage.js';
+import type { ObjectStore } from '../../src/ports/object-store.js';
+import { readAll } from '../contracts/object-store.js';
+import { startEmulators, unique, AZURITE_ACCOUNT, type Emulators } from '../storage/fixtures.js';
+
+const BIN = new URL('../../bin/mcml', import.meta.url).pathname;
+let emu: Emulators;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let s3: S3Client;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function mcml(args: string[], options: { cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: options.cwd ?? dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function keys(store: ObjectStore): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of store.list()) out.push(...page.map((o) => o.key));
+  return out;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mcml-cli-sync-'));
+  emu = await startEmulators();
+  env = { ...process.env, ...emu.env, AWS_EC2_METADATA_DISABLED: 'true', NO_COLOR: '1' };
+  delete env.AWS_CA_BUNDLE;
+  delete env.AWS_PROFILE;
+  delete env.AZURE_STORAGE_CONNECTION_STRING;
+  s3 = new S3Client({
+    endpoint: emu.moto.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  await mkdir(join(dir, 'data'), { recursive: true });
+  for (let i = 0; i < 5; i++)
+    await writeFile(join(dir, 'data', `part-${i}.csv`), randomBytes(2000));
+}, 120_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  await emu?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function spec(targets: string, data: string): string {
+  return `version: 1
+service:
+  name: svc
+  model:
+    uri: ./model.onnx
+    name: m
+  resources:
+    cpu: 1
+    memory: 1Gi
+targets:
+${targets}
+data:
+${data}
+`;
+}
+
+describe('mcml data sync -f (residency)', () => {
+  it('refuses a data set sent outside its jurisdiction: exit 2, names data set and bucket, writes nothing', async () => {
+    const us = await emu.s3Bucket();
+    const eu = emu.gcsBucket(undefined, 'EUROPE-WEST1');
+    const file = join(dir, 'refuse.yaml');
+    await writeFile(
+      file,
+      spec(
+        `  - { name: eu-gcp, provider: gcp, region: europe-west1, bucket: "gs://${eu}" }
+  - { name: us-aws, provider: aws, region: us-east-1, bucket: "s3://${us}" }`,
+        `  - { name: eu-records, source: ./data, jurisdiction: eu, targets: [eu-gcp, us-aws] }`,
+      ),
+    );
+    const r = await mcml(['data', 'sync', '-f', file]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('eu-records');
+    expect(r.stderr).toContain(`s3://${us}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(await keys(await openStore(`s3://${us}`, emu.storeOptions))).toEqual([]);
+    expect(await keys(await openStore(`gs://${eu}`, emu.storeOptions))).toEqual([]);
+  });
+
+  it('refuses when the cloud reports the bucket elsewhere than the spec says', async () => {
+    const bucket = unique('eu-bucket');
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
+    const file = join(dir, 'reported.yaml');
+    await writeFile(
+      file,
+      spec(
+        `  - { name: us-aws, provider: aws, region: us-east-1, bucket: "s3://${bucket}" }`,
+        `  - { name: us-records, source: ./data, jurisdiction: us, targets: [us-aws] }`,
+      ),
+    );
+    const r = await mcml(['data', 'sync', '-f', file]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/us-records.*s3:\/\/.*eu-west-1/s);
+    expect(await keys(await openStore(`s3://${bucket}`, emu.storeOptions))).toEqual([]);
+  });
+
+  it('replicates each data set to every allowed target, relative paths from the spec directory', async () => {
+    const us = await emu.s3Bucket();
+    const eu = emu.gcsBucket(undefined, 'EUROPE-WEST1');
+    const container = await emu.azContainer();
+    const file = join(dir, 'ok.yaml');
+    await writeFile(
+      file,
+      spec(
+        `  - { name: us-aws, provider: aws, region: us-east-1, bucket: "s3://${us}" }
+  - { name: eu-gcp, provider: gcp, region: europe-west1, bucket: "gs://${eu}" }
+  - { name: us-az, provider: azure, region: eastus, bucket: "az://${AZURITE_ACCOUNT}/${container}" }
+  - { name: local-aws, provider: local, emulates: aws, region: us-east-1, bucket: "file://./buckets/local" }`,
+        `  - { name: records, source: ./data, jurisdiction: us }
+  - { name: eu-only, source: ./data, jurisdiction: eu, prefix: eu/ }`,
+      ),
+    );
+    const r = await mcml(['data', 'sync', '-f', file, '--json'], { cwd: tmpdir() });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { datasets: { dataset: string; targets: string[] }[] };
+    expect(report.datasets.map((d) => [d.dataset, d.targets])).toEqual([
+      ['records', ['us-aws', 'us-az', 'local-aws']],
+      ['eu-only', ['eu-gcp']],
+    ]);
+    const names = ['part-0.csv', 'part-1.csv', 'part-2.csv', 'part-3.csv', 'part-4.csv'];
+    expect(await keys(await openStore(`s3://${us}/data/records`, emu.storeOptions))).toEqual(names);
+    expect(
+      await keys(
+        await openStore(`az://${AZURITE_ACCOUNT}/${container}/data/records`, emu.storeOptions),
+      ),
+    ).toEqual(names);
+    expect(await keys(await openStore(join(dir, 'buckets/local/data/records')))).toEqual(names);
+    expect(await keys(await openStore(`gs://${eu}`, emu.storeOptions))).toEqual(
+      names.map((n) => `eu/${n}`),
+    );
+    const only = await mcml(['data', 'sync', '-f', file, '--dataset', 'nope']);
+    expect(only.code).toBe(2);
+    expect(only.stderr).toContain('records, eu-only');
+  });
+});
+
+describe('mcml data sync / verify (bad input and reports)', () => {
+  it('exits 2 with one clear line for bad URIs, overlap and missing buckets', async () => {
+    const cases: [string[], RegExp][] = [
+      [['data', 'sync', 'ftp://host/x', './out'], /unknown scheme "ftp:"/],
+      [['data', 'sync', './data', 's3://'], /bucket name is missing/],
+      [['data', 'sync', './data', './data/inside'], /overlaps the source/],
+      [['data', 'sync', './data'], /needs SRC and at least one DST/],
+      [['data', 'sync', './data', `s3://${unique('missing')}/x`], /not found/],
+      [['data', 'sync', './data', 'az://acct/'], /container is missing/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await mcml(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('exits 2 with a wrong account key, and never prints the key', async () => {
+    const r = await new Promise<Run>((resolve) => {
+      const e = { ...env, AZURE_STORAGE_KEY: 'bm90LWEta2V5', AZURE_STORAGE_CONNECTION_STRING: '' };
+      const child = spawn(
+        process.execPath,
+        [BIN, 'data', 'sync', './data', `az://${AZURITE_ACCOUNT}/nocontainer/x`],
+        {
+          env: e,
+          cwd: dir,
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/credentials|permission|auth/i);
+    expect(r.stderr).not.toContain('bm90LWEta2V5');
+  });
+
+  it('verify lists missing, different and extra objects and exits 1; --json and --dry-run', async () => {
+    const bucket = await emu.s3Bucket();
+    const dst = `s3://${bucket}/v`;
+    expect((await mcml(['data', 'sync', './data', dst])).code).toBe(0);
+    const clean = await mcml(['data', 'verify', './data', dst, '--json']);
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ ok: true, same: 5 });
+    const store = await openStore(dst, emu.storeOptions);
+    await store.delete('part-1.csv');
+    const { Readable } = await import('node:stream');
+    await store.write('part-2.csv', Readable.from([randomBytes(2000)]));
+    await store.write('zz-extra.txt', Readable.from([Buffer.from('x')]));
+    const bad = await mcml(['data', 'verify', './data', dst]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/missing\s+part-1.csv/);
+    expect(bad.stdout).toMatch(/different\s+part-2.csv/);
+    expect(bad.stdout).toMatch(/extra\s+zz-extra.txt/);
+    const dry = await mcml(['data', 'sync', './data', dst, '--delete', '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    const plan = JSON.parse(dry.stdout) as {
+      destinations: { wouldCopy: { key: string; reason: string }[]; wouldDelete: string[] }[];
+    };
+    expect(plan.destinations[0]!.wouldCopy).toEqual([
+      { key: 'part-1.csv', size: 2000, reason: 'missing' },
+      { key: 'part-2.csv', size: 2000, reason: 'content' },
+    ]);
+    expect(plan.destinations[0]!.wouldDelete).toEqual(['zz-extra.txt']);
+    expect((await mcml(['data', 'verify', './data', dst])).code).toBe(1); // dry run changed nothing
+  });
+});
+
+describe('crash safety', () => {
+  it('kill -9 mid-transfer leaves no partial object; a rerun completes with every hash matching', async () => {
+    const src = join(dir, 'large');
+    await mkdir(src, { recursive: true });
+    const files = new Map<string, Buffer>();
+    for (let i = 0; i < 3; i++) {
+      const data = randomBytes(20 * 1024 * 1024 + i);
+      files.set(`blob-${i}.bin`, data);
+      await writeFile(join(src, `blob-${i}.bin`), data);
+    }
+    const bucket = await emu.s3Bucket();
+    const container = await emu.azContainer();
+    const dsts = [
+      `s3://${bucket}/crash`,
+      `az://${AZURITE_ACCOUNT}/${container}/crash`,
+      join(dir, 'crash-out'),
+    ];
+    const child = spawn(process.execPath, [BIN, 'data', 'sync', src, ...dsts, '--transfers', '2'], {
+      env,
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // Wait until a multipart upload is in flight on S3, then kill -9.
+    for (;;) {
+      const u = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      if ((u.Uploads ?? []).length > 0 || child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(child.exitCode, 'the sync finished before it could be killed').toBeNull();
+    child.kill('SIGKILL');
+    await exited;
+    const stores = [
+      await openStore(dsts[0]!, emu.storeOptions),
+      await openStore(dsts[1]!, emu.storeOptions),
+      await openStore(dsts[2]!),
+    ];
+    let visible = 0;
+    for (const store of stores) {
+      for (const key of await keys(store)) {
+        visible++;
+        // Anything visible is complete and correct.
+        expect(sha(await readAll(await store.read(key))), `${store.uri}${key}`).toBe(
+          sha(files.get(key)!),
+        );
+      }
+    }
+    expect(visible).toBeLessThan(files.size * stores.length);
+    const rerun = await mcml(['data', 'sync', src, ...dsts]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    for (const store of stores) {
+      expect(await keys(store)).toEqual([...files.keys()]);
+      for (const [key, data] of files) expect((await store.stat(key))?.sha256).toBe(sha(data));
+    }
+    for (const d of dsts) expect((await mcml(['data', 'verify', src, d])).code).toBe(0);
+    // No temp files left visible to users of the local destination either.
+    expect((await readFile(join(dir, 'crash-out', 'blob-0.bin'))).length).toBe(
+      files.get('blob-0.bin')!.length,
+    );
+  });
+});
