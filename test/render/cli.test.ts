@@ -54,7 +54,7 @@ function tree(dir: string): string[] {
 
 const example = join(REPO, 'examples/three-clouds/mcml.yaml');
 
-describe('mcml render (CLI)', () => {
+describe('mcml render (CLI)', { timeout: 120_000 }, () => {
   let work: string;
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'mcml-render-cli-'));

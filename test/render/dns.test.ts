@@ -17,7 +17,7 @@ import { render, HOSTED_ZONE_TOKEN, healthCheckToken } from '../../src/core/rend
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { loadSpec, REPO, threeCloudsPlan } from './fixtures.js';
 
-describe('Route 53 failover records', () => {
+describe('Route 53 failover records', { timeout: 120_000 }, () => {
   const spec = loadSpec('three-clouds.yaml');
   const files = render(spec, threeCloudsPlan(spec)).files;
   let moto: Moto;

@@ -20,7 +20,7 @@ function kubectlPresent(): boolean {
   }
 }
 
-describe('Kubernetes manifests', () => {
+describe('Kubernetes manifests', { timeout: 120_000 }, () => {
   let dir: string;
   const built: Record<string, Obj[]> = {};
   const spec = loadSpec('three-clouds.yaml');
@@ -199,7 +199,7 @@ describe('Kubernetes manifests', () => {
   });
 });
 
-describe('Kubernetes manifests of the examples', () => {
+describe('Kubernetes manifests of the examples', { timeout: 120_000 }, () => {
   it.each(['three-clouds', 'residency'])('%s: every overlay builds and validates', async (name) => {
     const dir = mkdtempSync(join(tmpdir(), 'mcml-k8s-ex-'));
     try {

@@ -15,7 +15,7 @@ function changed(a: RenderResult, b: RenderResult): string[] {
   return [...paths].filter((p) => a.files[p] !== b.files[p]).sort();
 }
 
-describe('render snapshots', () => {
+describe('render snapshots', { timeout: 120_000 }, () => {
   it.each(['three-clouds', 'residency'])('example %s matches its snapshot', async (name) => {
     await expect(bundle(examplePlan(name))).toMatchFileSnapshot(
       `${FIXTURES}__snapshots__/example-${name}.txt`,

@@ -57,7 +57,7 @@ const cases: [string, () => RenderResult][] = [
   ['example residency', () => examplePlan('residency')],
 ];
 
-describe('Terraform', () => {
+describe('Terraform', { timeout: 120_000 }, () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
