@@ -142,6 +142,7 @@ async function load(
   mode: string,
   connections: number,
   binary: boolean,
+  duration = DURATION,
 ): Promise<LoadResult> {
   const req = binary
     ? binaryRequest()
@@ -152,7 +153,7 @@ async function load(
     body: req.body,
     headers: req.headers,
     connections,
-    duration: DURATION,
+    duration,
   });
   return {
     mode,
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   if (BINARY) modes.push([`batch<=${MAX_BATCH} binary`, MAX_BATCH, true]);
   for (const [mode, maxBatch, binary] of modes) {
     await withServer(maxBatch, async (url) => {
-      await load(url, mode, 16, binary); // warm-up (discarded) — short runs below are steadier
+      await load(url, mode, 16, binary, 2); // warm-up, discarded
       for (const c of CONCURRENCY) results.push(await load(url, mode, c, binary));
     });
   }

@@ -91,6 +91,11 @@ export async function runServe(raw: RawOptions): Promise<void> {
     intraOpThreads: integer('--threads', raw.threads, 0, 256),
     device,
     cacheDir: typeof raw.cacheDir === 'string' ? raw.cacheDir : defaultCacheDir(),
+    // s3:// gs:// az:// models go through the storage layer (SDKs load only when used).
+    resolveStore: async (uri) => {
+      const { openStore } = await import('../../adapters/storage.js');
+      return openStore(uri);
+    },
     labels: labelsFromEnv(process.env),
     logger,
     version: VERSION,
