@@ -114,11 +114,6 @@ describe('mcml plan', () => {
       /Budget: \$8,643\.20 of \$1,000\.00\/month \(864\.3%\): OVER BUDGET/,
     );
   });
-
-  it('npm start runs the three-cloud plan', async () => {
-    const pkg = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8'));
-    expect(pkg.scripts.start).toBe('node bin/mcml plan examples/three-clouds/mcml.yaml');
-  });
 });
 
 describe.concurrent('bad input: exit 2, one clear message, no stack trace', () => {
