@@ -166,6 +166,13 @@ describe('mcml render (CLI)', { timeout: 120_000 }, () => {
       /plan\.placements\[2\]\.target: "nowhere" is not a target of the spec/,
     );
     expect(existsSync(join(work, 'plan-out'))).toBe(false);
+    writeFileSync(join(work, 'not-a-plan.json'), '{"hello": 1}');
+    const notPlan = await mcml(
+      ['render', '-f', example, '--plan', 'not-a-plan.json', '-o', 'plan-out'],
+      work,
+    );
+    expect(notPlan.code).toBe(2);
+    expect(notPlan.stderr).toMatch(/not-a-plan\.json is not a plan/);
   });
 
   it('--identities fills each ServiceAccount from terraform output', async () => {

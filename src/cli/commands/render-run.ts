@@ -31,6 +31,22 @@ async function readJson(file: string, what: string): Promise<unknown> {
   }
 }
 
+/** A plan file must at least look like `mcml plan --json` output; render checks the rest. */
+function asPlan(value: unknown, file: string): Plan {
+  const v = value as Partial<Plan> | null;
+  if (
+    !v ||
+    typeof v !== 'object' ||
+    !Array.isArray(v.placements) ||
+    typeof v.service !== 'string'
+  ) {
+    throw new McmlError('INVALID_ARGUMENT', `${file} is not a plan`, {
+      hint: 'write one with: mcml plan -f mcml.yaml --json > plan.json',
+    });
+  }
+  return v as Plan;
+}
+
 /**
  * Identities from `terraform output -json workload_identities` (the value itself), from
  * `terraform output -json` (all outputs), or a plain `{target: {annotations}}` map.
@@ -73,7 +89,7 @@ export async function runRender(
   const doc = await loadSpecFile(file);
   const plan =
     options.plan !== undefined
-      ? ((await readJson(options.plan, 'plan')) as Plan)
+      ? asPlan(await readJson(options.plan, 'plan'), options.plan)
       : planDocument(doc, await loadCatalog(options.catalog));
   const identities =
     options.identities === undefined
