@@ -179,6 +179,18 @@ describe('FailoverMachine', () => {
     expect(m.active).toBe('aws');
   });
 
+  it('a target put back by hand waits the stable period before traffic returns', () => {
+    const { m, round, clock } = machine({ stablePeriodMs: 10_000 });
+    round({ aws: true, gcp: true, azure: true });
+    m.disable('aws', clock.now());
+    m.enable('aws', clock.now());
+    expect(m.active).toBe('gcp');
+    for (let i = 0; i < 4; i++) round({ aws: true, gcp: true });
+    expect(m.active).toBe('gcp');
+    round({ aws: true, gcp: true });
+    expect(m.active).toBe('aws');
+  });
+
   it('passive errors eject a serving target before active checks notice', () => {
     const { m, round, clock } = machine({ passiveThreshold: 3 });
     round({ aws: true, gcp: true, azure: true });

@@ -276,6 +276,8 @@ export class FailoverMachine {
     const events: FailoverEvent[] = [];
     if (t.disabled) {
       t.disabled = false;
+      // Back in rotation counts as newly healthy: failback to it waits the stable period.
+      if (t.state === 'healthy') t.healthySince = now;
       events.push({ type: 'enabled', at: now, target: name });
       this.evaluate(now, events);
     }

@@ -51,6 +51,11 @@ export interface StartFailoverOptions {
   port?: number;
   /** Skip the front door (mode dns): only the health loop and DNS run. */
   frontDoor?: boolean;
+  /**
+   * Fail start-up when the first DNS write fails with an input error (a key the server
+   * rejects, a zone that does not exist) instead of retrying it forever. The CLI sets it.
+   */
+  dnsFailFast?: boolean;
   /** Seeded randomness for weighted routing (default Math.random). */
   random?: () => number;
 }
@@ -203,6 +208,14 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     targets: plan.targets.map((t) => ({ name: t.name, tier: t.tier, endpoint: t.endpoint })),
   });
   dns?.point(dnsRecordFor(machine.active));
+  if (dns && options.dnsFailFast && machine.active !== undefined) {
+    const error = await dns.firstAttempt;
+    if (error instanceof McmlError && error.isInputError) {
+      await Promise.all([checker.stop(), dns.close(), events.close()]);
+      await options.dns?.close?.();
+      throw error;
+    }
+  }
   checker.start();
   // Stable-period failback can come due between checks.
   const tickAbort = new AbortController();

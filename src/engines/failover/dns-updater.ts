@@ -46,6 +46,11 @@ export class DnsUpdater {
   private running: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private readonly minIntervalMs: number;
+  private firstResolve: ((error: unknown) => void) | undefined;
+  /** Settles after the first sync attempt: undefined when it worked, else its error. */
+  readonly firstAttempt: Promise<unknown> = new Promise((resolve) => {
+    this.firstResolve = resolve;
+  });
   /** Writes done (not skipped), for tests and status. */
   writes = 0;
   lastError: string | undefined;
@@ -109,6 +114,7 @@ export class DnsUpdater {
           this.known = true;
         }
         if (sameRecord(this.written, want)) {
+          this.settleFirst(undefined);
           if (this.desired === want) return;
           continue;
         }
@@ -129,6 +135,7 @@ export class DnsUpdater {
         this.writes++;
         this.lastError = undefined;
         backoff = this.options.initialBackoffMs ?? 500;
+        this.settleFirst(undefined);
         metrics?.dnsWrites.inc({ result: 'ok' });
         metrics?.dnsUp.set(1);
         events?.record('dns-write', clock.now(), {
@@ -142,6 +149,7 @@ export class DnsUpdater {
         });
       } catch (error) {
         if (signal.aborted) return;
+        this.settleFirst(error);
         this.lastError = error instanceof Error ? error.message : String(error);
         metrics?.dnsWrites.inc({ result: 'error' });
         metrics?.dnsUp.set(0);
@@ -161,6 +169,11 @@ export class DnsUpdater {
         backoff = Math.min(backoff * 2, maxBackoff);
       }
     }
+  }
+
+  private settleFirst(error: unknown): void {
+    this.firstResolve?.(error);
+    this.firstResolve = undefined;
   }
 
   private async waitForRateLimit(): Promise<void> {

@@ -1,0 +1,434 @@
+/** `mcml failover run|status|drill`: flags in, one engine call, a table or event lines out. */
+import { performance } from 'node:perf_hooks';
+import { McmlError } from '../../core/errors.js';
+import {
+  jurisdictionFromRegion,
+  planFailover,
+  type FailoverPlan,
+  type JurisdictionOf,
+} from '../../core/failover/index.js';
+import { durationMs, type Spec } from '../../core/spec/index.js';
+import type { DnsProvider } from '../../ports/dns-provider.js';
+import type { Route53Provider } from '../../adapters/route53/index.js';
+import {
+  checkTarget,
+  startFailover,
+  type FailoverLogEntry,
+  type FailoverStatus,
+  type TargetReport,
+} from '../../engines/failover/index.js';
+import { paint, renderTable, useColor } from '../output.js';
+import { loadSpecFile } from '../spec-file.js';
+import type { FailoverDrillFlags, FailoverRunFlags, FailoverStatusFlags } from './failover.js';
+
+async function jurisdictionLookup(): Promise<JurisdictionOf> {
+  try {
+    const { loadCatalog } = await import('../catalog-files.js');
+    const { regionInfo } = await import('../../core/catalog/index.js');
+    const catalog = await loadCatalog();
+    return (t) => {
+      const cloud = t.provider;
+      const fromCatalog =
+        cloud === 'aws' || cloud === 'gcp' || cloud === 'azure'
+          ? regionInfo(catalog, cloud, t.region)?.jurisdiction
+          : undefined;
+      return fromCatalog ?? jurisdictionFromRegion(t);
+    };
+  } catch {
+    return jurisdictionFromRegion;
+  }
+}
+
+async function loadPlan(file: string): Promise<{ spec: Spec; plan: FailoverPlan }> {
+  const { spec } = await loadSpecFile(file);
+  const plan = planFailover(spec, await jurisdictionLookup());
+  return { spec, plan };
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new McmlError('USAGE', `--port must be 0–65535, not "${value}"`);
+  }
+  return n;
+}
+
+function describeEvent(e: FailoverLogEntry, color: boolean): string {
+  const time = e.time.slice(11, 23);
+  const f: Record<string, unknown> = e;
+  const str = (k: string): string => {
+    const v = f[k];
+    return v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+  };
+  switch (e.type) {
+    case 'state': {
+      const to = str('to');
+      const style = to === 'healthy' ? 'green' : to === 'unhealthy' ? 'red' : 'yellow';
+      return `${time}  ${str('target')}: ${str('from')} → ${paint(style, to, color)} (${str('reason')})`;
+    }
+    case 'active':
+      return `${time}  ${paint('bold', 'active', color)}: ${str('from')} → ${paint('bold', str('to'), color)} (${str('reason')})`;
+    case 'dns-write':
+      return `${time}  dns: ${str('record')} ${str('recordType')} → ${(f.values as string[]).join(', ')}`;
+    case 'dns-error':
+      return `${time}  ${paint('red', 'dns error', color)}: ${str('error')} (retry in ${str('retryInMs')} ms)`;
+    case 'dns-hold':
+      return `${time}  dns: ${str('message')}`;
+    case 'disabled':
+    case 'enabled':
+      return `${time}  ${str('target')}: ${e.type} by hand`;
+    case 'admin':
+      return `${time}  admin: ${str('action')} ${str('target')}`;
+    default:
+      return `${time}  ${e.type}`;
+  }
+}
+
+/** `mcml failover run`: runs until SIGINT/SIGTERM. */
+export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
+  const { spec, plan } = await loadPlan(flags.file);
+  const color = useColor();
+  let dns: DnsProvider | undefined;
+  const dnsConfig = plan.config.dns;
+  if (plan.config.mode !== 'front-door' && dnsConfig) {
+    const { createDnsProvider } = await import('../../adapters/dns.js');
+    dns = await createDnsProvider(dnsConfig);
+  }
+  const adminToken = process.env[plan.config.frontDoor.adminTokenEnv];
+  const port = parsePort(flags.port);
+  const fo = await startFailover({
+    spec,
+    plan,
+    ...(dns ? { dns, dnsFailFast: true } : {}),
+    ...(flags.events ? { eventsFile: flags.events } : {}),
+    ...(adminToken ? { adminToken } : {}),
+    ...(flags.host ? { host: flags.host } : {}),
+    ...(port !== undefined ? { port } : {}),
+  });
+  const print = (e: FailoverLogEntry) =>
+    process.stdout.write((flags.json ? JSON.stringify(e) : describeEvent(e, color)) + '\n');
+  for (const e of fo.events.tail(100)) if (e.type !== 'start' && e.type !== 'listening') print(e);
+  fo.events.on('event', print);
+  if (dnsConfig?.route53Failover && dnsConfig.provider === 'route53' && dns) {
+    const [primary, secondary] = [...plan.targets].sort((a, b) => a.tier - b.tier);
+    if (primary && secondary) {
+      const { dnsValueFor } = await import('../../core/failover/index.js');
+      const side = (t: typeof primary) => ({
+        ...dnsValueFor(t.endpoint),
+        healthCheckUrl: t.probes[0]!,
+      });
+      const r53 = dns as Route53Provider;
+      await r53.upsertFailoverPair(dnsConfig.record, dnsConfig.ttl, side(primary), side(secondary));
+      process.stdout.write(
+        `route53: PRIMARY ${primary.name} / SECONDARY ${secondary.name} records with health checks\n`,
+      );
+    }
+  }
+  const status = fo.status();
+  const lines = [
+    `${paint('green', '✓', color)} failover running: ${status.targets.length} targets, routing ${status.routing}, failback ${status.failback}, active ${paint('bold', status.active ?? 'none', color)}`,
+  ];
+  if (fo.url) {
+    lines.push(`  front door  ${fo.url}`);
+    lines.push(`  status      ${fo.url}/_mcml/status   metrics ${fo.url}/_mcml/metrics`);
+    lines.push(
+      adminToken
+        ? `  admin       POST ${fo.url}/_mcml/targets/NAME/fail|restore (bearer token from ${plan.config.frontDoor.adminTokenEnv})`
+        : `  admin       off (set ${plan.config.frontDoor.adminTokenEnv} to enable fail/restore over HTTP)`,
+    );
+  }
+  if (dnsConfig && plan.config.mode !== 'front-door') {
+    lines.push(`  dns         ${dnsConfig.provider} ${dnsConfig.record} (ttl ${dnsConfig.ttl}s)`);
+  }
+  if (flags.events) lines.push(`  events      ${flags.events}`);
+  lines.push('Press Ctrl-C to stop.');
+  process.stdout.write(lines.join('\n') + '\n');
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  fo.events.off('event', print);
+  await fo.close();
+  process.stdout.write('failover stopped\n');
+}
+
+function frontDoorUrl(spec: Spec, override?: string): string {
+  if (override) return override.replace(/\/+$/, '');
+  const { host, port } = spec.failover.frontDoor;
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
+  return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
+}
+
+async function fetchStatus(url: string): Promise<FailoverStatus | undefined> {
+  try {
+    const res = await fetch(`${url}/_mcml/status`, { signal: AbortSignal.timeout(3000) });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as FailoverStatus;
+    return Array.isArray(body.targets) ? body : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function renderStatus(status: FailoverStatus, source: string, color: boolean): string {
+  const stateStyle = (s: string) =>
+    s === 'healthy' ? 'green' : s === 'unhealthy' ? 'red' : s === 'unknown' ? 'gray' : 'yellow';
+  const table = renderTable<TargetReport>(status.targets, [
+    { header: 'TARGET', value: (t) => (t.active ? paint('bold', `${t.name} *`, color) : t.name) },
+    { header: 'TIER', value: (t) => String(t.tier), align: 'right' },
+    {
+      header: 'STATE',
+      value: (t) => paint(stateStyle(t.state), t.disabled ? `${t.state} (out)` : t.state, color),
+    },
+    { header: 'LAST CHECK', value: (t) => (t.lastCheck ? t.lastCheck.slice(11, 19) : '-') },
+    {
+      header: 'LATENCY',
+      value: (t) => (t.latencyMs === undefined ? '-' : `${t.latencyMs.toFixed(1)} ms`),
+      align: 'right',
+    },
+    { header: 'ENDPOINT', value: (t) => t.endpoint },
+    { header: 'ERROR', value: (t) => t.lastError ?? '' },
+  ]);
+  const head = `active: ${paint('bold', status.active ?? 'none', color)}   routing: ${status.routing}   failback: ${status.failback}   (${source})`;
+  const dns = status.dns
+    ? `\ndns: ${status.dns.provider} ${status.dns.record} → ${status.dns.values?.join(', ') ?? '?'}${status.dns.lastError ? `  error: ${status.dns.lastError}` : ''}`
+    : '';
+  return `${head}\n${table}${dns}\n`;
+}
+
+/** `mcml failover status`: from the running controller, or one check of every target. */
+export async function runFailoverStatus(flags: FailoverStatusFlags): Promise<void> {
+  const { spec, plan } = await loadPlan(flags.file);
+  const url = frontDoorUrl(spec, flags.url);
+  let status = await fetchStatus(url);
+  let source = `controller at ${url}`;
+  if (!status) {
+    if (flags.url) {
+      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${url}/_mcml/status`, {
+        hint: 'start one with "mcml failover run", or omit --url for a one-shot check',
+      });
+    }
+    source = 'one-shot check: no controller running';
+    status = await oneShot(plan);
+  }
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(renderStatus(status, source, useColor()));
+}
+
+async function oneShot(plan: FailoverPlan): Promise<FailoverStatus> {
+  const now = new Date().toISOString();
+  const results = await Promise.all(plan.targets.map((t) => checkTarget(t, plan.timeoutMs)));
+  const targets: TargetReport[] = plan.targets.map((t, i) => {
+    const r = results[i]!;
+    return {
+      name: t.name,
+      tier: t.tier,
+      endpoint: t.endpoint,
+      jurisdiction: t.jurisdiction,
+      state: r.ok ? 'healthy' : 'unhealthy',
+      disabled: false,
+      active: false,
+      lastCheck: now,
+      lastCheckOk: r.ok,
+      latencyMs: r.latencyMs === undefined ? undefined : Math.round(r.latencyMs * 100) / 100,
+      lastError: r.error,
+    };
+  });
+  const best = targets.filter((t) => t.lastCheckOk).sort((a, b) => a.tier - b.tier)[0];
+  if (best) best.active = true;
+  return {
+    active: best?.name,
+    routing: plan.config.routing,
+    mode: plan.config.mode,
+    failback: plan.config.failback,
+    frontDoor: undefined,
+    dns: undefined,
+    targets,
+  };
+}
+
+interface DrillResult {
+  target: string;
+  wasActive: boolean;
+  switchedTo: string | undefined;
+  /** From taking the target out to the first request served elsewhere (or the status change). */
+  switchMs: number;
+  failedRequests: number;
+  restoredActive: string | undefined;
+  mode: 'in-process' | 'remote';
+}
+
+/** `mcml failover drill TARGET`. */
+export async function runFailoverDrill(target: string, flags: FailoverDrillFlags): Promise<void> {
+  const { spec, plan } = await loadPlan(flags.file);
+  if (!plan.targets.some((t) => t.name === target)) {
+    throw new McmlError('NOT_FOUND', `no target named "${target}" in ${flags.file}`, {
+      hint: `targets: ${plan.targets.map((t) => t.name).join(', ')}`,
+    });
+  }
+  const holdMs = durationMs(flags.hold);
+  const result = flags.url
+    ? await remoteDrill(target, flags.url.replace(/\/+$/, ''), plan, holdMs)
+    : await localDrill(target, spec, plan, holdMs);
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
+  const color = useColor();
+  const lines = [
+    `drill of ${paint('bold', target, color)} (${result.mode})`,
+    result.wasActive
+      ? `  traffic moved to ${result.switchedTo ?? 'nothing'} in ${result.switchMs.toFixed(1)} ms`
+      : `  ${target} was not the active target; traffic stayed on ${result.switchedTo ?? 'none'}`,
+    `  failed requests during the drill: ${result.failedRequests}`,
+    `  ${target} restored; active now: ${result.restoredActive ?? 'none'}` +
+      (plan.config.failback === 'auto' && result.restoredActive !== target && result.wasActive
+        ? ` (fails back after the stable period, ${String(plan.config.stablePeriod)})`
+        : ''),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** A drill must not take down the service: another target has to be able to serve. */
+function refuseLastTarget(target: string, status: FailoverStatus): void {
+  const others = status.targets.filter(
+    (t) => t.name !== target && !t.disabled && (t.state === 'healthy' || t.state === 'suspect'),
+  );
+  if (others.length === 0) {
+    throw new McmlError(
+      'CONFLICT',
+      `drilling "${target}" would leave no healthy target to take the traffic`,
+      { hint: 'run "mcml failover status" and bring another target up first' },
+    );
+  }
+}
+
+/** Runs a controller in this process on a free port and drills it under light traffic. */
+async function localDrill(
+  target: string,
+  spec: Spec,
+  plan: FailoverPlan,
+  holdMs: number,
+): Promise<DrillResult> {
+  const fo = await startFailover({
+    spec,
+    plan: { ...plan, config: { ...plan.config, mode: 'front-door' } },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  try {
+    refuseLastTarget(target, fo.status());
+    const before = fo.status().active;
+    let failed = 0;
+    let switchedAt: number | undefined;
+    let switchedTo: string | undefined;
+    let running = true;
+    // One request first, so connection set-up is not counted as switch time.
+    await (await fetch(`${fo.url}/`, { signal: AbortSignal.timeout(5000) })).arrayBuffer();
+    const started = performance.now();
+    fo.fail(target);
+    const probe = async () => {
+      while (running) {
+        try {
+          const res = await fetch(`${fo.url}/`, { signal: AbortSignal.timeout(5000) });
+          await res.arrayBuffer();
+          const served = res.headers.get('x-mcml-target') ?? undefined;
+          if (res.status >= 500) failed++;
+          if (switchedAt === undefined && served && served !== target) {
+            switchedAt = performance.now();
+            switchedTo = served;
+          }
+        } catch {
+          failed++;
+        }
+      }
+    };
+    const probing = probe();
+    await new Promise((r) => setTimeout(r, holdMs));
+    running = false;
+    await probing;
+    fo.restore(target);
+    return {
+      target,
+      wasActive: before === target,
+      switchedTo: switchedTo ?? fo.status().active,
+      switchMs: switchedAt === undefined ? NaN : switchedAt - started,
+      failedRequests: failed,
+      restoredActive: fo.status().active,
+      mode: 'in-process',
+    };
+  } finally {
+    await fo.close();
+  }
+}
+
+/** Drills a running controller through its admin API. */
+async function remoteDrill(
+  target: string,
+  url: string,
+  plan: FailoverPlan,
+  holdMs: number,
+): Promise<DrillResult> {
+  const tokenEnv = plan.config.frontDoor.adminTokenEnv;
+  const token = process.env[tokenEnv];
+  if (!token) {
+    throw new McmlError('USAGE', `a remote drill needs the admin token in ${tokenEnv}`, {
+      hint: `export ${tokenEnv}=… (the value the controller was started with)`,
+    });
+  }
+  const admin = async (action: 'fail' | 'restore'): Promise<FailoverStatus> => {
+    const res = await fetch(`${url}/_mcml/targets/${encodeURIComponent(target)}/${action}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5000),
+    }).catch((error: unknown) => {
+      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${url}`, {
+        cause: error,
+      });
+    });
+    if (res.status === 401 || res.status === 403) {
+      throw new McmlError('PROVIDER_AUTH', `the controller at ${url} refused the admin token`, {
+        hint: `check ${tokenEnv}`,
+      });
+    }
+    if (!res.ok) throw new McmlError('UNAVAILABLE', `${action} failed: HTTP ${res.status}`);
+    return (await res.json()) as FailoverStatus;
+  };
+  const before = await fetchStatus(url);
+  if (before) refuseLastTarget(target, before);
+  const started = performance.now();
+  const out = await admin('fail');
+  const switchMs = performance.now() - started;
+  let failed = 0;
+  let switchedTo = out.active;
+  const until = Date.now() + holdMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      if (res.status >= 500) failed++;
+      switchedTo = res.headers.get('x-mcml-target') ?? switchedTo;
+    } catch {
+      failed++;
+    }
+  }
+  const after = await admin('restore');
+  return {
+    target,
+    wasActive: before?.active === target,
+    switchedTo,
+    switchMs,
+    failedRequests: failed,
+    restoredActive: after.active,
+    mode: 'remote',
+  };
+}
