@@ -18,13 +18,13 @@ interface Run {
   stderr: string;
 }
 
-function mcml(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function mcml(args: string[], env: Record<string, string> = {}, cwd = repo): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['bin/mcml', ...args],
+      [join(repo, 'bin/mcml'), ...args],
       {
-        cwd: repo,
+        cwd,
         env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...env },
         timeout: 60_000,
       },
@@ -259,6 +259,13 @@ describe.concurrent('mcml catalog', () => {
     const t4 = rows.filter((r) => r.gpu === 'T4' && r.count === 1).map((r) => r.onDemand);
     expect(t4).toEqual([...t4].sort((a, b) => a - b));
     expect(t4[0]).toBe(0.526);
+  });
+
+  it('finds the shipped catalog from any working directory', async () => {
+    const spec = join(repo, 'examples/residency/mcml.yaml');
+    const run = await mcml(['plan', spec, '--json'], {}, tmpdir());
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).placements[0].instanceType).toBe('n1-standard-4');
   });
 
   it('regions: jurisdictions and continents', async () => {
