@@ -51,8 +51,17 @@ function terraformPresent(): boolean {
 }
 
 const spec = loadSpec('three-clouds.yaml');
+/** The fixture with the AWS tier's endpoint unknown: its load balancer name becomes a variable. */
+function withoutAwsEndpoint(): RenderResult {
+  const s = loadSpec('three-clouds.yaml', (t) =>
+    t.replace('    endpoint: https://aws.ml.example.com\n', ''),
+  );
+  return render(s, threeCloudsPlan(s));
+}
+
 const cases: [string, () => RenderResult][] = [
   ['fixture three-clouds', () => render(spec, threeCloudsPlan(spec))],
+  ['fixture without an AWS endpoint', withoutAwsEndpoint],
   ['example three-clouds', () => examplePlan('three-clouds')],
   ['example residency', () => examplePlan('residency')],
 ];
@@ -92,6 +101,18 @@ describe('Terraform', { timeout: 120_000 }, () => {
     const again = await moduleInfos(files);
     expect(checkModule(again.root, again.children).join('\n')).toMatch(
       /misses required variable instance_types/,
+    );
+  });
+
+  it('a tier without a known host: a required variable, no dns/ files, a note', async () => {
+    const r = withoutAwsEndpoint();
+    const variables: any = await parse('variables.tf', r.files['terraform/variables.tf']!);
+    expect(variables.variable.lb_host_aws_primary[0]).not.toHaveProperty('default');
+    expect(r.files['terraform/dns.tf']).toContain('host     = var.lb_host_aws_primary');
+    expect(Object.keys(r.files).filter((f) => f.startsWith('dns/'))).toEqual([]);
+    expect(r.warnings.join('\n')).toMatch(/dns: aws-primary has no endpoint/);
+    expect(r.files['terraform/terraform.tfvars.example']).toContain(
+      '\nlb_host_aws_primary = "<load balancer DNS name or IPv4 of aws-primary>"',
     );
   });
 

@@ -621,7 +621,7 @@ export function renderTerraform(ctx: RenderContext): TerraformOutput {
   for (const tier of tiers) {
     if (tier.host === undefined) {
       const t = targets.find((x) => x.placement.target === tier.target)!;
-      needed.push(`# lb_host_${t.id} = "<load balancer DNS name or IPv4 of ${tier.target}>"`);
+      needed.push(`lb_host_${t.id} = "<load balancer DNS name or IPv4 of ${tier.target}>"`);
     }
   }
   files['terraform/terraform.tfvars.example'] =
