@@ -1,3 +1,9 @@
+/**
+ * Snapshots of everything render writes for the examples (real planner and catalog) and for a
+ * hand-built plan. A deliberate change to the renderers, the examples, the catalog or the
+ * planner changes them: review the diff, then update with
+ *   npx vitest run test/render/snapshot.test.ts -u
+ */
 import { describe, expect, it } from 'vitest';
 import { render, type RenderResult } from '../../src/core/render/index.js';
 import { examplePlan, FIXTURES, loadSpec, threeCloudsPlan } from './fixtures.js';
