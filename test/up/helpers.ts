@@ -42,13 +42,14 @@ export async function startUp(
   spec: string,
   args: string[] = [],
   timeoutMs = 120_000,
+  env: Record<string, string> = {},
 ): Promise<UpProcess> {
   let out = '';
   const child = spawn(process.execPath, [BIN, 'up', '-f', spec, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own group, so a failed test can still take everything down.
     detached: true,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

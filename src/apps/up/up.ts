@@ -23,6 +23,8 @@ import {
   type FailoverLogEntry,
   type RunningFailover,
 } from '../../engines/failover/index.js';
+import { runDataSync, runSync, type DestinationReport } from '../../engines/sync/index.js';
+import type { Jurisdiction } from '../../core/spec/index.js';
 import { createDashboardHandler } from '../dashboard/server.js';
 import type {
   DashboardState,
@@ -39,7 +41,6 @@ import {
   type ReplicaLaunch,
 } from './local-cluster.js';
 import { escapeLabel, mergePrometheusText } from './prom-text.js';
-import { replicate } from './replicate.js';
 import { systemClock } from './system-clock.js';
 import { TargetService } from './target-service.js';
 
@@ -64,6 +65,8 @@ export interface UpOptions {
   host: string;
   port: number;
   adminToken: string;
+  /** The jurisdiction of a cloud region (from the catalog), for data residency. */
+  jurisdictionOf: (cloud: string, region: string) => Jurisdiction | undefined;
   /** Opens a bucket (relative file paths against baseDir). */
   openStore: (uri: string) => Promise<ObjectStore>;
   /** The command for one replica (`mcml serve …` in production). */
@@ -463,6 +466,7 @@ async function checkRemoteTargets(spec: Spec, placements: Placement[]): Promise<
   }
 }
 
+/** The model and the data sets into every bucket, through the sync engine. */
 async function syncBuckets(args: {
   spec: Spec;
   placements: Placement[];
@@ -476,7 +480,6 @@ async function syncBuckets(args: {
   const { spec, placements, stores, modelKey, sync, addEvent, progress, options } = args;
   const clock = options.clock ?? systemClock;
   const modelUri = spec.service.model.uri;
-  // The model: one object, from wherever the spec says, to every bucket.
   let modelSource: ObjectStore;
   try {
     modelSource = await options.openStore(parentUri(modelUri));
@@ -493,85 +496,79 @@ async function syncBuckets(args: {
         : 'fix service.model.uri in the spec',
     });
   }
-  const jobs: {
-    item: string;
-    source: ObjectStore;
-    keys?: string[];
-    include?: string[];
-    exclude?: string[];
-    prefix: string;
-    targets: string[];
-  }[] = [
-    {
-      item: 'model',
-      source: modelSource,
-      keys: [modelFile],
-      prefix: dirname(modelKey) + '/',
-      targets: placements.filter((p) => stores.has(p.target)).map((p) => p.target),
-    },
-  ];
-  for (const ds of spec.data) {
-    let source: ObjectStore;
-    try {
-      source = await options.openStore(ds.source);
-    } catch (error) {
-      throw new McmlError('NOT_FOUND', `cannot open data set "${ds.name}" at ${ds.source}`, {
-        cause: error,
+  const record = (item: string, targets: string[], reports: (DestinationReport | undefined)[]) => {
+    targets.forEach((target, i) => {
+      const d = reports[i];
+      const failed = d === undefined || d.failed.length > 0;
+      const view: SyncView = {
+        item,
+        target,
+        state: failed ? 'failed' : 'done',
+        objects: d ? d.copied + d.unchanged : 0,
+        bytes: d?.bytesWritten ?? 0,
+        at: clock.now(),
+        message: !d
+          ? 'not synced'
+          : d.failed.length > 0
+            ? d.failed.map((f) => `${f.key}: ${f.error}`).join('; ')
+            : d.copied === 0
+              ? 'up to date'
+              : `copied ${d.copied} object(s)`,
+      };
+      sync.push(view);
+      addEvent({
+        at: view.at!,
+        kind: 'sync',
+        level: failed ? 'error' : 'ok',
+        target,
+        message: `${item} → ${target}: ${view.message} (${view.objects} object(s))`,
       });
-    }
-    jobs.push({
-      item: ds.name,
-      source,
-      include: ds.include,
-      exclude: ds.exclude,
-      prefix: ds.prefix ?? `data/${ds.name}/`,
-      // The plan already placed each data set inside its jurisdiction only.
-      targets: placements
-        .filter((p) => p.dataSets.includes(ds.name) && stores.has(p.target))
-        .map((p) => p.target),
+    });
+  };
+
+  // The model: read once, written to every target's bucket, verified.
+  const modelTargets = placements.filter((p) => stores.has(p.target)).map((p) => p.target);
+  progress(`syncing the model to ${modelTargets.join(', ') || 'no target'}`);
+  const modelDirs = await Promise.all(
+    modelTargets.map((t) => options.openStore(joinUri(stores.get(t)!.uri, dirname(modelKey)))),
+  );
+  const modelReport = await runSync({
+    source: modelSource,
+    destinations: modelDirs,
+    include: [modelFile],
+  });
+  record('model', modelTargets, modelReport.destinations);
+  if (!modelReport.ok) {
+    throw new McmlError('UNAVAILABLE', 'the model could not be copied to every target', {
+      details: { destinations: modelReport.destinations },
     });
   }
-  for (const job of jobs) {
-    for (const target of job.targets) {
-      sync.push({ item: job.item, target, state: 'syncing', objects: 0, bytes: 0 });
-    }
-    progress(`syncing ${job.item} to ${job.targets.join(', ') || 'no target'}`);
-    try {
-      const outcomes = await replicate({
-        source: job.source,
-        ...(job.keys ? { keys: job.keys } : {}),
-        ...(job.include ? { include: job.include } : {}),
-        ...(job.exclude ? { exclude: job.exclude } : {}),
-        destinations: job.targets.map((t) => ({
-          name: t,
-          store: stores.get(t)!,
-          prefix: job.prefix,
-        })),
-      });
-      for (const o of outcomes) {
-        const view = sync.find((s) => s.item === job.item && s.target === o.destination)!;
-        Object.assign(view, {
-          state: 'done',
-          objects: o.objects,
-          bytes: o.bytes,
-          at: clock.now(),
-          message: o.copied === 0 ? 'up to date' : `copied ${o.copied} object(s)`,
-        });
-        addEvent({
-          at: clock.now(),
-          kind: 'sync',
-          level: 'ok',
-          target: o.destination,
-          message: `${job.item} → ${o.destination}: ${o.copied === 0 ? 'up to date' : `${o.copied} of ${o.objects} object(s) copied`}`,
-        });
-      }
-    } catch (error) {
-      for (const view of sync.filter((s) => s.item === job.item && s.state === 'syncing')) {
-        Object.assign(view, { state: 'failed', message: (error as Error).message });
-      }
-      throw error;
-    }
+
+  // Data sets: the sync engine routes each to the targets of its jurisdiction only, and
+  // refuses before any byte moves when a bucket lies outside it.
+  if (spec.data.length === 0) return;
+  progress(`syncing data sets ${spec.data.map((d) => d.name).join(', ')}`);
+  const withBuckets: Spec = {
+    ...spec,
+    targets: spec.targets.map((t) => {
+      const bucket = bucketOf(t, options.stateDir);
+      return bucket ? { ...t, bucket } : t;
+    }),
+  };
+  const reports = await runDataSync({
+    spec: withBuckets,
+    specDir: options.baseDir,
+    lookup: options.jurisdictionOf,
+    open: options.openStore,
+  });
+  for (const r of reports) record(r.dataset, r.targets, r.report?.destinations ?? []);
+  if (reports.some((r) => r.report && !r.report.ok)) {
+    throw new McmlError('UNAVAILABLE', 'a data set could not be copied to every target');
   }
+}
+
+function joinUri(root: string, path: string): string {
+  return root.replace(/\/?$/, '/') + path.replace(/^\/+/, '').replace(/\/?$/, '/');
 }
 
 function parentUri(uri: string): string {

@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../adapters/storage.js';
 import { McmlError } from '../../core/errors.js';
+import { regionInfo } from '../../core/catalog/index.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Plan } from '../../core/plan/types.js';
 import { durationMs } from '../../core/spec/parse.js';
@@ -124,6 +125,10 @@ export async function runUp(fileArg: string | undefined, options: UpCommandOptio
     adminToken,
     readyTimeoutMs,
     openStore: (uri) => openStore(uri, { baseDir }),
+    jurisdictionOf: (cloud, region) =>
+      cloud === 'aws' || cloud === 'gcp' || cloud === 'azure'
+        ? regionInfo(catalog, cloud, region)?.jurisdiction
+        : undefined,
     replicaCommand: (c) => ({
       command: process.execPath,
       args: [
