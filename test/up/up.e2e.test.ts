@@ -4,6 +4,7 @@
  * the failover lose no request, the cluster driver restart it and traffic fail back; drive
  * the dashboard in Chromium; stop with nothing left running.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -77,8 +78,15 @@ describe('mcml up', () => {
     }
     expect(metrics).toMatch(/mcml_active_target\{target="local-aws"\} 1/);
     expect(metrics.match(/^# TYPE mcml_http_requests_total /gm)).toHaveLength(1);
-    const prom = await readFile(join(dir, '.mcml/prometheus.yml'), 'utf8');
+    const promFile = join(dir, '.mcml/prometheus.yml');
+    const prom = await readFile(promFile, 'utf8');
     expect(prom).toContain(`- targets: ['${new URL(up.url).host}']`);
+    // Prometheus' own checker accepts the config and the scraped page.
+    const check = spawnSync('promtool', ['check', 'config', promFile], { encoding: 'utf8' });
+    if (check.error) throw new Error('promtool is missing: apt-get install -y prometheus');
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    expect(lint.stderr).not.toMatch(/error|duplicate|parse/i);
   });
 
   it('fails over with no failed request when a target is killed, then fails back', async () => {
