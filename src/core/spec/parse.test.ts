@@ -45,6 +45,22 @@ describe('parseSpec', () => {
     expect(unknown.hint).toBe('did you mean "resources"?');
   });
 
+  it('reports a misspelt required key once, as the typo', () => {
+    const issues = issuesOf(minimal.replace('resources:', 'resorces:'));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.message).toBe('unknown key "resorces"');
+  });
+
+  it('reports replicas min above max once', () => {
+    const text =
+      minimal.replace('  resources:', '  replicas: {min: 5, max: 2}\n  resources:') +
+      '  - {name: b, provider: gcp, region: us-central1}\n';
+    const issues = issuesOf(text);
+    expect(issues.map((i) => i.message)).toEqual([
+      'replicas.min (5) is greater than replicas.max (2)',
+    ]);
+  });
+
   it('suggests the nearest enum value', () => {
     const issues = issuesOf(minimal.replace('provider: aws', 'provider: azur'));
     expect(issues).toHaveLength(1);

@@ -6,7 +6,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { McmlError, type Issue } from '../errors.js';
-import { didYouMean } from '../suggest.js';
+import { didYouMean, nearest } from '../suggest.js';
 import { specSchema, type Spec } from './schema.js';
 
 /** A parsed spec with a way back from field paths to positions in the source. */
@@ -175,17 +175,23 @@ function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: 
         hint: `remove "emulates" or set provider: local`,
       });
     }
-    const min = t.overrides?.replicas?.min ?? spec.service.replicas.min;
-    const max = t.overrides?.replicas?.max ?? spec.service.replicas.max;
+    // Without overrides the service's own replicas apply: that is checked once, below.
+    if (t.overrides?.replicas === undefined) return;
+    const min = t.overrides.replicas.min ?? spec.service.replicas.min;
+    const max = t.overrides.replicas.max ?? spec.service.replicas.max;
     if (min > max) {
       out.push({
-        path: t.overrides?.replicas
-          ? ['targets', i, 'overrides', 'replicas']
-          : ['service', 'replicas'],
+        path: ['targets', i, 'overrides', 'replicas'],
         message: `replicas.min (${min}) is greater than replicas.max (${max})`,
       });
     }
   });
+  if (spec.service.replicas.min > spec.service.replicas.max) {
+    out.push({
+      path: ['service', 'replicas'],
+      message: `replicas.min (${spec.service.replicas.min}) is greater than replicas.max (${spec.service.replicas.max})`,
+    });
+  }
   const tiers = new Map<number, number>();
   spec.targets.forEach((t, i) => {
     if (t.tier === undefined) return;
@@ -285,20 +291,37 @@ export function parseSpec(text: string, file = 'mcml.yaml'): SpecDocument {
   const result = specSchema.safeParse(data);
   if (!result.success) {
     const issues: Issue[] = [];
+    // A misspelt key also makes the real key "required": report the typo, not both.
+    const misspelt = new Set<string>();
     for (const issue of result.error.issues) {
+      if (issue.code !== 'unrecognized_keys') continue;
       const path = issue.path as PathKey[];
-      if (issue.code === 'unrecognized_keys') {
-        const known = knownKeysAt(specSchema, data, path);
-        for (const key of issue.keys) {
-          const hint = didYouMean(key, known);
-          const pos = locate([...path, key], true) ?? { line: 1, column: 1 };
-          issues.push({
-            path: formatPath([...path, key]),
-            message: `unknown key "${key}"`,
-            hint: hint || (known.length ? `valid keys here: ${known.join(', ')}` : ''),
-            ...pos,
-          });
-        }
+      const known = knownKeysAt(specSchema, data, path);
+      for (const key of issue.keys) {
+        const suggestion = nearest(key, known);
+        if (suggestion !== undefined) misspelt.add(formatPath([...path, suggestion]));
+        const pos = locate([...path, key], true) ?? { line: 1, column: 1 };
+        issues.push({
+          path: formatPath([...path, key]),
+          message: `unknown key "${key}"`,
+          hint:
+            suggestion !== undefined
+              ? `did you mean "${suggestion}"?`
+              : known.length
+                ? `valid keys here: ${known.join(', ')}`
+                : '',
+          ...pos,
+        });
+      }
+    }
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') continue;
+      const path = issue.path as PathKey[];
+      if (
+        issue.code === 'invalid_type' &&
+        valueAt(data, path) === undefined &&
+        misspelt.has(formatPath(path))
+      ) {
         continue;
       }
       const { message, hint } = describeIssue(issue, data);
