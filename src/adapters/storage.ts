@@ -81,6 +81,9 @@ export async function openLocation(
         // mcml verifies content end to end with its own sha256; S3-compatible servers
         // (moto, MinIO…) disagree on checksum headers for ranges and multipart objects.
         responseChecksumValidation: 'WHEN_REQUIRED',
+        // Writes carry Content-MD5 (single PUT) or are checked against the multipart ETag;
+        // extra CRC32 trailers cost CPU on both ends and some S3-compatible servers reject them.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
         maxAttempts: o.maxAttempts ?? 4,
         ...(endpoint ? { endpoint, forcePathStyle: o.forcePathStyle ?? true } : {}),
         ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
