@@ -8,6 +8,8 @@ export interface CountingProxy {
   endpoint: string;
   port: number;
   counts: Map<string, number>;
+  /** Response bytes of object GETs (bytes read from the store). */
+  bytesOut: { value: number };
   total(): number;
   reset(): void;
   stop(): Promise<void>;
@@ -29,6 +31,7 @@ export function operationOf(req: IncomingMessage): string {
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const t = new URL(target);
   const counts = new Map<string, number>();
+  const bytesOut = { value: 0 };
   const server: Server = createServer((req, res) => {
     const op = operationOf(req);
     counts.set(op, (counts.get(op) ?? 0) + 1);
@@ -42,6 +45,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
+        if (op === 'GET object') up.on('data', (d: Buffer) => (bytesOut.value += d.length));
         up.pipe(res);
       },
     );
@@ -59,8 +63,12 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     endpoint: `http://127.0.0.1:${port}`,
     port,
     counts,
+    bytesOut,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
-    reset: () => counts.clear(),
+    reset: () => {
+      counts.clear();
+      bytesOut.value = 0;
+    },
     stop: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
