@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -173,7 +173,8 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(
     `mcml serve benchmark: mlp-large 784-1024-1024-10, ${cpus().length} cores (${cpu}), Node ${process.version}, ` +
-      `${DURATION}s per run, onnxruntime intra-op threads ${THREADS}\n\n`,
+      `${DURATION}s per run, onnxruntime intra-op threads ${THREADS}, ` +
+      `load average at start ${loadavg()[0]!.toFixed(1)}\n\n`,
   );
 
   const results: LoadResult[] = [];
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
   const bestOn = on64.reduce((a, b) => (b.rps > a.rps ? b : a));
   const batchingRatio = bestOn.rps / off64.rps;
   const rawRatio = bestOn.rps / best.perSecond;
+  process.stdout.write(`\nload average at end ${loadavg()[0]!.toFixed(1)}\n`);
   process.stdout.write(
     `\nbatching vs batch size 1 at c=64: ${bestOn.rps.toFixed(0)} / ${off64.rps.toFixed(0)} = ${batchingRatio.toFixed(2)}x (target >= 3x) ${batchingRatio >= 3 ? 'PASS' : 'MISS'}\n` +
       `server vs raw in-process (best: batch ${best.batch}, ${best.perSecond.toFixed(0)}/s): ${(rawRatio * 100).toFixed(0)}% (target >= 70%) ${rawRatio >= 0.7 ? 'PASS' : 'MISS'}\n`,

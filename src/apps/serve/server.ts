@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { McmlError, httpStatusFor, isMcmlError } from '../../core/errors.js';
@@ -31,7 +32,10 @@ export interface ServeOptions {
   maxBodyBytes?: number;
   /** How long close() waits for in-flight requests, ms. Default 10 000. */
   drainTimeoutMs?: number;
-  /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. Default 0. */
+  /**
+   * onnxruntime intra-op threads per session; 0 lets onnxruntime choose (one per core).
+   * Default: one less than the cores, leaving one for the event loop that parses requests.
+   */
   intraOpThreads?: number;
   /** "cpu" (default) or "cuda" (falls back to CPU when CUDA is unavailable). */
   device?: 'cpu' | 'cuda';
@@ -79,7 +83,7 @@ const DEFAULTS = {
   maxQueue: 256,
   maxBodyBytes: 16 * 1024 * 1024,
   drainTimeoutMs: 10_000,
-  intraOpThreads: 0,
+  intraOpThreads: Math.max(1, availableParallelism() - 1),
 };
 
 class HttpError extends Error {

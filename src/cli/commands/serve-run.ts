@@ -88,7 +88,9 @@ export async function runServe(raw: RawOptions): Promise<void> {
     maxQueue: integer('--max-queue', raw.maxQueue, 1),
     maxBodyBytes: parseSize('--max-body', raw.maxBody),
     drainTimeoutMs: duration('--drain-timeout', raw.drainTimeout),
-    intraOpThreads: integer('--threads', raw.threads, 0, 256),
+    ...(raw.threads === 'auto'
+      ? {}
+      : { intraOpThreads: integer('--threads', raw.threads, 0, 256) }),
     device,
     cacheDir: typeof raw.cacheDir === 'string' ? raw.cacheDir : defaultCacheDir(),
     // s3:// gs:// az:// models go through the storage layer (SDKs load only when used).

@@ -29,7 +29,11 @@ export function registerServe(program: Command): void {
       'on SIGTERM, how long in-flight requests may finish',
       '10s',
     )
-    .option('--threads <n>', 'onnxruntime intra-op threads per model (0: onnxruntime decides)', '0')
+    .option(
+      '--threads <n>',
+      'onnxruntime intra-op threads per model: auto (cores - 1, one left for HTTP), 0 (onnxruntime decides) or N',
+      'auto',
+    )
     .option('--device <device>', 'cpu, or cuda (falls back to cpu when unavailable)', 'cpu')
     .option(
       '--cache-dir <dir>',
