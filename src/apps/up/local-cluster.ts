@@ -172,6 +172,7 @@ export class LocalCluster {
   #loopDone: Promise<void> | undefined;
   #reconciling: Promise<void> | undefined;
   #stopped = false;
+  #watchdog: Watchdog | undefined;
   readonly #onExit = () => this.#killAllNow();
 
   constructor(targets: LocalTargetConfig[], options: LocalClusterOptions = {}) {
@@ -224,6 +225,7 @@ export class LocalCluster {
   async start(): Promise<void> {
     if (this.#loop) return;
     process.once('exit', this.#onExit);
+    this.#watchdog = startWatchdog();
     this.#loop = new AbortController();
     const signal = this.#loop.signal;
     await this.reconcile();
@@ -347,6 +349,8 @@ export class LocalCluster {
       [...this.#targets.values()].flatMap((t) => t.replicas.map((r) => this.#stopReplica(t, r))),
     );
     process.removeListener('exit', this.#onExit);
+    this.#watchdog?.close();
+    this.#watchdog = undefined;
   }
 
   // --- internals -------------------------------------------------------------------------
@@ -559,6 +563,7 @@ export class LocalCluster {
       ...(launch.cwd ? { cwd: launch.cwd } : {}),
     });
     r.child = child;
+    if (child.pid !== undefined) this.#watchdog?.add(child.pid);
     r.state = 'starting';
     r.startedAt = this.#clock.now();
     delete r.readyAt;
@@ -596,6 +601,7 @@ export class LocalCluster {
     signal: string | null,
     resolve: () => void,
   ): void {
+    if (child.pid !== undefined) this.#watchdog?.remove(child.pid);
     if (r.child !== child) return resolve();
     // Anything the replica left in its group goes with it.
     killGroup(child, 'SIGKILL');
@@ -659,6 +665,72 @@ export class LocalCluster {
     for (const rt of this.#targets.values()) {
       for (const r of rt.replicas) killGroup(r.child, 'SIGKILL');
     }
+  }
+}
+
+/**
+ * A guard process that outlives us: it holds a pipe from this process and, when the pipe
+ * closes without a goodbye (we were SIGKILLed), stops every replica group still listed, so
+ * even a killed `mcml up` leaves no orphan.
+ */
+interface Watchdog {
+  add(pgid: number): void;
+  remove(pgid: number): void;
+  close(): void;
+}
+
+const WATCHDOG_SOURCE = `
+const groups = new Set();
+let buffered = '';
+let done = false;
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  buffered += chunk;
+  let i;
+  while ((i = buffered.indexOf('\\n')) >= 0) {
+    const [op, id] = buffered.slice(0, i).split(' ');
+    buffered = buffered.slice(i + 1);
+    if (op === '+') groups.add(Number(id));
+    else if (op === '-') groups.delete(Number(id));
+    else if (op === 'bye') done = true;
+  }
+});
+const signal = (sig) => {
+  for (const g of groups) {
+    try { process.kill(-g, sig); } catch {}
+  }
+};
+process.stdin.on('close', () => {
+  if (done || groups.size === 0) process.exit(0);
+  signal('SIGTERM');
+  setTimeout(() => { signal('SIGKILL'); process.exit(0); }, 3000);
+});
+`;
+
+function startWatchdog(): Watchdog | undefined {
+  try {
+    const child = spawn(process.execPath, ['-e', WATCHDOG_SOURCE], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    child.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
+    child.unref();
+    // The pipe must not keep this process alive either.
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    const send = (line: string) => {
+      if (child.stdin?.writable) child.stdin.write(line + '\n');
+    };
+    return {
+      add: (pgid) => send(`+ ${pgid}`),
+      remove: (pgid) => send(`- ${pgid}`),
+      close: () => {
+        send('bye');
+        child.stdin?.end();
+      },
+    };
+  } catch {
+    return undefined;
   }
 }
 
