@@ -140,6 +140,10 @@ export function fakeBackend(): FakeBackend {
       changed();
       return Promise.resolve();
     },
+    rollout(name) {
+      backend.calls.push(`rollout ${name}`);
+      return Promise.resolve();
+    },
     sendTraffic(count): Promise<TrafficResult> {
       backend.calls.push(`traffic ${count}`);
       return Promise.resolve({

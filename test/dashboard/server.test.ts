@@ -127,6 +127,10 @@ describe('dashboard HTTP', () => {
     expect((await nextState()).active).toBe('aws-east');
     controller.abort();
     expect(backend.calls).toEqual(['fail aws-east', 'restore aws-east']);
+    expect((await post('/_mcml/api/targets/gcp-central/rollout')).status).toBe(401);
+    const rollout = await post('/_mcml/api/targets/gcp-central/rollout', TOKEN);
+    expect(await rollout.json()).toEqual({ ok: true, target: 'gcp-central', action: 'rollout' });
+    expect(backend.calls.at(-1)).toBe('rollout gcp-central');
   });
 
   it('checks targets and traffic counts', async () => {

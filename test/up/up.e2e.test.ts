@@ -132,6 +132,22 @@ describe('mcml up', () => {
     expect((await getState(up.url)).active).toBe('local-aws');
   });
 
+  it('rolls a target onto new replica processes, one at a time', async () => {
+    const before = (await getState(up.url)).targets.find((t) => t.name === 'local-gcp')!;
+    const res = await fetch(`${up.url}/_mcml/api/targets/local-gcp/rollout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${up.token}` },
+    });
+    expect(res.status).toBe(200);
+    const after = await getState(up.url);
+    remember(after);
+    const gcp = after.targets.find((t) => t.name === 'local-gcp')!;
+    expect(gcp.replicas.ready).toBe(before.replicas.ready);
+    for (const pid of before.replicas.pids) expect(gcp.replicas.pids).not.toContain(pid);
+    expect(gcp.health).toBe('healthy');
+    expect(after.events.map((e) => e.message)).toContain('rolling restart done');
+  }, 60_000);
+
   it('shows the same facts in the terminal with mcml status', async () => {
     const text = await runMcml(['status', '--url', up.url]);
     expect(text.code).toBe(0);

@@ -22,6 +22,8 @@ export interface DashboardBackend {
   fail(target: string): Promise<void>;
   /** Puts a target back. */
   restore(target: string): Promise<void>;
+  /** Replaces a target's replicas one at a time (resolves when the rollout is done). */
+  rollout(target: string): Promise<void>;
   /** Sends `count` inference requests through the front door. */
   sendTraffic(count: number): Promise<TrafficResult>;
   /** Prometheus text for `/metrics`. */
@@ -168,7 +170,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       stream(req, res);
       return true;
     }
-    const targetAction = /^\/_mcml\/api\/targets\/([^/]+)\/(fail|restore)$/.exec(path);
+    const targetAction = /^\/_mcml\/api\/targets\/([^/]+)\/(fail|restore|rollout)$/.exec(path);
     if (targetAction) {
       const name = decodeURIComponent(targetAction[1]!);
       const act = targetAction[2];
@@ -177,7 +179,8 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
           throw new McmlError('NOT_FOUND', `no target named "${name}"`);
         }
         if (act === 'fail') await backend.fail(name);
-        else await backend.restore(name);
+        else if (act === 'restore') await backend.restore(name);
+        else await backend.rollout(name);
         return { ok: true, target: name, action: act };
       });
       return true;

@@ -374,6 +374,12 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
           failover.restore(target);
           return Promise.resolve();
         },
+        rollout: async (target) => {
+          if (!services.has(target)) {
+            throw new McmlError('UNSUPPORTED', `target "${target}" does not run on this machine`);
+          }
+          await cluster.rollingRestart(target);
+        },
         onChange: (listener) => {
           listeners.add(listener);
           return () => listeners.delete(listener);
