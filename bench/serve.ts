@@ -67,6 +67,25 @@ interface LoadResult {
   p50: number;
   p99: number;
   errors: number;
+  /** Mean rows per onnxruntime call during the run. */
+  rowsPerCall: number;
+  /** Share of the run's wall time the inference thread spent in onnxruntime. */
+  inferenceBusy: number;
+}
+
+async function inferenceStats(
+  url: string,
+): Promise<{ calls: number; rows: number; seconds: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(name + '{'));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+  return {
+    calls: value('mcml_inference_batch_size_count'),
+    rows: value('mcml_inference_batch_size_sum'),
+    seconds: value('mcml_inference_duration_seconds_sum'),
+  };
 }
 
 async function withServer<T>(maxBatch: number, fn: (url: string) => Promise<T>): Promise<T> {
@@ -147,6 +166,7 @@ async function load(
   const req = binary
     ? binaryRequest()
     : { body: jsonBody(), headers: { 'content-type': 'application/json' } };
+  const before = await inferenceStats(url);
   const result = await autocannon({
     url: `${url}/v2/models/mlp-large/infer`,
     method: 'POST',
@@ -155,6 +175,7 @@ async function load(
     connections,
     duration,
   });
+  const after = await inferenceStats(url);
   return {
     mode,
     connections,
@@ -162,6 +183,8 @@ async function load(
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
+    rowsPerCall: (after.rows - before.rows) / Math.max(1, after.calls - before.calls),
+    inferenceBusy: (after.seconds - before.seconds) / result.duration,
   };
 }
 
@@ -195,12 +218,13 @@ async function main(): Promise<void> {
   const best = [...raw, ...rawOther].reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
 
   process.stdout.write(
-    `${pad('mode', 22)}${pad('conc', 6, true)}${pad('req/s', 10, true)}${pad('p50 ms', 9, true)}${pad('p99 ms', 9, true)}${pad('errors', 8, true)}\n`,
+    `${pad('mode', 22)}${pad('conc', 6, true)}${pad('req/s', 10, true)}${pad('p50 ms', 9, true)}${pad('p99 ms', 9, true)}${pad('errors', 8, true)}${pad('rows/call', 11, true)}${pad('ort busy', 10, true)}\n`,
   );
   for (const r of results) {
     process.stdout.write(
       `${pad(r.mode, 22)}${pad(String(r.connections), 6, true)}${pad(r.rps.toFixed(0), 10, true)}` +
-        `${pad(r.p50.toFixed(1), 9, true)}${pad(r.p99.toFixed(1), 9, true)}${pad(String(r.errors), 8, true)}\n`,
+        `${pad(r.p50.toFixed(1), 9, true)}${pad(r.p99.toFixed(1), 9, true)}${pad(String(r.errors), 8, true)}` +
+        `${pad(r.rowsPerCall.toFixed(1), 11, true)}${pad(`${(r.inferenceBusy * 100).toFixed(0)}%`, 10, true)}\n`,
     );
   }
   process.stdout.write(`\nraw in-process onnxruntime (samples/s):\n`);

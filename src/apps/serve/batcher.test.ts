@@ -111,6 +111,28 @@ describe('Batcher', () => {
     expect(ok[0]!.data[0]).toBe(5);
   });
 
+  it('hands up to maxInFlight batches to the runner at once', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const started: number[] = [];
+    const batcher = new Batcher(
+      async (inputs) => {
+        started.push(inputs[0]!.shape[0]!);
+        await gate;
+        return inputs;
+      },
+      { maxBatch: 2, maxDelayMs: 60_000, maxQueue: 10, maxInFlight: 2 },
+    );
+    const all = Promise.all([1, 2, 3, 4, 5, 6].map((i) => batcher.submit(row([i]))));
+    // Two full batches are running (blocked); the third waits for a free slot.
+    expect(started).toEqual([2, 2]);
+    expect(batcher.depth).toBe(2);
+    release();
+    const out = await all;
+    expect(started).toEqual([2, 2, 2]);
+    expect(out.map((r) => r[0]!.data[0])).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('runs at once when no other request is arriving', async () => {
     const model = doubling();
     const batcher = new Batcher(model.run, {

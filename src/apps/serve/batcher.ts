@@ -19,6 +19,12 @@ export interface BatcherOptions {
    * batch, so it runs at once: a lone caller does not pay the delay.
    */
   pendingArrivals?: () => number;
+  /**
+   * Batches handed to the runner at once (default 1). With inference on a worker thread, 2
+   * keeps the worker busy: the next batch is already queued there while the event loop is
+   * still busy answering the previous one.
+   */
+  maxInFlight?: number;
 }
 
 export interface BatchObserver {
@@ -52,7 +58,7 @@ export class Batcher {
   private readonly queue: Pending[] = [];
   private queuedRows = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private running = false;
+  private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -101,16 +107,22 @@ export class Batcher {
 
   /** Resolves once nothing is queued or running. */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private get saturated(): boolean {
+    return this.inFlight >= (this.options.maxInFlight ?? 1);
+  }
+
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.saturated || this.queue.length === 0) return;
     const full = !this.batchable || this.queuedRows >= this.options.maxBatch;
     // The delay counts from the oldest request's arrival, as in Triton.
     const wait = this.options.maxDelayMs - (performance.now() - this.queue[0]!.arrived);
-    if (full || wait <= 0 || this.options.pendingArrivals?.() === 0) {
+    // Nothing running and nothing else arriving: waiting cannot fill the batch.
+    const alone = this.inFlight === 0 && this.options.pendingArrivals?.() === 0;
+    if (full || wait <= 0 || alone) {
       this.clearTimer();
       void this.flush();
       return;
@@ -151,9 +163,11 @@ export class Batcher {
   }
 
   private async flush(): Promise<void> {
-    if (this.running || this.queue.length === 0) return;
-    this.running = true;
+    if (this.saturated || this.queue.length === 0) return;
+    this.inFlight++;
     const batch = this.take();
+    // Whatever did not fit waits for the next batch (and its timer).
+    this.schedule();
     try {
       const started = performance.now();
       const inputs = batch.length === 1 ? batch[0]!.inputs : concat(batch.map((p) => p.inputs));
@@ -168,14 +182,14 @@ export class Batcher {
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {
-      this.running = false;
+      this.inFlight--;
     }
     if (this.queue.length > 0) {
       // Requests that came in during the call are still unread sockets: yield to I/O once so
       // they can join, unless a full batch is already waiting.
       if (this.queuedRows >= this.options.maxBatch || !this.batchable) void this.flush();
       else setImmediate(() => this.schedule());
-    } else {
+    } else if (this.inFlight === 0) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
   }

@@ -535,6 +535,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           maxDelayMs: o.batchDelayMs,
           maxQueue: o.maxQueue,
           pendingArrivals: () => served.get(spec.name)?.receiving ?? 0,
+          maxInFlight: model.thread === 'worker' ? 2 : 1,
         },
         {
           batch: (rows, _requests, secs) => {
