@@ -222,6 +222,38 @@ describe('LocalCluster', () => {
     expect(cluster.status()[0]!.ready).toBe(1);
   });
 
+  it('scales on CPU read from /proc when no queue-depth target is set', async () => {
+    const { cluster, events } = make(
+      [
+        target(
+          'alpha',
+          { FAKE_BURN: '1' },
+          {
+            minReplicas: 1,
+            maxReplicas: 2,
+            initialReplicas: 1,
+            autoscale: { metric: 'cpu', targetPercent: 10, cpuPerReplica: 1 },
+          },
+        ),
+      ],
+      { intervalMs: 300 },
+    );
+    await cluster.start();
+    await new Promise<void>((resolve) => {
+      const off = cluster.on((e) => {
+        if (e.type === 'scaled') {
+          off();
+          resolve();
+        }
+      });
+    });
+    const scaled = events.find((e) => e.type === 'scaled')!;
+    expect(scaled.message).toMatch(/from 1 to 2 replicas \(cpu-percent \d+/);
+    const metric = cluster.status()[0]!.metric!;
+    expect(metric.name).toBe('cpu-percent');
+    expect(metric.value).toBeGreaterThan(10);
+  });
+
   it('never scales past max replicas', async () => {
     const clock = new ManualClock();
     const { cluster } = make(
