@@ -62,6 +62,8 @@ const HOP_BY_HOP = new Set([
 ]);
 const RETRY_STATUS = new Set([502, 503, 504]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Upstream answers up to this size (with a Content-Length) are relayed in one write. */
+const SMALL_BODY_BYTES = 1024 * 1024;
 
 class PayloadTooLarge extends Error {}
 
@@ -272,6 +274,20 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
         // An upstream header Node refuses to send: answer 502 rather than crash.
         response.body.dump().catch(() => undefined);
         jsonError(res, 502, { error: 'bad_gateway', target: name, message: 'invalid headers' });
+        return;
+      }
+      const length = Number(response.headers['content-length'] ?? NaN);
+      if (length >= 0 && length <= SMALL_BODY_BYTES) {
+        // Small answers (inference results) in one write: measurably faster than piping
+        // undici's body stream into the response, and they are bounded by Content-Length.
+        let buffered: Buffer;
+        try {
+          buffered = Buffer.from(await response.body.arrayBuffer());
+        } catch {
+          res.destroy();
+          return;
+        }
+        res.end(buffered);
         return;
       }
       pipeline(response.body, res, (error) => {
