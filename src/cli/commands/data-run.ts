@@ -14,6 +14,10 @@ import { loadSpecFile } from '../spec-file.js';
 import { paint, useColor } from '../output.js';
 import type { DataSyncFlags, DataVerifyFlags } from './data.js';
 
+// The AWS SDK warns on every run that its future versions will need Node 22: nothing a user
+// of mcml can act on, and it would bury the sync report.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
