@@ -20,9 +20,9 @@ export interface BatcherOptions {
    */
   pendingArrivals?: () => number;
   /**
-   * Batches handed to the runner at once (default 1). With inference on a worker thread, 2
-   * keeps the worker busy: the next batch is already queued there while the event loop is
-   * still busy answering the previous one.
+   * Batches handed to the runner at once (default 1). More keeps a runner with its own
+   * thread busy while the event loop answers the previous batch, at the price of smaller
+   * batches.
    */
   maxInFlight?: number;
 }

@@ -535,7 +535,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           maxDelayMs: o.batchDelayMs,
           maxQueue: o.maxQueue,
           pendingArrivals: () => served.get(spec.name)?.receiving ?? 0,
-          maxInFlight: model.thread === 'worker' ? 2 : 1,
+          // One batch at a time: a second one in flight halves the batches (measured: rows per
+          // call 27 -> 16 at c=64) and costs more per row than the worker ever waits.
+          maxInFlight: 1,
         },
         {
           batch: (rows, _requests, secs) => {
