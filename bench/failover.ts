@@ -100,7 +100,7 @@ failover:
     if (due > now) await sleep(due - now);
     if (Number.isNaN(killAt) && performance.now() - t0 >= 3000) {
       killAt = performance.now();
-      ups[0]!.child.kill('SIGKILL');
+      ups[0].child.kill('SIGKILL');
     }
     const start = performance.now();
     const p = pool
