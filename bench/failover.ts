@@ -308,52 +308,57 @@ async function main() {
     console.log(
       `mcml failover benchmark — ${new Date().toISOString()} — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}\n`,
     );
-    const a = await killUnderLoad(dir);
-    console.log('(a) 200 req/s POST through the front door, SIGKILL of the primary');
-    console.log(
-      table([
-        [
-          'requests',
-          'failed',
-          'retried',
-          'kill → ejected (ms)',
-          'served by secondary after kill',
-          'p50 before (ms)',
-          'p99 before',
-          'p99 kill+1s',
-          'max kill+1s',
-        ],
-        [
-          String(a.requests),
-          String(a.failed),
-          String(a.retries),
-          `${f(a.switchMs)} (${a.switchReason ?? '?'})`,
-          `${f(a.afterOnSecondary * 100)} %`,
-          f(a.p50Before, 2),
-          f(a.p99Before, 2),
-          f(a.p99Around, 2),
-          f(a.maxAround, 2),
-        ],
-      ]),
-    );
-    console.log(
-      `    target: 0 failed (got ${a.failed}), < 1000 ms to move all traffic (got ${f(a.switchMs)} ms)\n`,
-    );
-
-    const b = await dnsOnBind();
-    console.log(
-      '(b) DNS mode on BIND (RFC 2136 + TSIG), checks every 1 s, failureThreshold 3, TTL 1 s',
-    );
-    console.log(
-      table([
-        ['run', 'kill → new DNS answer (ms)'],
-        ...b.map((ms, i) => [String(i + 1), f(ms, 0)]),
-      ]),
-    );
-    console.log(
-      `    median ${f(pct(b, 50), 0)} ms; target ≤ 4000 ms. Route 53 failover: 30–90 s detection + TTL; k8gb ~48 s (prices.md)\n`,
-    );
-
+    // `npm run bench:failover -- c` runs only part (c); default: all.
+    const parts = process.argv.slice(2).join('') || 'abc';
+    if (parts.includes('a')) {
+      const a = await killUnderLoad(dir);
+      console.log('(a) 200 req/s POST through the front door, SIGKILL of the primary');
+      console.log(
+        table([
+          [
+            'requests',
+            'failed',
+            'retried',
+            'kill → ejected (ms)',
+            'served by secondary after kill',
+            'p50 before (ms)',
+            'p99 before',
+            'p99 kill+1s',
+            'max kill+1s',
+          ],
+          [
+            String(a.requests),
+            String(a.failed),
+            String(a.retries),
+            `${f(a.switchMs)} (${a.switchReason ?? '?'})`,
+            `${f(a.afterOnSecondary * 100)} %`,
+            f(a.p50Before, 2),
+            f(a.p99Before, 2),
+            f(a.p99Around, 2),
+            f(a.maxAround, 2),
+          ],
+        ]),
+      );
+      console.log(
+        `    target: 0 failed (got ${a.failed}), < 1000 ms to move all traffic (got ${f(a.switchMs)} ms)\n`,
+      );
+    }
+    if (parts.includes('b')) {
+      const b = await dnsOnBind();
+      console.log(
+        '(b) DNS mode on BIND (RFC 2136 + TSIG), checks every 1 s, failureThreshold 3, TTL 1 s',
+      );
+      console.log(
+        table([
+          ['run', 'kill → new DNS answer (ms)'],
+          ...b.map((ms, i) => [String(i + 1), f(ms, 0)]),
+        ]),
+      );
+      console.log(
+        `    median ${f(pct(b, 50), 0)} ms; target ≤ 4000 ms. Route 53 failover: 30–90 s detection + TTL; k8gb ~48 s (prices.md)\n`,
+      );
+    }
+    if (!parts.includes('c')) return;
     const c = await overhead(dir);
     const row = (name: string, r: WrkResult) => [
       name,

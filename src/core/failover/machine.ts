@@ -109,6 +109,10 @@ export class FailoverMachine {
   private readonly byName = new Map<string, TargetStatus & { index: number }>();
   private activeName: string | undefined;
   private latencyPick: string | undefined;
+  /** Bumped on every change that can alter a route. */
+  private version = 0;
+  private routeCacheVersion = -1;
+  private readonly routeCache = new Map<string, Route>();
 
   constructor(targets: readonly TargetRef[], config: MachineConfig) {
     if (targets.length === 0) throw new Error('FailoverMachine needs at least one target');
@@ -263,6 +267,7 @@ export class FailoverMachine {
     const t = this.get(name);
     const events: FailoverEvent[] = [];
     if (!t.disabled) {
+      this.version++;
       t.disabled = true;
       events.push({ type: 'disabled', at: now, target: name });
       this.evaluate(now, events, 'manual');
@@ -275,6 +280,7 @@ export class FailoverMachine {
     const t = this.get(name);
     const events: FailoverEvent[] = [];
     if (t.disabled) {
+      this.version++;
       t.disabled = false;
       // Back in rotation counts as newly healthy: failback to it waits the stable period.
       if (t.state === 'healthy') t.healthySince = now;
@@ -304,6 +310,24 @@ export class FailoverMachine {
    * Residency routing never leaves the request's jurisdiction; it fails instead.
    */
   route(options: RouteOptions = {}): Route {
+    const routing = this.config.routing;
+    if (routing === 'ordered' || routing === 'residency') {
+      // The answer only changes with the state: cache it per jurisdiction (hot path).
+      const key = routing === 'residency' ? (options.jurisdiction ?? '') : '';
+      if (this.routeCacheVersion !== this.version) {
+        this.routeCache.clear();
+        this.routeCacheVersion = this.version;
+      }
+      const hit = this.routeCache.get(key);
+      if (hit) return hit;
+      const fresh = this.computeRoute(options);
+      if (this.routeCache.size < 64) this.routeCache.set(key, fresh);
+      return fresh;
+    }
+    return this.computeRoute(options);
+  }
+
+  private computeRoute(options: RouteOptions): Route {
     let pool = this.targets.filter((t) => !t.disabled);
     const { jurisdiction } = options;
     if (this.config.routing === 'residency' && jurisdiction !== undefined && jurisdiction !== '') {
@@ -385,6 +409,7 @@ export class FailoverMachine {
   ) {
     const from = this.activeName;
     if (from === name) return;
+    this.version++;
     this.activeName = name;
     events.push({ type: 'active', at: now, from, to: name, reason });
   }
@@ -398,6 +423,7 @@ export class FailoverMachine {
   ) {
     const from = t.state;
     if (from === to) return;
+    this.version++;
     t.state = to;
     t.since = now;
     if (to === 'healthy') {
