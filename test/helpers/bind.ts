@@ -75,6 +75,34 @@ zone "${zone}" {
     throw error;
   }
   const exec = promisify(execFile);
+  // named accepts connections before it has loaded its zones, and answers SERVFAIL until then:
+  // wait until the zone's SOA is served.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const soa = await exec('dig', [
+      '@127.0.0.1',
+      '-p',
+      String(port),
+      '+short',
+      '+norecurse',
+      '+time=1',
+      '+tries=1',
+      zone,
+      'SOA',
+    ])
+      .then((r) => r.stdout.trim())
+      .catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') throw new Error(`dig is not installed: ${INSTALL}`);
+        return '';
+      });
+    if (soa !== '') break;
+    if (Date.now() > deadline) {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`named did not serve zone ${zone} in time\n${server.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     ...server,
     server: `127.0.0.1:${port}`,

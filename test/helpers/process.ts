@@ -45,6 +45,19 @@ export async function waitForPort(
   }
 }
 
+// Safety net: a server whose handle a failing test lost is still killed when the test worker
+// exits, so no emulator outlives the suite.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
 export interface RunningServer {
   port: number;
   child: ChildProcess;
@@ -66,6 +79,8 @@ export async function startServer(
     detached: true,
     ...options,
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const spawnError = new Promise<never>((_, reject) =>
