@@ -5,6 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { McmlError, isMcmlError } from '../core/errors.js';
+import type { WriteOptions } from '../ports/object-store.js';
 
 /** The metadata entry that carries the content's hex sha256 on every store. */
 export const SHA256_METADATA_KEY = 'sha256';
@@ -244,4 +245,21 @@ export async function readUpTo(
     stream.on('error', onError);
     if (stream.readableEnded) onEnd();
   });
+}
+
+/** Throws INTEGRITY when what was written differs from what the caller said it would be. */
+export function checkExpected(
+  key: string,
+  written: { sha256: string; size: number },
+  options: Pick<WriteOptions, 'sha256' | 'size'>,
+): void {
+  if (options.sha256 !== undefined && options.sha256 !== written.sha256) {
+    throw new McmlError(
+      'INTEGRITY',
+      `${key}: content hash ${written.sha256} differs from ${options.sha256}`,
+    );
+  }
+  if (options.size !== undefined && options.size !== written.size) {
+    throw new McmlError('INTEGRITY', `${key}: got ${written.size} bytes, expected ${options.size}`);
+  }
 }

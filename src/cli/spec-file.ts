@@ -6,6 +6,22 @@ import { parseSpec, type SpecDocument } from '../core/spec/index.js';
 /** Default spec file name looked up in the working directory. */
 export const DEFAULT_SPEC_FILE = 'mcml.yaml';
 
+/**
+ * The spec file a command was given, as a positional argument or with -f (not both), or
+ * undefined when neither was given.
+ */
+export function givenSpecFile(
+  fileArg: string | undefined,
+  fileOption: string | undefined,
+): string | undefined {
+  if (fileArg !== undefined && fileOption !== undefined && fileArg !== fileOption) {
+    throw new McmlError('USAGE', `two spec files given: ${fileArg} and -f ${fileOption}`, {
+      hint: 'pass the spec once, as an argument or with -f',
+    });
+  }
+  return fileArg ?? fileOption;
+}
+
 /** Reads and validates a spec file. Throws SPEC_INVALID / NOT_FOUND McmlErrors. */
 export async function loadSpecFile(file: string = DEFAULT_SPEC_FILE): Promise<SpecDocument> {
   let text: string;

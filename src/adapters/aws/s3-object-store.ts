@@ -30,13 +30,14 @@ import type {
   WriteOptions,
 } from '../../ports/object-store.js';
 import {
-  HashingStream,
-  SHA256_METADATA_KEY,
+  checkExpected,
   checkKey,
+  HashingStream,
   hexToBase64,
   multipartEtag,
-  statusOf,
   readUpTo,
+  SHA256_METADATA_KEY,
+  statusOf,
   storeError,
 } from '../object-store-common.js';
 
@@ -378,18 +379,4 @@ export class S3ObjectStore implements ObjectStore {
 
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-function checkExpected(
-  key: string,
-  d: { sha256: string; size: number },
-  options: WriteOptions,
-): void {
-  if (options.sha256 !== undefined && options.sha256 !== d.sha256)
-    throw new McmlError(
-      'INTEGRITY',
-      `${key}: content hash ${d.sha256} differs from ${options.sha256}`,
-    );
-  if (options.size !== undefined && options.size !== d.size)
-    throw new McmlError('INTEGRITY', `${key}: got ${d.size} bytes, expected ${options.size}`);
 }

@@ -26,10 +26,11 @@ import type {
   WriteOptions,
 } from '../../ports/object-store.js';
 import {
-  HashingStream,
-  SHA256_METADATA_KEY,
+  checkExpected,
   checkKey,
+  HashingStream,
   readUpTo,
+  SHA256_METADATA_KEY,
   statusOf,
   storeError,
 } from '../object-store-common.js';
@@ -313,20 +314,6 @@ async function waitEnd(stream: HashingStream): Promise<void> {
     stream.once('end', resolve);
     stream.once('error', reject);
   });
-}
-
-function checkExpected(
-  key: string,
-  d: { sha256: string; size: number },
-  options: WriteOptions,
-): void {
-  if (options.sha256 !== undefined && options.sha256 !== d.sha256)
-    throw new McmlError(
-      'INTEGRITY',
-      `${key}: content hash ${d.sha256} differs from ${options.sha256}`,
-    );
-  if (options.size !== undefined && options.size !== d.size)
-    throw new McmlError('INTEGRITY', `${key}: got ${d.size} bytes, expected ${options.size}`);
 }
 
 function toError(e: unknown): Error {

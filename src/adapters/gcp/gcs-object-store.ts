@@ -16,12 +16,13 @@ import type {
   WriteOptions,
 } from '../../ports/object-store.js';
 import {
-  HashingStream,
-  SHA256_METADATA_KEY,
   base64ToHex,
+  checkExpected,
   checkKey,
+  HashingStream,
   hexToBase64,
   readUpTo,
+  SHA256_METADATA_KEY,
   statusOf,
   storeError,
 } from '../object-store-common.js';
@@ -243,18 +244,4 @@ export class GcsObjectStore implements ObjectStore {
       throw storeError(error, 'asking the bucket location', this.uri);
     }
   }
-}
-
-function checkExpected(
-  key: string,
-  d: { sha256: string; size: number },
-  options: WriteOptions,
-): void {
-  if (options.sha256 !== undefined && options.sha256 !== d.sha256)
-    throw new McmlError(
-      'INTEGRITY',
-      `${key}: content hash ${d.sha256} differs from ${options.sha256}`,
-    );
-  if (options.size !== undefined && options.size !== d.size)
-    throw new McmlError('INTEGRITY', `${key}: got ${d.size} bytes, expected ${options.size}`);
 }

@@ -1,21 +1,15 @@
-import { McmlError } from '../../core/errors.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Placement, Plan } from '../../core/plan/types.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, renderTable, usd, useColor } from '../output.js';
-import { DEFAULT_SPEC_FILE, loadSpecFile } from '../spec-file.js';
+import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
 import type { PlanCommandOptions } from './plan.js';
 
 export async function runPlan(
   fileArg: string | undefined,
   options: PlanCommandOptions,
 ): Promise<void> {
-  if (fileArg !== undefined && options.file !== undefined && fileArg !== options.file) {
-    throw new McmlError('USAGE', `two spec files given: ${fileArg} and -f ${options.file}`, {
-      hint: 'pass the spec once, as an argument or with -f',
-    });
-  }
-  const file = fileArg ?? options.file ?? DEFAULT_SPEC_FILE;
+  const file = givenSpecFile(fileArg, options.file) ?? DEFAULT_SPEC_FILE;
   const doc = await loadSpecFile(file);
   const catalog = await loadCatalog(options.catalog);
   const plan = planDocument(doc, catalog);

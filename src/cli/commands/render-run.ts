@@ -6,7 +6,7 @@ import { render, type WorkloadIdentity } from '../../core/render/index.js';
 import { readModules, writeOutput } from '../../engines/render/index.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, useColor } from '../output.js';
-import { DEFAULT_SPEC_FILE, loadSpecFile } from '../spec-file.js';
+import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
 import { VERSION } from '../version.js';
 import type { RenderCommandOptions } from './render.js';
 
@@ -80,12 +80,7 @@ export async function runRender(
   fileArg: string | undefined,
   options: RenderCommandOptions,
 ): Promise<void> {
-  if (fileArg !== undefined && options.file !== undefined && fileArg !== options.file) {
-    throw new McmlError('USAGE', `two spec files given: ${fileArg} and -f ${options.file}`, {
-      hint: 'pass the spec once, as an argument or with -f',
-    });
-  }
-  const file = fileArg ?? options.file ?? DEFAULT_SPEC_FILE;
+  const file = givenSpecFile(fileArg, options.file) ?? DEFAULT_SPEC_FILE;
   const doc = await loadSpecFile(file);
   const plan =
     options.plan !== undefined

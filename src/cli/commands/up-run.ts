@@ -12,7 +12,7 @@ import type { EventView } from '../../apps/dashboard/state.js';
 import { startUp, type RunningUp } from '../../apps/up/up.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, renderTable, useColor } from '../output.js';
-import { DEFAULT_SPEC_FILE, loadSpecFile } from '../spec-file.js';
+import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
 import type { UpCommandOptions } from './up.js';
 
 /** The repository root (from dist/cli/commands/ or src/cli/commands/). */
@@ -21,12 +21,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BUNDLED_SPEC = join(ROOT, 'examples', 'local', 'mcml.yaml');
 
 function specFile(fileArg: string | undefined, options: UpCommandOptions): string {
-  if (fileArg !== undefined && options.file !== undefined && fileArg !== options.file) {
-    throw new McmlError('USAGE', `two spec files given: ${fileArg} and -f ${options.file}`, {
-      hint: 'pass the spec once, as an argument or with -f',
-    });
-  }
-  const given = fileArg ?? options.file;
+  const given = givenSpecFile(fileArg, options.file);
   if (given !== undefined) return given;
   if (existsSync(DEFAULT_SPEC_FILE)) return DEFAULT_SPEC_FILE;
   return relative(process.cwd(), BUNDLED_SPEC) || BUNDLED_SPEC;
