@@ -5,7 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { McmlError, isMcmlError } from '../core/errors.js';
-import type { WriteOptions } from '../ports/object-store.js';
+import type { ObjectInfo, WriteOptions } from '../ports/object-store.js';
 
 /** The metadata entry that carries the content's hex sha256 on every store. */
 export const SHA256_METADATA_KEY = 'sha256';
@@ -262,4 +262,21 @@ export function checkExpected(
   if (options.size !== undefined && options.size !== written.size) {
     throw new McmlError('INTEGRITY', `${key}: got ${written.size} bytes, expected ${options.size}`);
   }
+}
+
+/** The error for a failed same-store copy: NOT_FOUND for a missing source, else mapped. */
+export function copyError(error: unknown, uri: string, fromKey: string, toKey: string): McmlError {
+  if (statusOf(error) === 404) return new McmlError('NOT_FOUND', `${uri}${fromKey} does not exist`);
+  return storeError(error, `copying ${fromKey} to ${toKey}`, uri);
+}
+
+/** Stats a copy's destination; a copy that reported success but is not there is a bug. */
+export async function statCopied(
+  store: { stat(key: string): Promise<ObjectInfo | undefined> },
+  fromKey: string,
+  toKey: string,
+): Promise<ObjectInfo> {
+  const info = await store.stat(toKey);
+  if (!info) throw new McmlError('INTERNAL', `copy of ${fromKey} to ${toKey} vanished`);
+  return info;
 }

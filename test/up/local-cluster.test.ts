@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/ports/clock.js';
 import {
@@ -8,6 +7,7 @@ import {
   type LocalTargetConfig,
 } from '../../src/apps/up/local-cluster.js';
 import { fakeReplicaArgs } from './fixtures/fake-replica.js';
+import { alive } from './helpers.js';
 
 function target(
   name: string,
@@ -42,21 +42,6 @@ class ManualClock implements Clock {
         reject(new Error('aborted'));
       });
     });
-  }
-}
-
-/** Whether a process exists and is not a zombie waiting for its (new) parent to reap it. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }
 

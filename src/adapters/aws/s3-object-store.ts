@@ -37,6 +37,7 @@ import {
   multipartEtag,
   readUpTo,
   SHA256_METADATA_KEY,
+  statCopied,
   statusOf,
   storeError,
 } from '../object-store-common.js';
@@ -309,9 +310,7 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       throw storeError(error, `copying ${fromKey} to ${toKey}`, this.uri);
     }
-    const out = await this.stat(toKey);
-    if (!out) throw new McmlError('INTERNAL', `copy of ${fromKey} to ${toKey} vanished`);
-    return out;
+    return statCopied(this, fromKey, toKey);
   }
 
   private async multipartCopy(from: string, to: string, info: ObjectInfo): Promise<void> {

@@ -28,9 +28,11 @@ import type {
 import {
   checkExpected,
   checkKey,
+  copyError,
   HashingStream,
   readUpTo,
   SHA256_METADATA_KEY,
+  statCopied,
   statusOf,
   storeError,
 } from '../object-store-common.js';
@@ -277,13 +279,9 @@ export class AzureBlobObjectStore implements ObjectStore {
       const poller = await to.beginCopyFromURL(from.url);
       await poller.pollUntilDone();
     } catch (error) {
-      if (statusOf(error) === 404)
-        throw new McmlError('NOT_FOUND', `${this.uri}${fromKey} does not exist`);
-      throw storeError(error, `copying ${fromKey} to ${toKey}`, this.uri);
+      throw copyError(error, this.uri, fromKey, toKey);
     }
-    const info = await this.stat(toKey);
-    if (!info) throw new McmlError('INTERNAL', `copy of ${fromKey} to ${toKey} vanished`);
-    return info;
+    return statCopied(this, fromKey, toKey);
   }
 
   async presign(key: string, expiresInSeconds: number): Promise<string> {

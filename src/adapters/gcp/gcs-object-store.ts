@@ -19,10 +19,12 @@ import {
   base64ToHex,
   checkExpected,
   checkKey,
+  copyError,
   HashingStream,
   hexToBase64,
   readUpTo,
   SHA256_METADATA_KEY,
+  statCopied,
   statusOf,
   storeError,
 } from '../object-store-common.js';
@@ -214,13 +216,9 @@ export class GcsObjectStore implements ObjectStore {
     try {
       await this.file(fromKey).copy(this.file(toKey));
     } catch (error) {
-      if (statusOf(error) === 404)
-        throw new McmlError('NOT_FOUND', `${this.uri}${fromKey} does not exist`);
-      throw storeError(error, `copying ${fromKey} to ${toKey}`, this.uri);
+      throw copyError(error, this.uri, fromKey, toKey);
     }
-    const info = await this.stat(toKey);
-    if (!info) throw new McmlError('INTERNAL', `copy of ${fromKey} to ${toKey} vanished`);
-    return info;
+    return statCopied(this, fromKey, toKey);
   }
 
   async presign(key: string, expiresInSeconds: number): Promise<string> {
