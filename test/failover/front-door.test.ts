@@ -3,7 +3,8 @@
  * process, real SIGKILLs. Load runs through the front door while the primary dies and comes
  * back; no client request may fail.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
@@ -319,5 +320,62 @@ frontDoor: { port: 0 }`,
     const log = JSON.stringify(fo.events.tail(100));
     expect(log).not.toContain('s3cret-token');
     expect(log).toContain('"disabled"');
+  });
+
+  it('streams large bodies both ways: a PUT streams through once, a large answer streams back', async () => {
+    fo = await startFailover({
+      spec: failoverSpec(
+        ups.map((u) => ({ name: u.name, url: u.url })),
+        'frontDoor: { port: 0, maxBodyBytes: 8388608 }',
+      ),
+    });
+    // 3 MiB in 48 chunks, no Content-Length: PUT is not retry-safe, so it is not buffered.
+    const chunk = Buffer.alloc(64 * 1024, 'z');
+    const res = await request(`${fo.url}/upload`, {
+      dispatcher: agent,
+      method: 'PUT',
+      body: Readable.from(Array.from({ length: 48 }, () => chunk)),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-mcml-target']).toBe('a');
+    // The upstream echoes the body inside its JSON answer: over 3 MiB back, streamed.
+    const echoed = (await res.body.json()) as { method: string; body: string };
+    expect(echoed.method).toBe('PUT');
+    expect(echoed.body.length).toBe(48 * chunk.length);
+    expect(echoed.body).toMatch(/^z+$/);
+  });
+
+  it('shares a listening server: the intercept takes its paths, the rest is proxied', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      fo = await startFailover({
+        spec: failoverSpec(
+          ups.map((u) => ({ name: u.name, url: u.url })),
+          'frontDoor: { port: 0 }',
+        ),
+        server,
+        intercept: (req, res) => {
+          if (req.url !== '/own') return false;
+          res.end('mine');
+          return true;
+        },
+      });
+      expect(fo.url).toBe(`http://127.0.0.1:${port}`);
+      const own = await request(`${fo.url}/own`, { dispatcher: agent });
+      expect(await own.body.text()).toBe('mine');
+      const proxied = await request(`${fo.url}/other`, { dispatcher: agent });
+      expect(proxied.headers['x-mcml-target']).toBe('a');
+      await proxied.body.dump();
+      await fo.close();
+      fo = undefined;
+      // Closing the front door leaves the caller's server listening, with no handler of ours.
+      expect(server.listening).toBe(true);
+      expect(server.listenerCount('request')).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -3,9 +3,9 @@
  * bucket (model + data sets the plan sends there), runs each local target's replicas as real
  * `mcml serve` processes loading the model from that bucket (the local cluster driver keeps
  * them up and scales them), puts a service endpoint in front of each target, runs the
- * failover controller and front door over those endpoints, and serves the dashboard, the
- * state API and one aggregated /metrics on the public port, forwarding everything else to
- * the front door.
+ * failover controller over those endpoints, and serves the front door, the dashboard, the
+ * state API and one aggregated /metrics on one public port (the dashboard takes its paths
+ * before the front door proxies the rest).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -43,6 +43,7 @@ import {
 import { escapeLabel, mergePrometheusText } from './prom-text.js';
 import { systemClock } from './system-clock.js';
 import { TargetService } from './target-service.js';
+import { TrafficStats } from './traffic-stats.js';
 
 /** What a replica needs to know to start. */
 export interface ReplicaContext {
@@ -196,7 +197,8 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
     await cluster.start();
     await cluster.waitReady({ timeoutMs: options.readyTimeoutMs ?? 90_000 });
 
-    // 5. The failover controller over the targets' endpoints, on an inner loopback port.
+    // 5. The failover controller over the targets' endpoints; its front door serves on the
+    //    public port, after the dashboard (step 6) has had a look at each request.
     const routed: Spec = {
       ...spec,
       targets: spec.targets.map((t) => {
@@ -210,13 +212,23 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
       jurisdictions.get(byRegion.get(`${t.provider}/${t.region}`) ?? ''),
     );
     await mkdir(options.stateDir, { recursive: true });
+    const traffic = new TrafficStats();
+    // Set in step 6; until then every request goes to the front door.
+    const mounted: { dashboard?: (req: IncomingMessage, res: ServerResponse) => boolean } = {};
     const failover = await startFailover({
       spec: routed,
       plan: failoverPlan,
       clock,
       adminToken: options.adminToken,
-      host: '127.0.0.1',
-      port: 0,
+      server,
+      intercept: (req, res) => {
+        if (mounted.dashboard?.(req, res)) return true;
+        const started = performance.now();
+        res.once('finish', () => {
+          traffic.record(clock.now(), performance.now() - started, res.statusCode >= 500);
+        });
+        return false;
+      },
       eventsFile: join(options.stateDir, 'events.jsonl'),
     });
     cleanups.push(() => failover.close());
@@ -228,15 +240,6 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
       const view = failoverEventView(entry);
       if (view) addEvent(view);
     });
-    const frontDoorUrl = failover.url!;
-    const forward = new TargetService({
-      target: 'front door',
-      endpoints: () => [frontDoorUrl],
-      clock,
-      maxBodyBytes: spec.failover.frontDoor.maxBodyBytes,
-      replicaHeader: false,
-    });
-    cleanups.push(() => forward.close());
 
     // 6. State, actions and metrics for the dashboard.
     const state = (): DashboardState => {
@@ -296,7 +299,7 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
         totals: {
           hourly: plan.totals.hourly,
           monthly: plan.totals.monthly,
-          rps: forward.stats.summary(now).rps,
+          rps: traffic.summary(now).rps,
         },
         targets,
         events: [...events],
@@ -360,7 +363,7 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
       return result;
     };
 
-    const dashboard = createDashboardHandler({
+    mounted.dashboard = createDashboardHandler({
       adminToken: options.adminToken,
       backend: {
         state,
@@ -386,14 +389,6 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
         },
       },
     });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      try {
-        if (!dashboard(req, res)) forward.handle(req, res);
-      } catch {
-        if (!res.headersSent) res.writeHead(500).end();
-      }
-    });
-
     // 7. A scrape config for Prometheus.
     const prometheusConfig = join(options.stateDir, 'prometheus.yml');
     await writeFile(prometheusConfig, scrapeConfig(spec, url), 'utf8');

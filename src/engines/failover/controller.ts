@@ -9,7 +9,7 @@
  * await fo.close();
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   FailoverMachine,
   dnsValueFor,
@@ -49,6 +49,10 @@ export interface StartFailoverOptions {
   /** Override the listen address of the front door. */
   host?: string;
   port?: number;
+  /** Serve the front door on this listening server (it stays the caller's to close). */
+  server?: Server;
+  /** Takes requests before the front door proxies them (e.g. a dashboard): true when taken. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Skip the front door (mode dns): only the health loop and DNS run. */
   frontDoor?: boolean;
   /**
@@ -337,6 +341,8 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
         },
         admin,
         metrics,
+        ...(options.server ? { server: options.server } : {}),
+        ...(options.intercept ? { intercept: options.intercept } : {}),
       });
     } catch (error) {
       await checker.stop();
