@@ -32,6 +32,9 @@ export class ServeMetrics {
   readonly modelLoadSeconds: Gauge<'model'>;
   readonly modelReady: Gauge<'model'>;
   readonly ready: Gauge;
+  /** Label children by route, method (and status), looked up once: the per-request path. */
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #durationChildren = new Map<string, { observe(value: number): void }>();
 
   constructor(labels: DeploymentLabels, options: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ ...labels });
@@ -89,5 +92,23 @@ export class ServeMetrics {
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'mcml_' });
     }
+  }
+
+  /** Counts one finished HTTP request and its latency. */
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `${route} ${method}`;
+    const counterKey = `${key} ${status}`;
+    let counter = this.#requestChildren.get(counterKey);
+    if (!counter) {
+      counter = this.requests.labels({ route, method, status: String(status) });
+      this.#requestChildren.set(counterKey, counter);
+    }
+    counter.inc();
+    let histogram = this.#durationChildren.get(key);
+    if (!histogram) {
+      histogram = this.requestDuration.labels({ route, method });
+      this.#durationChildren.set(key, histogram);
+    }
+    histogram.observe(seconds);
   }
 }

@@ -153,8 +153,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       inFlight--;
       const seconds = (performance.now() - started) / 1000;
       const method = req.method ?? 'GET';
-      metrics.requests.inc({ route, method, status: String(res.statusCode) });
-      metrics.requestDuration.observe({ route, method }, seconds);
+      metrics.observeRequest(route, method, res.statusCode, seconds);
       if (debug) {
         log.debug(
           { method, url: req.url, route, status: res.statusCode, ms: +(seconds * 1000).toFixed(3) },
@@ -528,6 +527,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const seconds = (performance.now() - t0) / 1000;
       metrics.modelLoadSeconds.set({ model: spec.name }, seconds);
       metrics.modelReady.set({ model: spec.name }, 1);
+      const queueDepth = metrics.queueDepth.labels({ model: spec.name });
       const batcher = new Batcher(
         (inputs) => model.run(inputs),
         {
@@ -544,7 +544,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
             metrics.batchSize.observe({ model: spec.name }, rows);
             metrics.inferenceDuration.observe({ model: spec.name }, secs);
           },
-          queueDepth: (depth) => metrics.queueDepth.set({ model: spec.name }, depth),
+          queueDepth: (depth) => queueDepth.set(depth),
         },
         model.batchable,
       );
