@@ -10,7 +10,7 @@
  * perf_analyzer -b 64) measure what the server adds to onnxruntime. Run `npm run build` first.
  *
  * Flags: --duration S (per run, default 6), --threads N (server intra-op threads, default 1 =
- * what `--threads auto` picks on 2 cores), --max-batch N (batching on, default 64).
+ * what `--threads auto` picks on 2 cores), --max-batch N (batching on, default 32 as in mcml serve).
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -31,7 +31,7 @@ function flag(name: string, fallback: number): number {
 }
 const DURATION = flag('duration', 6);
 const THREADS = flag('threads', 1);
-const MAX_BATCH = flag('max-batch', 64);
+const MAX_BATCH = flag('max-batch', 32); // the server's default
 const CLIENT_ROWS = 64;
 const exec = promisify(execFile);
 const CONCURRENCY = [1, 16, 64];
