@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/adapters/storage.js';
 import { runSync, verifyStores, type SyncEvent } from '../../src/engines/sync/index.js';
@@ -15,6 +16,7 @@ import type { ObjectStore } from '../../src/ports/object-store.js';
 import { startEmulators, unique, AZURITE_ACCOUNT, type Emulators } from '../storage/fixtures.js';
 import { readAll } from '../contracts/object-store.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
+import { startAzureFromUrlDouble } from '../doubles/azure-from-url.js';
 
 const MIB = 1024 * 1024;
 let emu: Emulators;
@@ -224,6 +226,60 @@ describe('sync end to end', () => {
     expect(r.destinations[0]!.copied).toBe(files.size);
     expect(await contents(dst)).toEqual(expected());
     expect((await verifyStores(src, dst)).ok).toBe(true);
+  });
+
+  it('--server-side stages blocks from a presigned S3 URL: the bytes skip the client', async () => {
+    const double = await startAzureFromUrlDouble(
+      emu.storeOptions.azure!.endpoint!,
+      AZURITE_ACCOUNT,
+      emu.storeOptions.azure!.accountKey!,
+    );
+    try {
+      const src = await s3('chain/');
+      const dst = await openStore(`az://${AZURITE_ACCOUNT}/${container}/from-url/`, {
+        ...emu.storeOptions,
+        azure: { ...emu.storeOptions.azure, endpoint: double.endpoint },
+      });
+      const events: SyncEvent[] = [];
+      const r = await runSync({
+        source: src,
+        destinations: [dst],
+        serverSide: true,
+        onEvent: (e) => events.push(e),
+      });
+      expect(r.ok).toBe(true);
+      expect(events.some((e) => e.type === 'fallback')).toBe(false);
+      expect(r.destinations[0]!.serverSide).toBe(files.size);
+      const total = [...files.values()].reduce((n, b) => n + b.length, 0);
+      // Azure fetched every byte from S3 itself; the client sent none of them.
+      expect(double.fromUrl.bytes).toBe(total);
+      expect(double.clientBodyBytes.value).toBe(0);
+      expect(await contents(dst)).toEqual(expected());
+      // The sha256 travels in metadata, so a verify and a resync see the copies as equal.
+      expect((await verifyStores(src, dst)).ok).toBe(true);
+      const again = await runSync({ source: src, destinations: [dst], serverSide: true });
+      expect(again.destinations[0]!.copied).toBe(0);
+
+      // An object another tool wrote has no sha256 to carry over: it is streamed (and hashed).
+      const raw = new S3Client({ ...emu.storeOptions.s3, forcePathStyle: true });
+      await raw.send(
+        new PutObjectCommand({ Bucket: bucket, Key: 'foreign/x.bin', Body: randomBytes(5000) }),
+      );
+      raw.destroy();
+      const foreignDst = await openStore(`az://${AZURITE_ACCOUNT}/${container}/foreign/`, {
+        ...emu.storeOptions,
+        azure: { ...emu.storeOptions.azure, endpoint: double.endpoint },
+      });
+      const foreign = await runSync({
+        source: await s3('foreign/'),
+        destinations: [foreignDst],
+        serverSide: true,
+      });
+      expect(foreign.destinations[0]).toMatchObject({ copied: 1, serverSide: 0 });
+      expect((await foreignDst.stat('x.bin'))?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await double.stop();
+    }
   });
 
   it('refuses a destination inside the source', async () => {

@@ -428,8 +428,16 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     items,
     transfers,
     async (item) => {
-      let streamTargets = item.destinations.filter((i) => !canServerSide(i));
       let sideTargets = item.destinations.filter(canServerSide);
+      if (sideTargets.length > 0 && !srcByKey.get(item.key)?.sha256) {
+        // Every write stores the content's sha256, and a server-side copy can only carry one
+        // the source already has: S3 listings do not return it, so ask the object (mcml's
+        // writes keep it in metadata). Objects without one are streamed, which computes it.
+        const s = await source.stat(item.key).catch(() => undefined);
+        if (s) srcByKey.set(item.key, { ...srcByKey.get(item.key)!, ...definedOnly(s) });
+        if (!srcByKey.get(item.key)?.sha256) sideTargets = [];
+      }
+      let streamTargets = item.destinations.filter((i) => !sideTargets.includes(i));
       for (let attempt = 1; ; attempt++) {
         const failures = new Map<number, unknown>();
         const [streamed, ...side] = await Promise.all([
