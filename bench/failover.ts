@@ -7,12 +7,11 @@
  *      through haproxy (Debian) in front of the same upstream: p50 latency and req/s.
  * Prints tables; figures go to BENCHMARKS.md under "## failover".
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { Rfc2136Provider } from '../src/adapters/rfc2136/index.js';
 import { createDnsProvider } from '../src/adapters/dns.js';
@@ -21,9 +20,9 @@ import { startBind } from '../test/helpers/bind.js';
 import { freePort, waitForPort } from '../test/helpers/process.js';
 import { failoverSpec } from '../test/failover/spec.js';
 import { startUpstream, type Upstream } from '../test/failover/upstreams.js';
+import { runWrk, type WrkResult } from './wrk.js';
 
 const root = join(import.meta.dirname, '..');
-const exec = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (values: number[], p: number) => {
   const s = [...values].sort((a, b) => a - b);
@@ -214,39 +213,9 @@ dns: { provider: rfc2136, zone: ${bind.zone}, record: ml.${bind.zone}, ttl: 1, s
   return runs;
 }
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 async function wrk(url: string, seconds = 6, connections = 32): Promise<WrkResult> {
-  await exec('wrk', ['-t1', '-c', String(connections), '-d', '1s', url]); // warm-up
-  const { stdout } = await exec('wrk', [
-    '-t1',
-    '-c',
-    String(connections),
-    '-d',
-    `${seconds}s`,
-    '--latency',
-    url,
-  ]);
-  const ms = (s: string) => {
-    const m = /([\d.]+)(us|ms|s)/.exec(s);
-    if (!m) return NaN;
-    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-  };
-  const p50 = ms(/50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
-  const p99 = ms(/99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
-  const errors =
-    Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) +
-    [...stdout.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce(
-      (s, m) => s + Number(m[2]),
-      0,
-    );
-  return { rps, p50, p99, errors };
+  await runWrk({ url, connections, seconds: 1 }); // warm-up
+  return runWrk({ url, connections, seconds });
 }
 
 async function startHaproxy(dir: string, upstream: string, threads: number | undefined) {

@@ -12,15 +12,15 @@
  * Flags: --duration S (per run, default 6), --threads N (server intra-op threads, default 1 =
  * what `--threads auto` picks on 2 cores), --max-batch N (batching on, default 32 as in mcml serve).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { freePort, waitForPort } from '../test/helpers/process.js';
+import { requireWrk, runWrk } from './wrk.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = join(ROOT, 'models', 'mlp-large.onnx');
@@ -33,7 +33,6 @@ const DURATION = flag('duration', 6);
 const THREADS = flag('threads', 1);
 const MAX_BATCH = flag('max-batch', 32); // the server's default
 const CLIENT_ROWS = 64;
-const exec = promisify(execFile);
 const CONCURRENCY = [1, 16, 64];
 
 function sample(seed: number): number[] {
@@ -188,42 +187,6 @@ async function requestFile(dir: string, rows: number, binary: boolean): Promise<
   return { script, rows };
 }
 
-/** Parses wrk's report: req/s, p50/p99 (ms) and errors (non-2xx + socket errors). */
-function parseWrk(stdout: string): { rps: number; p50: number; p99: number; errors: number } {
-  const ms = (s: string | undefined) => {
-    const m = /([\d.]+)(us|ms|s)/.exec(s ?? '');
-    if (!m) return NaN;
-    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-  };
-  const errors =
-    Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) +
-    [...stdout.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce(
-      (n, m) => n + Number(m[2]),
-      0,
-    );
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN),
-    p50: ms(/50%\s+(\S+)/.exec(stdout)?.[1]),
-    p99: ms(/99%\s+(\S+)/.exec(stdout)?.[1]),
-    errors,
-  };
-}
-
-async function wrk(url: string, file: RequestFile, connections: number, seconds: number) {
-  const { stdout } = await exec('wrk', [
-    '-t1',
-    '-c',
-    String(connections),
-    '-d',
-    `${seconds}s`,
-    '--latency',
-    '-s',
-    file.script,
-    url,
-  ]);
-  return parseWrk(stdout);
-}
-
 async function load(
   url: string,
   mode: string,
@@ -233,7 +196,7 @@ async function load(
 ): Promise<LoadResult> {
   const target = `${url}/v2/models/mlp-large/infer`;
   const before = await inferenceStats(url);
-  const result = await wrk(target, file, connections, duration);
+  const result = await runWrk({ url: target, connections, seconds: duration, script: file.script });
   const after = await inferenceStats(url);
   return {
     mode,
@@ -250,12 +213,7 @@ function pad(s: string, n: number, right = false): string {
 }
 
 async function main(): Promise<void> {
-  await exec('wrk', ['--version']).catch((error: NodeJS.ErrnoException) => {
-    // wrk --version exits 1 after printing its version; only a missing binary is fatal.
-    if (error.code === 'ENOENT') {
-      throw new Error('bench:serve needs wrk (apt-get install -y wrk)', { cause: error });
-    }
-  });
+  await requireWrk('bench:serve');
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(
     `mcml serve benchmark: mlp-large 784-1024-1024-10, ${cpus().length} cores (${cpu}), Node ${process.version}, ` +

@@ -70,6 +70,18 @@ async function contents(store: ObjectStore): Promise<Map<string, string>> {
 
 const expected = () => new Map([...files].map(([k, v]) => [k, sha(v)]));
 
+/** A --server-side sync, and whether it had to fall back to streaming. */
+async function serverSideSync(source: ObjectStore, destination: ObjectStore) {
+  const events: SyncEvent[] = [];
+  const r = await runSync({
+    source,
+    destinations: [destination],
+    serverSide: true,
+    onEvent: (e) => events.push(e),
+  });
+  return { r, fellBack: events.some((e) => e.type === 'fallback') };
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mcml-sync-'));
   emu = await startEmulators();
@@ -214,15 +226,9 @@ describe('sync end to end', () => {
   it('--server-side falls back to streaming where the service lacks Put Block From URL (Azurite)', async () => {
     const src = await s3('chain/');
     const dst = await az('server-side/');
-    const events: SyncEvent[] = [];
-    const r = await runSync({
-      source: src,
-      destinations: [dst],
-      serverSide: true,
-      onEvent: (e) => events.push(e),
-    });
+    const { r, fellBack } = await serverSideSync(src, dst);
     expect(r.ok).toBe(true);
-    expect(events.some((e) => e.type === 'fallback')).toBe(true);
+    expect(fellBack).toBe(true);
     expect(r.destinations[0]!.copied).toBe(files.size);
     expect(await contents(dst)).toEqual(expected());
     expect((await verifyStores(src, dst)).ok).toBe(true);
@@ -240,15 +246,9 @@ describe('sync end to end', () => {
         ...emu.storeOptions,
         azure: { ...emu.storeOptions.azure, endpoint: double.endpoint },
       });
-      const events: SyncEvent[] = [];
-      const r = await runSync({
-        source: src,
-        destinations: [dst],
-        serverSide: true,
-        onEvent: (e) => events.push(e),
-      });
+      const { r, fellBack } = await serverSideSync(src, dst);
       expect(r.ok).toBe(true);
-      expect(events.some((e) => e.type === 'fallback')).toBe(false);
+      expect(fellBack).toBe(false);
       expect(r.destinations[0]!.serverSide).toBe(files.size);
       const total = [...files.values()].reduce((n, b) => n + b.length, 0);
       // Azure fetched every byte from S3 itself; the client sent none of them.

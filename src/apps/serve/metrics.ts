@@ -3,6 +3,7 @@
  * deployment's `cloud`, `region` and `target` so one Prometheus can tell clouds apart.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { memo } from '../../core/memo.js';
 
 export interface DeploymentLabels {
   cloud: string;
@@ -97,18 +98,11 @@ export class ServeMetrics {
   /** Counts one finished HTTP request and its latency. */
   observeRequest(route: string, method: string, status: number, seconds: number): void {
     const key = `${route} ${method}`;
-    const counterKey = `${key} ${status}`;
-    let counter = this.#requestChildren.get(counterKey);
-    if (!counter) {
-      counter = this.requests.labels({ route, method, status: String(status) });
-      this.#requestChildren.set(counterKey, counter);
-    }
-    counter.inc();
-    let histogram = this.#durationChildren.get(key);
-    if (!histogram) {
-      histogram = this.requestDuration.labels({ route, method });
-      this.#durationChildren.set(key, histogram);
-    }
-    histogram.observe(seconds);
+    memo(this.#requestChildren, `${key} ${status}`, () =>
+      this.requests.labels({ route, method, status: String(status) }),
+    ).inc();
+    memo(this.#durationChildren, key, () => this.requestDuration.labels({ route, method })).observe(
+      seconds,
+    );
   }
 }

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { Transform, pipeline } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Route } from '../../core/failover/index.js';
+import { memo } from '../../core/memo.js';
 import { describeNetworkError } from './health-checker.js';
 import type { FailoverMetrics } from './metrics.js';
 
@@ -206,32 +207,19 @@ class LabelCache {
   request(target: string, code: number, seconds?: number): void {
     const m = this.metrics;
     if (!m) return;
-    const key = `${target} ${code}`;
-    let counter = this.requests.get(key);
-    if (!counter) {
-      counter = m.proxyRequests.labels({ target, code: String(code) });
-      this.requests.set(key, counter);
-    }
-    counter.inc();
+    memo(this.requests, `${target} ${code}`, () =>
+      m.proxyRequests.labels({ target, code: String(code) }),
+    ).inc();
     if (seconds === undefined) return;
-    let histogram = this.latency.get(target);
-    if (!histogram) {
-      histogram = m.proxyLatency.labels({ target });
-      this.latency.set(target, histogram);
-    }
-    histogram.observe(seconds);
+    memo(this.latency, target, () => m.proxyLatency.labels({ target })).observe(seconds);
   }
 
   retry(target: string, reason: string | number): void {
     const m = this.metrics;
     if (!m) return;
-    const key = `${target} ${reason}`;
-    let counter = this.retries.get(key);
-    if (!counter) {
-      counter = m.proxyRetries.labels({ target, reason: String(reason) });
-      this.retries.set(key, counter);
-    }
-    counter.inc();
+    memo(this.retries, `${target} ${reason}`, () =>
+      m.proxyRetries.labels({ target, reason: String(reason) }),
+    ).inc();
   }
 }
 
