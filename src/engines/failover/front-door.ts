@@ -4,13 +4,15 @@
  * ones: connect refused or reset before a response, a bad response, 502/503/504. Retry-safe
  * are GET/HEAD/OPTIONS, and POST when `retryPost` (inference is idempotent); their bodies are
  * buffered up to `maxBodyBytes` so they can be sent again. Other bodies stream through.
+ *
+ * Each attempt is one `Pool.dispatch` with a handler object (undici's native interface): no
+ * body stream or promise per request, and answers with a small Content-Length are relayed in
+ * one write together with their headers. This is the hot path; see BENCHMARKS.md (failover c).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
-import { Transform, pipeline } from 'node:stream';
+import { Transform, pipeline, type Duplex, type Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Route } from '../../core/failover/index.js';
 import { memo } from '../../core/memo.js';
