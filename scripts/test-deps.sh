@@ -12,8 +12,10 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test-deps: installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # Another apt/dpkg run (unattended upgrades, a parallel install) may hold the locks: wait
+    # for it rather than fail (up to 10 minutes each).
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
     echo "test-deps: missing ${need[*]}: run as root: apt-get update && apt-get install -y ${need[*]}" >&2
     exit 1

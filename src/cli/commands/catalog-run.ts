@@ -5,7 +5,20 @@ import { GPU_MODELS } from '../../core/spec/schema.js';
 import { didYouMean } from '../../core/suggest.js';
 import { loadCatalog } from '../catalog-files.js';
 import { renderTable, usd } from '../output.js';
-import type { CatalogGpusOptions, CatalogRegionsOptions } from './catalog.js';
+
+export interface CatalogGpusOptions {
+  cloud?: string;
+  region?: string;
+  gpu?: string;
+  json?: boolean;
+  catalog?: string;
+}
+
+export interface CatalogRegionsOptions {
+  cloud?: string;
+  json?: boolean;
+  catalog?: string;
+}
 
 /** One row of `mcml catalog gpus --json`. */
 export interface GpuRow {

@@ -1,18 +1,5 @@
 import type { Command } from 'commander';
-
-export interface CatalogGpusOptions {
-  cloud?: string;
-  region?: string;
-  gpu?: string;
-  json?: boolean;
-  catalog?: string;
-}
-
-export interface CatalogRegionsOptions {
-  cloud?: string;
-  json?: boolean;
-  catalog?: string;
-}
+import type { CatalogGpusOptions, CatalogRegionsOptions } from './catalog-run.js';
 
 export function registerCatalog(program: Command): void {
   const catalog = program.command('catalog').description('Browse the price catalog');

@@ -12,7 +12,27 @@ import {
 } from '../../engines/sync/index.js';
 import { loadSpecFile } from '../spec-file.js';
 import { paint, useColor } from '../output.js';
-import type { DataSyncFlags, DataVerifyFlags } from './data.js';
+
+export interface DataSyncFlags {
+  file?: string;
+  dataset?: string;
+  transfers?: string;
+  dryRun?: boolean;
+  delete?: boolean;
+  maxDelete?: string;
+  include?: string[];
+  exclude?: string[];
+  serverSide?: boolean;
+  json?: boolean;
+  progress?: boolean;
+  catalog?: string;
+}
+
+export interface DataVerifyFlags {
+  include?: string[];
+  exclude?: string[];
+  json?: boolean;
+}
 
 // The AWS SDK warns on every run that its future versions will need Node 22: nothing a user
 // of mcml can act on, and it would bury the sync report.

@@ -1,27 +1,7 @@
 import type { Command } from 'commander';
+import type { DataSyncFlags, DataVerifyFlags } from './data-run.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-export interface DataSyncFlags {
-  file?: string;
-  dataset?: string;
-  transfers?: string;
-  dryRun?: boolean;
-  delete?: boolean;
-  maxDelete?: string;
-  include?: string[];
-  exclude?: string[];
-  serverSide?: boolean;
-  json?: boolean;
-  progress?: boolean;
-  catalog?: string;
-}
-
-export interface DataVerifyFlags {
-  include?: string[];
-  exclude?: string[];
-  json?: boolean;
-}
 
 export function registerData(program: Command): void {
   const data = program

@@ -19,7 +19,27 @@ import {
 } from '../../engines/failover/index.js';
 import { paint, renderTable, useColor } from '../output.js';
 import { loadSpecFile } from '../spec-file.js';
-import type { FailoverDrillFlags, FailoverRunFlags, FailoverStatusFlags } from './failover.js';
+
+export interface FailoverRunFlags {
+  file: string;
+  host?: string;
+  port?: string;
+  events?: string;
+  json?: boolean;
+}
+
+export interface FailoverStatusFlags {
+  file: string;
+  url?: string;
+  json?: boolean;
+}
+
+export interface FailoverDrillFlags {
+  file: string;
+  url?: string;
+  hold: string;
+  json?: boolean;
+}
 
 async function jurisdictionLookup(): Promise<JurisdictionOf> {
   try {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { FailoverRunFlags, FailoverStatusFlags, FailoverDrillFlags } from './failover-run.js';
 
 export function registerFailover(program: Command): void {
   const failover = program
@@ -38,23 +39,4 @@ export function registerFailover(program: Command): void {
       const { runFailoverDrill } = await import('./failover-run.js');
       await runFailoverDrill(target, options);
     });
-}
-
-export interface FailoverRunFlags {
-  file: string;
-  host?: string;
-  port?: string;
-  events?: string;
-  json?: boolean;
-}
-export interface FailoverStatusFlags {
-  file: string;
-  url?: string;
-  json?: boolean;
-}
-export interface FailoverDrillFlags {
-  file: string;
-  url?: string;
-  hold: string;
-  json?: boolean;
 }

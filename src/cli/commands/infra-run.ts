@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import { access, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { McmlError } from '../../core/errors.js';
-import type { InfraCommandOptions } from './infra.js';
+
+export interface InfraCommandOptions {
+  out: string;
+}
 
 /** The first of terraform / tofu found on PATH, or undefined. */
 export async function findTerraform(

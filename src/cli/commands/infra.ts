@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-
-export interface InfraCommandOptions {
-  out: string;
-}
+import type { InfraCommandOptions } from './infra-run.js';
 
 export function registerInfra(program: Command): void {
   const infra = program

@@ -3,7 +3,12 @@ import type { Placement, Plan } from '../../core/plan/types.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, renderTable, usd, useColor } from '../output.js';
 import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
-import type { PlanCommandOptions } from './plan.js';
+
+export interface PlanCommandOptions {
+  file?: string;
+  json?: boolean;
+  catalog?: string;
+}
 
 export async function runPlan(
   fileArg: string | undefined,

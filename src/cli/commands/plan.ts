@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { PlanCommandOptions } from './plan-run.js';
 
 export function registerPlan(program: Command): void {
   program
@@ -14,10 +15,4 @@ export function registerPlan(program: Command): void {
       const { runPlan } = await import('./plan-run.js');
       await runPlan(file, options);
     });
-}
-
-export interface PlanCommandOptions {
-  file?: string;
-  json?: boolean;
-  catalog?: string;
 }

@@ -8,7 +8,15 @@ import { loadCatalog } from '../catalog-files.js';
 import { paint, useColor } from '../output.js';
 import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
 import { VERSION } from '../version.js';
-import type { RenderCommandOptions } from './render.js';
+
+export interface RenderCommandOptions {
+  file?: string;
+  out: string;
+  force?: boolean;
+  catalog?: string;
+  plan?: string;
+  identities?: string;
+}
 
 async function readJson(file: string, what: string): Promise<unknown> {
   let text: string;

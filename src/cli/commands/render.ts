@@ -1,13 +1,5 @@
 import type { Command } from 'commander';
-
-export interface RenderCommandOptions {
-  file?: string;
-  out: string;
-  force?: boolean;
-  catalog?: string;
-  plan?: string;
-  identities?: string;
-}
+import type { RenderCommandOptions } from './render-run.js';
 
 export function registerRender(program: Command): void {
   program

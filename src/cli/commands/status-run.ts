@@ -1,7 +1,12 @@
 import { McmlError } from '../../core/errors.js';
 import type { DashboardState, TargetView } from '../../apps/dashboard/state.js';
 import { paint, renderTable, useColor } from '../output.js';
-import type { StatusCommandOptions } from './status.js';
+
+export interface StatusCommandOptions {
+  url: string;
+  json?: boolean;
+  events?: string;
+}
 
 function health(t: TargetView, color: boolean): string {
   if (t.disabled) return paint('red', 'failed by hand', color);

@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-
-export interface StatusCommandOptions {
-  url: string;
-  json?: boolean;
-  events?: string;
-}
+import type { StatusCommandOptions } from './status-run.js';
 
 export function registerStatus(program: Command): void {
   program

@@ -13,7 +13,16 @@ import { startUp, type RunningUp } from '../../apps/up/up.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, renderTable, useColor } from '../output.js';
 import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
-import type { UpCommandOptions } from './up.js';
+
+export interface UpCommandOptions {
+  file?: string;
+  port?: string;
+  host?: string;
+  stateDir?: string;
+  catalog?: string;
+  readyTimeout?: string;
+  quiet?: boolean;
+}
 
 /** The repository root (from dist/cli/commands/ or src/cli/commands/). */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

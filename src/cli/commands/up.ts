@@ -1,14 +1,5 @@
 import type { Command } from 'commander';
-
-export interface UpCommandOptions {
-  file?: string;
-  port?: string;
-  host?: string;
-  stateDir?: string;
-  catalog?: string;
-  readyTimeout?: string;
-  quiet?: boolean;
-}
+import type { UpCommandOptions } from './up-run.js';
 
 export function registerUp(program: Command): void {
   program
