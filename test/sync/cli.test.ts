@@ -172,6 +172,29 @@ describe('mcml data sync -f (residency)', () => {
   });
 });
 
+describe('mcml data sync -f (a data set stays inside its bucket)', () => {
+  it('refuses prefix "../victim/" with exit 2 and deletes nothing outside the file:// bucket', async () => {
+    const root = join(dir, 'escape');
+    await mkdir(join(root, 'buckets', 'mine'), { recursive: true });
+    await mkdir(join(root, 'buckets', 'victim'), { recursive: true });
+    await writeFile(join(root, 'buckets', 'victim', 'precious.txt'), 'keep me');
+    const file = join(root, 'escape.yaml');
+    await writeFile(
+      file,
+      spec(
+        `  - { name: l, provider: local, emulates: aws, region: us-east-1, bucket: "file://./buckets/mine" }`,
+        `  - { name: d, source: ${join(dir, 'data')}, jurisdiction: us, prefix: "../victim/" }`,
+      ),
+    );
+    const r = await mcml(['data', 'sync', '-f', file, '--delete']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/prefix/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await readFile(join(root, 'buckets', 'victim', 'precious.txt'), 'utf8')).toBe('keep me');
+    expect(await keys(await openStore(join(root, 'buckets')))).toEqual(['victim/precious.txt']);
+  });
+});
+
 describe('mcml data sync / verify (bad input and reports)', () => {
   it('exits 2 with one clear line for bad URIs, overlap and missing buckets', async () => {
     const cases: [string[], RegExp][] = [

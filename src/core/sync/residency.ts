@@ -4,7 +4,7 @@
  */
 import { McmlError } from '../errors.js';
 import type { DataSet, Jurisdiction, Spec, Target } from '../spec/index.js';
-import { formatStorageUri, parseStorageUri } from '../storage-uri.js';
+import { formatStorageUri, joinPrefix, parseStorageUri } from '../storage-uri.js';
 
 /** Looks up the jurisdiction of a cloud region (from the catalog). */
 export type JurisdictionLookup = (cloud: string, region: string) => Jurisdiction | undefined;
@@ -139,9 +139,7 @@ function planDataSet(
         );
       continue;
     }
-    const prefix = d.prefix ?? `data/${d.name}/`;
-    const bucket = parseStorageUri(t.bucket, { baseDir: options.specDir });
-    const destination = joinUri(formatStorageUri(bucket), prefix);
+    const destination = dataSetDestination(d, name, t.bucket, options.specDir);
     if (!inJurisdiction) {
       if (!explicit) continue; // default targets: only those inside the jurisdiction
       throw residencyError(d, name, t.bucket, t.region, j);
@@ -189,7 +187,18 @@ export function checkReportedLocation(
     throw residencyError(d, route.target, route.destination, location, j);
 }
 
-function joinUri(root: string, prefix: string): string {
-  const p = prefix.replace(/^\/+/, '');
-  return root.endsWith('/') ? root + p : `${root}/${p}`;
+/** The data set's place in a target's bucket; never outside the bucket, whatever the prefix. */
+function dataSetDestination(d: DataSet, target: string, bucket: string, specDir: string): string {
+  const prefix = d.prefix ?? `data/${d.name}/`;
+  const root = parseStorageUri(bucket, { baseDir: specDir });
+  try {
+    const uri = formatStorageUri(joinPrefix(root, prefix));
+    return uri.endsWith('/') ? uri : `${uri}/`;
+  } catch (error) {
+    throw new McmlError(
+      'SPEC_INVALID',
+      `data set "${d.name}": prefix "${prefix}" would leave target "${target}"'s bucket ${bucket}`,
+      { hint: 'use a relative prefix such as data/name/ (no "." or ".." segments)', cause: error },
+    );
+  }
 }
