@@ -36,6 +36,11 @@ export interface ListOptions {
    * adapters ignore it: they never add a per-object request to a listing.
    */
   hashes?: boolean;
+  /**
+   * The root must be there: a missing directory throws NOT_FOUND and a file in its place
+   * INVALID_ARGUMENT, instead of listing nothing (a sync source). Buckets always must exist.
+   */
+  mustExist?: boolean;
 }
 
 export interface ByteRange {

@@ -195,6 +195,58 @@ describe('mcml data sync -f (a data set stays inside its bucket)', () => {
   });
 });
 
+describe('mcml data sync: a source that cannot be read never deletes', () => {
+  const seeded = async (name: string) => {
+    const out = join(dir, name);
+    await mkdir(out, { recursive: true });
+    for (const f of ['a.txt', 'b.txt']) await writeFile(join(out, f), f);
+    return out;
+  };
+
+  it('a missing source or a plain file: exit 2, the destination keeps everything', async () => {
+    const bucket = await emu.s3Bucket();
+    const s3dst = await openStore(`s3://${bucket}/keep`, emu.storeOptions);
+    const { Readable } = await import('node:stream');
+    await s3dst.write('kept.bin', Readable.from([Buffer.from('kept')]));
+    const local = await seeded('keep-local');
+    const cases: [string, RegExp][] = [
+      ['./does-not-exist', /does-not-exist does not exist/],
+      ['./data/part-0.csv', /part-0.csv is a file, not a directory/],
+    ];
+    for (const [src, message] of cases) {
+      for (const dst of [local, `s3://${bucket}/keep`]) {
+        const r = await mcml(['data', 'sync', src, dst, '--delete']);
+        expect(r.code, `${src} → ${dst}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect((await mcml(['data', 'verify', src, local])).code).toBe(2);
+    }
+    expect(await keys(await openStore(local))).toEqual(['a.txt', 'b.txt']);
+    expect(await keys(s3dst)).toEqual(['kept.bin']);
+  });
+
+  it('an S3 prefix that lists nothing never empties the destination', async () => {
+    const bucket = await emu.s3Bucket();
+    const local = await seeded('keep-from-s3');
+    const r = await mcml(['data', 'sync', `s3://${bucket}/typo`, local, '--delete']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/lists no objects/);
+    expect(await keys(await openStore(local))).toEqual(['a.txt', 'b.txt']);
+    // Without --delete an empty source is simply nothing to copy.
+    expect((await mcml(['data', 'sync', `s3://${bucket}/typo`, local])).code).toBe(0);
+  });
+
+  it('--max-delete refuses a mass delete from the command line', async () => {
+    const local = await seeded('max-delete');
+    for (let i = 0; i < 4; i++) await writeFile(join(local, `extra-${i}.txt`), 'x');
+    const r = await mcml(['data', 'sync', './data', local, '--delete', '--max-delete', '3']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/would remove 6 objects .* more than --max-delete 3/);
+    expect((await keys(await openStore(local))).length).toBe(6);
+  });
+});
+
 describe('mcml data sync / verify (bad input and reports)', () => {
   it('exits 2 with one clear line for bad URIs, overlap and missing buckets', async () => {
     const cases: [string[], RegExp][] = [

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { McmlError } from '../../core/errors.js';
@@ -49,6 +49,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
+    if (options.mustExist) await this.checkRoot();
     const all: ObjectInfo[] = [];
     // Walk only the directory the prefix points into, then filter by the full prefix.
     const slash = prefix.lastIndexOf('/');
@@ -61,6 +62,25 @@ export class LocalObjectStore implements ObjectStore {
       if (options.hashes) await this.fillHashes(page, options.signal);
       yield page;
     }
+  }
+
+  /** Throws when the root is missing or not a directory (a source that cannot be read). */
+  private async checkRoot(): Promise<void> {
+    let s;
+    try {
+      s = await stat(this.root);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new McmlError('NOT_FOUND', `${this.root} does not exist`, {
+          hint: 'check the path; nothing was copied or deleted',
+        });
+      throw storeError(error, 'listing', this.uri);
+    }
+    if (!s.isDirectory())
+      throw new McmlError('INVALID_ARGUMENT', `${this.root} is a file, not a directory`, {
+        hint: `to sync one file, sync its directory with --include ${basename(this.root)}`,
+      });
   }
 
   private async walk(rel: string, out: ObjectInfo[], signal?: AbortSignal): Promise<void> {

@@ -84,11 +84,12 @@ const DEFAULT_MAX_DELETE = 1000;
 /** Lists a store completely (paginated underneath). */
 export async function listAll(
   store: ObjectStore,
-  options: { hashes?: boolean; signal?: AbortSignal } = {},
+  options: { hashes?: boolean; mustExist?: boolean; signal?: AbortSignal } = {},
 ): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
   for await (const page of store.list('', {
     ...(options.hashes ? { hashes: true } : {}),
+    ...(options.mustExist ? { mustExist: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   }))
     out.push(...page);
@@ -225,6 +226,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       try {
         return await listAll(store, {
           hashes: true,
+          // A source that cannot be read must fail the sync, never read as "no objects".
+          ...(store === source ? { mustExist: true } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       } catch (error) {
@@ -254,6 +257,14 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const maxDelete = options.maxDelete ?? DEFAULT_MAX_DELETE;
   if (options.delete) {
     diffs.forEach((d, i) => {
+      if (d.extra.length > 0 && srcList.length === 0)
+        throw new McmlError(
+          'CONFLICT',
+          `the source ${redactUri(source.uri)} lists no objects: --delete would empty ${redactUri(destinations[i]!.uri)} (${d.extra.length} objects); nothing was copied or deleted`,
+          {
+            hint: 'check the source URI (a typo in a prefix lists nothing); an empty source never deletes',
+          },
+        );
       if (d.extra.length > maxDelete)
         throw new McmlError(
           'CONFLICT',

@@ -36,7 +36,7 @@ export async function verifyStores(
 ): Promise<VerifyReport> {
   const signal = options.signal ? { signal: options.signal } : {};
   const [src, dst] = await Promise.all([
-    listAll(source, { hashes: true, ...signal }),
+    listAll(source, { hashes: true, mustExist: true, ...signal }),
     listAll(destination, { hashes: true, ...signal }),
   ]);
   const filter = {
