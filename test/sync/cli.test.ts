@@ -132,6 +132,52 @@ describe('mcml data sync -f (residency)', () => {
     expect(await keys(await openStore(`s3://${bucket}`, emu.storeOptions))).toEqual([]);
   });
 
+  it('fails closed when the cloud reports a region mcml cannot map, and --jurisdiction checks a direct sync', async () => {
+    const newer = unique('il-bucket');
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: newer,
+        CreateBucketConfiguration: { LocationConstraint: 'il-central-1' },
+      }),
+    );
+    const euBucket = unique('eu-bucket');
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: euBucket,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
+    const file = join(dir, 'unmapped.yaml');
+    await writeFile(
+      file,
+      spec(
+        `  - { name: eu-aws, provider: aws, region: eu-west-1, bucket: "s3://${newer}" }`,
+        `  - { name: gdpr, source: ./data, jurisdiction: eu, targets: [eu-aws] }`,
+      ),
+    );
+    const r = await mcml(['data', 'sync', '-f', file]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/gdpr.*eu-west-1.*il-central-1/s);
+    expect(await keys(await openStore(`s3://${newer}`, emu.storeOptions))).toEqual([]);
+
+    const container = await emu.azContainer();
+    for (const dst of [
+      `s3://${newer}/x`,
+      `s3://${await emu.s3Bucket()}/x`,
+      `az://${AZURITE_ACCOUNT}/${container}/x`,
+    ]) {
+      const direct = await mcml(['data', 'sync', './data', dst, '--jurisdiction', 'eu']);
+      expect(direct.code, `${dst}: ${direct.stderr}`).toBe(2);
+      expect(direct.stderr).toMatch(/--jurisdiction eu/);
+    }
+    expect(await keys(await openStore(`s3://${newer}`, emu.storeOptions))).toEqual([]);
+    const ok = await mcml(['data', 'sync', './data', `s3://${euBucket}/x`, '--jurisdiction', 'eu']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await mcml(['data', 'sync', './data', './out-j', '--jurisdiction', 'mars'])).code).toBe(
+      2,
+    );
+  });
+
   it('replicates each data set to every allowed target, relative paths from the spec directory', async () => {
     const us = await emu.s3Bucket();
     const eu = emu.gcsBucket(undefined, 'EUROPE-WEST1');

@@ -1,8 +1,9 @@
 import { dirname, resolve } from 'node:path';
 import { McmlError } from '../../core/errors.js';
-import type { Jurisdiction } from '../../core/spec/index.js';
+import { JURISDICTIONS, type Jurisdiction } from '../../core/spec/index.js';
 import { openStore } from '../../adapters/storage.js';
 import {
+  checkJurisdiction,
   runDataSync,
   runSync,
   verifyStores,
@@ -26,6 +27,7 @@ export interface DataSyncFlags {
   json?: boolean;
   progress?: boolean;
   catalog?: string;
+  jurisdiction?: string;
 }
 
 export interface DataVerifyFlags {
@@ -152,6 +154,15 @@ async function lookupFromCatalog(
   }
 }
 
+function parseJurisdiction(value: string): Jurisdiction {
+  const j = value.toLowerCase();
+  if (!(JURISDICTIONS as readonly string[]).includes(j))
+    throw new McmlError('USAGE', `--jurisdiction: unknown jurisdiction "${value}"`, {
+      hint: `one of ${JURISDICTIONS.join(', ')}`,
+    });
+  return j as Jurisdiction;
+}
+
 export async function runDataSyncCommand(
   src: string | undefined,
   dst: string[],
@@ -174,6 +185,11 @@ export async function runDataSyncCommand(
     if (flags.file) {
       if (src !== undefined)
         throw new McmlError('USAGE', 'pass either -f SPEC or SRC DST…, not both');
+      if (flags.jurisdiction !== undefined)
+        throw new McmlError(
+          'USAGE',
+          '--jurisdiction is for SRC DST…; with -f each data set states its own',
+        );
       const doc = await loadSpecFile(flags.file);
       const specDir = dirname(resolve(flags.file));
       const lookup = await lookupFromCatalog(flags.catalog);
@@ -205,6 +221,12 @@ export async function runDataSyncCommand(
       });
     const source = await openStore(src);
     const destinations = await Promise.all(dst.map((d) => openStore(d)));
+    if (flags.jurisdiction !== undefined)
+      await checkJurisdiction(
+        destinations,
+        parseJurisdiction(flags.jurisdiction),
+        await lookupFromCatalog(flags.catalog),
+      );
     const report = await runSync({
       ...common,
       source,
