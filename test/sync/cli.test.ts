@@ -419,7 +419,9 @@ describe('crash safety', () => {
       for (const [key, data] of files) expect((await store.stat(key))?.sha256).toBe(sha(data));
     }
     for (const d of dsts) expect((await mcml(['data', 'verify', src, d])).code).toBe(0);
-    // No temp files left visible to users of the local destination either.
+    // No temp file of the killed run is left behind in the local destination.
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(join(dir, 'crash-out'))).sort()).toEqual([...files.keys()]);
     expect((await readFile(join(dir, 'crash-out', 'blob-0.bin'))).length).toBe(
       files.get('blob-0.bin')!.length,
     );

@@ -128,7 +128,7 @@ function summarise(report: SyncReport, color: boolean, label?: string): string {
   );
   for (const d of report.destinations) {
     lines.push(
-      `  ${d.uri}: copied ${d.copied} (${formatBytes(d.bytesWritten)}${d.serverSide ? `, ${d.serverSide} server-side` : ''}), unchanged ${d.unchanged}, deleted ${d.deleted}${d.failed.length ? `, ${paint('red', `failed ${d.failed.length}`, color)}` : ''}`,
+      `  ${d.uri}: copied ${d.copied} (${formatBytes(d.bytesWritten)}${d.serverSide ? `, ${d.serverSide} server-side` : ''}), unchanged ${d.unchanged}, deleted ${d.deleted}${d.abandonedRemoved ? `, removed ${d.abandonedRemoved} left by interrupted writes` : ''}${d.failed.length ? `, ${paint('red', `failed ${d.failed.length}`, color)}` : ''}`,
     );
     for (const f of d.failed.slice(0, 10)) lines.push(`    ${f.key}: ${f.error}`);
     if (d.failed.length > 10) lines.push(`    … and ${d.failed.length - 10} more`);
@@ -246,11 +246,14 @@ export async function runDataSyncCommand(
 
 function verifyText(r: VerifyReport, color: boolean): string {
   const lines = [
-    `${r.ok ? paint('green', '✓', color) : paint('red', '✗', color)} ${r.source} vs ${r.destination}: ${r.same} same, ${r.missing.length} missing, ${r.different.length} different, ${r.extra.length} extra`,
+    `${r.ok ? paint('green', '✓', color) : paint('red', '✗', color)} ${r.source} vs ${r.destination}: ${r.same} same, ${r.missing.length} missing, ${r.different.length} different, ${r.extra.length} extra${r.abandoned.length ? `, ${r.abandoned.length} abandoned` : ''}`,
   ];
   for (const k of r.missing) lines.push(`  missing   ${k}`);
   for (const k of r.different) lines.push(`  different ${k}`);
   for (const k of r.extra) lines.push(`  extra     ${k}`);
+  for (const k of r.abandoned) lines.push(`  abandoned ${k} (left by an interrupted write)`);
+  if (r.abandoned.length > 0)
+    lines.push(`  mcml data sync to ${r.destination} removes what interrupted writes left behind`);
   return lines.join('\n');
 }
 

@@ -48,6 +48,7 @@ export type SyncEvent =
   | { type: 'copied'; key: string; destination: string; size: number; serverSide: boolean }
   | { type: 'object-done'; key: string }
   | { type: 'deleted'; key: string; destination: string }
+  | { type: 'abandoned-removed'; key: string; destination: string; size?: number }
   | { type: 'retry'; key: string; attempt: number; delayMs: number; error: string }
   | { type: 'fallback'; destination: string; error: string }
   | { type: 'failed'; key: string; destination: string; error: string };
@@ -59,6 +60,8 @@ export interface DestinationReport {
   serverSide: number;
   unchanged: number;
   deleted: number;
+  /** Leftovers of interrupted earlier writes removed (temp files, abandoned uploads). */
+  abandonedRemoved: number;
   /** In a dry run: what would be copied and deleted. */
   wouldCopy?: CopyAction[];
   wouldDelete?: string[];
@@ -283,6 +286,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     serverSide: 0,
     unchanged: diffs[i]!.same.length,
     deleted: 0,
+    abandonedRemoved: 0,
     failed: [],
   }));
   emit({
@@ -313,7 +317,23 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     };
   }
 
-  // 4. Transfer: one read per object, fanned out to the destinations that need it.
+  // 4. Leftovers of interrupted earlier runs go first: nobody will finish them.
+  await Promise.all(
+    destinations.map(async (d, i) => {
+      if (!d.cleanAbandoned) return;
+      for (const a of await d.cleanAbandoned()) {
+        reports[i]!.abandonedRemoved++;
+        emit({
+          type: 'abandoned-removed',
+          key: a.key,
+          destination: d.uri,
+          ...(a.size !== undefined ? { size: a.size } : {}),
+        });
+      }
+    }),
+  );
+
+  // 5. Transfer: one read per object, fanned out to the destinations that need it.
   let objectsRead = 0;
   let bytesRead = 0;
   const fail = (key: string, i: number, error: unknown) => {
@@ -496,7 +516,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     options.signal,
   );
 
-  // 5. Deletes, only where every copy succeeded (never delete after a partial sync).
+  // 6. Deletes, only where every copy succeeded (never delete after a partial sync).
   if (options.delete) {
     for (let i = 0; i < destinations.length; i++) {
       if (reports[i]!.failed.length > 0) continue;
