@@ -297,7 +297,7 @@ describe('sync end to end', () => {
 
 describe('leftovers of interrupted local writes', () => {
   it('a rerun removes temp files of dead writers, verify shows them, marker-like names sync', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     const src = join(dir, 'temp-src');
     const dst = join(dir, 'temp-dst');
     await writeTree(
