@@ -23,8 +23,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY models ./models
-# Downloaded models are cached under the non-root user's home.
-USER node
+# A numeric, non-root user: Kubernetes' runAsNonRoot can only verify a numeric USER (the
+# rendered pods also set runAsUser to the same id). Downloaded models are cached under its home.
+RUN groupadd --gid 10001 mcml && useradd --uid 10001 --gid 10001 --create-home mcml
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/v2/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
