@@ -176,4 +176,23 @@ describe('kubelet argv check', { timeout: 180_000 }, () => {
       expect(await s.exited, s.output()).toBe(0);
     }
   });
+
+  it('a GPU overlay asks for CUDA and, without a loadable CUDA provider, exits 1 saying so', async () => {
+    const port = await freePort();
+    const { files } = renderExample('three-clouds', (text) =>
+      text.replace('port: 8000', `port: ${port}`),
+    );
+    const [, objects] = Object.entries(buildOverlays(files))[0]!;
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'ml-inference',
+    )!;
+    const container = (deployment.spec.template.spec.containers as Obj[])[0]!;
+    const env = localEnv(image, container, scratch);
+    const argv = composeArgv(image, container, env);
+    expect(argv.slice(-2)).toEqual(['--device', 'cuda']);
+    const s = start(argv, env, resolve(REPO));
+    const code = await s.exited;
+    expect(code, s.output()).toBe(1);
+    expect(s.output()).toMatch(/--device cuda: the CUDA execution provider cannot load/);
+  });
 });
