@@ -389,6 +389,50 @@ export const budgetSchema = z
   })
   .describe('Monthly budget.');
 
+export const costSchema = z
+  .strictObject({
+    attribution: z
+      .enum(['tags', 'accounts', 'all'])
+      .default('tags')
+      .describe(
+        'Which billing rows belong to this deployment: tagged mcml-service=<service.name> (tags), in the accounts below (accounts), or every row (all).',
+      ),
+    accounts: z
+      .record(z.string(), z.string().min(1))
+      .default({})
+      .describe(
+        'Target name → the AWS account id, GCP project id or Azure subscription id it runs in (attribution: accounts).',
+      ),
+    aws: z
+      .strictObject({
+        costExplorer: z.boolean().default(true).describe('Pull from Cost Explorer.'),
+      })
+      .optional()
+      .describe('mcml cost pull: AWS Cost Explorer (GetCostAndUsage).'),
+    gcp: z
+      .strictObject({
+        bigqueryTable: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_$-]+$/, {
+            message: 'must be project.dataset.table',
+          })
+          .describe('The FOCUS billing export table: project.dataset.table.'),
+        location: z.string().optional().describe('The dataset location (US, EU, a region).'),
+      })
+      .optional()
+      .describe('mcml cost pull: the BigQuery FOCUS billing export.'),
+    azure: z
+      .strictObject({
+        scope: z
+          .string()
+          .startsWith('/')
+          .describe('Cost Management scope, e.g. /subscriptions/<id>.'),
+      })
+      .optional()
+      .describe('mcml cost pull: Azure Cost Management Query.'),
+  })
+  .describe('Billing data: where mcml cost pulls it from and which rows are this deployment.');
+
 export const specSchema = z
   .strictObject({
     version: z.literal(1).default(1).describe('Spec format version.'),
@@ -399,6 +443,7 @@ export const specSchema = z
     failover: failoverSchema.prefault({}),
     monitoring: monitoringSchema.prefault({}),
     budget: budgetSchema.optional(),
+    cost: costSchema.optional(),
   })
   .describe('mcml.yaml: one ML inference service on several clouds.');
 
@@ -414,3 +459,4 @@ export type Failover = Spec['failover'];
 export type DnsConfig = NonNullable<Failover['dns']>;
 export type Monitoring = Spec['monitoring'];
 export type Budget = NonNullable<Spec['budget']>;
+export type CostConfig = NonNullable<Spec['cost']>;
