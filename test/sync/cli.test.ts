@@ -311,6 +311,41 @@ describe('mcml data sync / verify (bad input and reports)', () => {
     }
   });
 
+  it('exits 2 naming the cause when a local destination cannot hold what is sent', async () => {
+    await writeFile(join(dir, 'a-file.txt'), 'not a directory');
+    const onFile = await mcml(['data', 'sync', './data', './a-file.txt']);
+    expect(onFile.code, onFile.stderr).toBe(2);
+    expect(onFile.stderr).toMatch(/a-file.txt is a file, not a directory/);
+    expect(await readFile(join(dir, 'a-file.txt'), 'utf8')).toBe('not a directory');
+
+    const bucket = await emu.s3Bucket();
+    const src = await openStore(`s3://${bucket}/odd`, emu.storeOptions);
+    const { Readable } = await import('node:stream');
+    await src.write(`${'n'.repeat(300)}.bin`, Readable.from([Buffer.from('long')]));
+    const tooLong = await mcml(['data', 'sync', `s3://${bucket}/odd`, './long-out']);
+    expect(tooLong.code, tooLong.stderr + tooLong.stdout).toBe(2);
+    expect(tooLong.stdout).toMatch(/a name is too long for this file system \(ENAMETOOLONG\)/);
+    expect(tooLong.stdout + tooLong.stderr).not.toMatch(/PROVIDER_UNAVAILABLE|unreachable/);
+
+    const bucket2 = await emu.s3Bucket();
+    const src2 = await openStore(`s3://${bucket2}/d`, emu.storeOptions);
+    await src2.write('x', Readable.from([Buffer.from('a file named x')]));
+    await mkdir(join(dir, 'dir-in-way', 'x'), { recursive: true });
+    await writeFile(join(dir, 'dir-in-way', 'x', 'y'), 'y');
+    const inWay = await mcml(['data', 'sync', `s3://${bucket2}/d`, './dir-in-way', '--json']);
+    expect(inWay.code, inWay.stderr).toBe(2);
+    const report = JSON.parse(inWay.stdout) as {
+      destinations: { failed: { key: string; code: string; error: string }[] }[];
+    };
+    expect(report.destinations[0]!.failed).toEqual([
+      expect.objectContaining({
+        key: 'x',
+        code: 'INVALID_ARGUMENT',
+        error: expect.stringMatching(/a directory is where the object should go/),
+      }),
+    ]);
+  });
+
   it('exits 2 with a wrong account key, and never prints the key', async () => {
     const r = await new Promise<Run>((resolve) => {
       const e = { ...env, AZURE_STORAGE_KEY: 'bm90LWEta2V5', AZURE_STORAGE_CONNECTION_STRING: '' };

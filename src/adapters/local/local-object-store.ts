@@ -67,7 +67,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
-    if (options.mustExist) await this.checkRoot();
+    if (!(await this.checkRoot(options.mustExist === true))) return;
     const all: ObjectInfo[] = [];
     // Walk only the directory the prefix points into, then filter by the full prefix.
     const slash = prefix.lastIndexOf('/');
@@ -82,23 +82,34 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  /** Throws when the root is missing or not a directory (a source that cannot be read). */
-  private async checkRoot(): Promise<void> {
+  /**
+   * Whether the root is a directory to list. A missing root lists nothing, or throws NOT_FOUND
+   * when it must exist (a source); a file in its place (or in a parent's) always throws.
+   */
+  private async checkRoot(mustExist: boolean): Promise<boolean> {
     let s;
     try {
       s = await stat(this.root);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR')
+      if (code === 'ENOENT' && !mustExist) return false;
+      if (code === 'ENOENT')
         throw new McmlError('NOT_FOUND', `${this.root} does not exist`, {
           hint: 'check the path; nothing was copied or deleted',
+        });
+      if (code === 'ENOTDIR')
+        throw new McmlError('INVALID_ARGUMENT', `a parent of ${this.root} is a file`, {
+          hint: 'give a directory path',
         });
       throw storeError(error, 'listing', this.uri);
     }
     if (!s.isDirectory())
       throw new McmlError('INVALID_ARGUMENT', `${this.root} is a file, not a directory`, {
-        hint: `to sync one file, sync its directory with --include ${basename(this.root)}`,
+        hint: mustExist
+          ? `to sync one file, sync its directory with --include ${basename(this.root)}`
+          : 'a destination is a directory (it is created when missing): give a directory path',
       });
+    return true;
   }
 
   private async walk(

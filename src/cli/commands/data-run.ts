@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { McmlError } from '../../core/errors.js';
+import { INPUT_ERROR_CODES, McmlError } from '../../core/errors.js';
 import { JURISDICTIONS, type Jurisdiction } from '../../core/spec/index.js';
 import { openStore } from '../../adapters/storage.js';
 import {
@@ -154,6 +154,15 @@ async function lookupFromCatalog(
   }
 }
 
+/** 2 when every failed object failed for a reason in the input (a name the target refuses), else 1. */
+function failureExitCode(reports: SyncReport[]): number {
+  const codes = reports.flatMap((r) => r.destinations.flatMap((d) => d.failed.map((f) => f.code)));
+  return codes.length > 0 &&
+    codes.every((c) => (INPUT_ERROR_CODES as readonly string[]).includes(c))
+    ? 2
+    : 1;
+}
+
 function parseJurisdiction(value: string): Jurisdiction {
   const j = value.toLowerCase();
   if (!(JURISDICTIONS as readonly string[]).includes(j))
@@ -211,7 +220,8 @@ export async function runDataSyncCommand(
               : `data set ${r.dataset}: no target in jurisdiction ${r.jurisdiction} has a bucket`) +
               '\n',
           );
-      if (results.some((r) => r.report && !r.report.ok)) process.exitCode = 1;
+      const failed = results.flatMap((r) => (r.report && !r.report.ok ? [r.report] : []));
+      if (failed.length > 0) process.exitCode = failureExitCode(failed);
       return;
     }
     if (flags.dataset) throw new McmlError('USAGE', '--dataset needs -f SPEC');
@@ -238,7 +248,7 @@ export async function runDataSyncCommand(
     process.stdout.write(
       (flags.json ? JSON.stringify(report, null, 2) : summarise(report, color)) + '\n',
     );
-    if (!report.ok) process.exitCode = 1;
+    if (!report.ok) process.exitCode = failureExitCode([report]);
   } finally {
     bar.stop();
   }
