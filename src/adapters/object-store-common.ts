@@ -165,7 +165,7 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
   }
   const fsInput = typeof errno === 'string' ? FS_INPUT_ERRORS[errno] : undefined;
   if (fsInput) {
-    return new McmlError('INVALID_ARGUMENT', `${what} on ${uri}: ${fsInput} (${errno})`, {
+    return new McmlError('INVALID_ARGUMENT', `${what} on ${uri}: ${fsInput} (${String(errno)})`, {
       details,
       hint: 'the key does not fit this file system: rename it at the source or exclude it (--exclude)',
     });
