@@ -15,6 +15,8 @@ export interface FailoverTarget extends TargetRef {
   /** Probes that must pass for the check to pass. */
   quorum: number;
   provider: Target['provider'];
+  /** The cloud it runs in for metrics: the provider, or what a local target emulates. */
+  cloud: string;
   region: string;
 }
 
@@ -78,6 +80,7 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
       probes,
       quorum: Math.min(quorum, probes.length),
       provider: t.provider,
+      cloud: t.emulates ?? t.provider,
       region: t.region,
     });
   });
@@ -124,6 +127,7 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
       failback: f.failback,
       routing: f.routing,
       passiveThreshold: f.outlier.consecutiveErrors,
+      maxEjectionPercent: f.outlier.maxEjectionPercent,
     },
   };
 }

@@ -1,3 +1,4 @@
 export * from './machine.js';
 export * from './config.js';
 export * from './jurisdiction.js';
+export * from './latency.js';

@@ -157,11 +157,21 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
         })
       : undefined;
 
+  const cloudOf = (name: string | undefined) =>
+    (name === undefined ? undefined : byName.get(name)?.cloud) ?? 'none';
   const refreshGauges = () => {
     for (const t of machine.snapshot()) {
-      metrics.targetUp.set({ target: t.name }, machine.isUsable(t.name) ? 1 : 0);
-      metrics.activeTarget.set({ target: t.name }, machine.active === t.name ? 1 : 0);
+      const labels = { target: t.name, cloud: cloudOf(t.name) };
+      metrics.targetUp.set(labels, machine.isUsable(t.name) ? 1 : 0);
+      metrics.activeTarget.set(labels, machine.active === t.name ? 1 : 0);
     }
+  };
+  // Set once the front door listens; a target going down sends its waiting requests onward.
+  let frontDoor: FrontDoor | undefined;
+  const outOfRotation = (target: string) => {
+    const door = frontDoor;
+    // After the current event is handled: this can run inside a proxied attempt's callback.
+    if (door) queueMicrotask(() => door.targetDown(target));
   };
   const publish = (list: FailoverEvent[]) => {
     for (const e of list) {
@@ -176,21 +186,32 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
           { target: e.target, from: e.from, to: e.to, reason: e.reason },
           'target state',
         );
+        if (e.to === 'unhealthy') outOfRotation(e.target);
       } else if (e.type === 'active') {
         events.record('active', e.at, { from: e.from, to: e.to, reason: e.reason });
         logger?.warn({ from: e.from, to: e.to, reason: e.reason }, 'active target changed');
-        metrics.failovers.inc({ from: e.from ?? 'none', to: e.to ?? 'none', reason: e.reason });
+        metrics.failovers.inc({
+          from: e.from ?? 'none',
+          to: e.to ?? 'none',
+          reason: e.reason,
+          cloud: cloudOf(e.to),
+        });
         dns?.point(dnsRecordFor(e.to));
+      } else if (e.type === 'ejection-held') {
+        events.record(e.type, e.at, { target: e.target, reason: e.reason });
+        logger?.warn({ target: e.target, reason: e.reason }, 'passive ejection held');
       } else {
         events.record(e.type, e.at, { target: e.target });
+        if (e.type === 'disabled') outOfRotation(e.target);
       }
     }
     if (list.length > 0) refreshGauges();
   };
   const onCheck = (name: string, result: CheckResult) => {
-    metrics.checks.inc({ target: name, result: result.ok ? 'ok' : 'fail' });
+    const cloud = cloudOf(name);
+    metrics.checks.inc({ target: name, cloud, result: result.ok ? 'ok' : 'fail' });
     if (result.latencyMs !== undefined) {
-      metrics.checkLatency.observe({ target: name }, result.latencyMs / 1000);
+      metrics.checkLatency.observe({ target: name, cloud }, result.latencyMs / 1000);
     }
     publish(machine.recordCheck(name, result, clock.now()));
   };
@@ -244,7 +265,6 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
   };
   const failback = () => publish(machine.failback(clock.now()));
 
-  let frontDoor: FrontDoor | undefined;
   const status = (): FailoverStatus => ({
     active: machine.active,
     routing: config.routing,
@@ -330,6 +350,8 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
         retryPost: config.frontDoor.retryPost,
         jurisdictionHeader: config.frontDoor.jurisdictionHeader,
         upstreamTimeoutMs: plan.upstreamTimeoutMs,
+        // "Not answering" means what it means to the health checks.
+        attemptFloorMs: plan.timeoutMs,
         route: ({ jurisdiction }) => machine.route({ jurisdiction, random: random() }),
         onOutcome: (target, ok, error) => {
           const list = machine.recordPassive(
