@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { McmlError } from '../../core/errors.js';
-import type { FailoverPlan } from '../../core/failover/index.js';
+import { redactUrl, type FailoverPlan } from '../../core/failover/index.js';
 import { durationMs, type Spec } from '../../core/spec/index.js';
 import { startFailover, type FailoverStatus } from '../../engines/failover/index.js';
 import { paint, useColor } from '../output.js';
@@ -242,14 +242,18 @@ async function remoteDrill(
         signal: AbortSignal.timeout(5000),
       },
     ).catch((error: unknown) => {
-      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${url}`, {
+      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${redactUrl(url)}`, {
         cause: error,
       });
     });
     if (res.status === 401 || res.status === 403) {
-      throw new McmlError('PROVIDER_AUTH', `the controller at ${url} refused the admin token`, {
-        hint: `check ${tokenEnv}`,
-      });
+      throw new McmlError(
+        'PROVIDER_AUTH',
+        `the controller at ${redactUrl(url)} refused the admin token`,
+        {
+          hint: `check ${tokenEnv}`,
+        },
+      );
     }
     if (res.status === 409) {
       const body = (await res.json().catch(() => ({}))) as { message?: string };

@@ -2,6 +2,7 @@
 import { McmlError } from '../../core/errors.js';
 import {
   jurisdictionFromRegion,
+  redactUrl,
   planFailover,
   type FailoverPlan,
   type JurisdictionOf,
@@ -221,12 +222,16 @@ export async function runFailoverStatus(flags: FailoverStatusFlags): Promise<voi
   const { spec, plan } = await loadPlan(flags.file);
   const url = frontDoorUrl(spec, flags.url);
   let status = await fetchStatus(url);
-  let source = `controller at ${url}`;
+  let source = `controller at ${redactUrl(url)}`;
   if (!status) {
     if (flags.url) {
-      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${url}/_mcml/status`, {
-        hint: 'start one with "mcml failover run", or omit --url for a one-shot check',
-      });
+      throw new McmlError(
+        'UNAVAILABLE',
+        `no failover controller answers at ${redactUrl(url)}/_mcml/status`,
+        {
+          hint: 'start one with "mcml failover run", or omit --url for a one-shot check',
+        },
+      );
     }
     source = 'one-shot check: no controller running';
     status = await oneShot(plan);

@@ -15,6 +15,7 @@ import {
   dnsValueFor,
   jurisdictionFromRegion,
   planFailover,
+  redactUrl,
   type CheckResult,
   type FailoverEvent,
   type FailoverPlan,
@@ -236,7 +237,11 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     active: machine.active,
     mode: config.mode,
     routing: config.routing,
-    targets: plan.targets.map((t) => ({ name: t.name, tier: t.tier, endpoint: t.endpoint })),
+    targets: plan.targets.map((t) => ({
+      name: t.name,
+      tier: t.tier,
+      endpoint: redactUrl(t.endpoint),
+    })),
   });
   dns?.point(dnsRecordFor(machine.active));
   if (dns && options.dnsFailFast && machine.active !== undefined) {
@@ -314,7 +319,7 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     targets: machine.snapshot().map((t) => ({
       name: t.name,
       tier: t.tier,
-      endpoint: byName.get(t.name)?.endpoint ?? '',
+      endpoint: redactUrl(byName.get(t.name)?.endpoint ?? ''),
       jurisdiction: t.jurisdiction,
       state: t.state,
       disabled: t.disabled,
