@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { McmlError, type Issue } from '../errors.js';
 import { didYouMean, nearest } from '../suggest.js';
 import { specSchema, type Spec } from './schema.js';
+import { ADMIN_TOKEN_ENV_HINT, adminTokenEnvProblem } from '../failover/secrets.js';
 
 /** A parsed spec with a way back from field paths to positions in the source. */
 export interface SpecDocument {
@@ -227,6 +228,17 @@ function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: 
       path: ['failover', 'dns'],
       message: `failover.mode "${spec.failover.mode}" needs a failover.dns section`,
       hint: 'add failover.dns with provider, zone and record, or use mode: front-door',
+    });
+  }
+  const tokenProblem = adminTokenEnvProblem(
+    spec.failover.frontDoor.adminTokenEnv,
+    dns?.provider === 'rfc2136' ? dns.tsigSecretEnv : undefined,
+  );
+  if (tokenProblem !== undefined) {
+    out.push({
+      path: ['failover', 'frontDoor', 'adminTokenEnv'],
+      message: tokenProblem,
+      hint: ADMIN_TOKEN_ENV_HINT,
     });
   }
   if (dns?.provider === 'rfc2136' && (dns.server === undefined || dns.tsigKeyName === undefined)) {

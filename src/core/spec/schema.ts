@@ -354,7 +354,16 @@ export const failoverSchema = z
           .min(0)
           .default(5)
           .describe(
-            'Consecutive proxied connect errors or 5xx that eject a target at once; 0 disables.',
+            'Consecutive proxied attempts failed by the target (connect error, reset, timeout, 502/503/504) that eject it at once; 0 disables.',
+          ),
+        maxEjectionPercent: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .default(50)
+          .describe(
+            'Most targets (percent, at least one) live traffic may eject at once; the last usable target is never ejected by it.',
           ),
       })
       .prefault({})
