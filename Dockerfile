@@ -29,4 +29,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/v2/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: node runs as PID 1 and gets SIGTERM itself, so the server drains before exit.
-ENTRYPOINT ["node", "bin/mcml", "serve"]
+# ENTRYPOINT is the CLI and CMD the command, so a Kubernetes container's `args` (which replace
+# CMD) name the command once: args ["serve", "--port", "8000"] runs `mcml serve --port 8000`,
+# and the same image runs the failover front door with args ["failover", "run", …].
+ENTRYPOINT ["node", "bin/mcml"]
+CMD ["serve"]

@@ -81,7 +81,8 @@ function baseDeployment(ctx: RenderContext): Obj {
       {
         name: 'server',
         image: ctx.spec.service.image,
-        // The CUDA execution provider on GPU nodes (the server falls back to CPU without one).
+        // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
+        // so they name the command once. GPU nodes: the CUDA execution provider.
         args: ['serve', '--port', String(port(ctx)), ...(gpu ? ['--device', 'cuda'] : [])],
         ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
         env,

@@ -250,6 +250,10 @@ export const dataSetSchema = z
       .describe('Targets that receive it; default: every target in its jurisdiction.'),
     prefix: z
       .string()
+      // No "." or ".." segment, no NUL: the prefix must stay inside each bucket.
+      .regex(/^(?!(?:[\s\S]*\/)?\.{1,2}(?:\/|$))[^\0]*$/, {
+        message: 'must stay inside the bucket: no "." or ".." segments (e.g. data/name/)',
+      })
       .optional()
       .describe('Destination prefix in each bucket; default data/<name>/.'),
     include: z.array(z.string()).default([]).describe('Globs of keys to copy.'),

@@ -1,0 +1,342 @@
+/**
+ * The cost store: one embedded DuckDB database file (`.mcml/cost.duckdb`) holding every
+ * imported or pulled charge in one `charges` table, and the `imports` that brought them.
+ * Imports replace what they cover (the same file, or the same billing account and billing
+ * period), so importing twice never counts twice. Export rows take precedence over API rows
+ * for the same cloud and day when both exist.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import { McmlError } from '../../core/errors.js';
+import type {
+  Attribution,
+  ChargeRow,
+  CostGroupBy,
+  DailyCost,
+  DateRange,
+} from '../../core/cost/types.js';
+import { CHARGE_COLUMNS, CLOUD_MACRO, lit } from './sql.js';
+
+/** One import or pull, as `mcml cost sources` lists them. */
+export interface ImportRecord {
+  importId: number;
+  origin: 'export' | 'api';
+  source: string;
+  focusVersion?: string;
+  rows: number;
+  importedAt: string;
+}
+
+/** What a report asks the store. */
+export interface DailyCostQuery {
+  range: DateRange;
+  by: CostGroupBy;
+  attribution: Attribution;
+}
+
+const SCHEMA = [
+  `CREATE SEQUENCE IF NOT EXISTS import_ids START 1`,
+  `CREATE TABLE IF NOT EXISTS imports (
+    import_id INTEGER PRIMARY KEY,
+    origin VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    scope VARCHAR,
+    focus_version VARCHAR,
+    rows BIGINT NOT NULL,
+    imported_at TIMESTAMP NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS charges (${CHARGE_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`,
+];
+
+/** Opens (creating when missing) the store at `path`; `:memory:` for a throwaway one. */
+export async function openCostStore(path: string): Promise<CostStore> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/lock/i.test(message)) {
+      throw new McmlError('CONFLICT', `the cost store ${path} is in use by another mcml process`, {
+        hint: 'wait for it to finish (an import, or mcml up), then run this again',
+      });
+    }
+    throw new McmlError('UNAVAILABLE', `cannot open the cost store ${path}: ${message}`);
+  }
+  const connection = await instance.connect();
+  // Billing instants are UTC; days are UTC days.
+  await connection.run(`SET TimeZone = 'UTC'`);
+  for (const statement of SCHEMA) await connection.run(statement);
+  await connection.run(CLOUD_MACRO);
+  return new CostStore(instance, connection, path);
+}
+
+export class CostStore {
+  constructor(
+    private readonly instance: DuckDBInstance,
+    /** The one connection; imports run on it in transactions. */
+    readonly connection: DuckDBConnection,
+    readonly path: string,
+  ) {}
+
+  /** Runs SQL and returns the rows as plain JSON-able objects. */
+  async query<Row = Record<string, unknown>>(
+    sql: string,
+    values?: DuckDBValue[] | Record<string, DuckDBValue>,
+  ): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql, values);
+    return reader.getRowObjectsJson() as Row[];
+  }
+
+  /** A fresh import id. */
+  async nextImportId(): Promise<number> {
+    const [row] = await this.query<{ id: number }>(`SELECT nextval('import_ids')::INTEGER AS id`);
+    return row!.id;
+  }
+
+  /** Runs `work` in one transaction: all of it lands, or none of it. */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      const result = await work();
+      await this.connection.run('COMMIT');
+      return result;
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * After new export imports landed (inside the same transaction): drops older rows of the
+   * same files and of the same billing accounts and billing periods, and imports left empty.
+   */
+  async replaceCovered(importIds: number[], sources: string[]): Promise<number> {
+    if (importIds.length === 0) return 0;
+    const ids = importIds.join(', ');
+    const sourceList = sources.map(lit).join(', ') || "''";
+    const [result] = await this.query<{ Count: string | number }>(
+      `DELETE FROM charges c
+       WHERE c.origin = 'export' AND c.import_id NOT IN (${ids})
+         AND (c.import_id IN (SELECT import_id FROM imports WHERE origin = 'export' AND source IN (${sourceList}))
+           OR EXISTS (SELECT 1 FROM (SELECT DISTINCT billing_account_id, billing_period_start
+                                     FROM charges WHERE import_id IN (${ids})) k
+                      WHERE k.billing_account_id IS NOT DISTINCT FROM c.billing_account_id
+                        AND k.billing_period_start IS NOT DISTINCT FROM c.billing_period_start))`,
+    );
+    await this.dropEmptyImports();
+    return Number(result?.Count ?? 0);
+  }
+
+  private async dropEmptyImports(): Promise<void> {
+    await this.connection.run(
+      `DELETE FROM imports WHERE import_id NOT IN (SELECT DISTINCT import_id FROM charges)`,
+    );
+  }
+
+  /** Records an import. */
+  async recordImport(
+    record: Omit<ImportRecord, 'importedAt'> & { scope?: string },
+    at: Date,
+  ): Promise<void> {
+    await this.connection.run(
+      `INSERT INTO imports VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP)`,
+      [
+        record.importId,
+        record.origin,
+        record.source,
+        record.scope ?? null,
+        record.focusVersion ?? null,
+        record.rows,
+        at.toISOString().replace('T', ' ').replace('Z', ''),
+      ],
+    );
+  }
+
+  /**
+   * Replaces a cost API's rows for one scope (cloud + account/subscription/table) and range
+   * with `rows`, in one transaction.
+   */
+  async replaceApiRows(
+    scope: string,
+    range: DateRange,
+    rows: readonly ChargeRow[],
+    at: Date,
+  ): Promise<number> {
+    return this.transaction(async () => {
+      await this.connection.run(
+        `DELETE FROM charges WHERE origin = 'api' AND day BETWEEN $1::DATE AND $2::DATE
+           AND import_id IN (SELECT import_id FROM imports WHERE origin = 'api' AND scope = $3)`,
+        [range.from, range.to, scope],
+      );
+      const importId = await this.nextImportId();
+      await this.insertApiRows(importId, rows);
+      await this.recordImport(
+        { importId, origin: 'api', source: scope, scope, rows: rows.length },
+        at,
+      );
+      await this.dropEmptyImports();
+      return rows.length;
+    });
+  }
+
+  private async insertApiRows(importId: number, rows: readonly ChargeRow[]): Promise<void> {
+    const names = [
+      'import_id',
+      'origin',
+      'cloud',
+      'day',
+      'charge_period_start',
+      'charge_period_end',
+      'billing_period_start',
+      'billing_period_end',
+      'billed_cost',
+      'effective_cost',
+      'provider_name',
+      'billing_account_id',
+      'sub_account_id',
+      'charge_category',
+      'currency',
+      'service_name',
+      'region_id',
+      'resource_id',
+      'tags',
+      'tag_service',
+      'tag_target',
+      'tag_cloud',
+    ];
+    const insert = await this.connection.prepare(
+      `INSERT INTO charges (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+    );
+    const tag = (r: ChargeRow, key: string) => r.tags?.[key] ?? r.tags?.[`user:${key}`] ?? null;
+    const ts = (iso: string | undefined) =>
+      iso === undefined
+        ? null
+        : iso
+            .replace('T', ' ')
+            .replace(/Z$/, '')
+            .replace(/\+00:00$/, '');
+    for (const r of rows) {
+      insert.bind([
+        importId,
+        'api',
+        r.cloud,
+        r.chargePeriodStart.slice(0, 10),
+        ts(r.chargePeriodStart),
+        ts(r.chargePeriodEnd),
+        ts(r.billingPeriodStart),
+        ts(r.billingPeriodEnd),
+        r.billedCost,
+        r.effectiveCost,
+        r.providerName,
+        r.billingAccountId ?? null,
+        r.subAccountId ?? null,
+        r.chargeCategory,
+        r.currency,
+        r.serviceName ?? null,
+        r.regionId ?? null,
+        r.resourceId ?? null,
+        r.tags ? JSON.stringify(r.tags) : null,
+        tag(r, 'mcml-service'),
+        tag(r, 'mcml-target'),
+        tag(r, 'mcml-cloud'),
+      ]);
+      await insert.run();
+    }
+  }
+
+  /** Every import and pull, newest first. */
+  async imports(): Promise<ImportRecord[]> {
+    const rows = await this.query<{
+      import_id: number;
+      origin: 'export' | 'api';
+      source: string;
+      focus_version: string | null;
+      rows: string | number;
+      imported_at: string;
+    }>(`SELECT * FROM imports ORDER BY import_id DESC`);
+    return rows.map((r) => ({
+      importId: r.import_id,
+      origin: r.origin,
+      source: r.source,
+      ...(r.focus_version ? { focusVersion: r.focus_version } : {}),
+      rows: Number(r.rows),
+      importedAt: r.imported_at,
+    }));
+  }
+
+  /** Rows in the store, and how many of them carry this service's tag. */
+  async counts(service: string): Promise<{ rows: number; tagged: number }> {
+    const [row] = await this.query<{ rows: string; tagged: string }>(
+      `SELECT count(*) AS rows, count(*) FILTER (WHERE tag_service = $1) AS tagged FROM charges`,
+      [service],
+    );
+    return { rows: Number(row?.rows ?? 0), tagged: Number(row?.tagged ?? 0) };
+  }
+
+  /**
+   * Daily billed and effective cost of the attributed rows, by cloud, currency and the
+   * report's group key. Export rows win over API rows for the same cloud and day.
+   */
+  async dailyCosts(q: DailyCostQuery): Promise<DailyCost[]> {
+    const { filter, target } = attributionSql(q.attribution);
+    const key =
+      q.by === 'target' ? target : q.by === 'service' ? `coalesce(service_name, '(none)')` : `''`;
+    const rows = await this.query<{
+      day: string;
+      cloud: string;
+      currency: string;
+      key: string;
+      billed: number;
+      effective: number;
+    }>(
+      `WITH covered AS (
+         SELECT DISTINCT cloud, day FROM charges
+         WHERE origin = 'export' AND day BETWEEN $1::DATE AND $2::DATE
+       )
+       SELECT strftime(c.day, '%Y-%m-%d') AS day, coalesce(c.cloud, '(unknown)') AS cloud,
+              coalesce(c.currency, '(none)') AS currency, ${key} AS key,
+              sum(coalesce(c.billed_cost, 0)) AS billed, sum(coalesce(c.effective_cost, 0)) AS effective
+       FROM charges c
+       WHERE c.day BETWEEN $1::DATE AND $2::DATE AND ${filter}
+         AND (c.origin = 'export' OR NOT EXISTS (SELECT 1 FROM covered k WHERE k.cloud = c.cloud AND k.day = c.day))
+       GROUP BY ALL
+       ORDER BY 1, 2, 3, 4`,
+      [q.range.from, q.range.to],
+    );
+    return rows.map((r) => ({ ...r, billed: Number(r.billed), effective: Number(r.effective) }));
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** The WHERE clause and target expression of an attribution mode. */
+export function attributionSql(a: Attribution): { filter: string; target: string } {
+  const account = `lower(regexp_replace(coalesce(c.sub_account_id, c.billing_account_id, ''), '^/subscriptions/', ''))`;
+  const entries = Object.entries(a.accounts);
+  const byAccount = entries.length
+    ? `CASE ${account} ${entries.map(([id, t]) => `WHEN ${lit(id.toLowerCase().replace(/^\/subscriptions\//, ''))} THEN ${lit(t)}`).join(' ')} END`
+    : 'NULL';
+  switch (a.mode) {
+    case 'tags':
+      return {
+        filter: `c.tag_service = ${lit(a.service)}`,
+        target: `coalesce(c.tag_target, '(untagged)')`,
+      };
+    case 'accounts':
+      return {
+        filter: entries.length ? `${byAccount} IS NOT NULL` : 'FALSE',
+        target: `coalesce(${byAccount}, '(unattributed)')`,
+      };
+    case 'all':
+      return {
+        filter: 'TRUE',
+        target: `coalesce(c.tag_target, ${byAccount}, '(unattributed)')`,
+      };
+  }
+}
