@@ -335,6 +335,12 @@ export const failoverSchema = z
           .default(true)
           .describe('Retry inference POSTs on the next tier (they are idempotent).'),
         jurisdictionHeader: z.string().default('x-mcml-jurisdiction'),
+        allowedHosts: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            'Host names the dashboard, state API and /metrics answer to besides IP addresses and localhost (DNS-rebinding guard); "*.example.com" matches subdomains.',
+          ),
         upstreamTimeout: durationSchema
           .default('30s')
           .describe('Longest wait for an upstream response before trying the next tier.'),
