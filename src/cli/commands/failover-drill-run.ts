@@ -10,6 +10,7 @@ import { McmlError } from '../../core/errors.js';
 import { redactUrl, type FailoverPlan } from '../../core/failover/index.js';
 import { durationMs, type Spec } from '../../core/spec/index.js';
 import { startFailover, type FailoverStatus } from '../../engines/failover/index.js';
+import { baseUrlFlag } from '../flags.js';
 import { paint, useColor } from '../output.js';
 import { fetchStatus, loadPlan } from './failover-run.js';
 
@@ -104,7 +105,7 @@ export async function runFailoverDrill(target: string, flags: FailoverDrillFlags
   let result: DrillResult;
   try {
     result = flags.url
-      ? await remoteDrill(target, flags.url.replace(/\/+$/, ''), plan, holdMs, leaseMs, interrupt)
+      ? await remoteDrill(target, baseUrlFlag('--url', flags.url), plan, holdMs, leaseMs, interrupt)
       : await localDrill(target, spec, plan, holdMs, interrupt);
   } finally {
     interrupt.dispose();

@@ -8,6 +8,7 @@ import {
   type JurisdictionOf,
 } from '../../core/failover/index.js';
 import type { Spec } from '../../core/spec/index.js';
+import { baseUrlFlag } from '../flags.js';
 import type { DnsProvider } from '../../ports/dns-provider.js';
 import type { Route53Provider } from '../../adapters/route53/index.js';
 import {
@@ -173,7 +174,7 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
 }
 
 function frontDoorUrl(spec: Spec, override?: string): string {
-  if (override) return override.replace(/\/+$/, '');
+  if (override) return baseUrlFlag('--url', override);
   const { host, port } = spec.failover.frontDoor;
   const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
   return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
