@@ -133,6 +133,16 @@ export function statusOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** File-system errors caused by the names or layout given, not by the machine failing. */
+const FS_INPUT_ERRORS: Record<string, string> = {
+  ENAMETOOLONG: 'a name is too long for this file system',
+  EISDIR: 'a directory is where the object should go',
+  ENOTDIR: 'a file is where a directory should be',
+  EEXIST: 'a file is where a directory should be',
+  EINVAL: 'the name is not valid on this file system',
+  EILSEQ: 'the name is not valid on this file system',
+};
+
 /** Turns an SDK failure into an McmlError a person can act on, without secrets. */
 export function storeError(error: unknown, what: string, uri: string): McmlError {
   if (isMcmlError(error)) return error;
@@ -153,7 +163,14 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
       details,
     });
   }
-  if (status === 403 || errno === 'EACCES' || errno === 'EPERM') {
+  const fsInput = typeof errno === 'string' ? FS_INPUT_ERRORS[errno] : undefined;
+  if (fsInput) {
+    return new McmlError('INVALID_ARGUMENT', `${what} on ${uri}: ${fsInput} (${String(errno)})`, {
+      details,
+      hint: 'the key does not fit this file system: rename it at the source or exclude it (--exclude)',
+    });
+  }
+  if (status === 403 || errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
     return new McmlError('PERMISSION_DENIED', `${what} on ${uri}: permission denied (${message})`, {
       details,
     });

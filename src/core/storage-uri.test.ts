@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatStorageUri, isInside, parseStorageUri, redactUri } from './storage-uri.js';
+import {
+  formatStorageUri,
+  isInside,
+  joinPrefix,
+  parseStorageUri,
+  redactUri,
+} from './storage-uri.js';
 
 describe('parseStorageUri', () => {
   it('parses every supported form', () => {
@@ -70,5 +76,29 @@ describe('parseStorageUri', () => {
     expect(isInside(p('/a/b/c'), p('/a/b'))).toBe(true);
     expect(isInside(p('/a/bc'), p('/a/b'))).toBe(false);
     expect(isInside(p('az://acct/ccc/p/q'), p('az://acct/ccc/p'))).toBe(true);
+  });
+
+  it('joins a prefix only inside the location, whatever its encoding', () => {
+    const p = (u: string) => parseStorageUri(u);
+    expect(formatStorageUri(joinPrefix(p('file:///srv/bucket'), 'data/x/'))).toBe(
+      'file:///srv/bucket/data/x',
+    );
+    expect(joinPrefix(p('s3://bkt/root'), '/data/x')).toEqual(p('s3://bkt/root/data/x/'));
+    for (const bad of ['../victim/', 'a/../../x', '..', './', 'a/./b', 'x\0y']) {
+      for (const root of ['file:///srv/bucket', 's3://bkt/root', 'az://acct1/cont/p']) {
+        expect(() => joinPrefix(p(root), bad), `${root} + ${bad}`).toThrow(
+          expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+        );
+      }
+    }
+    // "%2e%2e" is a directory of that name, not "..": the URI round-trips.
+    const encoded = joinPrefix(p('file:///srv/bucket'), '%2e%2e/victim/');
+    expect(encoded).toEqual({ scheme: 'file', path: '/srv/bucket/%2e%2e/victim' });
+    expect(isInside(encoded, p('file:///srv/bucket'))).toBe(true);
+    expect(parseStorageUri(formatStorageUri({ scheme: 'file', path: '/d/100%?#' }))).toEqual({
+      scheme: 'file',
+      path: '/d/100%?#',
+    });
+    expect(() => parseStorageUri('file:///d/100%')).toThrow(/malformed %-escape/);
   });
 });

@@ -45,9 +45,56 @@ function bad(uri: string, why: string, hint?: string): McmlError {
 
 /** Normalises a key prefix: no leading "/", a trailing "/" unless empty, no "." or ".." parts. */
 export function normalisePrefix(prefix: string, uri = prefix): string {
+  const why = prefixProblem(prefix);
+  if (why) throw bad(uri, why);
   const parts = prefix.split('/').filter((p) => p !== '');
-  if (parts.some((p) => p === '.' || p === '..')) throw bad(uri, 'the prefix contains "." or ".."');
   return parts.length === 0 ? '' : parts.join('/') + '/';
+}
+
+/**
+ * Why a key prefix could leave the location it is joined to ("." and ".." segments) or is no
+ * valid name (NUL), or undefined when it is fine.
+ */
+export function prefixProblem(prefix: string): string | undefined {
+  if (prefix.split('/').some((p) => p === '.' || p === '..'))
+    return 'the prefix contains "." or ".." segments';
+  if (prefix.includes('\0')) return 'the prefix contains a NUL character';
+  return undefined;
+}
+
+/**
+ * A location below `loc`: its prefix (or directory) extended by `prefix`. Throws
+ * INVALID_ARGUMENT when the prefix could lead outside `loc`; the result is checked to lie
+ * inside `loc` after a round trip through its URI, so no encoding can smuggle a ".." in.
+ */
+export function joinPrefix(loc: StorageLocation, prefix: string): StorageLocation {
+  const why = prefixProblem(prefix);
+  if (why)
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `prefix "${prefix}" would leave ${formatStorageUri(loc)}: ${why}`,
+      {
+        hint: 'use a relative prefix such as data/name/ (no "." or ".." segments)',
+      },
+    );
+  const rel = normalisePrefix(prefix);
+  const joined: StorageLocation =
+    loc.scheme === 'file'
+      ? {
+          scheme: 'file',
+          path: rel === '' ? loc.path : `${loc.path.replace(/\/+$/, '')}/${rel.slice(0, -1)}`,
+        }
+      : { ...loc, prefix: loc.prefix + rel };
+  const again = parseStorageUri(formatStorageUri(joined));
+  if (!isInside(again, loc))
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `prefix "${prefix}" would leave ${formatStorageUri(loc)}`,
+      {
+        hint: 'use a relative prefix such as data/name/ (no "." or ".." segments)',
+      },
+    );
+  return again;
 }
 
 /** Removes query strings (SAS tokens, signatures) and user info from a URI for messages. */
@@ -103,9 +150,9 @@ export function parseStorageUri(uri: string, options: { baseDir?: string } = {})
       if (!rest.startsWith('/')) {
         // file://relative/dir is a common slip; accept it as relative to baseDir.
         if (options.baseDir === undefined) throw bad(uri, 'file URIs need an absolute path');
-        return { scheme: 'file', path: resolvePath(options.baseDir, decodeURIComponent(rest)) };
+        return { scheme: 'file', path: resolvePath(options.baseDir, decode(uri, rest)) };
       }
-      return { scheme: 'file', path: normalisePath(decodeURIComponent(rest)) };
+      return { scheme: 'file', path: normalisePath(decode(uri, rest)) };
     }
     case 's3':
     case 'gs': {
@@ -120,7 +167,7 @@ export function parseStorageUri(uri: string, options: { baseDir?: string } = {})
           `"${bucket}" is not a valid bucket name`,
           'bucket names are 3–63 lower-case letters, digits, "-" and "."',
         );
-      return { scheme, bucket, prefix: normalisePrefix(decodeURIComponent(m[2] ?? ''), uri) };
+      return { scheme, bucket, prefix: normalisePrefix(decode(uri, m[2] ?? ''), uri) };
     }
     case 'az': {
       const m = /^az:\/\/([^/?#]*)\/?([^/?#]*)(\/[^?#]*)?$/i.exec(input);
@@ -137,7 +184,7 @@ export function parseStorageUri(uri: string, options: { baseDir?: string } = {})
         scheme: 'az',
         account,
         container,
-        prefix: normalisePrefix(decodeURIComponent(m[3] ?? ''), uri),
+        prefix: normalisePrefix(decode(uri, m[3] ?? ''), uri),
       };
     }
     case 'https':
@@ -162,7 +209,7 @@ export function parseStorageUri(uri: string, options: { baseDir?: string } = {})
         scheme: 'az',
         account: host[1] ?? '',
         container,
-        prefix: normalisePrefix(decodeURIComponent(rest.join('/')), uri),
+        prefix: normalisePrefix(decode(uri, rest.join('/')), uri),
         serviceUrl: `${url.protocol}//${url.host}`,
       };
     }
@@ -175,16 +222,30 @@ export function parseStorageUri(uri: string, options: { baseDir?: string } = {})
   }
 }
 
-/** The canonical URI of a location, e.g. "s3://bucket/prefix/". */
+/** Escapes what `parseStorageUri` decodes or cuts at ("%", "?", "#"), so URIs round-trip. */
+function escapePath(p: string): string {
+  return p.replace(/[%?#]/g, (c) => encodeURIComponent(c));
+}
+
+/** Decodes %-escapes; a malformed escape is an input error, not a crash. */
+function decode(uri: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw bad(uri, 'it has a malformed %-escape', 'write "%" as %25');
+  }
+}
+
+/** The canonical URI of a location, e.g. "s3://bucket/prefix/". Parses back to `loc`. */
 export function formatStorageUri(loc: StorageLocation): string {
   switch (loc.scheme) {
     case 'file':
-      return `file://${loc.path.startsWith('/') ? '' : '/'}${loc.path}`;
+      return `file://${loc.path.startsWith('/') ? '' : '/'}${escapePath(loc.path)}`;
     case 's3':
     case 'gs':
-      return `${loc.scheme}://${loc.bucket}/${loc.prefix}`;
+      return `${loc.scheme}://${loc.bucket}/${escapePath(loc.prefix)}`;
     case 'az':
-      return `az://${loc.account}/${loc.container}/${loc.prefix}`;
+      return `az://${loc.account}/${loc.container}/${escapePath(loc.prefix)}`;
   }
 }
 

@@ -36,6 +36,11 @@ export interface ListOptions {
    * adapters ignore it: they never add a per-object request to a listing.
    */
   hashes?: boolean;
+  /**
+   * The root must be there: a missing directory throws NOT_FOUND and a file in its place
+   * INVALID_ARGUMENT, instead of listing nothing (a sync source). Buckets always must exist.
+   */
+  mustExist?: boolean;
 }
 
 export interface ByteRange {
@@ -75,6 +80,23 @@ export interface ObjectStore {
    * From URL. Atomic like `write`; `sha256` is recorded as metadata.
    */
   writeFromUrl?(key: string, url: string, options: WriteFromUrlOptions): Promise<ObjectInfo>;
+  /**
+   * Optional: what interrupted writes of earlier runs left behind and nobody will finish (temp
+   * files of dead processes, multipart uploads mcml started and abandoned). Never lists a
+   * write still in progress.
+   */
+  abandoned?(): Promise<AbandonedWrite[]>;
+  /** Optional: removes what `abandoned()` lists; returns what it removed. */
+  cleanAbandoned?(): Promise<AbandonedWrite[]>;
+}
+
+/** A leftover of an interrupted write: invisible to listings, but it takes space (or money). */
+export interface AbandonedWrite {
+  /** The object key the write was for, or the leftover's own path relative to the root. */
+  key: string;
+  /** Bytes it holds, when known. */
+  size?: number;
+  started?: Date;
 }
 
 export interface WriteFromUrlOptions {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardHandler } from '../../src/apps/dashboard/server.js';
@@ -12,11 +12,22 @@ let backend: FakeBackend;
 
 beforeAll(async () => {
   backend = fakeBackend();
-  const handler = createDashboardHandler({ backend, adminToken: TOKEN, pushIntervalMs: 60_000 });
+  const handler = createDashboardHandler({
+    backend,
+    adminToken: TOKEN,
+    pushIntervalMs: 60_000,
+    allowedHosts: ['mcml.example.com', '*.corp.example'],
+  });
   server = createServer((req, res) => {
-    if (!handler(req, res)) {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('front door');
+    // As the front door does: a handler that throws gets a 502 with its message.
+    try {
+      if (!handler(req, res)) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('front door');
+      }
+    } catch (error) {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`bad gateway: ${(error as Error).message}`);
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -27,6 +38,32 @@ afterAll(async () => {
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
 });
+
+/** A raw GET with the request target and Host header exactly as given (fetch normalizes both). */
+function rawGet(
+  target: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({
+      hostname,
+      port,
+      method,
+      path: target,
+      headers,
+      setHost: !('host' in headers),
+    });
+    req.once('response', (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
 
 const post = (path: string, token?: string, body?: unknown) =>
   fetch(base + path, {
@@ -147,5 +184,74 @@ describe('dashboard HTTP', () => {
     const res = await fetch(`${base}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     expect(await res.text()).toBe('mcml_up 1\n');
+  });
+
+  it('answers client mistakes with 4xx and no internal detail (issue 14 #17)', async () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '%ZZ']) {
+      const res = await rawGet(`/_mcml/vendor/${name}`);
+      expect([res.status, res.body], name).toEqual([404, '{"error":"not found"}']);
+    }
+    for (const action of ['fail', 'restore', 'rollout']) {
+      const res = await post(`/_mcml/api/targets/%E0%A4%A/${action}`, TOKEN);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: 'the request path has a malformed percent-escape',
+      });
+    }
+    expect((await rawGet('/_mcml/ui/%ZZ')).status).toBe(404);
+    expect((await rawGet('/_mcml/api/state?count=%ZZ')).status).toBe(200);
+    // Targets that are not plain paths are the front door's, whatever they contain.
+    for (const target of ['//', '//evil.example/_mcml/api/state', '*']) {
+      expect(await rawGet(target)).toEqual({ status: 200, body: 'front door' });
+    }
+  });
+
+  describe('Host check against DNS rebinding (issue 14 #6)', () => {
+    const paths = ['/_mcml/api/state', '/_mcml/api/stream', '/metrics', '/_mcml/ui/app.js'];
+
+    it('refuses names it was not given, on every dashboard path', async () => {
+      const calls = backend.calls.length;
+      for (const host of ['evil.example', 'evil.example:8080', 'mcml.example.com.evil.example']) {
+        for (const path of paths) {
+          const res = await rawGet(path, { host });
+          expect(res.status, `${host} ${path}`).toBe(403);
+          expect(JSON.parse(res.body).error).toMatch(
+            /DNS rebinding.*failover\.frontDoor\.allowedHosts/,
+          );
+        }
+        const page = await rawGet('/', { host, accept: 'text/html' });
+        expect(page.status).toBe(403);
+        const admin = await rawGet(
+          '/_mcml/api/targets/aws-east/fail',
+          { host, authorization: `Bearer ${TOKEN}` },
+          'POST',
+        );
+        expect(admin.status).toBe(403);
+      }
+      expect(backend.calls).toHaveLength(calls);
+    });
+
+    it('answers IP addresses, localhost and the configured names', async () => {
+      const { port } = new URL(base);
+      for (const host of [
+        `127.0.0.1:${port}`,
+        '10.1.2.3',
+        `[::1]:${port}`,
+        'localhost',
+        `LOCALHOST:${port}`,
+        'dash.localhost',
+        'mcml.example.com',
+        'mcml.example.com.',
+        'a.b.corp.example:443',
+      ]) {
+        expect((await rawGet('/_mcml/api/state', { host })).status, host).toBe(200);
+      }
+      expect((await rawGet('/_mcml/api/state', { host: 'corp.example' })).status).toBe(403);
+    });
+
+    it('leaves the service itself to the front door under any name', async () => {
+      const res = await rawGet('/v2/models/iris', { host: 'evil.example' });
+      expect(res).toEqual({ status: 200, body: 'front door' });
+    });
   });
 });

@@ -112,7 +112,8 @@ export function examplePlan(name: string): RenderResult {
 }
 
 let catalog: Catalog | undefined;
-function catalogSync(): Catalog {
+/** The shipped catalog, parsed once. */
+export function catalogSync(): Catalog {
   if (catalog) return catalog;
   const root = `${REPO}data/catalog/`;
   const files: CatalogFile[] = [];

@@ -4,6 +4,7 @@
  * planner changes them: review the diff, then update with
  *   npx vitest run test/render/snapshot.test.ts -u
  */
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { render, type RenderResult } from '../../src/core/render/index.js';
 import { examplePlan, FIXTURES, loadSpec, threeCloudsPlan } from './fixtures.js';
@@ -15,6 +16,20 @@ function bundle(result: RenderResult): string {
     .join('\n');
 }
 
+/**
+ * The snapshot file must exist: Vitest writes a missing one and passes (outside CI), which
+ * would hide a deleted or renamed snapshot. Only an explicit update (-u) may create it.
+ */
+function snapshotFile(path: string): string {
+  const state = expect.getState().snapshotState as unknown as { _updateSnapshot?: string };
+  if (!existsSync(path) && state._updateSnapshot !== 'all') {
+    throw new Error(
+      `missing snapshot ${path}: review the render, then write it with npx vitest run test/render/snapshot.test.ts -u`,
+    );
+  }
+  return path;
+}
+
 /** Paths whose content differs between two renders (including added and removed files). */
 function changed(a: RenderResult, b: RenderResult): string[] {
   const paths = new Set([...Object.keys(a.files), ...Object.keys(b.files)]);
@@ -24,14 +39,14 @@ function changed(a: RenderResult, b: RenderResult): string[] {
 describe('render snapshots', { timeout: 120_000 }, () => {
   it.each(['three-clouds', 'residency'])('example %s matches its snapshot', async (name) => {
     await expect(bundle(examplePlan(name))).toMatchFileSnapshot(
-      `${FIXTURES}__snapshots__/example-${name}.txt`,
+      snapshotFile(`${FIXTURES}__snapshots__/example-${name}.txt`),
     );
   });
 
   it('the hand-built three-cloud plan matches its snapshot', async () => {
     const spec = loadSpec('three-clouds.yaml');
     await expect(bundle(render(spec, threeCloudsPlan(spec)))).toMatchFileSnapshot(
-      `${FIXTURES}__snapshots__/fixture-three-clouds.txt`,
+      snapshotFile(`${FIXTURES}__snapshots__/fixture-three-clouds.txt`),
     );
   });
 

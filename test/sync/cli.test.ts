@@ -132,6 +132,52 @@ describe('mcml data sync -f (residency)', () => {
     expect(await keys(await openStore(`s3://${bucket}`, emu.storeOptions))).toEqual([]);
   });
 
+  it('fails closed when the cloud reports a region mcml cannot map, and --jurisdiction checks a direct sync', async () => {
+    const newer = unique('il-bucket');
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: newer,
+        CreateBucketConfiguration: { LocationConstraint: 'il-central-1' },
+      }),
+    );
+    const euBucket = unique('eu-bucket');
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: euBucket,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
+    const file = join(dir, 'unmapped.yaml');
+    await writeFile(
+      file,
+      spec(
+        `  - { name: eu-aws, provider: aws, region: eu-west-1, bucket: "s3://${newer}" }`,
+        `  - { name: gdpr, source: ./data, jurisdiction: eu, targets: [eu-aws] }`,
+      ),
+    );
+    const r = await mcml(['data', 'sync', '-f', file]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/gdpr.*eu-west-1.*il-central-1/s);
+    expect(await keys(await openStore(`s3://${newer}`, emu.storeOptions))).toEqual([]);
+
+    const container = await emu.azContainer();
+    for (const dst of [
+      `s3://${newer}/x`,
+      `s3://${await emu.s3Bucket()}/x`,
+      `az://${AZURITE_ACCOUNT}/${container}/x`,
+    ]) {
+      const direct = await mcml(['data', 'sync', './data', dst, '--jurisdiction', 'eu']);
+      expect(direct.code, `${dst}: ${direct.stderr}`).toBe(2);
+      expect(direct.stderr).toMatch(/--jurisdiction eu/);
+    }
+    expect(await keys(await openStore(`s3://${newer}`, emu.storeOptions))).toEqual([]);
+    const ok = await mcml(['data', 'sync', './data', `s3://${euBucket}/x`, '--jurisdiction', 'eu']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await mcml(['data', 'sync', './data', './out-j', '--jurisdiction', 'mars'])).code).toBe(
+      2,
+    );
+  });
+
   it('replicates each data set to every allowed target, relative paths from the spec directory', async () => {
     const us = await emu.s3Bucket();
     const eu = emu.gcsBucket(undefined, 'EUROPE-WEST1');
@@ -172,6 +218,81 @@ describe('mcml data sync -f (residency)', () => {
   });
 });
 
+describe('mcml data sync -f (a data set stays inside its bucket)', () => {
+  it('refuses prefix "../victim/" with exit 2 and deletes nothing outside the file:// bucket', async () => {
+    const root = join(dir, 'escape');
+    await mkdir(join(root, 'buckets', 'mine'), { recursive: true });
+    await mkdir(join(root, 'buckets', 'victim'), { recursive: true });
+    await writeFile(join(root, 'buckets', 'victim', 'precious.txt'), 'keep me');
+    const file = join(root, 'escape.yaml');
+    await writeFile(
+      file,
+      spec(
+        `  - { name: l, provider: local, emulates: aws, region: us-east-1, bucket: "file://./buckets/mine" }`,
+        `  - { name: d, source: ${join(dir, 'data')}, jurisdiction: us, prefix: "../victim/" }`,
+      ),
+    );
+    const r = await mcml(['data', 'sync', '-f', file, '--delete']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/prefix/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await readFile(join(root, 'buckets', 'victim', 'precious.txt'), 'utf8')).toBe('keep me');
+    expect(await keys(await openStore(join(root, 'buckets')))).toEqual(['victim/precious.txt']);
+  });
+});
+
+describe('mcml data sync: a source that cannot be read never deletes', () => {
+  const seeded = async (name: string) => {
+    const out = join(dir, name);
+    await mkdir(out, { recursive: true });
+    for (const f of ['a.txt', 'b.txt']) await writeFile(join(out, f), f);
+    return out;
+  };
+
+  it('a missing source or a plain file: exit 2, the destination keeps everything', async () => {
+    const bucket = await emu.s3Bucket();
+    const s3dst = await openStore(`s3://${bucket}/keep`, emu.storeOptions);
+    const { Readable } = await import('node:stream');
+    await s3dst.write('kept.bin', Readable.from([Buffer.from('kept')]));
+    const local = await seeded('keep-local');
+    const cases: [string, RegExp][] = [
+      ['./does-not-exist', /does-not-exist does not exist/],
+      ['./data/part-0.csv', /part-0.csv is a file, not a directory/],
+    ];
+    for (const [src, message] of cases) {
+      for (const dst of [local, `s3://${bucket}/keep`]) {
+        const r = await mcml(['data', 'sync', src, dst, '--delete']);
+        expect(r.code, `${src} → ${dst}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect((await mcml(['data', 'verify', src, local])).code).toBe(2);
+    }
+    expect(await keys(await openStore(local))).toEqual(['a.txt', 'b.txt']);
+    expect(await keys(s3dst)).toEqual(['kept.bin']);
+  });
+
+  it('an S3 prefix that lists nothing never empties the destination', async () => {
+    const bucket = await emu.s3Bucket();
+    const local = await seeded('keep-from-s3');
+    const r = await mcml(['data', 'sync', `s3://${bucket}/typo`, local, '--delete']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/lists no objects/);
+    expect(await keys(await openStore(local))).toEqual(['a.txt', 'b.txt']);
+    // Without --delete an empty source is simply nothing to copy.
+    expect((await mcml(['data', 'sync', `s3://${bucket}/typo`, local])).code).toBe(0);
+  });
+
+  it('--max-delete refuses a mass delete from the command line', async () => {
+    const local = await seeded('max-delete');
+    for (let i = 0; i < 4; i++) await writeFile(join(local, `extra-${i}.txt`), 'x');
+    const r = await mcml(['data', 'sync', './data', local, '--delete', '--max-delete', '3']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/would remove 6 objects .* more than --max-delete 3/);
+    expect((await keys(await openStore(local))).length).toBe(6);
+  });
+});
+
 describe('mcml data sync / verify (bad input and reports)', () => {
   it('exits 2 with one clear line for bad URIs, overlap and missing buckets', async () => {
     const cases: [string[], RegExp][] = [
@@ -188,6 +309,41 @@ describe('mcml data sync / verify (bad input and reports)', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('exits 2 naming the cause when a local destination cannot hold what is sent', async () => {
+    await writeFile(join(dir, 'a-file.txt'), 'not a directory');
+    const onFile = await mcml(['data', 'sync', './data', './a-file.txt']);
+    expect(onFile.code, onFile.stderr).toBe(2);
+    expect(onFile.stderr).toMatch(/a-file.txt is a file, not a directory/);
+    expect(await readFile(join(dir, 'a-file.txt'), 'utf8')).toBe('not a directory');
+
+    const bucket = await emu.s3Bucket();
+    const src = await openStore(`s3://${bucket}/odd`, emu.storeOptions);
+    const { Readable } = await import('node:stream');
+    await src.write(`${'n'.repeat(300)}.bin`, Readable.from([Buffer.from('long')]));
+    const tooLong = await mcml(['data', 'sync', `s3://${bucket}/odd`, './long-out']);
+    expect(tooLong.code, tooLong.stderr + tooLong.stdout).toBe(2);
+    expect(tooLong.stdout).toMatch(/a name is too long for this file system \(ENAMETOOLONG\)/);
+    expect(tooLong.stdout + tooLong.stderr).not.toMatch(/PROVIDER_UNAVAILABLE|unreachable/);
+
+    const bucket2 = await emu.s3Bucket();
+    const src2 = await openStore(`s3://${bucket2}/d`, emu.storeOptions);
+    await src2.write('x', Readable.from([Buffer.from('a file named x')]));
+    await mkdir(join(dir, 'dir-in-way', 'x'), { recursive: true });
+    await writeFile(join(dir, 'dir-in-way', 'x', 'y'), 'y');
+    const inWay = await mcml(['data', 'sync', `s3://${bucket2}/d`, './dir-in-way', '--json']);
+    expect(inWay.code, inWay.stderr).toBe(2);
+    const report = JSON.parse(inWay.stdout) as {
+      destinations: { failed: { key: string; code: string; error: string }[] }[];
+    };
+    expect(report.destinations[0]!.failed).toEqual([
+      expect.objectContaining({
+        key: 'x',
+        code: 'INVALID_ARGUMENT',
+        error: expect.stringMatching(/a directory is where the object should go/),
+      }),
+    ]);
   });
 
   it('exits 2 with a wrong account key, and never prints the key', async () => {
@@ -298,7 +454,9 @@ describe('crash safety', () => {
       for (const [key, data] of files) expect((await store.stat(key))?.sha256).toBe(sha(data));
     }
     for (const d of dsts) expect((await mcml(['data', 'verify', src, d])).code).toBe(0);
-    // No temp files left visible to users of the local destination either.
+    // No temp file of the killed run is left behind in the local destination.
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(join(dir, 'crash-out'))).sort()).toEqual([...files.keys()]);
     expect((await readFile(join(dir, 'crash-out', 'blob-0.bin'))).length).toBe(
       files.get('blob-0.bin')!.length,
     );

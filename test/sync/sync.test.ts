@@ -4,7 +4,8 @@
  * server-side copies.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -291,6 +292,42 @@ describe('sync end to end', () => {
     await expect(runSync({ source: s, destinations: [await s3('a/b/')] })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
+  });
+});
+
+describe('leftovers of interrupted local writes', () => {
+  it('a rerun removes temp files of dead writers, verify shows them, marker-like names sync', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const src = join(dir, 'temp-src');
+    const dst = join(dir, 'temp-dst');
+    await writeTree(
+      src,
+      new Map([
+        ['notes.mcml-tmp-1.txt', Buffer.from('a user file that looks like a temp file')],
+        ['..mcml-tmp-abc', Buffer.from('not our exact pattern either')],
+        ['sub/model.bin', randomBytes(1000)],
+      ]),
+    );
+    const stale = [`sub/..mcml-tmp-${dead}-0123456789ab`, '..mcml-tmp-aaaaaaaaaaaa'];
+    const live = `..mcml-tmp-${process.pid}-bbbbbbbbbbbb`;
+    await writeTree(dst, new Map([...stale, live].map((k) => [k, randomBytes(4096)])));
+    const hourAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(dst, stale[1]!), hourAgo, hourAgo);
+    const source = await openStore(src);
+    const destination = await openStore(dst);
+
+    const before = await verifyStores(source, destination);
+    expect(before.ok).toBe(false);
+    expect(before.abandoned).toEqual([...stale].sort());
+
+    const r = await runSync({ source, destinations: [destination] });
+    expect(r.ok).toBe(true);
+    expect(r.destinations[0]).toMatchObject({ copied: 3, abandonedRemoved: 2 });
+    const raw = (await readdir(dst, { recursive: true })).sort();
+    expect(raw).toEqual(
+      ['..mcml-tmp-abc', live, 'notes.mcml-tmp-1.txt', 'sub', 'sub/model.bin'].sort(),
+    );
+    expect((await verifyStores(source, destination)).ok).toBe(true);
   });
 });
 

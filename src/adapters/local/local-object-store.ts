@@ -10,11 +10,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { McmlError } from '../../core/errors.js';
 import type {
+  AbandonedWrite,
   ByteRange,
   ListOptions,
   ObjectInfo,
@@ -23,8 +24,25 @@ import type {
 } from '../../ports/object-store.js';
 import { HashingStream, checkKey, storeError } from '../object-store-common.js';
 
-/** Temp files of in-flight writes carry this marker; listings skip them. */
+/** Temp files of in-flight writes carry this marker: `..mcml-tmp-PID-RANDOM`. */
 export const LOCAL_TEMP_MARKER = '.mcml-tmp-';
+/**
+ * The exact shape of a temp file's name (older versions wrote no PID). Only these are hidden
+ * from listings: a user's file that merely contains the marker is an ordinary object.
+ */
+const TEMP_NAME = /^\.\.mcml-tmp-(?:(\d+)-)?[0-9a-f]{12}$/;
+/** A temp file without a live owner this old is abandoned even when its PID is unknown. */
+const ORPHAN_AGE_MS = 3600_000;
+
+/** Whether a process with this PID runs on this machine (EPERM: it does, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 const PAGE = 1000;
 const HASH_CONCURRENCY = 8;
 
@@ -49,11 +67,12 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
+    if (!(await this.checkRoot(options.mustExist === true))) return;
     const all: ObjectInfo[] = [];
     // Walk only the directory the prefix points into, then filter by the full prefix.
     const slash = prefix.lastIndexOf('/');
     const startDir = slash >= 0 ? prefix.slice(0, slash) : '';
-    await this.walk(startDir, all, options.signal);
+    await this.walk(startDir, all, options.signal, undefined);
     const matching = all.filter((o) => o.key.startsWith(prefix));
     matching.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (let i = 0; i < matching.length; i += PAGE) {
@@ -63,7 +82,42 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  private async walk(rel: string, out: ObjectInfo[], signal?: AbortSignal): Promise<void> {
+  /**
+   * Whether the root is a directory to list. A missing root lists nothing, or throws NOT_FOUND
+   * when it must exist (a source); a file in its place (or in a parent's) always throws.
+   */
+  private async checkRoot(mustExist: boolean): Promise<boolean> {
+    let s;
+    try {
+      s = await stat(this.root);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !mustExist) return false;
+      if (code === 'ENOENT')
+        throw new McmlError('NOT_FOUND', `${this.root} does not exist`, {
+          hint: 'check the path; nothing was copied or deleted',
+        });
+      if (code === 'ENOTDIR')
+        throw new McmlError('INVALID_ARGUMENT', `a parent of ${this.root} is a file`, {
+          hint: 'give a directory path',
+        });
+      throw storeError(error, 'listing', this.uri);
+    }
+    if (!s.isDirectory())
+      throw new McmlError('INVALID_ARGUMENT', `${this.root} is a file, not a directory`, {
+        hint: mustExist
+          ? `to sync one file, sync its directory with --include ${basename(this.root)}`
+          : 'a destination is a directory (it is created when missing): give a directory path',
+      });
+    return true;
+  }
+
+  private async walk(
+    rel: string,
+    out: ObjectInfo[],
+    signal: AbortSignal | undefined,
+    temps: string[] | undefined,
+  ): Promise<void> {
     signal?.throwIfAborted();
     const dir = rel === '' ? this.root : join(this.root, ...rel.split('/'));
     let entries;
@@ -77,8 +131,11 @@ export class LocalObjectStore implements ObjectStore {
     const subdirs: string[] = [];
     const files: string[] = [];
     for (const e of entries) {
-      if (e.name.includes(LOCAL_TEMP_MARKER)) continue;
       const key = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (TEMP_NAME.test(e.name)) {
+        temps?.push(key);
+        continue;
+      }
       if (e.isDirectory()) subdirs.push(key);
       else if (e.isFile() || e.isSymbolicLink()) files.push(key);
     }
@@ -92,7 +149,7 @@ export class LocalObjectStore implements ObjectStore {
         }
       }),
     );
-    for (const d of subdirs) await this.walk(d, out, signal);
+    for (const d of subdirs) await this.walk(d, out, signal, temps);
   }
 
   private async fillHashes(page: ObjectInfo[], signal?: AbortSignal): Promise<void> {
@@ -178,7 +235,43 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   private tempFor(file: string): string {
-    return join(dirname(file), `.${LOCAL_TEMP_MARKER}${randomBytes(6).toString('hex')}`);
+    const name = `.${LOCAL_TEMP_MARKER}${process.pid}-${randomBytes(6).toString('hex')}`;
+    return join(dirname(file), name);
+  }
+
+  /** Temp files whose writer is gone: a dead PID, or no PID and older than an hour. */
+  async abandoned(): Promise<AbandonedWrite[]> {
+    const temps: string[] = [];
+    await this.walk('', [], undefined, temps);
+    const out: AbandonedWrite[] = [];
+    for (const key of temps) {
+      const pid = Number(TEMP_NAME.exec(key.slice(key.lastIndexOf('/') + 1))?.[1] ?? NaN);
+      let s;
+      try {
+        s = await stat(join(this.root, ...key.split('/')));
+      } catch {
+        continue; // finished or removed meanwhile
+      }
+      const stale = Number.isInteger(pid)
+        ? pid !== process.pid && !alive(pid)
+        : Date.now() - s.mtimeMs > ORPHAN_AGE_MS;
+      if (stale) out.push({ key, size: s.size, started: s.mtime });
+    }
+    return out;
+  }
+
+  async cleanAbandoned(): Promise<AbandonedWrite[]> {
+    const removed: AbandonedWrite[] = [];
+    for (const a of await this.abandoned()) {
+      try {
+        await unlink(join(this.root, ...a.key.split('/')));
+        removed.push(a);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw storeError(error, `removing the abandoned temp file ${a.key}`, this.uri);
+      }
+    }
+    return removed;
   }
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {

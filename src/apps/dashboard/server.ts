@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,20 +39,82 @@ export interface DashboardOptions {
   adminToken: string;
   /** SSE push period when nothing happens. */
   pushIntervalMs?: number;
+  /**
+   * Host names the dashboard answers to besides IP addresses and `localhost` (DNS-rebinding
+   * protection): the name it is bound to and the public names it is reached by. `*.example.com`
+   * matches every subdomain of example.com.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** Handles a request if it is the dashboard's; returns false to let the caller route it. */
 export type DashboardHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/** Browser builds (ES modules) of the front-end packages, by package and path inside it. */
-const VENDOR: Record<string, { pkg: string; file: string; type: string }> = {
-  'preact.js': { pkg: 'preact', file: 'dist/preact.module.js', type: 'text/javascript' },
-  'preact-hooks.js': { pkg: 'preact', file: 'hooks/dist/hooks.module.js', type: 'text/javascript' },
-  'htm.js': { pkg: 'htm', file: 'dist/htm.module.js', type: 'text/javascript' },
-  'htm-preact.js': { pkg: 'htm', file: 'preact/index.module.js', type: 'text/javascript' },
-  'uplot.js': { pkg: 'uplot', file: 'dist/uPlot.esm.js', type: 'text/javascript' },
-  'uplot.css': { pkg: 'uplot', file: 'dist/uPlot.min.css', type: 'text/css' },
-};
+/**
+ * Browser builds (ES modules) of the front-end packages, by package and path inside it. A Map:
+ * the key comes from the request path, and a plain object would answer `__proto__`.
+ */
+const VENDOR = new Map<string, { pkg: string; file: string; type: string }>([
+  ['preact.js', { pkg: 'preact', file: 'dist/preact.module.js', type: 'text/javascript' }],
+  [
+    'preact-hooks.js',
+    { pkg: 'preact', file: 'hooks/dist/hooks.module.js', type: 'text/javascript' },
+  ],
+  ['htm.js', { pkg: 'htm', file: 'dist/htm.module.js', type: 'text/javascript' }],
+  ['htm-preact.js', { pkg: 'htm', file: 'preact/index.module.js', type: 'text/javascript' }],
+  ['uplot.js', { pkg: 'uplot', file: 'dist/uPlot.esm.js', type: 'text/javascript' }],
+  ['uplot.css', { pkg: 'uplot', file: 'dist/uPlot.min.css', type: 'text/css' }],
+]);
+
+/** A request the client got wrong; answered with its status and message. */
+class ClientError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The path and query of an origin-form request target. Not `new URL(target, base)`: that
+ * reads "//host/x" as another host's /x, and throws on "//".
+ */
+function parseTarget(target: string): { path: string; query: URLSearchParams } {
+  const q = target.indexOf('?');
+  return {
+    path: q >= 0 ? target.slice(0, q) : target,
+    query: new URLSearchParams(q >= 0 ? target.slice(q + 1) : ''),
+  };
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ClientError(400, 'the request path has a malformed percent-escape');
+  }
+}
+
+/**
+ * Whether a Host header names this dashboard. A page on another origin can point its own DNS
+ * name at this machine (DNS rebinding) and read the state API as same-origin; its requests
+ * then carry that name. IP addresses and localhost cannot be rebound, so they always pass;
+ * other names must be listed. No Host at all (HTTP/1.0 tools) is not a browser: it passes.
+ */
+export function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
+  if (host === undefined || host === '') return true;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(host);
+  const name = (bracketed ? bracketed[1]! : host.replace(/:\d+$/, ''))
+    .toLowerCase()
+    .replace(/\.$/, '');
+  if (isIP(name) !== 0) return true;
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  return allowed.some((a) => {
+    const want = a.toLowerCase().replace(/\.$/, '');
+    return want.startsWith('*.') ? name.endsWith(want.slice(1)) : name === want;
+  });
+}
 
 const require = createRequire(import.meta.url);
 
@@ -77,6 +140,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   const token = Buffer.from(options.adminToken);
   const web = webDir();
   const pushEvery = options.pushIntervalMs ?? 1000;
+  const allowedHosts = options.allowedHosts ?? [];
 
   const authorized = (req: IncomingMessage): boolean => {
     const header = req.headers.authorization ?? '';
@@ -135,10 +199,27 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     });
   };
 
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
+  /** True when the request is the dashboard's: the page, its API, its files and /metrics. */
+  const ours = (path: string, method: string, req: IncomingMessage): boolean =>
+    (path === '/' && (method === 'GET' || method === 'HEAD') && wantsHtml(req)) ||
+    (path === '/metrics' && method === 'GET') ||
+    /^\/_mcml\/(api|ui|vendor)\//.test(path);
+
+  const route = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const target = req.url ?? '/';
+    // Anything but a plain path ("*", absolute-form, "//x") is the front door's to answer.
+    if (!target.startsWith('/') || target.startsWith('//')) return false;
+    const { path, query } = parseTarget(target);
     const method = req.method ?? 'GET';
+    if (!ours(path, method, req)) return false;
+    if (!hostAllowed(req.headers.host, allowedHosts)) {
+      sendJson(res, 403, {
+        error:
+          'this host name is not allowed for the dashboard (a guard against DNS rebinding); ' +
+          'open it by IP address or localhost, or list the name in failover.frontDoor.allowedHosts',
+      });
+      return true;
+    }
     if (path === '/' && (method === 'GET' || method === 'HEAD') && wantsHtml(req)) {
       const html = renderPage();
       res.writeHead(200, {
@@ -159,9 +240,6 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       );
       return true;
     }
-    // Other /_mcml/ paths (the failover controller's own admin API) go to the caller.
-    if (!/^\/_mcml\/(api|ui|vendor)\//.test(path)) return false;
-
     if (path === '/_mcml/api/state' && method === 'GET') {
       sendJson(res, 200, backend.state());
       return true;
@@ -172,7 +250,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     }
     const targetAction = /^\/_mcml\/api\/targets\/([^/]+)\/(fail|restore|rollout)$/.exec(path);
     if (targetAction) {
-      const name = decodeURIComponent(targetAction[1]!);
+      const name = decodeSegment(targetAction[1]!);
       const act = targetAction[2];
       admin(req, res, async () => {
         if (!backend.state().targets.some((t) => t.name === name)) {
@@ -187,7 +265,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     }
     if (path === '/_mcml/api/traffic') {
       admin(req, res, async () => {
-        const raw = url.searchParams.get('count') ?? (await readJsonCount(req));
+        const raw = query.get('count') ?? (await readJsonCount(req));
         const count = raw === undefined ? 50 : Number(raw);
         if (!Number.isInteger(count) || count < 1 || count > 2000) {
           throw new McmlError('INVALID_ARGUMENT', 'count must be an integer from 1 to 2000');
@@ -201,7 +279,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       return true;
     }
     if (path.startsWith('/_mcml/vendor/') && method === 'GET') {
-      const entry = VENDOR[path.slice('/_mcml/vendor/'.length)];
+      const entry = VENDOR.get(path.slice('/_mcml/vendor/'.length));
       if (!entry) {
         sendJson(res, 404, { error: 'not found' });
         return true;
@@ -209,8 +287,19 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       streamFile(res, join(packageDir(entry.pkg), entry.file), entry.type);
       return true;
     }
-    sendJson(res, 404, { error: `no such dashboard endpoint: ${path}` });
+    sendJson(res, 404, { error: 'no such dashboard endpoint' });
     return true;
+  };
+
+  // The handler never throws: the caller (the front door) would answer 502 with the message.
+  return (req, res) => {
+    try {
+      return route(req, res);
+    } catch (error) {
+      if (error instanceof ClientError) sendJson(res, error.status, { error: error.message });
+      else sendJson(res, 500, { error: 'internal error' });
+      return true;
+    }
   };
 }
 
@@ -237,13 +326,13 @@ async function readJsonCount(req: IncomingMessage): Promise<string | undefined> 
   }
 }
 
-const TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json',
-  '.css': 'text/css; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-};
+const TYPES = new Map<string, string>([
+  ['.js', 'text/javascript; charset=utf-8'],
+  ['.map', 'application/json'],
+  ['.css', 'text/css; charset=utf-8'],
+  ['.png', 'image/png'],
+  ['.svg', 'image/svg+xml'],
+]);
 
 function serveFile(res: ServerResponse, root: string, relative: string): void {
   const file = normalize(join(root, relative));
@@ -252,7 +341,7 @@ function serveFile(res: ServerResponse, root: string, relative: string): void {
     return;
   }
   const ext = file.slice(file.lastIndexOf('.'));
-  streamFile(res, file, TYPES[ext] ?? 'application/octet-stream');
+  streamFile(res, file, TYPES.get(ext) ?? 'application/octet-stream');
 }
 
 function streamFile(res: ServerResponse, file: string, type: string): void {
@@ -267,13 +356,17 @@ function streamFile(res: ServerResponse, file: string, type: string): void {
         'content-length': info.size,
         'cache-control': 'no-cache',
       });
-      createReadStream(file).pipe(res);
+      createReadStream(file)
+        .once('error', () => res.destroy())
+        .pipe(res);
     },
     () => sendJson(res, 404, { error: 'not found' }),
   );
 }
 
 function sendError(res: ServerResponse, error: unknown): void {
+  // The client went away (e.g. mid-body): there is nobody to answer.
+  if (res.destroyed) return;
   const status = httpStatusFor(error);
   const message = isMcmlError(error) ? error.message : 'internal error';
   sendJson(res, status, { error: message, ...(isMcmlError(error) ? { code: error.code } : {}) });

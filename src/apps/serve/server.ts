@@ -3,8 +3,9 @@
  * v2 / Triton REST) with the binary tensor extension, KServe v1 `:predict`, `/health` and
  * Prometheus `/metrics`. Not ready until every model is loaded and warmed up; `close()` drains.
  */
+import { constants } from 'node:buffer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import { McmlError, httpStatusFor, isMcmlError } from '../../core/errors.js';
 import { Batcher } from './batcher.js';
 import { ServeMetrics, type DeploymentLabels } from './metrics.js';
 import { openModel, warmupInputs, type LoadedModel } from './model.js';
+import type { Device } from './session.js';
 import { fetchModel, type ModelSpec, type ResolveStore } from './model-source.js';
 import { decodeV2Request, toBytes, toJsonData, type Tensor } from './tensor.js';
 import { decodeV1Request, encodeV1Response } from './v1.js';
@@ -33,12 +35,18 @@ export interface ServeOptions {
   /** How long close() waits for in-flight requests, ms. Default 10 000. */
   drainTimeoutMs?: number;
   /**
+   * How long close() keeps idle keep-alive connections open so that requests clients are
+   * already sending on them get an answer (with `Connection: close`), ms. Default 1 000,
+   * never more than the drain timeout.
+   */
+  drainIdleMs?: number;
+  /**
    * onnxruntime intra-op threads per session; 0 lets onnxruntime choose (one per core).
    * Default: one less than the cores, leaving one for the event loop that parses requests.
    */
   intraOpThreads?: number;
-  /** "cpu" (default) or "cuda" (falls back to CPU when CUDA is unavailable). */
-  device?: 'cpu' | 'cuda';
+  /** "cpu" (default), "cuda" (an error when CUDA cannot load) or "auto" (cuda, else cpu). */
+  device?: Device;
   /** Where downloaded models are cached. */
   cacheDir: string;
   /** Opens object stores for s3://, gs://, az:// model URIs. */
@@ -62,8 +70,11 @@ export interface RunningServer {
   /** True once every model is warm and until draining starts. */
   readonly ready: boolean;
   /**
-   * Readiness goes false, new connections are refused, in-flight requests finish (up to the
-   * drain timeout), then sessions are released. Resolves true when everything drained in time.
+   * Readiness goes false and new connections are refused. Requests in flight finish (up to the
+   * drain timeout); requests that arrive on connections already open are still answered, with
+   * `Connection: close`, until no request is in flight and idle connections have had
+   * `drainIdleMs` to send one. Then connections close and sessions are released. Resolves
+   * true when everything drained in time.
    */
   close(): Promise<boolean>;
 }
@@ -83,6 +94,7 @@ const DEFAULTS = {
   maxQueue: 256,
   maxBodyBytes: 16 * 1024 * 1024,
   drainTimeoutMs: 10_000,
+  drainIdleMs: 1000,
   intraOpThreads: Math.max(1, availableParallelism() - 1),
 };
 
@@ -94,6 +106,33 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The client went away before its request was read: nobody to answer (logged as 499). */
+class ClientGone extends Error {}
+
+/** Status recorded for requests whose client closed the connection first (as nginx does). */
+const CLIENT_CLOSED = 499;
+
+/** One path segment, percent-decoded; a malformed escape is the client's error (400). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, 'the request path has a malformed percent-escape');
+  }
+}
+
+/**
+ * The path of a request target: origin-form (`/v2?x`) or absolute-form
+ * (`http://host/v2`, which HTTP/1.1 servers must accept); anything else (`*`) has no path.
+ */
+function targetPath(target: string): string {
+  const q = target.indexOf('?');
+  let path = q >= 0 ? target.slice(0, q) : target;
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(path);
+  if (absolute) path = path.slice(absolute[0].length) || '/';
+  return path;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -108,6 +147,19 @@ function listen(server: Server, port: number, host: string): Promise<void> {
         );
       } else if (error.code === 'EACCES') {
         reject(new McmlError('PERMISSION_DENIED', `not allowed to listen on ${host}:${port}`));
+      } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+        // The address given is not one of this machine's: the input is wrong, not the world.
+        reject(
+          new McmlError(
+            'INVALID_ARGUMENT',
+            error.code === 'ENOTFOUND'
+              ? `cannot listen on ${host}: no such host name`
+              : `cannot listen on ${host}: it is not an address of this machine`,
+            {
+              hint: "pass --host 0.0.0.0 (every interface), 127.0.0.1, or one of this machine's addresses",
+            },
+          ),
+        );
       } else {
         reject(new McmlError('UNAVAILABLE', `cannot listen on ${host}:${port}: ${error.message}`));
       }
@@ -141,34 +193,44 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let ready = false;
   let draining = false;
   let inFlight = 0;
-  let drained: (() => void) | undefined;
+  /** Responses not yet finished: they learn of a drain through `Connection: close`. */
+  const responses = new Set<ServerResponse>();
+  /** Called while draining whenever a request finishes or a connection closes. */
+  let drainProgress: (() => void) | undefined;
   const debug = log.isLevelEnabled('debug');
   const version = o.version ?? 'dev';
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => {
     inFlight++;
+    responses.add(res);
     const started = performance.now();
     let route = 'unknown';
     res.once('close', () => {
       inFlight--;
+      responses.delete(res);
       const seconds = (performance.now() - started) / 1000;
       const method = req.method ?? 'GET';
-      metrics.observeRequest(route, method, res.statusCode, seconds);
+      // Closed before the response was complete: the client hung up (or a drain timed out).
+      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
+      metrics.observeRequest(route, method, status, seconds);
       if (debug) {
         log.debug(
-          { method, url: req.url, route, status: res.statusCode, ms: +(seconds * 1000).toFixed(3) },
+          { method, url: req.url, route, status, ms: +(seconds * 1000).toFixed(3) },
           'request',
         );
       }
-      if (inFlight === 0 && drained) drained();
+      drainProgress?.();
     });
     if (draining) res.setHeader('Connection', 'close');
-    handle(req, res, (r) => (route = r)).catch((error: unknown) => sendError(res, error));
+    handle(req, res, (r) => (route = r)).catch((error: unknown) => sendError(req, res, error));
   });
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+    s.once('close', () => {
+      sockets.delete(s);
+      drainProgress?.();
+    });
   });
 
   function sendJson(
@@ -186,7 +248,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     res.end(text);
   }
 
-  function sendError(res: ServerResponse, error: unknown): void {
+  function sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    if (error instanceof ClientGone || res.destroyed || req.socket.destroyed) {
+      // Nobody to answer; not a server failure either (recorded as 499 when it closes).
+      res.destroy();
+      return;
+    }
     let status: number;
     let message: string;
     let headers: Record<string, string> = {};
@@ -247,11 +314,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       req.once('end', () =>
         resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
       );
-      req.once('error', reject);
+      req.once('error', () => reject(new ClientGone()));
+      req.once('close', () => {
+        if (!req.complete) reject(new ClientGone());
+      });
     });
   }
 
   function parseJson(bytes: Buffer): unknown {
+    if (bytes.length > constants.MAX_STRING_LENGTH) {
+      throw new HttpError(
+        413,
+        'a JSON body this large cannot be parsed; use the binary data extension',
+      );
+    }
     try {
       return JSON.parse(bytes.toString('utf8')) as unknown;
     } catch (error) {
@@ -366,7 +442,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         name: t.name,
         datatype: t.datatype,
         shape: t.shape,
-        data: toJsonData(t.data, t.datatype),
+        data: toJsonData(t.data, t.datatype, t.name, true),
       };
     });
     const response = {
@@ -404,9 +480,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     res: ServerResponse,
     setRoute: (route: string) => void,
   ): Promise<void> {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q >= 0 ? url.slice(0, q) : url;
+    const path = targetPath(req.url ?? '/');
 
     if (path === '/health' || path === '/healthz') {
       setRoute('/health');
@@ -449,8 +523,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // /v2/models/{name}[/versions/{v}][/ready|/infer]
     const v2 = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
     if (v2) {
-      const name = decodeURIComponent(v2[1]!);
-      const version = v2[2];
+      const name = decodeSegment(v2[1]!);
+      const version = v2[2] === undefined ? undefined : decodeSegment(v2[2]);
       const action = v2[3];
       setRoute(`/v2/models/:model${action ?? ''}`);
       const s = lookup(name);
@@ -471,7 +545,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     const v1 = /^\/v1\/models\/([^/:]+)(:predict)?$/.exec(path);
     if (v1) {
-      const name = decodeURIComponent(v1[1]!);
+      const name = decodeSegment(v1[1]!);
       setRoute(v1[2] ? '/v1/models/:model:predict' : '/v1/models/:model');
       const s = lookup(name);
       if (v1[2]) {
@@ -508,9 +582,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const model = await openModel(spec.name, spec.uri, local.path, local.sha256, {
         ...(o.worker === undefined ? {} : { worker: o.worker }),
         intraOpThreads: o.intraOpThreads,
-        executionProviders: o.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        device: o.device ?? 'cpu',
       });
       loaded.push(model);
+      metrics.device.set(
+        { model: spec.name, device: model.device, requested: o.device ?? 'cpu' },
+        1,
+      );
       if (model.fallback !== undefined) {
         log.warn(
           { model: spec.name, requested: o.device, reason: model.fallback },
@@ -572,7 +650,39 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   ready = true;
   metrics.ready.set(1);
-  log.info({ url, models: [...served.keys()] }, 'ready');
+  log.info(
+    {
+      url,
+      models: [...served.keys()],
+      devices: Object.fromEntries([...served].map(([name, s]) => [name, s.model.device])),
+    },
+    'ready',
+  );
+
+  /**
+   * Resolves true once no request is in flight and every connection has closed or has had
+   * `graceMs` to bring one; false when `timeoutMs` passes first.
+   */
+  const drained = (graceMs: number, timeoutMs: number): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      let graceOver = false;
+      const finish = (clean: boolean) => {
+        drainProgress = undefined;
+        clearTimeout(grace);
+        clearTimeout(deadline);
+        resolve(clean);
+      };
+      const check = () => {
+        if (inFlight === 0 && (sockets.size === 0 || graceOver)) finish(true);
+      };
+      const grace = setTimeout(() => {
+        graceOver = true;
+        check();
+      }, graceMs);
+      const deadline = setTimeout(() => finish(false), timeoutMs);
+      drainProgress = check;
+      check();
+    });
 
   let closing: Promise<boolean> | undefined;
   const close = (): Promise<boolean> => {
@@ -580,20 +690,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ready = false;
       draining = true;
       metrics.ready.set(0);
-      log.info({ inFlight }, 'draining');
-      server.close();
-      server.closeIdleConnections();
-      const done =
-        inFlight === 0
-          ? Promise.resolve(true)
-          : new Promise<boolean>((resolve) => (drained = () => resolve(true)));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), o.drainTimeoutMs);
-      });
-      const clean = await Promise.race([done, timeout]);
-      clearTimeout(timer);
+      log.info({ inFlight, connections: sockets.size }, 'draining');
+      // Stop accepting. http.Server#close would also drop idle keep-alive connections at once
+      // (Node >= 19), resetting requests clients are sending on them right now: close only
+      // the listening socket, and let open connections bring their last requests.
+      NetServer.prototype.close.call(server);
+      for (const res of responses) {
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+      }
+      const clean = await drained(Math.min(o.drainIdleMs, o.drainTimeoutMs), o.drainTimeoutMs);
       if (!clean) log.warn({ inFlight }, 'drain timeout: closing remaining connections');
+      // Now http.Server#close: it drops idle connections and stops its timeout checks.
+      server.close();
       for (const s of sockets) s.destroy();
       await Promise.all([...served.values()].map((s) => s.batcher.idle()));
       await Promise.all(loaded.map((m) => m.close().catch(() => undefined)));

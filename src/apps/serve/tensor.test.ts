@@ -169,6 +169,63 @@ describe('decodeV2Request', () => {
   });
 });
 
+describe('values that cannot go into a tensor', () => {
+  const spec = (datatype: TensorSpec['datatype']): TensorSpec[] => [
+    { name: 'x', datatype, shape: [-1] },
+  ];
+  const one = (datatype: string, data: unknown[]) => ({
+    inputs: [{ name: 'x', datatype, shape: [data.length], data }],
+  });
+
+  it('refuses JSON floats that overflow FP32, and Infinity for FP64', () => {
+    expect(
+      errorOf(() => decodeV2Request(one('FP32', [0, 3.5e38]), undefined, spec('FP32'), [])).message,
+    ).toMatch(/element 1: 3\.5e\+38 overflows FP32/);
+    // The largest float32 itself still fits.
+    const max = decodeV2Request(one('FP32', [3.4028234663852886e38]), undefined, spec('FP32'), []);
+    expect(Number.isFinite((max.inputs[0]!.data as Float32Array)[0])).toBe(true);
+    expect(
+      errorOf(() => decodeV2Request(one('FP64', [1, -Infinity]), undefined, spec('FP64'), []))
+        .message,
+    ).toMatch(/element 1: -Infinity is not a valid FP64 input/);
+  });
+
+  it('says why a large integer is refused for INT64', () => {
+    expect(
+      errorOf(() => decodeV2Request(one('INT64', [2 ** 60]), undefined, spec('INT64'), [])).message,
+    ).toMatch(/exact only up to ±9007199254740991: send larger values with the binary data/);
+  });
+
+  it('checks binary FP64 and BOOL values', () => {
+    const header = (datatype: string, size: number) => ({
+      inputs: [{ name: 'x', datatype, shape: [2], parameters: { binary_data_size: size } }],
+    });
+    const nan = Buffer.from(new Float64Array([1, NaN]).buffer);
+    expect(
+      errorOf(() => decodeV2Request(header('FP64', 16), nan, spec('FP64'), [])).message,
+    ).toMatch(/element 1 of the binary data is NaN/);
+    expect(
+      errorOf(() => decodeV2Request(header('BOOL', 2), Buffer.from([1, 7]), spec('BOOL'), []))
+        .message,
+    ).toMatch(/element 1 of the binary data is 7; BOOL bytes must be 0 or 1/);
+    const ok = decodeV2Request(header('BOOL', 2), Buffer.from([1, 0]), spec('BOOL'), []);
+    expect(toJsonData(ok.inputs[0]!.data, 'BOOL')).toEqual([true, false]);
+  });
+
+  it('counts the data before allocating what the shape asks for', () => {
+    const huge = { inputs: [{ name: 'x', datatype: 'FP32', shape: [2 ** 40], data: [[1], 2] }] };
+    expect(errorOf(() => decodeV2Request(huge, undefined, spec('FP32'), [])).message).toMatch(
+      /shape holds 1099511627776 elements but "data" has 2/,
+    );
+  });
+
+  it('refuses NaN outputs in JSON, naming the output', () => {
+    expect(
+      errorOf(() => toJsonData(new Float32Array([0.5, NaN]), 'FP32', 'scores', true)).message,
+    ).toMatch(/output "scores" is NaN at element 1, which JSON cannot carry.*binary_data_output/);
+  });
+});
+
 describe('helpers', () => {
   it('shapeMismatch treats -1 as any size', () => {
     expect(shapeMismatch([7, 4], [-1, 4])).toBeUndefined();

@@ -124,16 +124,60 @@ function invalid(message: string): McmlError {
   return new McmlError('INVALID_ARGUMENT', message);
 }
 
+/**
+ * A client value as it appears in an error message: short, one line, never the whole of a
+ * large or deeply nested value (JSON.stringify of those can overflow the stack).
+ */
+export function preview(value: unknown): string {
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    return text;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
+    return String(value);
+  }
+  if (Array.isArray(value)) return 'an array';
+  if (value === undefined) return 'nothing';
+  return `a${typeof value === 'object' ? 'n object' : ` ${typeof value}`}`;
+}
+
+/** Largest finite float32 magnitude. */
+const FP32_MAX = 3.4028234663852886e38;
+
+/** Why a float value cannot go into a tensor of `datatype`, or undefined when it can. */
+function badFloat(datatype: 'FP32' | 'FP64', value: number): string | undefined {
+  if (Number.isNaN(value)) return `NaN is not a valid ${datatype} input`;
+  if (!Number.isFinite(value)) return `${value} is not a valid ${datatype} input`;
+  if (datatype === 'FP32' && Math.abs(value) > FP32_MAX) {
+    return `${value} overflows FP32 (largest magnitude ${FP32_MAX})`;
+  }
+  return undefined;
+}
+
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** Number of leaves (non-array elements) of a nested JSON array, walked without recursion. */
+function leafCount(data: unknown[]): number {
+  let n = 0;
+  const stack: unknown[][] = [data];
+  while (stack.length > 0) {
+    for (const value of stack.pop()!) {
+      if (Array.isArray(value)) stack.push(value);
+      else n++;
+    }
+  }
+  return n;
+}
+
 /**
  * Copies JSON `data` (flat or nested row-major) into a typed array of `datatype`, checking
- * each element's JSON type: numbers for numeric types (integers for integer types, in range),
- * booleans for BOOL.
+ * each element's JSON type: finite numbers for float types (in range for FP32), integers in
+ * range for integer types, booleans for BOOL. The element count is checked before anything
+ * is allocated, so a shape cannot make the server allocate more than the body holds.
  */
 export function fillFromJson(
   name: string,
@@ -141,30 +185,39 @@ export function fillFromJson(
   data: unknown,
   expected: number,
 ): TensorData {
-  if (!Array.isArray(data)) throw invalid(`input "${name}": "data" must be an array`);
-  const out = allocate(datatype, expected);
+  if (!Array.isArray(data)) throw invalid(`input ${preview(name)}: "data" must be an array`);
   const isFloat = datatype === 'FP32' || datatype === 'FP64';
   if (isFloat && data.length === expected) {
-    // Fast path for the common case: a flat array of floats.
-    const floats = out as Float32Array;
+    // Fast path for the common case: a flat array of finite floats.
+    const floats = allocate(datatype, expected) as Float32Array;
     let k = 0;
     for (; k < expected; k++) {
       const value: unknown = data[k];
       if (typeof value !== 'number') break;
       floats[k] = value;
+      if (!Number.isFinite(floats[k]!)) break;
     }
-    if (k === expected) return out;
+    if (k === expected) return floats;
   }
+  const count = leafCount(data);
+  if (count > expected) {
+    throw invalid(
+      `input ${preview(name)}: more data elements than the shape holds (${expected}): "data" has ${count}`,
+    );
+  }
+  if (count < expected) {
+    throw invalid(
+      `input ${preview(name)}: shape holds ${expected} elements but "data" has ${count}`,
+    );
+  }
+  const out = allocate(datatype, expected);
   let i = 0;
   const range = INT_RANGES[datatype];
   const put = (value: unknown): void => {
-    if (i >= expected) {
-      throw invalid(`input "${name}": more data elements than the shape holds (${expected})`);
-    }
     if (datatype === 'BOOL') {
       if (typeof value !== 'boolean') {
         throw invalid(
-          `input "${name}": BOOL data must be true/false, got ${JSON.stringify(value)}`,
+          `input ${preview(name)}: BOOL data must be true/false, got ${preview(value)} (element ${i})`,
         );
       }
       (out as Uint8Array)[i++] = value ? 1 : 0;
@@ -172,15 +225,23 @@ export function fillFromJson(
     }
     if (typeof value !== 'number') {
       throw invalid(
-        `input "${name}": ${datatype} data must be numbers, got ${JSON.stringify(value)}`,
+        `input ${preview(name)}: ${datatype} data must be numbers, got ${preview(value)} (element ${i})`,
       );
     }
     if (isFloat) {
+      const why = badFloat(datatype, value);
+      if (why) throw invalid(`input ${preview(name)}: element ${i}: ${why}`);
       (out as Float32Array)[i++] = value;
       return;
     }
     if (!Number.isInteger(value) || (range && (value < range[0] || value > range[1]))) {
-      throw invalid(`input "${name}": ${value} is not a valid ${datatype} value`);
+      const wide = datatype === 'INT64' || datatype === 'UINT64';
+      throw invalid(
+        `input ${preview(name)}: ${value} is not a valid ${datatype} value (element ${i})` +
+          (wide && Number.isInteger(value)
+            ? `; JSON numbers are exact only up to ±${Number.MAX_SAFE_INTEGER}: send larger values with the binary data extension`
+            : ''),
+      );
     }
     if (datatype === 'INT64' || datatype === 'UINT64') {
       (out as BigInt64Array)[i++] = BigInt(value);
@@ -202,10 +263,34 @@ export function fillFromJson(
     if (Array.isArray(value)) stack.push([value, 0]);
     else put(value);
   }
-  if (i !== expected) {
-    throw invalid(`input "${name}": shape holds ${expected} elements but "data" has ${i}`);
-  }
   return out;
+}
+
+/**
+ * Checks values that arrived as raw bytes (binary data extension): floats must be finite
+ * (NaN and Infinity make the model answer NaN, which JSON cannot carry), BOOL bytes 0 or 1.
+ */
+function checkBinaryValues(name: string, datatype: Datatype, data: TensorData): void {
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    const floats = data as Float32Array;
+    for (let k = 0; k < floats.length; k++) {
+      const value = floats[k]!;
+      if (!Number.isFinite(value)) {
+        throw invalid(
+          `input ${preview(name)}: element ${k} of the binary data is ${value}; ${datatype} inputs must be finite numbers`,
+        );
+      }
+    }
+  } else if (datatype === 'BOOL') {
+    const bytes = data as Uint8Array;
+    for (let k = 0; k < bytes.length; k++) {
+      if (bytes[k]! > 1) {
+        throw invalid(
+          `input ${preview(name)}: element ${k} of the binary data is ${bytes[k]}; BOOL bytes must be 0 or 1`,
+        );
+      }
+    }
+  }
 }
 
 /** Checks a request shape against the model's (-1 = any); returns an error message or undefined. */
@@ -278,7 +363,7 @@ export function decodeV2Request(
     const spec = byName.get(name);
     if (!spec) {
       throw invalid(
-        `unknown input "${name}"; the model's inputs are: ${[...byName.keys()].join(', ')}`,
+        `unknown input ${preview(name)}; the model's inputs are: ${[...byName.keys()].join(', ')}`,
       );
     }
     if (seen.has(name)) throw invalid(`input "${name}" is given twice`);
@@ -286,7 +371,7 @@ export function decodeV2Request(
     const datatype = raw.datatype;
     if (!isDatatype(datatype)) {
       throw invalid(
-        `input "${name}": unsupported datatype ${JSON.stringify(datatype)}; expected ${spec.datatype}`,
+        `input "${name}": unsupported datatype ${preview(datatype)}; expected ${spec.datatype}`,
       );
     }
     if (datatype !== spec.datatype) {
@@ -315,6 +400,7 @@ export function decodeV2Request(
       }
       const data = allocate(datatype, count);
       new Uint8Array(data.buffer).set(binary.subarray(offset, offset + binarySize));
+      checkBinaryValues(name, datatype, data);
       offset += binarySize;
       return { name, datatype, shape, data };
     }
@@ -338,15 +424,18 @@ export function decodeV2Request(
   if (header.outputs !== undefined) {
     if (!Array.isArray(header.outputs)) throw invalid('"outputs" must be an array');
     const known = new Set(modelOutputs.map((o) => o.name));
+    const asked = new Set<string>();
     result.outputs = header.outputs.map((raw: unknown, index) => {
       if (!isObject(raw) || typeof raw.name !== 'string') {
         throw invalid(`outputs[${index}] needs a string "name"`);
       }
       if (!known.has(raw.name)) {
         throw invalid(
-          `unknown output "${raw.name}"; the model's outputs are: ${[...known].join(', ')}`,
+          `unknown output ${preview(raw.name)}; the model's outputs are: ${[...known].join(', ')}`,
         );
       }
+      if (asked.has(raw.name)) throw invalid(`output "${raw.name}" is asked for twice`);
+      asked.add(raw.name);
       const p = isObject(raw.parameters) ? raw.parameters : undefined;
       const b = p?.binary_data;
       return { name: raw.name, binary: typeof b === 'boolean' ? b : binaryOutputs };
@@ -355,13 +444,35 @@ export function decodeV2Request(
   return result;
 }
 
-/** JSON-safe element values of a tensor (64-bit integers become numbers). */
-export function toJsonData(data: TensorData, datatype: Datatype): (number | boolean)[] {
+/**
+ * JSON-safe element values of output `name` (64-bit integers become numbers). NaN and
+ * Infinity have no JSON form: rather than answer `null`, this throws INVALID_ARGUMENT (400)
+ * saying so; `binaryHint` adds how to get the raw values (the binary data extension).
+ */
+export function toJsonData(
+  data: TensorData,
+  datatype: Datatype,
+  name = 'output',
+  binaryHint = false,
+): (number | boolean)[] {
   if (datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => v !== 0);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     return Array.from(data, (v) => Number(v));
   }
-  return Array.from(data);
+  const values = Array.from(data);
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    const k = values.findIndex((v) => !Number.isFinite(v));
+    if (k >= 0) {
+      throw invalid(
+        `the model's output "${name}" is ${values[k]} at element ${k}, which JSON cannot carry; ` +
+          'check that the inputs are in the range the model was trained on' +
+          (binaryHint
+            ? ', or ask for binary output (parameters.binary_data_output: true) to receive the raw values'
+            : ''),
+      );
+    }
+  }
+  return values;
 }
 
 /** The bytes of a tensor, for the binary data extension. */

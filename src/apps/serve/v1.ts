@@ -43,9 +43,11 @@ export function decodeV1Request(body: unknown, inputs: readonly TensorSpec[]): T
           `instances[${i}] must be an object keyed by input name (${inputs.map((s) => s.name).join(', ')})`,
         );
       }
-      const value = (instance as Record<string, unknown>)[spec.name];
-      if (value === undefined) throw invalid(`instances[${i}] has no "${spec.name}"`);
-      return value;
+      // Own keys only: an input named like an Object.prototype member must not find it.
+      if (!Object.hasOwn(instance, spec.name)) {
+        throw invalid(`instances[${i}] has no "${spec.name}"`);
+      }
+      return (instance as Record<string, unknown>)[spec.name];
     });
     const rowShape = nestedShape(rows[0]);
     rows.forEach((row, i) => {
@@ -57,16 +59,13 @@ export function decodeV1Request(body: unknown, inputs: readonly TensorSpec[]): T
     const mismatch = shapeMismatch(shape, spec.shape);
     if (mismatch) throw invalid(`input "${spec.name}": ${mismatch}`);
     const count = shape.reduce((n, d) => n * d, 1);
+    // fillFromJson walks nested rows itself (no recursion: Array#flat overflows the stack on
+    // deeply nested input).
     return {
       name: spec.name,
       datatype: spec.datatype,
       shape,
-      data: fillFromJson(
-        spec.name,
-        spec.datatype,
-        rowShape.length === 0 ? rows : rows.flat(Infinity),
-        count,
-      ),
+      data: fillFromJson(spec.name, spec.datatype, rows, count),
     };
   });
 }
@@ -87,7 +86,7 @@ export function nest(values: readonly unknown[], shape: readonly number[]): unkn
 export function encodeV1Response(outputs: readonly Tensor[]): { predictions: unknown[] } {
   const rows = outputs[0]?.shape[0] ?? 0;
   const perOutput = outputs.map((t) => {
-    const values = toJsonData(t.data, t.datatype);
+    const values = toJsonData(t.data, t.datatype, t.name);
     const rowShape = t.shape.slice(1);
     const rowSize = rowShape.reduce((n, d) => n * d, 1);
     return Array.from({ length: rows }, (_, r) =>

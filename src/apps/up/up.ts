@@ -365,6 +365,7 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
 
     mounted.dashboard = createDashboardHandler({
       adminToken: options.adminToken,
+      allowedHosts: [options.host, ...spec.failover.frontDoor.allowedHosts],
       backend: {
         state,
         metrics,

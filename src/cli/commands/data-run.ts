@@ -1,8 +1,9 @@
 import { dirname, resolve } from 'node:path';
-import { McmlError } from '../../core/errors.js';
-import type { Jurisdiction } from '../../core/spec/index.js';
+import { INPUT_ERROR_CODES, McmlError } from '../../core/errors.js';
+import { JURISDICTIONS, type Jurisdiction } from '../../core/spec/index.js';
 import { openStore } from '../../adapters/storage.js';
 import {
+  checkJurisdiction,
   runDataSync,
   runSync,
   verifyStores,
@@ -26,6 +27,7 @@ export interface DataSyncFlags {
   json?: boolean;
   progress?: boolean;
   catalog?: string;
+  jurisdiction?: string;
 }
 
 export interface DataVerifyFlags {
@@ -126,7 +128,7 @@ function summarise(report: SyncReport, color: boolean, label?: string): string {
   );
   for (const d of report.destinations) {
     lines.push(
-      `  ${d.uri}: copied ${d.copied} (${formatBytes(d.bytesWritten)}${d.serverSide ? `, ${d.serverSide} server-side` : ''}), unchanged ${d.unchanged}, deleted ${d.deleted}${d.failed.length ? `, ${paint('red', `failed ${d.failed.length}`, color)}` : ''}`,
+      `  ${d.uri}: copied ${d.copied} (${formatBytes(d.bytesWritten)}${d.serverSide ? `, ${d.serverSide} server-side` : ''}), unchanged ${d.unchanged}, deleted ${d.deleted}${d.abandonedRemoved ? `, removed ${d.abandonedRemoved} left by interrupted writes` : ''}${d.failed.length ? `, ${paint('red', `failed ${d.failed.length}`, color)}` : ''}`,
     );
     for (const f of d.failed.slice(0, 10)) lines.push(`    ${f.key}: ${f.error}`);
     if (d.failed.length > 10) lines.push(`    … and ${d.failed.length - 10} more`);
@@ -152,6 +154,24 @@ async function lookupFromCatalog(
   }
 }
 
+/** 2 when every failed object failed for a reason in the input (a name the target refuses), else 1. */
+function failureExitCode(reports: SyncReport[]): number {
+  const codes = reports.flatMap((r) => r.destinations.flatMap((d) => d.failed.map((f) => f.code)));
+  return codes.length > 0 &&
+    codes.every((c) => (INPUT_ERROR_CODES as readonly string[]).includes(c))
+    ? 2
+    : 1;
+}
+
+function parseJurisdiction(value: string): Jurisdiction {
+  const j = value.toLowerCase();
+  if (!(JURISDICTIONS as readonly string[]).includes(j))
+    throw new McmlError('USAGE', `--jurisdiction: unknown jurisdiction "${value}"`, {
+      hint: `one of ${JURISDICTIONS.join(', ')}`,
+    });
+  return j as Jurisdiction;
+}
+
 export async function runDataSyncCommand(
   src: string | undefined,
   dst: string[],
@@ -174,6 +194,11 @@ export async function runDataSyncCommand(
     if (flags.file) {
       if (src !== undefined)
         throw new McmlError('USAGE', 'pass either -f SPEC or SRC DST…, not both');
+      if (flags.jurisdiction !== undefined)
+        throw new McmlError(
+          'USAGE',
+          '--jurisdiction is for SRC DST…; with -f each data set states its own',
+        );
       const doc = await loadSpecFile(flags.file);
       const specDir = dirname(resolve(flags.file));
       const lookup = await lookupFromCatalog(flags.catalog);
@@ -195,7 +220,8 @@ export async function runDataSyncCommand(
               : `data set ${r.dataset}: no target in jurisdiction ${r.jurisdiction} has a bucket`) +
               '\n',
           );
-      if (results.some((r) => r.report && !r.report.ok)) process.exitCode = 1;
+      const failed = results.flatMap((r) => (r.report && !r.report.ok ? [r.report] : []));
+      if (failed.length > 0) process.exitCode = failureExitCode(failed);
       return;
     }
     if (flags.dataset) throw new McmlError('USAGE', '--dataset needs -f SPEC');
@@ -205,6 +231,12 @@ export async function runDataSyncCommand(
       });
     const source = await openStore(src);
     const destinations = await Promise.all(dst.map((d) => openStore(d)));
+    if (flags.jurisdiction !== undefined)
+      await checkJurisdiction(
+        destinations,
+        parseJurisdiction(flags.jurisdiction),
+        await lookupFromCatalog(flags.catalog),
+      );
     const report = await runSync({
       ...common,
       source,
@@ -216,7 +248,7 @@ export async function runDataSyncCommand(
     process.stdout.write(
       (flags.json ? JSON.stringify(report, null, 2) : summarise(report, color)) + '\n',
     );
-    if (!report.ok) process.exitCode = 1;
+    if (!report.ok) process.exitCode = failureExitCode([report]);
   } finally {
     bar.stop();
   }
@@ -224,11 +256,14 @@ export async function runDataSyncCommand(
 
 function verifyText(r: VerifyReport, color: boolean): string {
   const lines = [
-    `${r.ok ? paint('green', '✓', color) : paint('red', '✗', color)} ${r.source} vs ${r.destination}: ${r.same} same, ${r.missing.length} missing, ${r.different.length} different, ${r.extra.length} extra`,
+    `${r.ok ? paint('green', '✓', color) : paint('red', '✗', color)} ${r.source} vs ${r.destination}: ${r.same} same, ${r.missing.length} missing, ${r.different.length} different, ${r.extra.length} extra${r.abandoned.length ? `, ${r.abandoned.length} abandoned` : ''}`,
   ];
   for (const k of r.missing) lines.push(`  missing   ${k}`);
   for (const k of r.different) lines.push(`  different ${k}`);
   for (const k of r.extra) lines.push(`  extra     ${k}`);
+  for (const k of r.abandoned) lines.push(`  abandoned ${k} (left by an interrupted write)`);
+  if (r.abandoned.length > 0)
+    lines.push(`  mcml data sync to ${r.destination} removes what interrupted writes left behind`);
   return lines.join('\n');
 }
 

@@ -28,6 +28,10 @@ export function registerData(program: Command): void {
     .option('--server-side', 'let Azure destinations fetch from presigned S3/GCS URLs')
     .option('--json', 'print a JSON report on stdout')
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .option(
+      '--jurisdiction <j>',
+      "the data's jurisdiction (e.g. eu): refuse any destination the cloud reports outside it",
+    )
     .option('--catalog <dir>', 'catalog directory (region → jurisdiction)')
     .action(async (src: string | undefined, dst: string[], flags: DataSyncFlags) => {
       const { runDataSyncCommand } = await import('./data-run.js');

@@ -1,13 +1,16 @@
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { McmlError } from '../../core/errors.js';
 import { durationMs } from '../../core/spec/parse.js';
 import {
+  DEVICES,
   labelsFromEnv,
   modelFromEnv,
   parseModelSpec,
   startServer,
+  type Device,
   type ModelSpec,
 } from '../../apps/serve/index.js';
 import { VERSION } from '../version.js';
@@ -25,6 +28,45 @@ function integer(flag: string, value: unknown, min: number, max = Number.MAX_SAF
   return n;
 }
 
+/** Largest --max-body: request bodies are held in memory, and JSON ones parsed as one string. */
+const MAX_BODY_LIMIT = 1024 ** 3;
+
+/** Longest --drain-timeout: Node's timers hold 2^31 - 1 ms (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The interface to listen on: an IP address (IPv6 with or without brackets) or a host name.
+ * Malformed addresses are refused here, with exit code 2, before anything is loaded.
+ */
+export function parseHost(flag: string, value: unknown): string {
+  const text = typeof value === 'string' ? value.trim() : '';
+  const unbracketed = /^\[(.*)\]$/.exec(text)?.[1] ?? text;
+  if (isIP(unbracketed) !== 0) return unbracketed;
+  const fix =
+    'use an IP address of this machine (0.0.0.0 for every interface, 127.0.0.1 for this machine only) or a host name';
+  if (text === '') throw new McmlError('USAGE', `${flag} is empty`, { hint: fix });
+  if (/^[\d.]+$/.test(text) || text.includes(':')) {
+    throw new McmlError(
+      'USAGE',
+      `${flag} ${JSON.stringify(text)} is not a valid IP${text.includes(':') ? 'v6' : 'v4'} address`,
+      { hint: fix },
+    );
+  }
+  const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+  if (
+    text.length > 253 ||
+    !text
+      .replace(/\.$/, '')
+      .split('.')
+      .every((l) => label.test(l))
+  ) {
+    throw new McmlError('USAGE', `${flag} ${JSON.stringify(text)} is not a valid host name`, {
+      hint: fix,
+    });
+  }
+  return text;
+}
+
 /** Bytes from "16mb", "512kb", "1mib", "1048576". */
 export function parseSize(flag: string, value: unknown): number {
   const m =
@@ -38,16 +80,27 @@ export function parseSize(flag: string, value: unknown): number {
   const factor = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit as 'b' | 'k' | 'm' | 'g'];
   const bytes = Math.floor(Number(m[1]) * factor);
   if (bytes < 1) throw new McmlError('USAGE', `${flag} must be at least 1 byte`);
+  if (bytes > MAX_BODY_LIMIT) {
+    throw new McmlError('USAGE', `${flag} must be at most 1gb, got "${String(value)}"`, {
+      hint: 'requests are held in memory whole; send large inputs in several requests',
+    });
+  }
   return bytes;
 }
 
-function duration(flag: string, value: unknown): number {
+/** Milliseconds from "10s", "500ms", "2m" or a bare number of milliseconds. */
+export function parseDuration(flag: string, value: unknown): number {
   const text = String(value).trim();
+  let ms: number;
   try {
-    return /^\d+$/.test(text) ? Number(text) : durationMs(text);
+    ms = /^\d+$/.test(text) ? Number(text) : durationMs(text);
   } catch {
     throw new McmlError('USAGE', `${flag} must be a duration such as 10s or 500ms, got "${text}"`);
   }
+  if (!Number.isFinite(ms) || ms > MAX_TIMER_MS) {
+    throw new McmlError('USAGE', `${flag} must be at most 24d (596h), got "${text}"`);
+  }
+  return Math.round(ms);
 }
 
 function defaultCacheDir(): string {
@@ -67,9 +120,11 @@ export async function runServe(raw: RawOptions): Promise<void> {
       hint: 'pass --model NAME=PATH (repeatable), or set MODEL_PATH (and MODEL_NAME)',
     });
   }
-  const device = String(raw.device);
-  if (device !== 'cpu' && device !== 'cuda') {
-    throw new McmlError('USAGE', `--device must be cpu or cuda, got "${device}"`);
+  const device = String(raw.device) as Device;
+  if (!DEVICES.includes(device)) {
+    throw new McmlError('USAGE', `--device must be ${DEVICES.join(', ')}, got "${device}"`, {
+      hint: 'cuda fails loudly when the CUDA provider cannot load; auto falls back to cpu',
+    });
   }
   const level = String(raw.logLevel);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
@@ -79,15 +134,21 @@ export async function runServe(raw: RawOptions): Promise<void> {
     );
   }
   const logger = pino({ level, base: { service: 'mcml-serve' } });
+  if (raw.cacheDir !== undefined && String(raw.cacheDir).trim() === '') {
+    throw new McmlError('USAGE', '--cache-dir is empty', {
+      hint: 'give a directory, or leave the flag out for ~/.cache/mcml/models',
+    });
+  }
   const server = await startServer({
     models,
-    host: String(raw.host),
-    port: integer('--port', raw.port, 0, 65535),
+    host: parseHost('--host', raw.host),
+    // The default comes from $PORT: say so when that is what is wrong.
+    port: integer(raw.port === process.env.PORT ? '--port ($PORT)' : '--port', raw.port, 0, 65535),
     maxBatch: integer('--max-batch', raw.maxBatch, 1, 4096),
     batchDelayMs: integer('--batch-delay-ms', raw.batchDelayMs, 0, 10_000),
-    maxQueue: integer('--max-queue', raw.maxQueue, 1),
+    maxQueue: integer('--max-queue', raw.maxQueue, 1, 1_000_000),
     maxBodyBytes: parseSize('--max-body', raw.maxBody),
-    drainTimeoutMs: duration('--drain-timeout', raw.drainTimeout),
+    drainTimeoutMs: parseDuration('--drain-timeout', raw.drainTimeout),
     ...(raw.threads === 'auto'
       ? {}
       : { intraOpThreads: integer('--threads', raw.threads, 0, 256) }),

@@ -4,7 +4,7 @@
  */
 import { McmlError } from '../errors.js';
 import type { DataSet, Jurisdiction, Spec, Target } from '../spec/index.js';
-import { formatStorageUri, parseStorageUri } from '../storage-uri.js';
+import { formatStorageUri, joinPrefix, parseStorageUri } from '../storage-uri.js';
 
 /** Looks up the jurisdiction of a cloud region (from the catalog). */
 export type JurisdictionLookup = (cloud: string, region: string) => Jurisdiction | undefined;
@@ -139,9 +139,7 @@ function planDataSet(
         );
       continue;
     }
-    const prefix = d.prefix ?? `data/${d.name}/`;
-    const bucket = parseStorageUri(t.bucket, { baseDir: options.specDir });
-    const destination = joinUri(formatStorageUri(bucket), prefix);
+    const destination = dataSetDestination(d, name, t.bucket, options.specDir);
     if (!inJurisdiction) {
       if (!explicit) continue; // default targets: only those inside the jurisdiction
       throw residencyError(d, name, t.bucket, t.region, j);
@@ -176,7 +174,12 @@ export function residencyError(
   );
 }
 
-/** Checks a bucket location the cloud reported against the data set's jurisdiction. */
+/**
+ * Checks a bucket location the cloud reported against the data set's jurisdiction. Fails
+ * closed: a location mcml cannot map to a jurisdiction (a region newer than the catalog, an
+ * unknown name) is refused like one outside it, naming what the spec claimed and what the
+ * cloud reported.
+ */
 export function checkReportedLocation(
   d: { name: string; jurisdiction: Jurisdiction },
   route: DataSetRoute,
@@ -185,11 +188,83 @@ export function checkReportedLocation(
 ): void {
   if (!location || route.jurisdiction === 'local' || d.jurisdiction === 'local') return;
   const j = lookup(route.cloud, location) ?? guessJurisdiction(location);
-  if (j !== undefined && j !== d.jurisdiction)
-    throw residencyError(d, route.target, route.destination, location, j);
+  if (j === d.jurisdiction) return;
+  throw new McmlError(
+    'RESIDENCY_VIOLATION',
+    `data set "${d.name}" is pinned to jurisdiction "${d.jurisdiction}": the spec places target "${route.target}" in ${route.region} (${route.jurisdiction ?? 'unknown jurisdiction'}), but the cloud reports bucket ${route.destination} in ${location} (${j ?? 'a region mcml cannot map to a jurisdiction'}); nothing was copied`,
+    {
+      hint:
+        j === undefined
+          ? `if ${location} is in ${d.jurisdiction}, add "${route.cloud},${location},${d.jurisdiction},…" to the catalog's regions.csv (--catalog DIR)`
+          : `remove "${route.target}" from data set "${d.name}".targets, or move the bucket into ${d.jurisdiction}`,
+      details: {
+        dataset: d.name,
+        target: route.target,
+        bucket: route.destination,
+        specRegion: route.region,
+        reportedLocation: location,
+        jurisdiction: j,
+      },
+    },
+  );
 }
 
-function joinUri(root: string, prefix: string): string {
-  const p = prefix.replace(/^\/+/, '');
-  return root.endsWith('/') ? root + p : `${root}/${p}`;
+/** The cloud a storage URI scheme belongs to, for region lookups. */
+export function cloudOfScheme(scheme: string): string {
+  return (
+    ({ s3: 'aws', gs: 'gcp', az: 'azure', file: 'local' } as Record<string, string>)[scheme] ??
+    scheme
+  );
+}
+
+/**
+ * `mcml data sync SRC DST… --jurisdiction J`: each destination's reported location must map
+ * to J. Local directories pass (they are on this machine, like local targets); a store that
+ * cannot tell its location (Azure Blob's data plane) is refused: fail closed.
+ */
+export function checkDestinationJurisdiction(
+  jurisdiction: Jurisdiction,
+  destination: { uri: string; scheme: string },
+  location: string | undefined,
+  lookup: JurisdictionLookup,
+): void {
+  if (destination.scheme === 'file' || jurisdiction === 'local') return;
+  const cloud = cloudOfScheme(destination.scheme);
+  if (location === undefined)
+    throw new McmlError(
+      'RESIDENCY_VIOLATION',
+      `--jurisdiction ${jurisdiction}: ${destination.uri} cannot report its location (${cloud} does not expose it to a storage client), so mcml cannot check it; nothing was copied`,
+      {
+        hint: 'sync with -f SPEC, where the target states its region, or leave out --jurisdiction',
+      },
+    );
+  const j = lookup(cloud, location) ?? guessJurisdiction(location);
+  if (j === jurisdiction) return;
+  throw new McmlError(
+    'RESIDENCY_VIOLATION',
+    `--jurisdiction ${jurisdiction}: the cloud reports ${destination.uri} in ${location} (${j ?? 'a region mcml cannot map to a jurisdiction'}); nothing was copied`,
+    {
+      hint:
+        j === undefined
+          ? `if ${location} is in ${jurisdiction}, add it to the catalog's regions.csv (--catalog DIR)`
+          : `sync this data only to buckets in ${jurisdiction}`,
+      details: { bucket: destination.uri, reportedLocation: location, jurisdiction: j },
+    },
+  );
+}
+
+/** The data set's place in a target's bucket; never outside the bucket, whatever the prefix. */
+function dataSetDestination(d: DataSet, target: string, bucket: string, specDir: string): string {
+  const prefix = d.prefix ?? `data/${d.name}/`;
+  const root = parseStorageUri(bucket, { baseDir: specDir });
+  try {
+    const uri = formatStorageUri(joinPrefix(root, prefix));
+    return uri.endsWith('/') ? uri : `${uri}/`;
+  } catch (error) {
+    throw new McmlError(
+      'SPEC_INVALID',
+      `data set "${d.name}": prefix "${prefix}" would leave target "${target}"'s bucket ${bucket}`,
+      { hint: 'use a relative prefix such as data/name/ (no "." or ".." segments)', cause: error },
+    );
+  }
 }

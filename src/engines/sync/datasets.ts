@@ -4,12 +4,13 @@
  * before any byte moves.
  */
 import {
+  checkDestinationJurisdiction,
   checkReportedLocation,
   planDataSets,
   type DataSetPlan,
   type JurisdictionLookup,
 } from '../../core/sync/residency.js';
-import type { Spec } from '../../core/spec/index.js';
+import type { Jurisdiction, Spec } from '../../core/spec/index.js';
 import type { ObjectStore } from '../../ports/object-store.js';
 import { runSync, type SyncOptions, type SyncReport } from './sync.js';
 
@@ -88,4 +89,19 @@ export async function runDataSync(options: DataSyncOptions): Promise<DataSetRepo
     });
   }
   return out;
+}
+
+/**
+ * A direct sync that states its data's jurisdiction: asks every destination's cloud where the
+ * bucket is and refuses (before any byte moves) unless each maps to `jurisdiction`.
+ */
+export async function checkJurisdiction(
+  destinations: ObjectStore[],
+  jurisdiction: Jurisdiction,
+  lookup: JurisdictionLookup,
+): Promise<void> {
+  for (const d of destinations) {
+    const location = d.scheme === 'file' ? undefined : await d.location();
+    checkDestinationJurisdiction(jurisdiction, d, location, lookup);
+  }
 }

@@ -48,6 +48,7 @@ export type SyncEvent =
   | { type: 'copied'; key: string; destination: string; size: number; serverSide: boolean }
   | { type: 'object-done'; key: string }
   | { type: 'deleted'; key: string; destination: string }
+  | { type: 'abandoned-removed'; key: string; destination: string; size?: number }
   | { type: 'retry'; key: string; attempt: number; delayMs: number; error: string }
   | { type: 'fallback'; destination: string; error: string }
   | { type: 'failed'; key: string; destination: string; error: string };
@@ -59,6 +60,8 @@ export interface DestinationReport {
   serverSide: number;
   unchanged: number;
   deleted: number;
+  /** Leftovers of interrupted earlier writes removed (temp files, abandoned uploads). */
+  abandonedRemoved: number;
   /** In a dry run: what would be copied and deleted. */
   wouldCopy?: CopyAction[];
   wouldDelete?: string[];
@@ -84,11 +87,12 @@ const DEFAULT_MAX_DELETE = 1000;
 /** Lists a store completely (paginated underneath). */
 export async function listAll(
   store: ObjectStore,
-  options: { hashes?: boolean; signal?: AbortSignal } = {},
+  options: { hashes?: boolean; mustExist?: boolean; signal?: AbortSignal } = {},
 ): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
   for await (const page of store.list('', {
     ...(options.hashes ? { hashes: true } : {}),
+    ...(options.mustExist ? { mustExist: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   }))
     out.push(...page);
@@ -225,6 +229,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       try {
         return await listAll(store, {
           hashes: true,
+          // A source that cannot be read must fail the sync, never read as "no objects".
+          ...(store === source ? { mustExist: true } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       } catch (error) {
@@ -254,6 +260,14 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const maxDelete = options.maxDelete ?? DEFAULT_MAX_DELETE;
   if (options.delete) {
     diffs.forEach((d, i) => {
+      if (d.extra.length > 0 && srcList.length === 0)
+        throw new McmlError(
+          'CONFLICT',
+          `the source ${redactUri(source.uri)} lists no objects: --delete would empty ${redactUri(destinations[i]!.uri)} (${d.extra.length} objects); nothing was copied or deleted`,
+          {
+            hint: 'check the source URI (a typo in a prefix lists nothing); an empty source never deletes',
+          },
+        );
       if (d.extra.length > maxDelete)
         throw new McmlError(
           'CONFLICT',
@@ -272,6 +286,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     serverSide: 0,
     unchanged: diffs[i]!.same.length,
     deleted: 0,
+    abandonedRemoved: 0,
     failed: [],
   }));
   emit({
@@ -302,7 +317,23 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     };
   }
 
-  // 4. Transfer: one read per object, fanned out to the destinations that need it.
+  // 4. Leftovers of interrupted earlier runs go first: nobody will finish them.
+  await Promise.all(
+    destinations.map(async (d, i) => {
+      if (!d.cleanAbandoned) return;
+      for (const a of await d.cleanAbandoned()) {
+        reports[i]!.abandonedRemoved++;
+        emit({
+          type: 'abandoned-removed',
+          key: a.key,
+          destination: d.uri,
+          ...(a.size !== undefined ? { size: a.size } : {}),
+        });
+      }
+    }),
+  );
+
+  // 5. Transfer: one read per object, fanned out to the destinations that need it.
   let objectsRead = 0;
   let bytesRead = 0;
   const fail = (key: string, i: number, error: unknown) => {
@@ -485,7 +516,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     options.signal,
   );
 
-  // 5. Deletes, only where every copy succeeded (never delete after a partial sync).
+  // 6. Deletes, only where every copy succeeded (never delete after a partial sync).
   if (options.delete) {
     for (let i = 0; i < destinations.length; i++) {
       if (reports[i]!.failed.length > 0) continue;

@@ -18,6 +18,8 @@ export interface VerifyReport {
   different: string[];
   /** At the destination, not in the source. */
   extra: string[];
+  /** Leftovers of interrupted writes at the destination (temp files, abandoned uploads). */
+  abandoned: string[];
   /** Objects compared by downloading both sides (no shared hash anywhere). */
   downloaded: number;
   ok: boolean;
@@ -36,7 +38,7 @@ export async function verifyStores(
 ): Promise<VerifyReport> {
   const signal = options.signal ? { signal: options.signal } : {};
   const [src, dst] = await Promise.all([
-    listAll(source, { hashes: true, ...signal }),
+    listAll(source, { hashes: true, mustExist: true, ...signal }),
     listAll(destination, { hashes: true, ...signal }),
   ]);
   const filter = {
@@ -77,6 +79,7 @@ export async function verifyStores(
   missing.sort();
   different.sort();
   const extra = diff.extra.map((e) => e.key).sort();
+  const abandoned = ((await destination.abandoned?.()) ?? []).map((a) => a.key).sort();
   return {
     source: source.uri,
     destination: destination.uri,
@@ -84,7 +87,12 @@ export async function verifyStores(
     missing,
     different,
     extra,
+    abandoned,
     downloaded,
-    ok: missing.length === 0 && different.length === 0 && extra.length === 0,
+    ok:
+      missing.length === 0 &&
+      different.length === 0 &&
+      extra.length === 0 &&
+      abandoned.length === 0,
   };
 }
