@@ -65,6 +65,36 @@ export interface SyncView {
   message?: string;
 }
 
+/**
+ * The Costs view: daily spend by cloud for the month so far (billed, from the cost store that
+ * `mcml cost import` / `pull` fill), the plan's estimate and the budget per day, and this
+ * run's own cost estimated live from its running replicas (replica-hours × catalog price).
+ */
+export interface CostsView {
+  currency: 'USD';
+  /** YYYY-MM */
+  month: string;
+  /** Every day of the month up to today. */
+  days: string[];
+  /** Billed USD per day by cloud (one value per day in `days`). */
+  billed: Record<string, number[]>;
+  /** Where the billed figures come from, or why there are none. */
+  billedSource: string;
+  /** The plan's USD per day (baseline replicas, 24 h). */
+  estimatePerDay: number;
+  /** The monthly budget spread over the month's days. */
+  budgetPerDay?: number;
+  /** This run, estimated (not billed): replica-hours × catalog price since it started. */
+  live: {
+    since: number;
+    cost: number;
+    byCloud: Record<string, number>;
+    replicaHours: number;
+    /** USD per hour at the replicas running now. */
+    perHour: number;
+  };
+}
+
 export interface DashboardState {
   service: string;
   /** The model name in the inference API. */
@@ -82,6 +112,8 @@ export interface DashboardState {
   sync: SyncView[];
   /** Requests per second by target for the last minutes: `t` in epoch seconds. */
   traffic: { t: number[]; series: Record<string, number[]> };
+  /** The Costs view, when the deployment feeds one (mcml up does). */
+  costs?: CostsView;
 }
 
 /** The result of the "send test traffic" action. */

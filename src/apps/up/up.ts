@@ -25,7 +25,9 @@ import {
 } from '../../engines/failover/index.js';
 import { runDataSync, runSync, type DestinationReport } from '../../engines/sync/index.js';
 import type { Jurisdiction } from '../../core/spec/index.js';
+import { CostFeed, readBilledDays } from '../dashboard/costs.js';
 import { createDashboardHandler } from '../dashboard/server.js';
+import { dayOf } from '../../core/cost/range.js';
 import type {
   DashboardState,
   EventView,
@@ -242,6 +244,18 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
     });
 
     // 6. State, actions and metrics for the dashboard.
+    // The Costs view: billed days from the cost store, this run estimated live.
+    const costFeed = new CostFeed({
+      plan,
+      startedAt,
+      ...(spec.budget ? { budgetMonthly: spec.budget.monthly } : {}),
+    });
+    void readBilledDays(
+      join(options.stateDir, 'cost.duckdb'),
+      spec.service.name,
+      dayOf(startedAt),
+    ).then((b) => costFeed.setBilled(b.daily, b.source));
+
     const state = (): DashboardState => {
       const now = clock.now();
       const fo = failover.status();
@@ -288,6 +302,10 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
           ...(health?.lastError === undefined ? {} : { lastError: health.lastError }),
         };
       });
+      costFeed.observe(
+        now,
+        targets.map((x) => ({ target: x.name, ready: x.replicas.ready })),
+      );
       return {
         service: spec.service.name,
         model: spec.service.model.name,
@@ -305,6 +323,7 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
         events: [...events],
         sync: sync.map((s) => ({ ...s })),
         traffic: { t, series },
+        costs: costFeed.view(now),
       };
     };
 

@@ -9,6 +9,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { DashboardState, EventView, SyncView, TargetView, TrafficResult } from '../state.js';
+import { CostsPanel } from './costs.js';
 
 const TOKEN_KEY = 'mcml-admin-token';
 const PALETTE = ['#7c5cff', '#22d3ee', '#f472b6', '#facc15', '#34d399', '#fb923c'];
@@ -495,6 +496,7 @@ curl -s ${state.frontDoor}/v2/models/${state.model}/infer \\
           }
         </div>
       </div>
+      ${state.costs ? html`<div style="margin-top:14px"><${CostsPanel} costs=${state.costs} /></div>` : null}
       ${toast ? html`<div class=${`toast ${toast.error ? 'error' : ''}`} role="status">${toast.text}</div>` : null}
     </div>
   `;
