@@ -8,6 +8,7 @@ import {
   type JurisdictionOf,
 } from '../../core/failover/index.js';
 import { durationMs, type Spec } from '../../core/spec/index.js';
+import { baseUrlFlag } from '../flags.js';
 import type { DnsProvider } from '../../ports/dns-provider.js';
 import type { Route53Provider } from '../../adapters/route53/index.js';
 import {
@@ -179,7 +180,7 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
 }
 
 function frontDoorUrl(spec: Spec, override?: string): string {
-  if (override) return override.replace(/\/+$/, '');
+  if (override) return baseUrlFlag('--url', override);
   const { host, port } = spec.failover.frontDoor;
   const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
   return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
@@ -297,7 +298,7 @@ export async function runFailoverDrill(target: string, flags: FailoverDrillFlags
   }
   const holdMs = durationMs(flags.hold);
   const result = flags.url
-    ? await remoteDrill(target, flags.url.replace(/\/+$/, ''), plan, holdMs)
+    ? await remoteDrill(target, baseUrlFlag('--url', flags.url), plan, holdMs)
     : await localDrill(target, spec, plan, holdMs);
   if (flags.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

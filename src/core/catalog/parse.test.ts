@@ -170,6 +170,20 @@ describe('parseCatalog', () => {
     expect(problems({ 'azure/vms.csv': '' })[0]!.message).toBe('the file is empty');
   });
 
+  it('escapes control characters and cuts long values in messages', () => {
+    const evil = AWS.replace('3.06,0.5197', `3.\u001b[2J06,${'9'.repeat(5000)}x`);
+    const found = problems({
+      'aws/vms.csv': evil,
+      'gcp/\u001b[31mvms.csv': GCP.replace('0.38', 'x'),
+    });
+    const text = found.map((i) => `${i.path} ${i.message}`).join('\n');
+    expect(text).toContain('must be a number, got "3.\\x1b[2J06"');
+    expect(text).toMatch(/got "9{80}… \(4921 more characters\)"/);
+    expect(text).toContain('cat/gcp/\\x1b[31mvms.csv');
+    expect([...text].some((c) => c.charCodeAt(0) < 0x20 && c !== '\n')).toBe(false);
+    expect(text.length).toBeLessThan(2000);
+  });
+
   it('rejects offering files outside a cloud folder', () => {
     expect(problems({ 'oracle/vms.csv': AZURE })[0]!.message).toBe('"oracle" is not a cloud');
   });

@@ -5,6 +5,7 @@
  */
 import { McmlError, type Issue } from '../errors.js';
 import { JURISDICTIONS, GPU_MODELS, type Jurisdiction } from '../spec/schema.js';
+import { printable, quote } from '../quote.js';
 import { didYouMean } from '../suggest.js';
 import type { Cloud } from '../plan/types.js';
 import { readCsv, CsvSyntaxError, type CsvField, type CsvRow } from './csv.js';
@@ -82,7 +83,7 @@ class Problems {
     hint?: string,
   ): void {
     this.issues.push({
-      path: `${this.dir}${file}:${at.line}:${at.column}${column ? ` (${column})` : ''}`,
+      path: `${this.dir}${printable(file, 200)}:${at.line}:${at.column}${column ? ` (${column})` : ''}`,
       message,
       ...(hint ? { hint } : {}),
       line: at.line,
@@ -128,18 +129,18 @@ function table<C extends string>(
         file.path,
         f,
         '',
-        `unknown column "${name}"`,
+        `unknown column ${quote(name)}`,
         hint || `columns are: ${columns.join(', ')}`,
       );
       ok = false;
     } else if (index.has(name)) {
-      problems.add(file.path, f, '', `duplicate column "${name}"`);
+      problems.add(file.path, f, '', `duplicate column ${quote(name)}`);
       ok = false;
     } else index.set(name, i);
   });
   for (const c of columns) {
     if (!index.has(c) && !OPTIONAL_COLUMNS.has(c)) {
-      problems.add(file.path, { line: header.line, column: 1 }, '', `missing column "${c}"`);
+      problems.add(file.path, { line: header.line, column: 1 }, '', `missing column ${quote(c)}`);
       ok = false;
     }
   }
@@ -182,19 +183,19 @@ function num(
   }
   const n = Number(field.value);
   if (!Number.isFinite(n) || !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(field.value)) {
-    problems.add(file, field, column, `must be a number, got "${field.value}"`);
+    problems.add(file, field, column, `must be a number, got ${quote(field.value)}`);
     return undefined;
   }
   if (rule.integer && !Number.isInteger(n)) {
-    problems.add(file, field, column, `must be a whole number, got "${field.value}"`);
+    problems.add(file, field, column, `must be a whole number, got ${quote(field.value)}`);
     return undefined;
   }
   if (rule.positive && n <= 0) {
-    problems.add(file, field, column, `must be greater than 0, got "${field.value}"`);
+    problems.add(file, field, column, `must be greater than 0, got ${quote(field.value)}`);
     return undefined;
   }
   if (rule.min !== undefined && n < rule.min) {
-    problems.add(file, field, column, `must be at least ${rule.min}, got "${field.value}"`);
+    problems.add(file, field, column, `must be at least ${rule.min}, got ${quote(field.value)}`);
     return undefined;
   }
   return n;
@@ -215,7 +216,7 @@ function oneOf<T extends string>(
       file,
       field,
       column,
-      `must be one of ${values.join(', ')}, got "${field.value}"`,
+      `must be one of ${values.join(', ')}, got ${quote(field.value)}`,
       hint || undefined,
     );
   }
@@ -266,7 +267,7 @@ export function parseCatalog(
           p,
           regionField,
           'region',
-          `must be a region id such as us-east-1, got "${regionField.value}"`,
+          `must be a region id such as us-east-1, got ${quote(regionField.value)}`,
         );
       }
       const jurisdiction = oneOf<Jurisdiction>(
@@ -380,7 +381,7 @@ export function parseCatalog(
         p,
         { line: 1, column: 1 },
         '',
-        `"${cloudName}" is not a cloud`,
+        `${quote(cloudName)} is not a cloud`,
         `offering files live in ${CLOUDS.map((c) => `${c}/`).join(', ')}`,
       );
       continue;
@@ -422,7 +423,7 @@ export function parseCatalog(
             p,
             accField,
             'accelerator_name',
-            `unknown accelerator "${accField.value}"`,
+            `unknown accelerator ${quote(accField.value)}`,
             hint || `known models: ${GPU_MODELS.join(', ')}`,
           );
         }
@@ -465,7 +466,7 @@ export function parseCatalog(
           p,
           regionField,
           'region',
-          `${cloud} region "${region}" is not in regions.csv`,
+          `${cloud} region ${quote(region)} is not in regions.csv`,
           hint || `add it to regions.csv`,
         );
       }
@@ -475,8 +476,8 @@ export function parseCatalog(
           p,
           zoneField,
           'zone',
-          `"${zone}" is not a zone of ${region}`,
-          `e.g. ${zoneExample(cloud, region)}, or leave it empty`,
+          `${quote(zone)} is not a zone of ${printable(region)}`,
+          `e.g. ${printable(zoneExample(cloud, region))}, or leave it empty`,
         );
       }
       const sourceField = row.get('price_source');
@@ -491,7 +492,7 @@ export function parseCatalog(
           p,
           typeField,
           'instance_type',
-          `duplicate offering ${instanceType || accField.value} in ${region}${zone ? ` zone ${zone}` : ''}`,
+          `duplicate offering ${printable(instanceType || accField.value)} in ${region}${zone ? ` zone ${zone}` : ''}`,
         );
         continue;
       }
