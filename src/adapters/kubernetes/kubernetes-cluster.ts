@@ -210,7 +210,7 @@ export class KubernetesCluster implements Cluster {
       return new McmlError(e.code, e.message + note, {
         ...(e.hint ? { hint: e.hint } : {}),
         issues: e.issues,
-        details: { ...e.details, applied },
+        details: { ...e.details, applied, ...(current === undefined ? {} : { revision: current }) },
         cause: e.cause,
       });
     };
