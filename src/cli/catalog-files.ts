@@ -58,5 +58,7 @@ export async function loadCatalog(dir?: string): Promise<Catalog> {
   const shown = relative(process.cwd(), root) || '.';
   return parseCatalog(files, {
     dir: (shown.startsWith('..') ? root : shown).replace(/\/?$/, '/'),
+    // Offerings retiring on or before today count as retired.
+    today: new Date().toISOString().slice(0, 10),
   });
 }
