@@ -35,8 +35,9 @@ export class AzureCostManagementSource implements BillingSource {
 
   constructor(options: AzureCostManagementOptions) {
     this.client = options.client;
-    this.azureScope = options.scope.replace(/\/$/, '');
-    this.scope = `azure:${this.azureScope}`;
+    // The SDK's URL template is "/{scope}/providers/…": the scope goes without its slashes.
+    this.azureScope = options.scope.replace(/^\/+|\/+$/g, '');
+    this.scope = `azure:/${this.azureScope}`;
   }
 
   async pull(request: BillingPullRequest): Promise<ChargeRow[]> {

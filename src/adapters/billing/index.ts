@@ -6,12 +6,26 @@
  * Azure `MCML_AZURE_COST_ENDPOINT`; BigQuery `MCML_BIGQUERY_ENDPOINT`.
  */
 import type { TokenCredential } from '@azure/core-auth';
+import type { BigQueryOptions } from '@google-cloud/bigquery';
 import type { BillingSource } from '../../ports/billing-source.js';
 
 export interface BillingSourceConfig {
   aws?: { enabled: boolean; region?: string; endpoint?: string };
-  gcp?: { table: string; location?: string; projectId?: string; endpoint?: string };
-  azure?: { scope: string; endpoint?: string; credential?: TokenCredential };
+  gcp?: {
+    table: string;
+    location?: string;
+    projectId?: string;
+    endpoint?: string;
+    /** An auth client instead of Application Default Credentials (tests). */
+    authClient?: BigQueryOptions['authClient'];
+  };
+  azure?: {
+    scope: string;
+    endpoint?: string;
+    credential?: TokenCredential;
+    /** PEM of a CA to trust (a test double's self-signed certificate). */
+    ca?: string;
+  };
   env?: Record<string, string | undefined>;
 }
 
@@ -45,6 +59,7 @@ export async function openBillingSources(config: BillingSourceConfig): Promise<B
       ...(endpoint
         ? { endpoint, credentialScopes: ['https://management.azure.com/.default'] }
         : {}),
+      ...(config.azure.ca ? { tlsOptions: { ca: config.azure.ca } } : {}),
       retryOptions: { maxRetries: 0 },
     });
     sources.push(new AzureCostManagementSource({ client, scope: config.azure.scope }));
@@ -59,6 +74,9 @@ export async function openBillingSources(config: BillingSourceConfig): Promise<B
     const client = new BigQuery({
       ...(projectId ? { projectId } : {}),
       ...(endpoint ? { apiEndpoint: endpoint } : {}),
+      ...(config.gcp.authClient ? { authClient: config.gcp.authClient } : {}),
+      // mcml retries throttling itself, with backoff, per cloud.
+      autoRetry: false,
     });
     sources.push(
       new BigQueryFocusSource({
