@@ -490,8 +490,9 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
   const sentByCloud = new Map<Cloud, number>();
   const violations: Issue[] = [];
   const homeless: Issue[] = [];
+  const index = indexPlacements(placements);
   spec.data.forEach((d, di) => {
-    const receivers = receiversOf(d, di, placements, spec, dataCloud, problems, {
+    const receivers = receiversOf(d, di, index, spec, dataCloud, problems, {
       warnings,
       reasons,
       violations,
@@ -837,10 +838,30 @@ function ordinal(n: number): string {
   return `${n}${s[(v - 20) % 10] ?? s[v] ?? s[0]}`;
 }
 
+/** Placements by target name and by jurisdiction, built once for every data set's look-ups. */
+interface PlacementIndex {
+  byName: Map<string, Placement>;
+  byJurisdiction: Map<Jurisdiction, Placement[]>;
+  /** "us, eu": the jurisdictions of all targets, for messages. */
+  jurisdictions: string;
+}
+
+function indexPlacements(placements: readonly Placement[]): PlacementIndex {
+  const byName = new Map<string, Placement>();
+  const byJurisdiction = new Map<Jurisdiction, Placement[]>();
+  for (const p of placements) {
+    byName.set(p.target, p);
+    const same = byJurisdiction.get(p.jurisdiction);
+    if (same) same.push(p);
+    else byJurisdiction.set(p.jurisdiction, [p]);
+  }
+  return { byName, byJurisdiction, jurisdictions: [...byJurisdiction.keys()].join(', ') };
+}
+
 function receiversOf(
   d: DataSet,
   di: number,
-  placements: Placement[],
+  index: PlacementIndex,
   spec: Spec,
   dataCloud: PlacementCloud | undefined,
   problems: Problems,
@@ -851,7 +872,7 @@ function receiversOf(
   if (d.targets !== undefined) {
     const chosen: Placement[] = [];
     d.targets.forEach((name, j) => {
-      const p = placements.find((x) => x.target === name);
+      const p = index.byName.get(name);
       if (p === undefined) {
         out.warnings.push(
           `data set ${d.name}: target ${name} is not in the plan (dropped by the strategy)`,
@@ -878,9 +899,9 @@ function receiversOf(
     });
     return chosen;
   }
-  const inJurisdiction = placements.filter((p) => p.jurisdiction === d.jurisdiction);
+  const inJurisdiction = index.byJurisdiction.get(d.jurisdiction) ?? [];
   if (inJurisdiction.length === 0) {
-    const where = [...new Set(placements.map((p) => p.jurisdiction))].join(', ');
+    const where = index.jurisdictions;
     const message = `data set "${d.name}" is pinned to ${d.jurisdiction} but no target is in ${d.jurisdiction} (targets are in: ${where})`;
     if (residency) out.homeless.push(problems.issue(['data', di, 'jurisdiction'], message));
     else out.warnings.push(`${message}: it is not replicated`);
