@@ -247,7 +247,7 @@ describe('planner properties', () => {
           expect(result.placements.map((p) => p.hourly)).toEqual(
             cheapest.map((c) => expect.closeTo(c, 5) as unknown),
           );
-          expect(result.dropped.map((d) => d.target)).toHaveLength(
+          expect((result.dropped ?? []).map((d) => d.target)).toHaveLength(
             Math.max(0, targets.length - maxTargets),
           );
           checked += 1;
