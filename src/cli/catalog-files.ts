@@ -90,5 +90,7 @@ export async function loadCatalog(dir?: string): Promise<Catalog> {
   const shown = relative(process.cwd(), root) || '.';
   return parseCatalog(files, {
     dir: shownPath(shown.startsWith('..') ? root : shown).replace(/\/?$/, '/'),
+    // Offerings retiring on or before today count as retired.
+    today: new Date().toISOString().slice(0, 10),
   });
 }

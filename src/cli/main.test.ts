@@ -75,7 +75,7 @@ describe('cli basics', () => {
     const issues = Array.from({ length: 120 }, (_, i) => ({ path: `p${i}`, message: 'bad' }));
     const text = formatError(new McmlError('SPEC_INVALID', 'many', { issues }), false);
     expect(text.split('\n')).toHaveLength(52);
-    expect(text).toMatch(/\n  … and 70 more problems$/);
+    expect(text).toMatch(/\n {2}… and 70 more problems$/);
   });
 
   it('renders a table of 500,000 rows (no spread into Math.max)', () => {

@@ -3,7 +3,7 @@
  * The Kubernetes API server double, checked by the real kubectl: server-side apply, conflicts
  * and --force-conflicts, server-side dry run, rollout status (success and a progress deadline
  * exceeded), get with server-side printing, delete, wrong credentials and RBAC refusals all
- * behave as against a cluster.
+ * behave as against a cluster. What mcml's adapter applies, kubectl sees as applied by `mcml`.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,12 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesCluster } from '../../src/adapters/kubernetes/index.js';
 import { targetObjects } from '../../src/engines/deploy/kustomize.js';
 import { startKubeApi, type KubeApiDouble } from '../doubles/kube-apiserver.js';
 import { examplePlan } from '../render/fixtures.js';
+import { MISSING_TAG } from './kube-fixture.js';
 
-/** Images with this tag cannot be pulled: the double fails their rollout. */
-const MISSING_TAG = ':missing';
 let api: KubeApiDouble;
 let home: string;
 let manifests: string;
@@ -197,6 +198,39 @@ describe('the Kubernetes API double, driven by kubectl', { timeout: 120_000 }, (
     expect(r.stderr).toMatch(/deployment "ml-inference" exceeded its progress deadline/);
     const events = await kubectl(['get', 'events', '-n', ns, '-o', 'json']);
     expect(events.stdout).toMatch(/Failed to pull image/);
+  });
+
+  it("shows what mcml's adapter applies as applied by field manager mcml, with ApplySet labels", async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(api.kubeconfig('gke'));
+    const cluster = new KubernetesCluster({ target: 'gcp-usc1', context: 'gke', kubeconfig: kc });
+    await cluster.apply({ name: 'ml-inference', namespace: ns, objects }, { force: true });
+    const r = await kubectl([
+      'get',
+      'service',
+      'ml-inference',
+      '-n',
+      ns,
+      '-o',
+      'json',
+      '--show-managed-fields',
+    ]);
+    const svc = JSON.parse(r.stdout);
+    expect(svc.metadata.labels['applyset.kubernetes.io/part-of']).toMatch(
+      /^applyset-[\w-]{43}-v1$/,
+    );
+    expect(
+      svc.metadata.managedFields.map((m: { manager: string; operation: string }) => [
+        m.manager,
+        m.operation,
+      ]),
+    ).toContainEqual(['mcml', 'Apply']);
+    const parent = await kubectl(['get', 'secret', 'mcml-ml-inference', '-n', ns, '-o', 'json']);
+    expect(
+      JSON.parse(parent.stdout).metadata.annotations['applyset.kubernetes.io/contains-group-kinds'],
+    ).toBe(
+      'ConfigMap,Deployment.apps,HorizontalPodAutoscaler.autoscaling,Namespace,PodDisruptionBudget.policy,Service,ServiceAccount',
+    );
   });
 
   it('deletes, refuses a wrong token, and refuses what RBAC forbids', async () => {

@@ -26,7 +26,7 @@ describe('parseSpec', () => {
   it('accepts the starter spec written by mcml init', () => {
     const { spec } = parseSpec(STARTER_SPEC);
     expect(spec.targets.map((t) => t.name)).toEqual(['aws-use1', 'gcp-usc1', 'azure-eus']);
-    expect(spec.service.resources.gpu).toEqual({ model: 'V100', count: 1 });
+    expect(spec.service.resources.gpu).toEqual({ model: 'T4', count: 1 });
   });
 
   it('applies defaults', () => {
