@@ -2,6 +2,7 @@
  * `npm run bench:failover`:
  *  (a) ~200 req/s through the front door (mcml failover run, its own process), SIGKILL the
  *      primary: failed requests and time until new requests go straight to the secondary;
+ *      then the same with SIGSTOP (a hung primary: accepts, never answers), worst-case latency;
  *  (b) DNS mode on a real BIND, 1 s checks × 3: time from the kill to the new DNS answer;
  *  (c) front-door overhead: wrk against the upstream directly, through mcml's front door and
  *      through haproxy (Debian) in front of the same upstream: p50 latency and req/s.
@@ -70,8 +71,8 @@ const service = `service:
   resources: { cpu: 1, memory: 1Gi }
 `;
 
-/** (a) constant load, SIGKILL the primary. */
-async function killUnderLoad(dir: string) {
+/** (a) constant load, SIGKILL (crash) or SIGSTOP (hang) the primary. */
+async function faultUnderLoad(dir: string, fault: 'kill' | 'hang') {
   const ups = await Promise.all([
     startUpstream('primary'),
     startUpstream('secondary'),
@@ -99,7 +100,8 @@ failover:
     if (due > now) await sleep(due - now);
     if (Number.isNaN(killAt) && performance.now() - t0 >= 3000) {
       killAt = performance.now();
-      ups[0].child.kill('SIGKILL');
+      if (fault === 'kill') ups[0].child.kill('SIGKILL');
+      else ups[0].hang();
     }
     const start = performance.now();
     const p = pool
@@ -125,6 +127,7 @@ failover:
     inflight.add(p);
   }
   await Promise.all(inflight);
+  ups[0].wake();
   const metrics = await (await fetch(`${fd.url}/_mcml/metrics`)).text();
   await fd.stop();
   await pool.close();
@@ -161,6 +164,7 @@ failover:
     p99Before: pct(before, 99),
     p99Around: pct(around, 99),
     maxAround: Math.max(...around),
+    maxAll: Math.max(...results.map((r) => r.end - r.start)),
   };
 }
 
@@ -286,36 +290,45 @@ async function main() {
     // `npm run bench:failover -- c` runs only part (c); default: all.
     const parts = process.argv.slice(2).join('') || 'abc';
     if (parts.includes('a')) {
-      const a = await killUnderLoad(dir);
-      console.log('(a) 200 req/s POST through the front door, SIGKILL of the primary');
+      const crash = await faultUnderLoad(dir, 'kill');
+      const hang = await faultUnderLoad(dir, 'hang');
+      console.log(
+        '(a) 200 req/s POST through the front door (checks 1 s, timeout 500 ms, ×3), fault on the primary',
+      );
+      const row = (name: string, a: typeof crash) => [
+        name,
+        String(a.requests),
+        String(a.failed),
+        String(a.retries),
+        `${f(a.switchMs)} (${a.switchReason ?? '?'})`,
+        `${f(a.afterOnSecondary * 100)} %`,
+        f(a.p50Before, 2),
+        f(a.p99Before, 2),
+        f(a.p99Around, 2),
+        f(a.maxAround, 2),
+        f(a.maxAll, 2),
+      ];
       console.log(
         table([
           [
+            'fault',
             'requests',
             'failed',
             'retried',
-            'kill → ejected (ms)',
-            'served by secondary after kill',
+            'fault → traffic moved (ms)',
+            'on secondary after',
             'p50 before (ms)',
             'p99 before',
-            'p99 kill+1s',
-            'max kill+1s',
+            'p99 fault+1s',
+            'max fault+1s',
+            'max overall',
           ],
-          [
-            String(a.requests),
-            String(a.failed),
-            String(a.retries),
-            `${f(a.switchMs)} (${a.switchReason ?? '?'})`,
-            `${f(a.afterOnSecondary * 100)} %`,
-            f(a.p50Before, 2),
-            f(a.p99Before, 2),
-            f(a.p99Around, 2),
-            f(a.maxAround, 2),
-          ],
+          row('SIGKILL (crash)', crash),
+          row('SIGSTOP (hang)', hang),
         ]),
       );
       console.log(
-        `    target: 0 failed (got ${a.failed}), < 1000 ms to move all traffic (got ${f(a.switchMs)} ms)\n`,
+        `    targets: 0 failed (crash ${crash.failed}, hang ${hang.failed}), crash moves traffic < 1000 ms (${f(crash.switchMs)} ms), hang worst latency < 2000 ms (${f(hang.maxAll, 0)} ms; 30 000 ms before hedging)\n`,
       );
     }
     if (parts.includes('b')) {

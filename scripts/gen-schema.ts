@@ -9,6 +9,8 @@ import { specSchema } from '../src/core/spec/schema.js';
 const file = new URL('../schema/mcml.schema.json', import.meta.url);
 const schema = {
   ...z.toJSONSchema(specSchema, { io: 'input', target: 'draft-2020-12' }),
+  // Top-level x- keys are extension fields for YAML anchors; parseSpec ignores them.
+  patternProperties: { '^x-': {} },
   $id: 'https://github.com/mcml-dev/mcml/schema/mcml.schema.json',
   title: 'mcml.yaml',
 };

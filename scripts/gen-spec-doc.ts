@@ -24,6 +24,8 @@ interface JsonSchema {
   maximum?: number;
   exclusiveMinimum?: number;
   minItems?: number;
+  maxItems?: number;
+  maxLength?: number;
 }
 
 const file = new URL('../docs/spec.md', import.meta.url);
@@ -76,7 +78,13 @@ function typeOf(s: JsonSchema): string {
   if (s.enum) return s.enum.map((e) => `\`${String(e)}\``).join(', ');
   const alts = s.anyOf ?? s.oneOf;
   if (alts) return alts.map(typeOf).join(' or ');
-  if (s.type === 'array') return `list of ${typeOf(s.items ?? {})}`;
+  if (s.type === 'array') {
+    const most = s.maxItems === undefined ? '' : ` (at most ${s.maxItems})`;
+    return `list of ${typeOf(s.items ?? {})}${most}`;
+  }
+  if (s.type === 'string' && s.maxLength !== undefined) {
+    return `string of ≤ ${s.maxLength} characters`;
+  }
   if (s.type === 'object' && s.properties === undefined) return 'map of string to string';
   if (s.type === 'integer' || s.type === 'number') {
     const parts: string[] = [];

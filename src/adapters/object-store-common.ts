@@ -154,7 +154,7 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
   const details = { uri, status };
   if (
     status === 401 ||
-    /CredentialsProviderError|Could not load credentials|CredentialUnavailable|AuthenticationError|InvalidAccessKeyId|SignatureDoesNotMatch|Could not load the default credentials/i.test(
+    /CredentialsProviderError|Could not load credentials|CredentialUnavailable|AuthenticationError|AuthenticationFailed|InvalidAuthenticationInfo|InvalidAccessKeyId|InvalidClientTokenId|SignatureDoesNotMatch|ExpiredToken|Could not load the default credentials|Invalid Credentials|Server failed to authenticate/i.test(
       name + ' ' + raw,
     )
   ) {
@@ -165,7 +165,7 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
   }
   const fsInput = typeof errno === 'string' ? FS_INPUT_ERRORS[errno] : undefined;
   if (fsInput) {
-    return new McmlError('INVALID_ARGUMENT', `${what} on ${uri}: ${fsInput} (${errno})`, {
+    return new McmlError('INVALID_ARGUMENT', `${what} on ${uri}: ${fsInput} (${String(errno)})`, {
       details,
       hint: 'the key does not fit this file system: rename it at the source or exclude it (--exclude)',
     });
@@ -173,6 +173,7 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
   if (status === 403 || errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
     return new McmlError('PERMISSION_DENIED', `${what} on ${uri}: permission denied (${message})`, {
       details,
+      hint: 'the credentials lack permission for this bucket, or (when the service gives no reason) are wrong',
     });
   }
   if (
@@ -181,6 +182,16 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
     /NoSuchBucket|ContainerNotFound|BucketNotFound/i.test(name + ' ' + raw)
   ) {
     return new McmlError('NOT_FOUND', `${what} on ${uri}: not found (${message})`, { details });
+  }
+  if (status === 409 || status === 412) {
+    return new McmlError(
+      'CONFLICT',
+      `${what} on ${uri}: ${status === 412 ? 'a precondition failed' : 'conflicts with the current state'} (${message})`,
+      {
+        details,
+        hint: 'another writer or a lease holds the object or bucket; retry when it is done',
+      },
+    );
   }
   if (status === 501) {
     return new McmlError(

@@ -12,6 +12,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { McmlError } from '../core/errors.js';
 import { parseStorageUri, type StorageLocation } from '../core/storage-uri.js';
 import type { ObjectStore } from '../ports/object-store.js';
+import type { StorageOptions } from '@google-cloud/storage';
 import { redactSecrets } from './object-store-common.js';
 
 export interface OpenStoreOptions {
@@ -34,6 +35,13 @@ export interface OpenStoreOptions {
     credentials?: { client_email: string; private_key: string };
     /** Objects up to this size use one simple upload (default 8 MiB). */
     simpleUploadLimit?: number;
+    /**
+     * An OAuth2 access token to send instead of the default credential chain (also to a
+     * custom endpoint); default GOOGLE_OAUTH_ACCESS_TOKEN, as Google's Terraform provider reads.
+     */
+    accessToken?: string;
+    /** Retries of throttled and failed requests (default 3). */
+    maxRetries?: number;
   };
   azure?: {
     connectionString?: string;
@@ -41,6 +49,8 @@ export interface OpenStoreOptions {
     endpoint?: string;
     accountKey?: string;
     blockSize?: number;
+    /** Tries per request, the first included (default: the SDK's 4). */
+    maxTries?: number;
   };
 }
 
@@ -104,11 +114,18 @@ export async function openLocation(
       const o = options.gcs ?? {};
       const apiEndpoint = o.apiEndpoint ?? env.MCML_GCS_ENDPOINT;
       const projectId = o.projectId ?? env.GOOGLE_CLOUD_PROJECT;
+      const accessToken = o.accessToken ?? env.GOOGLE_OAUTH_ACCESS_TOKEN;
       const storage = new Storage({
         ...(apiEndpoint ? { apiEndpoint } : {}),
         ...(projectId ? { projectId } : {}),
         ...(o.credentials ? { credentials: o.credentials } : {}),
-        retryOptions: { autoRetry: true, maxRetries: 3 },
+        ...(accessToken
+          ? { authClient: bearer(accessToken), useAuthWithCustomEndpoint: true }
+          : {}),
+        retryOptions:
+          o.maxRetries === 0
+            ? { autoRetry: false }
+            : { autoRetry: true, maxRetries: o.maxRetries ?? 3 },
       });
       return new GcsObjectStore({
         storage,
@@ -130,10 +147,11 @@ export async function openLocation(
         loc.serviceUrl ??
         `https://${loc.account}.blob.core.windows.net`;
       const key = o.accountKey ?? env.AZURE_STORAGE_KEY ?? env.MCML_AZURE_ACCOUNT_KEY;
+      const pipeline = o.maxTries ? { retryOptions: { maxTries: o.maxTries } } : {};
       let service;
       try {
         if (connectionString && !o.endpoint) {
-          service = blob.BlobServiceClient.fromConnectionString(connectionString);
+          service = blob.BlobServiceClient.fromConnectionString(connectionString, pipeline);
           const account = service.accountName;
           if (account && account !== loc.account) {
             throw new McmlError(
@@ -146,13 +164,14 @@ export async function openLocation(
           service = new blob.BlobServiceClient(
             endpoint,
             new blob.StorageSharedKeyCredential(loc.account, key),
+            pipeline,
           );
         } else if (env.AZURE_STORAGE_SAS_TOKEN) {
           const sas = env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '');
-          service = new blob.BlobServiceClient(`${endpoint}?${sas}`);
+          service = new blob.BlobServiceClient(`${endpoint}?${sas}`, undefined, pipeline);
         } else {
           const { DefaultAzureCredential } = await import('@azure/identity');
-          service = new blob.BlobServiceClient(endpoint, new DefaultAzureCredential());
+          service = new blob.BlobServiceClient(endpoint, new DefaultAzureCredential(), pipeline);
         }
       } catch (error) {
         if (error instanceof McmlError) throw error;
@@ -171,4 +190,13 @@ export async function openLocation(
       });
     }
   }
+}
+
+/** An auth client that sends one fixed OAuth2 access token (the SDK's GoogleAuth wraps it). */
+function bearer(token: string): NonNullable<StorageOptions['authClient']> {
+  const client = {
+    getRequestHeaders: () => Promise.resolve({ Authorization: `Bearer ${token}` }),
+    getAccessToken: () => Promise.resolve({ token }),
+  };
+  return client as unknown as NonNullable<StorageOptions['authClient']>;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { McmlError, exitCodeFor, httpStatusFor } from '../core/errors.js';
-import { formatError, renderTable } from './output.js';
+import { formatError, renderTable, terminalSafe } from './output.js';
 import { VERSION } from './version.js';
 
 describe('cli basics', () => {
@@ -54,5 +54,39 @@ describe('cli basics', () => {
       ],
     );
     expect(table).toBe('NAME      N\nx         1\nlonger  100');
+  });
+
+  it('prints error text with control characters escaped and pasted values cut', () => {
+    const text = formatError(
+      new McmlError('SPEC_INVALID', 'bad \u001b]0;title\u0007 value', {
+        issues: [{ path: 'x', message: `unknown region "${'r'.repeat(2_000_000)}"` }],
+        hint: 'line one\rline two',
+      }),
+      false,
+    );
+    expect(text).toContain('bad \\x1b]0;title\\x07 value');
+    expect(text).toContain('line one\\rline two');
+    expect(text).toMatch(/unknown region "r{99}… \(1999902 more characters\)$/m);
+    expect(text.length).toBeLessThan(500);
+    expect(terminalSafe('a\nb')).toBe('a\nb');
+  });
+
+  it('shows the first 50 problems and counts the rest', () => {
+    const issues = Array.from({ length: 120 }, (_, i) => ({ path: `p${i}`, message: 'bad' }));
+    const text = formatError(new McmlError('SPEC_INVALID', 'many', { issues }), false);
+    expect(text.split('\n')).toHaveLength(52);
+    expect(text).toMatch(/\n {2}… and 70 more problems$/);
+  });
+
+  it('renders a table of 500,000 rows (no spread into Math.max)', () => {
+    const rows = Array.from({ length: 500_000 }, (_, i) => i);
+    const table = renderTable(rows, [{ header: 'N', value: (n) => String(n), align: 'right' }]);
+    const lines = table.split('\n');
+    expect([lines.length, lines[0], lines[1], lines.at(-1)]).toEqual([
+      500_001,
+      '     N',
+      '     0',
+      '499999',
+    ]);
   });
 });

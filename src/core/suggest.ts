@@ -22,6 +22,9 @@ export function nearest(input: string, candidates: Iterable<string>): string | u
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
+    // The distance is at least the difference in length: skip the quadratic work when that
+    // alone rules the candidate out (a 1 MB value against short names would take minutes).
+    if (Math.abs(needle.length - candidate.length) > closeness(candidate)) continue;
     const d = editDistance(needle, candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;
@@ -29,8 +32,12 @@ export function nearest(input: string, candidates: Iterable<string>): string | u
     }
   }
   if (best === undefined) return undefined;
-  const limit = Math.max(2, Math.floor(best.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  return bestDistance <= closeness(best) ? best : undefined;
+}
+
+/** The largest distance at which `candidate` still counts as a likely typo. */
+function closeness(candidate: string): number {
+  return Math.max(2, Math.floor(candidate.length / 3));
 }
 
 /** " Did you mean "x"?" or the empty string. */

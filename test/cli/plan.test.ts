@@ -55,16 +55,16 @@ describe('mcml plan', () => {
       /TIER\s+TARGET\s+CLOUD\/REGION\s+INSTANCE\s+GPU\s+CAPACITY\s+REPLICAS\s+\$\/H\s+\$\/MONTH/,
     );
     expect(out).toMatch(
-      /1\s+aws-use1\s+aws\/us-east-1\s+p3\.2xlarge\s+1×V100\s+1 on-demand \+ spot\s+2-10\s+\$3\.58\s+\$2,613\.18/,
+      /1\s+aws-use1\s+aws\/us-east-1\s+g4dn\.xlarge\s+1×T4\s+1 on-demand \+ spot\s+2-10\s+\$0\.7105\s+\$518\.67/,
     );
     expect(out).toMatch(
-      /2\s+gcp-usc1\s+gcp\/us-central1\s+n1-standard-8\s+1×V100\s+on-demand\s+2-10\s+\$5\.72\s+\$4,175\.60/,
+      /2\s+gcp-usc1\s+gcp\/us-central1\s+n1-standard-8\s+1×T4\s+on-demand\s+2-10\s+\$1\.46\s+\$1,065\.80/,
     );
-    expect(out).toMatch(/3\s+azure-eus\s+azure\/eastus\s+Standard_NC6s_v3\s+1×V100\s+on-demand/);
-    expect(out).toContain('Total: $15.42/h, $11,256.38/month');
-    expect(out).toContain('Budget: $11,256.38 of $20,000.00/month (56.3%): within budget');
+    expect(out).toMatch(/3\s+azure-eus\s+azure\/eastus\s+Standard_NC4as_T4_v3\s+1×T4\s+on-demand/);
+    expect(out).toContain('Total: $3.22/h, $2,352.43/month');
+    expect(out).toContain('Budget: $2,352.43 of $5,000.00/month (47.0%): within budget');
     expect(out).toMatch(/Same service on one cloud/);
-    expect(out).toMatch(/gcp\s+us-central1\s+n1-standard-8\s+1×V100\s+\$5\.72\s+\$4,175\.60/);
+    expect(out).toMatch(/gcp\s+us-central1\s+n1-standard-8\s+1×T4\s+\$1\.46\s+\$1,065\.80/);
     expect(out).toMatch(/high-availability: tiers follow the spec/);
     expect(out).toMatch(/train\s+us\s+gcp-usc1\s+50\s+aws internet\s+\$0\.0900\s+\$4\.50/);
   });
@@ -91,11 +91,11 @@ describe('mcml plan', () => {
       'azure-eus',
     ]);
     expect(plan.placements[1].gpu).toEqual({
-      model: 'V100',
+      model: 'T4',
       count: 1,
-      cloudName: 'nvidia-tesla-v100',
+      cloudName: 'nvidia-tesla-t4',
     });
-    expect(plan.totals.monthly).toBe(11256.38);
+    expect(plan.totals.monthly).toBe(2352.43);
     expect(plan.budget.verdict).toBe('within');
   });
 
@@ -111,7 +111,7 @@ describe('mcml plan', () => {
     const run = await mcml(['plan', `${fixtures}/over-budget.yaml`]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /Budget: \$8,643\.20 of \$1,000\.00\/month \(864\.3%\): OVER BUDGET/,
+      /Budget: \$1,833\.76 of \$1,000\.00\/month \(183\.4%\): OVER BUDGET/,
     );
   });
 });
@@ -136,7 +136,7 @@ describe.concurrent('bad input: exit 2, one clear message, no stack trace', () =
     [
       'unknown instance type',
       ['plan', `${fixtures}/unknown-instance.yaml`],
-      /unknown-instance\.yaml:10:21 targets\[0\]\.overrides\.instanceType: unknown aws instance type "p3\.2xlarg"\n\s+hint: did you mean "p3\.2xlarge"\?/,
+      /unknown-instance\.yaml:10:21 targets\[0\]\.overrides\.instanceType: unknown aws instance type "g4dn\.xlarg"\n\s+hint: did you mean "g4dn\.xlarge"\?/,
     ],
     [
       'unknown GPU',
@@ -147,6 +147,11 @@ describe.concurrent('bad input: exit 2, one clear message, no stack trace', () =
       'GPU not in region',
       ['plan', `${fixtures}/no-gpu-in-region.yaml`],
       /error: no V100 offering in europe-west1 on gcp; regions with V100 on gcp: us-central1, europe-west4\n.*no-gpu-in-region\.yaml:7:46 targets\[1\]\.region/,
+    ],
+    [
+      'a GPU only retired offerings had in the region',
+      ['plan', `${fixtures}/retired-gpu.yaml`],
+      /error: no current azure offering in eastus has 1×V100: Standard_NC6s_v3, .* were retired on 2025-09-30 .*\n.*retired-gpu\.yaml:7:\d+ targets\[1\]\.region.*\n\s+hint: closest current offerings in eastus: Standard_NC24ads_A100_v4 .*\(the provider's successor\)/,
     ],
     [
       'resources too big',
@@ -193,7 +198,7 @@ describe.concurrent('bad input: exit 2, one clear message, no stack trace', () =
     [
       'validate: unknown instance',
       ['validate', `${fixtures}/unknown-instance.yaml`],
-      /unknown aws instance type "p3\.2xlarg"/,
+      /unknown aws instance type "g4dn\.xlarg"/,
     ],
     [
       'catalog: unknown GPU',
@@ -230,18 +235,31 @@ describe('mcml validate', () => {
 
 describe.concurrent('mcml catalog', () => {
   it('gpus: side by side across clouds, cheapest first', async () => {
-    const run = await mcml(['catalog', 'gpus', '--gpu', 'V100']);
+    const run = await mcml(['catalog', 'gpus', '--gpu', 'T4']);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
       /^GPU\s+QTY\s+CLOUD\s+REGION\s+INSTANCE\s+vCPU\s+MEM GiB\s+\$\/H\s+SPOT \$\/H/,
     );
-    // Cheapest single V100: GCP n1-standard-1 + V100 (0.0475 + 2.48).
-    expect(lines[1]).toMatch(/^V100\s+1\s+gcp\s+us-central1\s+n1-standard-1 \+ nvidia-tesla-v100/);
+    // Cheapest single T4: GCP n1-standard-1 + T4 (0.0475 + 0.35).
+    expect(lines[1]).toMatch(/^T4\s+1\s+gcp\s+us-central1\s+n1-standard-1 \+ nvidia-tesla-t4/);
     const clouds = new Set(lines.slice(1).map((l) => l.split(/\s+/)[2]));
     expect([...clouds].filter((c) => c !== '' && c !== undefined)).toEqual(
       expect.arrayContaining(['aws', 'gcp', 'azure']),
     );
+  });
+
+  it('gpus: retired offerings are hidden, and listed with their status by --all', async () => {
+    const run = await mcml(['catalog', 'gpus', '--gpu', 'V100']);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = run.stdout.split('\n').filter((l) => l.startsWith('V100'));
+    expect(new Set(rows.map((l) => l.split(/\s+/)[2]))).toEqual(new Set(['gcp']));
+    expect(run.stdout).toMatch(/retired GPU offerings are hidden .*--all lists them/);
+    const all = await mcml(['catalog', 'gpus', '--gpu', 'V100', '--all']);
+    expect(all.stdout).toMatch(
+      /^V100\s+1\s+azure\s+eastus\s+Standard_NC6s_v3\s.*retired 2025-09-30$/m,
+    );
+    expect(all.stdout).toMatch(/^V100\s+1\s+aws\s+us-east-1\s+p3\.2xlarge\s.*retired 2026-05-25$/m);
   });
 
   it('gpus --json filters by cloud and region and sorts by price', async () => {
@@ -298,7 +316,7 @@ describe('a broken catalog', () => {
     const run = await mcml(['plan', 'examples/three-clouds/mcml.yaml', '--catalog', dir]);
     expectCleanInputError(
       run,
-      /the price catalog in .* has 1 problem\n\s+.*aws\/vms\.csv:3:1: has 11 fields, the header has 10/,
+      /the price catalog in .* has 1 problem\n\s+.*aws\/vms\.csv:3:1: has 15 fields, the header has 14/,
     );
     const viaEnv = await mcml(['catalog', 'gpus'], { MCML_CATALOG_DIR: dir });
     expectCleanInputError(viaEnv, /aws\/vms\.csv:3:1/);

@@ -2,7 +2,8 @@
  * A small in-process double of the Google Cloud Storage JSON API, good enough for
  * `@google-cloud/storage` 7: bucket metadata, list with pagination, object metadata (get/patch),
  * media download with Range, simple (multipart/related) and resumable uploads, delete,
- * rewrite/copy, and V4 signed URL reads (signature checked against the test key). Objects
+ * rewrite/copy, and V4 signed URL reads (signature checked against the test key); with `token`
+ * it refuses API requests without that bearer token (401), like GCS. Objects
  * become visible only when an upload finishes, like GCS. Every request is counted.
  */
 import { createHash, createVerify, randomBytes } from 'node:crypto';
@@ -37,8 +38,11 @@ export interface GcsDouble {
   /** Requests served, by "METHOD kind" (list, get, media, upload, resumable-put, …). */
   requests: Map<string, number>;
   totalRequests(): number;
-  /** Fail the next `n` requests (optionally only those whose path starts with `pathPrefix`) with 503. */
-  failNext(n: number, pathPrefix?: string): void;
+  /**
+   * Fail the next `n` requests (optionally only those whose path starts with `pathPrefix`)
+   * with `status` (default 503) and a GCS-shaped error body.
+   */
+  failNext(n: number, pathPrefix?: string, status?: number): void;
   stop(): Promise<void>;
 }
 
@@ -95,13 +99,20 @@ function parseRelated(contentType: string, raw: Buffer): Buffer[] {
 }
 
 /** Starts the double on a random loopback port. `publicKeyPem` enables signed URL checks. */
-export async function startGcsDouble(options: { publicKeyPem?: string } = {}): Promise<GcsDouble> {
+export async function startGcsDouble(
+  options: {
+    publicKeyPem?: string;
+    /** Require `Authorization: Bearer <token>` on API requests (401 otherwise), as GCS does. */
+    token?: string;
+  } = {},
+): Promise<GcsDouble> {
   const buckets = new Map<string, Map<string, GcsObject>>();
   const locations = new Map<string, string>();
   const sessions = new Map<string, ResumableSession>();
   const requests = new Map<string, number>();
   let failures = 0;
   let failPrefix = '';
+  let failStatus = 503;
   let generation = 1;
   let endpoint = '';
 
@@ -233,8 +244,18 @@ export async function startGcsDouble(options: { publicKeyPem?: string } = {}): P
       failures--;
       count('failed');
       await body(req);
-      error(res, 503, 'injected failure');
+      error(res, failStatus, `injected failure ${failStatus}`);
       return;
+    }
+    const signedUrl = url.searchParams.has('X-Goog-Signature');
+    if (options.token !== undefined && !signedUrl) {
+      if (req.headers.authorization !== `Bearer ${options.token}`) {
+        count('unauthorized');
+        await body(req);
+        res.setHeader('www-authenticate', 'Bearer realm="https://accounts.google.com/"');
+        error(res, 401, 'Invalid Credentials');
+        return;
+      }
     }
     let path = url.pathname;
     if (path.startsWith('/download/')) path = path.slice('/download'.length);
@@ -489,9 +510,10 @@ export async function startGcsDouble(options: { publicKeyPem?: string } = {}): P
       locations.set(name, location);
     },
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
-    failNext(n: number, pathPrefix = '') {
+    failNext(n: number, pathPrefix = '', status = 503) {
       failures = n;
       failPrefix = pathPrefix;
+      failStatus = status;
     },
     stop: () =>
       new Promise<void>((resolve) => {

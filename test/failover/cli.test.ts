@@ -54,7 +54,7 @@ describe('mcml failover (CLI)', () => {
   it('run serves through the front door, status reads it, SIGTERM stops it cleanly', async () => {
     const spec = await write(
       'run.yaml',
-      `${service}${targets()}failover:\n  check: { interval: 300ms, timeout: 250ms }\n  frontDoor: { port: 0 }\n`,
+      `${service}${targets()}failover:\n  check: { interval: 300ms, timeout: 2s }\n  frontDoor: { port: 0 }\n`,
     );
     const events = join(dir, 'events.jsonl');
     const child = spawn(

@@ -46,7 +46,7 @@ describe('DNS failover on BIND', () => {
     const spec = failoverSpec(
       ups.map((u) => ({ name: u.name, url: u.url })),
       `mode: dns
-check: { interval: 200ms, timeout: 150ms, failureThreshold: 2 }
+check: { interval: 200ms, timeout: 2s, failureThreshold: 2 }
 dns: { provider: rfc2136, zone: ${bind.zone}, record: ml.${bind.zone}, ttl: 5, server: "${bind.server}", tsigKeyName: ${bind.keyName} }`,
     );
     const dns = await createDnsProvider(spec.failover.dns!, {

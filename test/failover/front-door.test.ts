@@ -111,7 +111,7 @@ describe('front door failover, end to end', () => {
     startFailover({
       spec: failoverSpec(
         ups.map((u) => ({ name: u.name, url: u.url })),
-        `check: { interval: 200ms, timeout: 150ms, failureThreshold: 2, successThreshold: 2 }
+        `check: { interval: 200ms, timeout: 2s, failureThreshold: 2, successThreshold: 2 }
 stablePeriod: 1s
 frontDoor: { port: 0, maxBodyBytes: 1024 }
 ${extra}`,
@@ -149,9 +149,19 @@ ${extra}`,
     expect(load.order.slice(-30).every((t) => t === 'a')).toBe(true);
     expect(load.failures).toEqual([]);
     const metrics = await (await fetch(`${running.url}/_mcml/metrics`)).text();
-    expect(metrics).toMatch(/mcml_failovers_total\{from="a",to="b",reason="failover"\} 1/);
-    expect(metrics).toMatch(/mcml_proxy_retries_total\{target="a"/);
-    expect(metrics).toMatch(/mcml_active_target\{target="a"\} 1/);
+    // Every series about a target carries its cloud, as mcml serve's series do.
+    expect(metrics).toMatch(
+      /mcml_failovers_total\{from="a",to="b",reason="failover",cloud="local"\} 1/,
+    );
+    expect(metrics).toMatch(/mcml_proxy_retries_total\{target="a",cloud="local"/);
+    expect(metrics).toMatch(/mcml_active_target\{target="a",cloud="local"\} 1/);
+    expect(metrics).toMatch(/mcml_proxy_requests_total\{target="b",cloud="local",code="200"\}/);
+    expect(metrics).toMatch(/mcml_health_checks_total\{target="c",cloud="local",result="ok"\}/);
+    for (const line of metrics.split('\n')) {
+      if (/^mcml_(target_up|active_target|health_check|proxy_)/.test(line)) {
+        expect(line).toMatch(/cloud="/);
+      }
+    }
   });
 
   it('keeps headers, adds X-Mcml-Target, strips hop-by-hop, caps the body size', async () => {
@@ -269,7 +279,7 @@ outlier: { consecutiveErrors: 0 }`,
         { name: 'c', url: ups[2]!.url, region: 'europe-west4' },
       ],
       `routing: residency
-check: { interval: 200ms, timeout: 150ms, failureThreshold: 1 }
+check: { interval: 200ms, timeout: 2s, failureThreshold: 1 }
 frontDoor: { port: 0 }`,
     );
     fo = await startFailover({ spec });

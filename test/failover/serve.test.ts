@@ -62,7 +62,7 @@ describe('front door over mcml serve', () => {
   it('loses no inference request when the primary mcml serve is SIGKILLed', async () => {
     const spec = failoverSpec(
       serves.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.port}` })),
-      `check: { interval: 300ms, timeout: 250ms, failureThreshold: 2 }
+      `check: { interval: 300ms, timeout: 2s, failureThreshold: 2 }
 frontDoor: { port: 0 }`,
     );
     const fo = await startFailover({ spec });

@@ -13,6 +13,10 @@ export interface Upstream {
   child: ChildProcess;
   /** SIGKILL: the process dies mid-request, sockets reset. */
   kill(): Promise<void>;
+  /** SIGSTOP: the process hangs; the kernel still accepts connections and requests. */
+  hang(): void;
+  /** SIGCONT after hang(). */
+  wake(): void;
   /** Starts it again on the same address. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -54,6 +58,12 @@ export async function startUpstream(
       const exited = new Promise((r) => c.once('exit', r));
       c.kill('SIGKILL');
       await exited;
+    },
+    hang: () => {
+      up.child.kill('SIGSTOP');
+    },
+    wake: () => {
+      up.child.kill('SIGCONT');
     },
     restart: async () => {
       await up.kill();

@@ -123,7 +123,7 @@ describe('kubelet argv check', { timeout: 180_000 }, () => {
     // The three-clouds example as a CPU service (no GPU here) on a free port.
     const { files } = renderExample('three-clouds', (text) =>
       text
-        .replace(/\n {4}gpu:\n {6}model: V100\n {6}count: 1/, '')
+        .replace(/\n {4}gpu:\n {6}model: \w+\n {6}count: 1/, '')
         .replace('port: 8000', `port: ${port}`),
     );
     const built = buildOverlays(files);
@@ -175,5 +175,24 @@ describe('kubelet argv check', { timeout: 180_000 }, () => {
       // SIGTERM (what the kubelet sends) drains and exits 0.
       expect(await s.exited, s.output()).toBe(0);
     }
+  });
+
+  it('a GPU overlay asks for CUDA and, without a loadable CUDA provider, exits 1 saying so', async () => {
+    const port = await freePort();
+    const { files } = renderExample('three-clouds', (text) =>
+      text.replace('port: 8000', `port: ${port}`),
+    );
+    const [, objects] = Object.entries(buildOverlays(files))[0]!;
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'ml-inference',
+    )!;
+    const container = (deployment.spec.template.spec.containers as Obj[])[0]!;
+    const env = localEnv(image, container, scratch);
+    const argv = composeArgv(image, container, env);
+    expect(argv.slice(-2)).toEqual(['--device', 'cuda']);
+    const s = start(argv, env, resolve(REPO));
+    const code = await s.exited;
+    expect(code, s.output()).toBe(1);
+    expect(s.output()).toMatch(/--device cuda: the CUDA execution provider cannot load/);
   });
 });

@@ -63,27 +63,64 @@ function envPairs(rest: string): [string, string][] {
   return out;
 }
 
-/** The final stage's config. ARG substitution is not needed by the project's Dockerfile. */
-export function readImageConfig(dockerfile: string): ImageConfig {
-  const stages: ImageConfig[] = [];
-  for (const { op, rest } of instructions(readFileSync(dockerfile, 'utf8'))) {
-    if (op === 'FROM') {
-      stages.push({ entrypoint: [], cmd: [], env: {}, workdir: '/', user: undefined, from: rest });
+/** One build stage: its base image (ARG defaults substituted), name and instructions. */
+export interface Stage {
+  from: string;
+  name: string | undefined;
+  instructions: { op: string; rest: string }[];
+}
+
+/** The stages of a Dockerfile, with global ARG defaults substituted into FROM. */
+export function readStages(dockerfile: string): Stage[] {
+  const args: Record<string, string> = {};
+  const stages: Stage[] = [];
+  for (const ins of instructions(readFileSync(dockerfile, 'utf8'))) {
+    if (ins.op === 'ARG' && stages.length === 0) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(ins.rest);
+      if (m) args[m[1]!] = m[2] ?? '';
       continue;
     }
-    const stage = stages.at(-1);
-    if (!stage) continue;
-    if (op === 'ENTRYPOINT') {
-      stage.entrypoint = execForm(rest, 'ENTRYPOINT');
-      stage.cmd = []; // Docker resets CMD when ENTRYPOINT is set in the same stage.
-    } else if (op === 'CMD') stage.cmd = execForm(rest, 'CMD');
-    else if (op === 'ENV') for (const [k, v] of envPairs(rest)) stage.env[k] = v;
-    else if (op === 'WORKDIR') stage.workdir = rest;
-    else if (op === 'USER') stage.user = rest;
+    if (ins.op === 'FROM') {
+      const [image = '', as, name] = ins.rest
+        .replace(
+          /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+          (_, a?: string, b?: string) => args[(a ?? b)!] ?? '',
+        )
+        .split(/\s+/);
+      stages.push({
+        from: image,
+        name: as?.toUpperCase() === 'AS' ? name : undefined,
+        instructions: [],
+      });
+      continue;
+    }
+    stages.at(-1)?.instructions.push(ins);
   }
-  const last = stages.at(-1);
+  return stages;
+}
+
+/** The final stage's run config. */
+export function readImageConfig(dockerfile: string): ImageConfig {
+  const last = readStages(dockerfile).at(-1);
   if (!last) throw new Error(`${dockerfile} has no FROM`);
-  return last;
+  const config: ImageConfig = {
+    entrypoint: [],
+    cmd: [],
+    env: {},
+    workdir: '/',
+    user: undefined,
+    from: last.from,
+  };
+  for (const { op, rest } of last.instructions) {
+    if (op === 'ENTRYPOINT') {
+      config.entrypoint = execForm(rest, 'ENTRYPOINT');
+      config.cmd = []; // Docker resets CMD when ENTRYPOINT is set in the same stage.
+    } else if (op === 'CMD') config.cmd = execForm(rest, 'CMD');
+    else if (op === 'ENV') for (const [k, v] of envPairs(rest)) config.env[k] = v;
+    else if (op === 'WORKDIR') config.workdir = rest;
+    else if (op === 'USER') config.user = rest;
+  }
+  return config;
 }
 
 /** Kubernetes' `$(VAR)` expansion: defined variables expand, `$$` escapes, others stay. */

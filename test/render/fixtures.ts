@@ -39,7 +39,7 @@ function placement(
   };
 }
 
-/** The plan a planner would make for three-clouds.yaml (V100 on each cloud). */
+/** The plan a planner would make for three-clouds.yaml (T4 on each cloud). */
 export function threeCloudsPlan(spec: Spec): Plan {
   const byName = (n: string) => spec.targets.find((t) => t.name === n)!;
   const withTarget = (name: string) => {
@@ -60,11 +60,12 @@ export function threeCloudsPlan(spec: Spec): Plan {
         cloud: 'aws',
         region: 'us-east-1',
         tier: 1,
-        instanceType: 'p3.2xlarge',
-        gpu: { model: 'V100', count: 1, cloudName: 'Tesla V100' },
+        instanceType: 'g4dn.2xlarge',
+        memoryGiB: 32,
+        gpu: { model: 'T4', count: 1, cloudName: 'T4' },
         replicas: { min: 2, max: 10, onDemand: 1, spot: 1 },
         capacity: 'mixed',
-        unitPrice: { onDemand: 3.06, spot: 0.92 },
+        unitPrice: { onDemand: 0.752, spot: 0.2637 },
         ...withTarget('aws-primary'),
       }),
       placement({
@@ -77,7 +78,8 @@ export function threeCloudsPlan(spec: Spec): Plan {
         instanceType: 'n1-standard-8',
         vcpus: 8,
         memoryGiB: 30,
-        gpu: { model: 'V100', count: 1, cloudName: 'nvidia-tesla-v100' },
+        gpu: { model: 'T4', count: 1, cloudName: 'nvidia-tesla-t4' },
+        unitPrice: { onDemand: 0.73 },
         ...withTarget('gcp-secondary'),
       }),
       placement({
@@ -86,13 +88,13 @@ export function threeCloudsPlan(spec: Spec): Plan {
         cloud: 'azure',
         region: 'eastus',
         tier: 3,
-        instanceType: 'Standard_NC6s_v3',
-        vcpus: 6,
-        memoryGiB: 112,
-        gpu: { model: 'V100', count: 1, cloudName: 'Standard_NC6s_v3' },
+        instanceType: 'Standard_NC8as_T4_v3',
+        vcpus: 8,
+        memoryGiB: 56,
+        gpu: { model: 'T4', count: 1, cloudName: 'T4' },
         replicas: { min: 2, max: 10, onDemand: 0, spot: 2 },
         capacity: 'spot',
-        unitPrice: { onDemand: 3.06, spot: 0.4 },
+        unitPrice: { onDemand: 0.752, spot: 0.0896 },
         ...withTarget('azure-tertiary'),
       }),
     ],

@@ -176,7 +176,7 @@ describe('Kubernetes manifests', { timeout: 120_000 }, () => {
       find('gcp-secondary', 'Deployment').spec.template.spec.nodeSelector[
         'cloud.google.com/gke-accelerator'
       ],
-    ).toBe('nvidia-tesla-v100');
+    ).toBe('nvidia-tesla-t4');
     expect(
       find('aws-primary', 'Deployment').spec.template.spec.nodeSelector[
         'cloud.google.com/gke-accelerator'

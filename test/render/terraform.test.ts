@@ -97,7 +97,7 @@ describe('Terraform', { timeout: 120_000 }, () => {
     expect(problems).toMatch(/module\.bucket_gcp_secondary\.nam is not an output/);
     expect(problems).toMatch(/var\.gcp_projekt is not declared/);
     files['terraform/main.tf'] = files['terraform/main.tf'].replace(
-      /\n {2}instance_types\s+= \["p3\.2xlarge"\]/,
+      /\n {2}instance_types\s+= \["g4dn\.2xlarge"\]/,
       '',
     );
     const again = await moduleInfos(files);
@@ -122,19 +122,19 @@ describe('Terraform', { timeout: 120_000 }, () => {
     const r = render(spec, threeCloudsPlan(spec));
     const main: any = await parse('main.tf', r.files['terraform/main.tf']!);
     const eks = main.module.cluster_aws_primary[0];
-    expect(eks.instance_types).toEqual(['p3.2xlarge']);
+    expect(eks.instance_types).toEqual(['g4dn.2xlarge']);
     expect(eks.on_demand_nodes).toEqual({ min: 1, max: 1 });
     expect(eks.spot_nodes).toEqual({ min: 1, max: 9 });
     const gke = main.module.cluster_gcp_secondary[0];
     expect(gke).toMatchObject({
       region: 'us-central1',
       machine_type: 'n1-standard-8',
-      accelerator_type: 'nvidia-tesla-v100',
+      accelerator_type: 'nvidia-tesla-t4',
       accelerator_count: 1,
     });
     expect(gke.on_demand_nodes).toEqual({ min: 2, max: 10 });
     const aks = main.module.cluster_azure_tertiary[0];
-    expect(aks).toMatchObject({ location: 'eastus', vm_size: 'Standard_NC6s_v3' });
+    expect(aks).toMatchObject({ location: 'eastus', vm_size: 'Standard_NC8as_T4_v3' });
     expect(aks.spot_nodes).toEqual({ min: 2, max: 10 });
     expect(aks.on_demand_nodes).toEqual({ min: 0, max: 0 });
     const providers: any = await parse('providers.tf', r.files['terraform/providers.tf']!);

@@ -12,6 +12,12 @@ export interface CountingProxy {
   bytesOut: { value: number };
   total(): number;
   reset(): void;
+  /**
+   * Answer the next `times` requests with `status` and an error body shaped like the service
+   * behind the proxy (S3: XML <Error><Code>; Azure: x-ms-error-code + XML), so SDKs parse it
+   * as they would a real failure.
+   */
+  fail(times: number, status: number, code: string, style: 's3' | 'azure'): void;
   stop(): Promise<void>;
 }
 
@@ -32,9 +38,22 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const t = new URL(target);
   const counts = new Map<string, number>();
   const bytesOut = { value: 0 };
+  let fault: { times: number; status: number; code: string; style: 's3' | 'azure' } | undefined;
   const server: Server = createServer((req, res) => {
     const op = operationOf(req);
     counts.set(op, (counts.get(op) ?? 0) + 1);
+    if (fault && fault.times > 0) {
+      fault.times--;
+      const { status, code, style } = fault;
+      req.resume();
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected ${status} ${code}</Message><RequestId>1</RequestId></Error>`;
+      res.writeHead(status, {
+        'content-type': 'application/xml',
+        ...(style === 'azure' ? { 'x-ms-error-code': code, 'x-ms-request-id': '1' } : {}),
+      });
+      res.end(req.method === 'HEAD' ? undefined : xml);
+      return;
+    }
     const upstream = request(
       {
         host: t.hostname,
@@ -65,6 +84,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     counts,
     bytesOut,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
+    fail: (times, status, code, style) => {
+      fault = { times, status, code, style };
+    },
     reset: () => {
       counts.clear();
       bytesOut.value = 0;

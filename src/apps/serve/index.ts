@@ -8,3 +8,4 @@ export {
   type ResolveStore,
 } from './model-source.js';
 export { labelsFromEnv, type DeploymentLabels } from './metrics.js';
+export { DEVICES, type Device } from './session.js';

@@ -32,6 +32,8 @@ export class ServeMetrics {
   readonly queueDepth: Gauge<'model'>;
   readonly modelLoadSeconds: Gauge<'model'>;
   readonly modelReady: Gauge<'model'>;
+  /** 1 for each model's device (cpu, cuda), with the --device asked for. */
+  readonly device: Gauge<'model' | 'device' | 'requested'>;
   readonly ready: Gauge;
   /** Label children by route, method (and status), looked up once: the per-request path. */
   readonly #requestChildren = new Map<string, { inc(): void }>();
@@ -83,6 +85,12 @@ export class ServeMetrics {
       name: 'mcml_model_ready',
       help: '1 when the model is loaded and warmed up',
       labelNames: ['model'],
+      registers,
+    });
+    this.device = new Gauge({
+      name: 'mcml_inference_device_info',
+      help: 'Where each model runs: 1 for its execution device (cpu, cuda), with the --device requested',
+      labelNames: ['model', 'device', 'requested'],
       registers,
     });
     this.ready = new Gauge({

@@ -3,7 +3,7 @@
  * signature in V2 terms, and warm-up inputs.
  */
 import { readFile } from 'node:fs/promises';
-import { McmlError } from '../../core/errors.js';
+import { McmlError, isMcmlError } from '../../core/errors.js';
 import {
   createLocalSession,
   createWorkerSession,
@@ -40,7 +40,7 @@ export interface LoadedModel {
   thread: 'main' | 'worker';
   /** The execution provider in use ("cpu", "cuda"). */
   device: string;
-  /** Why the requested device was not used, when inference fell back to the CPU. */
+  /** --device auto only: why CUDA was not used, when inference fell back to the CPU. */
   fallback?: string;
   run(inputs: Tensor[]): Promise<Tensor[]>;
   close(): Promise<void>;
@@ -90,6 +90,8 @@ export async function openModel(
       ? await createWorkerSession(bytes, options)
       : await createLocalSession(bytes, options);
   } catch (error) {
+    // The model loaded but the device did not (--device cuda): say that, not "invalid model".
+    if (isMcmlError(error)) throw error;
     const reason = (error as Error).message.split('\n')[0];
     throw new McmlError(
       'INVALID_ARGUMENT',

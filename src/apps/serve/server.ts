@@ -13,6 +13,7 @@ import { McmlError, httpStatusFor, isMcmlError } from '../../core/errors.js';
 import { Batcher } from './batcher.js';
 import { ServeMetrics, type DeploymentLabels } from './metrics.js';
 import { openModel, warmupInputs, type LoadedModel } from './model.js';
+import type { Device } from './session.js';
 import { fetchModel, type ModelSpec, type ResolveStore } from './model-source.js';
 import { decodeV2Request, toBytes, toJsonData, type Tensor } from './tensor.js';
 import { decodeV1Request, encodeV1Response } from './v1.js';
@@ -44,8 +45,8 @@ export interface ServeOptions {
    * Default: one less than the cores, leaving one for the event loop that parses requests.
    */
   intraOpThreads?: number;
-  /** "cpu" (default) or "cuda" (falls back to CPU when CUDA is unavailable). */
-  device?: 'cpu' | 'cuda';
+  /** "cpu" (default), "cuda" (an error when CUDA cannot load) or "auto" (cuda, else cpu). */
+  device?: Device;
   /** Where downloaded models are cached. */
   cacheDir: string;
   /** Opens object stores for s3://, gs://, az:// model URIs. */
@@ -581,9 +582,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const model = await openModel(spec.name, spec.uri, local.path, local.sha256, {
         ...(o.worker === undefined ? {} : { worker: o.worker }),
         intraOpThreads: o.intraOpThreads,
-        executionProviders: o.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        device: o.device ?? 'cpu',
       });
       loaded.push(model);
+      metrics.device.set(
+        { model: spec.name, device: model.device, requested: o.device ?? 'cpu' },
+        1,
+      );
       if (model.fallback !== undefined) {
         log.warn(
           { model: spec.name, requested: o.device, reason: model.fallback },
@@ -645,7 +650,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   ready = true;
   metrics.ready.set(1);
-  log.info({ url, models: [...served.keys()] }, 'ready');
+  log.info(
+    {
+      url,
+      models: [...served.keys()],
+      devices: Object.fromEntries([...served].map(([name, s]) => [name, s.model.device])),
+    },
+    'ready',
+  );
 
   /**
    * Resolves true once no request is in flight and every connection has closed or has had

@@ -1,5 +1,6 @@
 /** Worker thread entry: owns one onnxruntime session and runs batches sent by the server. */
 import { parentPort } from 'node:worker_threads';
+import { isMcmlError } from '../../core/errors.js';
 import { createLocalSession, type FromWorker, type Session, type ToWorker } from './session.js';
 
 const port = parentPort;
@@ -28,7 +29,17 @@ async function handle(message: ToWorker): Promise<void> {
           ...(session.fallback === undefined ? {} : { fallback: session.fallback }),
         });
       } catch (error) {
-        send({ type: 'init-error', message: (error as Error).message });
+        // Expected failures (the CUDA provider cannot load) keep their code across threads.
+        send(
+          isMcmlError(error)
+            ? {
+                type: 'init-error',
+                message: error.message,
+                code: error.code,
+                ...(error.hint === undefined ? {} : { hint: error.hint }),
+              }
+            : { type: 'init-error', message: (error as Error).message },
+        );
       }
       return;
     case 'run':

@@ -7,13 +7,22 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { McmlError, type ErrorCode } from '../../core/errors.js';
 import { DATATYPES, datatypeForOrt, type Tensor, type TensorData } from './tensor.js';
+
+/** Where inference runs, as `mcml serve --device` names it. */
+export const DEVICES = ['cpu', 'cuda', 'auto'] as const;
+export type Device = (typeof DEVICES)[number];
 
 export interface SessionSettings {
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   intraOpThreads: number;
-  /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
-  executionProviders: string[];
+  /**
+   * cpu; cuda: the CUDA execution provider, or an error when it cannot load (a GPU bought and
+   * the CPU used is a failure, not a log line); auto: cuda when it loads, else the CPU, with
+   * the reason in `fallback`.
+   */
+  device: Device;
 }
 
 /** Input or output metadata as onnxruntime reports it, in a form that crosses threads. */
@@ -37,9 +46,13 @@ export interface Session {
   close(): Promise<void>;
 }
 
-function sessionOptions(settings: SessionSettings): ort.InferenceSession.SessionOptions {
+function sessionOptions(
+  settings: SessionSettings,
+  provider: 'cpu' | 'cuda',
+): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: settings.executionProviders,
+    // onnxruntime runs what the CUDA provider cannot on its CPU provider, implicitly.
+    executionProviders: [provider],
     graphOptimizationLevel: 'all',
     ...(settings.intraOpThreads > 0 ? { intraOpNumThreads: settings.intraOpThreads } : {}),
     interOpNumThreads: 1,
@@ -53,27 +66,63 @@ function valueInfo(m: ort.InferenceSession.ValueMetadata): ValueInfo {
     : { name: m.name, isTensor: false };
 }
 
+/** The first line of an onnxruntime error, without terminal colours. */
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // eslint-disable-next-line no-control-regex
+  const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
+  return plain.split('\n')[0]!;
+}
+
+/** The error `--device cuda` fails with when the CUDA execution provider cannot load. */
+export function cudaUnavailable(reason: string): McmlError {
+  return new McmlError(
+    'UNAVAILABLE',
+    `--device cuda: the CUDA execution provider cannot load (${reason})`,
+    {
+      hint:
+        'run on a node with an NVIDIA GPU and driver, in the mcml image (CUDA 12, cuDNN 9 and ' +
+        "onnxruntime's CUDA provider: see Dockerfile), or pass --device auto to fall back to the CPU",
+    },
+  );
+}
+
+/**
+ * Opens the onnxruntime session on the requested device. With cuda, a failure is told apart
+ * from a bad model by opening the model on the CPU: if that works, the device is the problem.
+ */
+async function openOnDevice(
+  bytes: Uint8Array,
+  settings: SessionSettings,
+): Promise<{ session: ort.InferenceSession; device: 'cpu' | 'cuda'; fallback?: string }> {
+  if (settings.device === 'cpu') {
+    return {
+      session: await ort.InferenceSession.create(bytes, sessionOptions(settings, 'cpu')),
+      device: 'cpu',
+    };
+  }
+  try {
+    return {
+      session: await ort.InferenceSession.create(bytes, sessionOptions(settings, 'cuda')),
+      device: 'cuda',
+    };
+  } catch (error) {
+    const reason = firstLine(error);
+    const session = await ort.InferenceSession.create(bytes, sessionOptions(settings, 'cpu'));
+    if (settings.device === 'cuda') {
+      await session.release();
+      throw cudaUnavailable(reason);
+    }
+    return { session, device: 'cpu', fallback: reason };
+  }
+}
+
 /** A session on the calling thread. */
 export async function createLocalSession(
   bytes: Uint8Array,
   settings: SessionSettings,
 ): Promise<Session> {
-  let session: ort.InferenceSession;
-  let device = settings.executionProviders[0] ?? 'cpu';
-  let fallback: string | undefined;
-  try {
-    session = await ort.InferenceSession.create(bytes, sessionOptions(settings));
-  } catch (error) {
-    if (device === 'cpu') throw error;
-    // The CUDA provider libraries ship separately; without them (or a GPU) serve on the CPU.
-    // eslint-disable-next-line no-control-regex
-    fallback = (error as Error).message.replace(/\u001b\[[0-9;]*m/g, '').split('\n')[0];
-    device = 'cpu';
-    session = await ort.InferenceSession.create(
-      bytes,
-      sessionOptions({ ...settings, executionProviders: ['cpu'] }),
-    );
-  }
+  const { session, device, fallback } = await openOnDevice(bytes, settings);
   const outputs = session.outputMetadata.map(valueInfo);
   return {
     inputs: session.inputMetadata.map(valueInfo),
@@ -122,7 +171,7 @@ export type FromWorker =
       device: string;
       fallback?: string;
     }
-  | { type: 'init-error'; message: string }
+  | { type: 'init-error'; message: string; code?: ErrorCode; hint?: string }
   | { type: 'result'; id: number; outputs: Tensor[] }
   | { type: 'run-error'; id: number; message: string }
   | { type: 'closed' };
@@ -158,7 +207,11 @@ export async function createWorkerSession(
           });
           break;
         case 'init-error':
-          reject(new Error(m.message));
+          reject(
+            m.code === undefined
+              ? new Error(m.message)
+              : new McmlError(m.code, m.message, m.hint === undefined ? {} : { hint: m.hint }),
+          );
           break;
         case 'result':
           pending.get(m.id)?.resolve(m.outputs);

@@ -1,4 +1,11 @@
-import { canonicalGpu, CLOUDS, type Catalog, type Offering } from '../../core/catalog/index.js';
+import {
+  canonicalGpu,
+  CLOUDS,
+  isCurrent,
+  type Catalog,
+  type Lifecycle,
+  type Offering,
+} from '../../core/catalog/index.js';
 import { McmlError } from '../../core/errors.js';
 import type { Cloud } from '../../core/plan/types.js';
 import { GPU_MODELS } from '../../core/spec/schema.js';
@@ -12,6 +19,8 @@ export interface CatalogGpusOptions {
   gpu?: string;
   json?: boolean;
   catalog?: string;
+  /** Include retired offerings (shown for reference; the planner never picks them). */
+  all?: boolean;
 }
 
 export interface CatalogRegionsOptions {
@@ -37,6 +46,8 @@ export interface GpuRow {
   onDemand: number;
   spot?: number;
   priceSource: string;
+  /** available, retiring on a date, or retired (only with --all). */
+  lifecycle: Lifecycle;
 }
 
 function checkCloud(catalog: Catalog, cloud: string | undefined): Cloud | undefined {
@@ -82,6 +93,7 @@ export function gpuRows(catalog: Catalog, options: CatalogGpusOptions): GpuRow[]
   const best = new Map<string, Offering>();
   for (const o of catalog.offerings) {
     if (o.gpu === undefined) continue;
+    if (!options.all && !isCurrent(o)) continue;
     if (cloud !== undefined && o.cloud !== cloud) continue;
     if (options.region !== undefined && o.region !== options.region) continue;
     if (model !== undefined && o.gpu.model !== model) continue;
@@ -107,6 +119,7 @@ export function gpuRows(catalog: Catalog, options: CatalogGpusOptions): GpuRow[]
       onDemand: o.onDemand,
       ...(o.spot === undefined ? {} : { spot: o.spot }),
       priceSource: o.priceSource,
+      lifecycle: o.lifecycle,
     }))
     .sort(
       (a, b) =>
@@ -149,8 +162,27 @@ export async function runCatalogGpus(options: CatalogGpusOptions): Promise<void>
       { header: 'MEM GiB', value: (r) => String(r.memoryGiB), align: 'right' },
       { header: '$/H', value: (r) => price(r.onDemand), align: 'right' },
       { header: 'SPOT $/H', value: (r) => price(r.spot), align: 'right' },
+      ...(rows.some((r) => r.lifecycle.status !== 'available')
+        ? [
+            {
+              header: 'STATUS',
+              value: (r: GpuRow) =>
+                r.lifecycle.status === 'available'
+                  ? ''
+                  : `${r.lifecycle.status} ${r.lifecycle.date ?? ''}`.trim(),
+            },
+          ]
+        : []),
     ]) + '\n',
   );
+  if (!options.all) {
+    const retired = catalog.offerings.filter((o) => o.gpu !== undefined && !isCurrent(o)).length;
+    if (retired > 0) {
+      process.stdout.write(
+        `\n${retired} retired GPU offerings are hidden (they can no longer be created); --all lists them.\n`,
+      );
+    }
+  }
   if (rows.some((r) => r.attached)) {
     process.stdout.write(
       '\nGCP rows attach the GPU to the cheapest N1 VM that takes it; the price is the VM plus the GPU.\n',
@@ -174,7 +206,7 @@ export function regionRows(catalog: Catalog, options: CatalogRegionsOptions): Re
   return catalog.regions
     .filter((r) => cloud === undefined || r.cloud === cloud)
     .map((r) => {
-      const offerings = catalog.byRegion.get(`${r.cloud}/${r.region}`) ?? [];
+      const offerings = (catalog.byRegion.get(`${r.cloud}/${r.region}`) ?? []).filter(isCurrent);
       const gpus = [...new Set(offerings.flatMap((o) => (o.gpu ? [o.gpu.model] : [])))].sort(
         (a, b) => GPU_MODELS.indexOf(a) - GPU_MODELS.indexOf(b),
       );

@@ -10,6 +10,7 @@ export function registerCatalog(program: Command): void {
     .option('--region <region>', 'only this region')
     .option('--gpu <name>', 'only this GPU model, e.g. V100, T4, A100 (or a cloud name)')
     .option('--json', 'print the offerings as JSON')
+    .option('--all', 'include retired offerings (the planner never picks them)')
     .option('--catalog <dir>', 'price catalog directory (default: the one shipped with mcml)')
     .action(async (options: CatalogGpusOptions) => {
       const { runCatalogGpus } = await import('./catalog-run.js');

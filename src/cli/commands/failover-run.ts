@@ -1,13 +1,14 @@
-/** `mcml failover run|status|drill`: flags in, one engine call, a table or event lines out. */
-import { performance } from 'node:perf_hooks';
+/** `mcml failover run|status`: flags in, one engine call, a table or event lines out. */
 import { McmlError } from '../../core/errors.js';
 import {
   jurisdictionFromRegion,
+  redactUrl,
   planFailover,
   type FailoverPlan,
   type JurisdictionOf,
 } from '../../core/failover/index.js';
-import { durationMs, type Spec } from '../../core/spec/index.js';
+import type { Spec } from '../../core/spec/index.js';
+import { baseUrlFlag } from '../flags.js';
 import type { DnsProvider } from '../../ports/dns-provider.js';
 import type { Route53Provider } from '../../adapters/route53/index.js';
 import {
@@ -34,13 +35,6 @@ export interface FailoverStatusFlags {
   json?: boolean;
 }
 
-export interface FailoverDrillFlags {
-  file: string;
-  url?: string;
-  hold: string;
-  json?: boolean;
-}
-
 async function jurisdictionLookup(): Promise<JurisdictionOf> {
   try {
     const { loadCatalog } = await import('../catalog-files.js');
@@ -59,7 +53,8 @@ async function jurisdictionLookup(): Promise<JurisdictionOf> {
   }
 }
 
-async function loadPlan(file: string): Promise<{ spec: Spec; plan: FailoverPlan }> {
+/** The spec and its failover plan, with jurisdictions from the region catalog. */
+export async function loadPlan(file: string): Promise<{ spec: Spec; plan: FailoverPlan }> {
   const { spec } = await loadSpecFile(file);
   const plan = planFailover(spec, await jurisdictionLookup());
   return { spec, plan };
@@ -179,13 +174,14 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
 }
 
 function frontDoorUrl(spec: Spec, override?: string): string {
-  if (override) return override.replace(/\/+$/, '');
+  if (override) return baseUrlFlag('--url', override);
   const { host, port } = spec.failover.frontDoor;
   const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
   return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
 }
 
-async function fetchStatus(url: string): Promise<FailoverStatus | undefined> {
+/** The status a running controller reports, or undefined when none answers there. */
+export async function fetchStatus(url: string): Promise<FailoverStatus | undefined> {
   try {
     const res = await fetch(`${url}/_mcml/status`, { signal: AbortSignal.timeout(3000) });
     if (!res.ok) return undefined;
@@ -227,12 +223,16 @@ export async function runFailoverStatus(flags: FailoverStatusFlags): Promise<voi
   const { spec, plan } = await loadPlan(flags.file);
   const url = frontDoorUrl(spec, flags.url);
   let status = await fetchStatus(url);
-  let source = `controller at ${url}`;
+  let source = `controller at ${redactUrl(url)}`;
   if (!status) {
     if (flags.url) {
-      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${url}/_mcml/status`, {
-        hint: 'start one with "mcml failover run", or omit --url for a one-shot check',
-      });
+      throw new McmlError(
+        'UNAVAILABLE',
+        `no failover controller answers at ${redactUrl(url)}/_mcml/status`,
+        {
+          hint: 'start one with "mcml failover run", or omit --url for a one-shot check',
+        },
+      );
     }
     source = 'one-shot check: no controller running';
     status = await oneShot(plan);
@@ -273,182 +273,5 @@ async function oneShot(plan: FailoverPlan): Promise<FailoverStatus> {
     frontDoor: undefined,
     dns: undefined,
     targets,
-  };
-}
-
-interface DrillResult {
-  target: string;
-  wasActive: boolean;
-  switchedTo: string | undefined;
-  /** From taking the target out to the first request served elsewhere (or the status change). */
-  switchMs: number;
-  failedRequests: number;
-  restoredActive: string | undefined;
-  mode: 'in-process' | 'remote';
-}
-
-/** `mcml failover drill TARGET`. */
-export async function runFailoverDrill(target: string, flags: FailoverDrillFlags): Promise<void> {
-  const { spec, plan } = await loadPlan(flags.file);
-  if (!plan.targets.some((t) => t.name === target)) {
-    throw new McmlError('NOT_FOUND', `no target named "${target}" in ${flags.file}`, {
-      hint: `targets: ${plan.targets.map((t) => t.name).join(', ')}`,
-    });
-  }
-  const holdMs = durationMs(flags.hold);
-  const result = flags.url
-    ? await remoteDrill(target, flags.url.replace(/\/+$/, ''), plan, holdMs)
-    : await localDrill(target, spec, plan, holdMs);
-  if (flags.json) {
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    return;
-  }
-  const color = useColor();
-  const lines = [
-    `drill of ${paint('bold', target, color)} (${result.mode})`,
-    result.wasActive
-      ? `  traffic moved to ${result.switchedTo ?? 'nothing'} in ${result.switchMs.toFixed(1)} ms`
-      : `  ${target} was not the active target; traffic stayed on ${result.switchedTo ?? 'none'}`,
-    `  failed requests during the drill: ${result.failedRequests}`,
-    `  ${target} restored; active now: ${result.restoredActive ?? 'none'}` +
-      (plan.config.failback === 'auto' && result.restoredActive !== target && result.wasActive
-        ? ` (fails back after the stable period, ${String(plan.config.stablePeriod)})`
-        : ''),
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
-}
-
-/** A drill must not take down the service: another target has to be able to serve. */
-function refuseLastTarget(target: string, status: FailoverStatus): void {
-  const others = status.targets.filter(
-    (t) => t.name !== target && !t.disabled && (t.state === 'healthy' || t.state === 'suspect'),
-  );
-  if (others.length === 0) {
-    throw new McmlError(
-      'CONFLICT',
-      `drilling "${target}" would leave no healthy target to take the traffic`,
-      { hint: 'run "mcml failover status" and bring another target up first' },
-    );
-  }
-}
-
-/** Runs a controller in this process on a free port and drills it under light traffic. */
-async function localDrill(
-  target: string,
-  spec: Spec,
-  plan: FailoverPlan,
-  holdMs: number,
-): Promise<DrillResult> {
-  const fo = await startFailover({
-    spec,
-    plan: { ...plan, config: { ...plan.config, mode: 'front-door' } },
-    host: '127.0.0.1',
-    port: 0,
-  });
-  try {
-    refuseLastTarget(target, fo.status());
-    const before = fo.status().active;
-    let failed = 0;
-    let switchedAt: number | undefined;
-    let switchedTo: string | undefined;
-    let running = true;
-    // One request first, so connection set-up is not counted as switch time.
-    await (await fetch(`${fo.url}/`, { signal: AbortSignal.timeout(5000) })).arrayBuffer();
-    const started = performance.now();
-    fo.fail(target);
-    const probe = async () => {
-      while (running) {
-        try {
-          const res = await fetch(`${fo.url}/`, { signal: AbortSignal.timeout(5000) });
-          await res.arrayBuffer();
-          const served = res.headers.get('x-mcml-target') ?? undefined;
-          if (res.status >= 500) failed++;
-          if (switchedAt === undefined && served && served !== target) {
-            switchedAt = performance.now();
-            switchedTo = served;
-          }
-        } catch {
-          failed++;
-        }
-      }
-    };
-    const probing = probe();
-    await new Promise((r) => setTimeout(r, holdMs));
-    running = false;
-    await probing;
-    fo.restore(target);
-    return {
-      target,
-      wasActive: before === target,
-      switchedTo: switchedTo ?? fo.status().active,
-      switchMs: switchedAt === undefined ? NaN : switchedAt - started,
-      failedRequests: failed,
-      restoredActive: fo.status().active,
-      mode: 'in-process',
-    };
-  } finally {
-    await fo.close();
-  }
-}
-
-/** Drills a running controller through its admin API. */
-async function remoteDrill(
-  target: string,
-  url: string,
-  plan: FailoverPlan,
-  holdMs: number,
-): Promise<DrillResult> {
-  const tokenEnv = plan.config.frontDoor.adminTokenEnv;
-  const token = process.env[tokenEnv];
-  if (!token) {
-    throw new McmlError('USAGE', `a remote drill needs the admin token in ${tokenEnv}`, {
-      hint: `export ${tokenEnv}=… (the value the controller was started with)`,
-    });
-  }
-  const admin = async (action: 'fail' | 'restore'): Promise<FailoverStatus> => {
-    const res = await fetch(`${url}/_mcml/targets/${encodeURIComponent(target)}/${action}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(5000),
-    }).catch((error: unknown) => {
-      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${url}`, {
-        cause: error,
-      });
-    });
-    if (res.status === 401 || res.status === 403) {
-      throw new McmlError('PROVIDER_AUTH', `the controller at ${url} refused the admin token`, {
-        hint: `check ${tokenEnv}`,
-      });
-    }
-    if (!res.ok) throw new McmlError('UNAVAILABLE', `${action} failed: HTTP ${res.status}`);
-    return (await res.json()) as FailoverStatus;
-  };
-  const before = await fetchStatus(url);
-  if (before) refuseLastTarget(target, before);
-  const started = performance.now();
-  const out = await admin('fail');
-  const switchMs = performance.now() - started;
-  let failed = 0;
-  let switchedTo = out.active;
-  const until = Date.now() + holdMs;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(5000) });
-      await res.arrayBuffer();
-      if (res.status >= 500) failed++;
-      switchedTo = res.headers.get('x-mcml-target') ?? switchedTo;
-    } catch {
-      failed++;
-    }
-  }
-  const after = await admin('restore');
-  return {
-    target,
-    wasActive: before?.active === target,
-    switchedTo,
-    switchMs,
-    failedRequests: failed,
-    restoredActive: after.active,
-    mode: 'remote',
   };
 }

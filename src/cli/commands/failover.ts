@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { FailoverRunFlags, FailoverStatusFlags, FailoverDrillFlags } from './failover-run.js';
+import type { FailoverDrillFlags } from './failover-drill-run.js';
+import type { FailoverRunFlags, FailoverStatusFlags } from './failover-run.js';
 
 export function registerFailover(program: Command): void {
   const failover = program
@@ -34,9 +35,14 @@ export function registerFailover(program: Command): void {
     .option('-f, --file <spec>', 'spec file', 'mcml.yaml')
     .option('--url <url>', 'drill a running controller through its admin API (needs the token)')
     .option('--hold <duration>', 'how long the target stays out', '2s')
+    .option(
+      '--lease <duration>',
+      'with --url: the controller puts the target back by itself if the drill stops renewing this lease (killed)',
+      '15s',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (target: string, options: FailoverDrillFlags) => {
-      const { runFailoverDrill } = await import('./failover-run.js');
+      const { runFailoverDrill } = await import('./failover-drill-run.js');
       await runFailoverDrill(target, options);
     });
 }

@@ -11,6 +11,7 @@ import { registerUp } from './up.js';
 import { registerStatus } from './status.js';
 import { registerData } from './data.js';
 import { registerFailover } from './failover.js';
+import { registerCost } from './cost.js';
 
 export const COMMANDS: ((program: Command) => void)[] = [
   registerInit,
@@ -24,4 +25,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerStatus,
   registerData,
   registerFailover,
+  registerCost,
 ];

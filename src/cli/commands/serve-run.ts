@@ -5,10 +5,12 @@ import { pino } from 'pino';
 import { McmlError } from '../../core/errors.js';
 import { durationMs } from '../../core/spec/parse.js';
 import {
+  DEVICES,
   labelsFromEnv,
   modelFromEnv,
   parseModelSpec,
   startServer,
+  type Device,
   type ModelSpec,
 } from '../../apps/serve/index.js';
 import { VERSION } from '../version.js';
@@ -118,9 +120,11 @@ export async function runServe(raw: RawOptions): Promise<void> {
       hint: 'pass --model NAME=PATH (repeatable), or set MODEL_PATH (and MODEL_NAME)',
     });
   }
-  const device = String(raw.device);
-  if (device !== 'cpu' && device !== 'cuda') {
-    throw new McmlError('USAGE', `--device must be cpu or cuda, got "${device}"`);
+  const device = String(raw.device) as Device;
+  if (!DEVICES.includes(device)) {
+    throw new McmlError('USAGE', `--device must be ${DEVICES.join(', ')}, got "${device}"`, {
+      hint: 'cuda fails loudly when the CUDA provider cannot load; auto falls back to cpu',
+    });
   }
   const level = String(raw.logLevel);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {

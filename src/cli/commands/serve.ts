@@ -34,7 +34,11 @@ export function registerServe(program: Command): void {
       'onnxruntime intra-op threads per model: auto (cores - 1, one left for HTTP), 0 (onnxruntime decides) or N',
       'auto',
     )
-    .option('--device <device>', 'cpu, or cuda (falls back to cpu when unavailable)', 'cpu')
+    .option(
+      '--device <device>',
+      'cpu; cuda (fails when the CUDA execution provider cannot load); auto (cuda, else cpu)',
+      'cpu',
+    )
     .option(
       '--cache-dir <dir>',
       'where downloaded models are cached (default ~/.cache/mcml/models)',

@@ -1,5 +1,6 @@
 import { McmlError } from '../../core/errors.js';
 import type { DashboardState, TargetView } from '../../apps/dashboard/state.js';
+import { baseUrlFlag } from '../flags.js';
 import { paint, renderTable, useColor } from '../output.js';
 
 export interface StatusCommandOptions {
@@ -81,16 +82,13 @@ export function formatStatus(state: DashboardState, color: boolean, events = 8):
 }
 
 export async function runStatus(options: StatusCommandOptions): Promise<void> {
-  const base = options.url.replace(/\/+$/, '');
-  let url: URL;
-  try {
-    url = new URL(`${base}/_mcml/api/state`);
-  } catch {
-    throw new McmlError(
-      'USAGE',
-      `--url must be a URL such as http://127.0.0.1:8080, got "${base}"`,
-    );
-  }
+  const base = baseUrlFlag(
+    process.env.MCML_URL !== undefined && options.url === process.env.MCML_URL
+      ? '$MCML_URL'
+      : '--url',
+    options.url,
+  );
+  const url = new URL(`${base}/_mcml/api/state`);
   const events = Number(options.events ?? '8');
   if (!Number.isInteger(events) || events < 0) {
     throw new McmlError('USAGE', `--events must be a whole number, got "${options.events}"`);

@@ -92,7 +92,10 @@ export async function runUp(fileArg: string | undefined, options: UpCommandOptio
     throw new McmlError('USAGE', `--ready-timeout must be a duration such as 90s or 2m`);
   }
   const tokenEnv = spec.failover.frontDoor.adminTokenEnv;
-  const adminToken = process.env[tokenEnv]?.trim() || randomBytes(16).toString('hex');
+  // A token from the environment is a secret someone else chose (the spec may even name a
+  // cloud credential): it is never printed. Only a token made here is shown.
+  const tokenFromEnv = process.env[tokenEnv]?.trim() || undefined;
+  const adminToken = tokenFromEnv ?? randomBytes(16).toString('hex');
   const color = useColor();
   const err = process.stderr;
   const bin = join(ROOT, 'bin', 'mcml');
@@ -165,13 +168,15 @@ export async function runUp(fileArg: string | undefined, options: UpCommandOptio
   }
   const running: RunningUp = first;
   const url = running.url;
-  const link = `${url}/#token=${adminToken}`;
+  const link = tokenFromEnv ? `${url}/` : `${url}/#token=${adminToken}`;
   process.stdout.write(
     `\n${paint(['bold', 'green'], '✓', color)} ${spec.service.name} is up on ${plan.placements.length} targets\n` +
       `  Dashboard    ${paint('cyan', link, color)}\n` +
       `  Front door   ${url}/v2/models/${spec.service.model.name}/infer\n` +
       `  Metrics      ${url}/metrics  (Prometheus config: ${relative(process.cwd(), running.prometheusConfig)})\n` +
-      `  Admin token  ${adminToken}  (send as "Authorization: Bearer <token>"; set ${tokenEnv} to choose it)\n` +
+      (tokenFromEnv
+        ? `  Admin token  from ${tokenEnv} (not printed; send as "Authorization: Bearer <token>")\n`
+        : `  Admin token  ${adminToken}  (send as "Authorization: Bearer <token>"; set ${tokenEnv} to choose it)\n`) +
       `  Status       mcml status --url ${url}\n` +
       `Press Ctrl-C to stop.\n\n`,
   );

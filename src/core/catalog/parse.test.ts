@@ -170,8 +170,97 @@ describe('parseCatalog', () => {
     expect(problems({ 'azure/vms.csv': '' })[0]!.message).toBe('the file is empty');
   });
 
+  it('escapes control characters and cuts long values in messages', () => {
+    const evil = AWS.replace('3.06,0.5197', `3.\u001b[2J06,${'9'.repeat(5000)}x`);
+    const found = problems({
+      'aws/vms.csv': evil,
+      'gcp/\u001b[31mvms.csv': GCP.replace('0.38', 'x'),
+    });
+    const text = found.map((i) => `${i.path} ${i.message}`).join('\n');
+    expect(text).toContain('must be a number, got "3.\\x1b[2J06"');
+    expect(text).toMatch(/got "9{80}… \(4921 more characters\)"/);
+    expect(text).toContain('cat/gcp/\\x1b[31mvms.csv');
+    expect([...text].some((c) => c.charCodeAt(0) < 0x20 && c !== '\n')).toBe(false);
+    expect(text.length).toBeLessThan(2000);
+  });
+
   it('rejects offering files outside a cloud folder', () => {
     expect(problems({ 'oracle/vms.csv': AZURE })[0]!.message).toBe('"oracle" is not a cloud');
+  });
+});
+
+describe('offering lifecycle', () => {
+  const LC = `${HEADER},lifecycle,lifecycle_date,lifecycle_source,successor`;
+  const azure = (rows: string) => ({ 'azure/vms.csv': `${LC}\n${rows}` });
+  const T4 = 'Standard_NC4as_T4_v3,T4,1,4,28,0.526,0.0627,eastus,,list';
+  const NC6 = 'Standard_NC6s_v3,V100,1,6,112,3.06,0.3978,eastus,,list';
+
+  it('reads available, retiring and retired rows, with source and successor', () => {
+    const catalog = parseCatalog(
+      files(
+        azure(
+          `${T4},available,,azure-current,\n${NC6},retired,2025-09-30,azure-ncv3-retirement,Standard_NC4as_T4_v3\n` +
+            `Standard_NC8as_T4_v3,T4,1,8,56,0.752,0.0896,eastus,,list,retiring,2030-01-31,https://example.com/notice,`,
+        ),
+      ),
+    );
+    const byType = (t: string) => catalog.offerings.find((o) => o.instanceType === t)!;
+    expect(byType('Standard_NC4as_T4_v3').lifecycle).toEqual({
+      status: 'available',
+      source: 'azure-current',
+    });
+    expect(byType('Standard_NC6s_v3').lifecycle).toEqual({
+      status: 'retired',
+      date: '2025-09-30',
+      source: 'azure-ncv3-retirement',
+      successor: 'Standard_NC4as_T4_v3',
+    });
+    expect(byType('Standard_NC8as_T4_v3').lifecycle.status).toBe('retiring');
+    // Files without the lifecycle columns: every row available.
+    expect(parseCatalog(files()).offerings.every((o) => o.lifecycle.status === 'available')).toBe(
+      true,
+    );
+  });
+
+  it('a retiring row whose date has come is retired', () => {
+    const f = files(azure(`${T4},retiring,2026-06-30,notice,`));
+    const t4 = (today: string) =>
+      parseCatalog(f, { today }).offerings.find((o) => o.instanceType === 'Standard_NC4as_T4_v3')!
+        .lifecycle.status;
+    expect(t4('2026-06-29')).toBe('retiring');
+    expect(t4('2026-06-30')).toBe('retired');
+  });
+
+  it('GCP combinations take the lifecycle of the row that ends first', () => {
+    const gcp = `${LC}
+n1-standard-8,,,8,30,0.38,0.0963,us-central1,,prices.md,available,,gcp,
+,nvidia-tesla-v100,1,,,2.48,0.992,us-central1,,prices.md,retiring,2031-01-01,gcp-notice,`;
+    const combo = parseCatalog(files({ 'gcp/vms.csv': gcp })).offerings.find((o) => o.attached)!;
+    expect(combo.lifecycle).toMatchObject({ status: 'retiring', date: '2031-01-01' });
+  });
+
+  it('refuses a lifecycle that does not add up, naming the cell', () => {
+    const issues = problems(
+      azure(
+        [
+          `${T4},gone,,x,`,
+          `${NC6},retired,,azure-ncv3-retirement,`,
+          `Standard_NC12s_v3,V100,2,12,224,6.12,0.79,eastus,,list,retired,2025-09-31,x,`,
+          `Standard_NC24s_v3,V100,4,24,448,12.24,1.59,eastus,,list,retired,2025-09-30,,`,
+          `Standard_NC8as_T4_v3,T4,1,8,56,0.752,0.0896,eastus,,list,available,2030-01-01,x,`,
+          `Standard_NC16as_T4_v3,T4,1,16,110,1.204,0.14,eastus,,list,available,,x,Standard_NC99`,
+        ].join('\n'),
+      ),
+    );
+    const text = issues.map((i) => `${i.path} ${i.message}`).join('\n');
+    expect(text).toMatch(
+      /azure\/vms\.csv:2:\d+ \(lifecycle\) must be one of available, retiring, retired, got "gone"/,
+    );
+    expect(text).toMatch(/:3:\d+ \(lifecycle_date\) is required when lifecycle is retired/);
+    expect(text).toMatch(/:4:\d+ \(lifecycle_date\) must be a date YYYY-MM-DD, got "2025-09-31"/);
+    expect(text).toMatch(/:5:\d+ \(lifecycle_source\) is required when lifecycle is retired/);
+    expect(text).toMatch(/:6:\d+ \(lifecycle_date\) must be empty for an available offering/);
+    expect(text).toMatch(/:7:\d+ \(successor\) "Standard_NC99" is not a azure instance type/);
   });
 });
 
@@ -211,6 +300,39 @@ describe('the shipped catalog', () => {
         `${cloud} ${region} CPU`,
       ).toBe(true);
     }
+  });
+
+  it('every GPU row says its lifecycle and where it comes from; retired V100s name a successor', () => {
+    const header = (text: string) => text.split('\n')[0]!.split(',');
+    for (const f of shipped.filter((x) => x.path.includes('/'))) {
+      expect(header(f.text), f.path).toEqual(
+        expect.arrayContaining(['lifecycle', 'lifecycle_date', 'lifecycle_source', 'successor']),
+      );
+      const cols = header(f.text);
+      for (const line of f.text.split('\n').slice(1).filter(Boolean)) {
+        const row = Object.fromEntries(line.split(',').map((v, i) => [cols[i], v]));
+        expect(row.lifecycle, `${f.path}: ${line}`).toMatch(/^(available|retiring|retired)$/);
+        expect(row.lifecycle_source, `${f.path}: ${line}`).not.toBe('');
+      }
+    }
+    const catalog = parseCatalog(shipped, { today: '2026-12-02' });
+    const status = (cloud: string, type: string) =>
+      catalog.offerings
+        .filter((o) => o.cloud === cloud && o.instanceType === type)
+        .map((o) => o.lifecycle);
+    for (const l of status('azure', 'Standard_NC6s_v3')) {
+      expect(l).toMatchObject({
+        status: 'retired',
+        date: '2025-09-30',
+        successor: 'Standard_NC24ads_A100_v4',
+      });
+    }
+    for (const l of status('aws', 'p3.2xlarge')) expect(l.status).toBe('retired');
+    // V100 is current on GCP only.
+    const v100 = catalog.offerings.filter(
+      (o) => o.gpu?.model === 'V100' && o.lifecycle.status !== 'retired',
+    );
+    expect([...new Set(v100.map((o) => o.cloud))]).toEqual(['gcp']);
   });
 
   it('holds the prices.md figures', () => {

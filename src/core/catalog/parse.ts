@@ -5,6 +5,7 @@
  */
 import { McmlError, type Issue } from '../errors.js';
 import { JURISDICTIONS, GPU_MODELS, type Jurisdiction } from '../spec/schema.js';
+import { printable, quote } from '../quote.js';
 import { didYouMean } from '../suggest.js';
 import type { Cloud } from '../plan/types.js';
 import { readCsv, CsvSyntaxError, type CsvField, type CsvRow } from './csv.js';
@@ -12,11 +13,14 @@ import { canonicalGpu, GCP_MAX_VCPUS_PER_GPU } from './gpu-names.js';
 import {
   CLOUDS,
   EGRESS_KINDS,
+  LIFECYCLES,
   PRICE_SOURCES,
   type AcceleratorOffer,
   type Catalog,
   type EgressKind,
   type EgressRate,
+  type Lifecycle,
+  type LifecycleStatus,
   type Offering,
   type PriceSource,
   type RegionInfo,
@@ -39,6 +43,10 @@ export const OFFERING_COLUMNS = [
   'region',
   'zone',
   'price_source',
+  'lifecycle',
+  'lifecycle_date',
+  'lifecycle_source',
+  'successor',
 ] as const;
 export const REGION_COLUMNS = [
   'cloud',
@@ -66,8 +74,15 @@ const CONTINENTS = [
   'middle-east',
 ] as const;
 
-/** Columns that may be absent from a file's header. */
-const OPTIONAL_COLUMNS = new Set(['price_source', 'zone']);
+/** Columns that may be absent from a file's header (lifecycle: every row then available). */
+const OPTIONAL_COLUMNS = new Set([
+  'price_source',
+  'zone',
+  'lifecycle',
+  'lifecycle_date',
+  'lifecycle_source',
+  'successor',
+]);
 
 type Row<C extends string> = { line: number; get(col: C): CsvField };
 
@@ -82,7 +97,7 @@ class Problems {
     hint?: string,
   ): void {
     this.issues.push({
-      path: `${this.dir}${file}:${at.line}:${at.column}${column ? ` (${column})` : ''}`,
+      path: `${this.dir}${printable(file, 200)}:${at.line}:${at.column}${column ? ` (${column})` : ''}`,
       message,
       ...(hint ? { hint } : {}),
       line: at.line,
@@ -128,18 +143,18 @@ function table<C extends string>(
         file.path,
         f,
         '',
-        `unknown column "${name}"`,
+        `unknown column ${quote(name)}`,
         hint || `columns are: ${columns.join(', ')}`,
       );
       ok = false;
     } else if (index.has(name)) {
-      problems.add(file.path, f, '', `duplicate column "${name}"`);
+      problems.add(file.path, f, '', `duplicate column ${quote(name)}`);
       ok = false;
     } else index.set(name, i);
   });
   for (const c of columns) {
     if (!index.has(c) && !OPTIONAL_COLUMNS.has(c)) {
-      problems.add(file.path, { line: header.line, column: 1 }, '', `missing column "${c}"`);
+      problems.add(file.path, { line: header.line, column: 1 }, '', `missing column ${quote(c)}`);
       ok = false;
     }
   }
@@ -182,19 +197,19 @@ function num(
   }
   const n = Number(field.value);
   if (!Number.isFinite(n) || !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(field.value)) {
-    problems.add(file, field, column, `must be a number, got "${field.value}"`);
+    problems.add(file, field, column, `must be a number, got ${quote(field.value)}`);
     return undefined;
   }
   if (rule.integer && !Number.isInteger(n)) {
-    problems.add(file, field, column, `must be a whole number, got "${field.value}"`);
+    problems.add(file, field, column, `must be a whole number, got ${quote(field.value)}`);
     return undefined;
   }
   if (rule.positive && n <= 0) {
-    problems.add(file, field, column, `must be greater than 0, got "${field.value}"`);
+    problems.add(file, field, column, `must be greater than 0, got ${quote(field.value)}`);
     return undefined;
   }
   if (rule.min !== undefined && n < rule.min) {
-    problems.add(file, field, column, `must be at least ${rule.min}, got "${field.value}"`);
+    problems.add(file, field, column, `must be at least ${rule.min}, got ${quote(field.value)}`);
     return undefined;
   }
   return n;
@@ -215,7 +230,7 @@ function oneOf<T extends string>(
       file,
       field,
       column,
-      `must be one of ${values.join(', ')}, got "${field.value}"`,
+      `must be one of ${values.join(', ')}, got ${quote(field.value)}`,
       hint || undefined,
     );
   }
@@ -233,9 +248,86 @@ function zoneExample(cloud: Cloud, region: string): string {
   return cloud === 'aws' ? `"${region}a"` : `"${region}-a"`;
 }
 
-/** The optional prefix for issue paths, e.g. "data/catalog/". */
 export interface ParseCatalogOptions {
+  /** The optional prefix for issue paths, e.g. "data/catalog/". */
   dir?: string;
+  /**
+   * Today as YYYY-MM-DD: a row retiring on or before it is retired. Without it, only rows
+   * listed as retired are (the core has no clock: the CLI passes the date).
+   */
+  today?: string;
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function isIsoDate(text: string): boolean {
+  const m = ISO_DATE.exec(text);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === text;
+}
+
+/** A row's lifecycle cells, checked; undefined (and issues) when they do not add up. */
+function lifecycleOf(
+  problems: Problems,
+  file: string,
+  row: Row<(typeof OFFERING_COLUMNS)[number]>,
+  today: string | undefined,
+): Lifecycle | undefined {
+  const statusField = row.get('lifecycle');
+  const dateField = row.get('lifecycle_date');
+  const sourceField = row.get('lifecycle_source');
+  const successorField = row.get('successor');
+  let status: LifecycleStatus = 'available';
+  if (statusField.value !== '') {
+    const s = oneOf(problems, file, statusField, 'lifecycle', LIFECYCLES);
+    if (s === undefined) return undefined;
+    status = s;
+  }
+  const date = dateField.value;
+  if (date !== '' && !isIsoDate(date)) {
+    problems.add(file, dateField, 'lifecycle_date', `must be a date YYYY-MM-DD, got "${date}"`);
+    return undefined;
+  }
+  if (status !== 'available') {
+    if (date === '') {
+      problems.add(file, dateField, 'lifecycle_date', `is required when lifecycle is ${status}`);
+      return undefined;
+    }
+    if (sourceField.value === '') {
+      problems.add(
+        file,
+        sourceField,
+        'lifecycle_source',
+        `is required when lifecycle is ${status}: say where the date comes from`,
+      );
+      return undefined;
+    }
+  } else if (date !== '') {
+    problems.add(
+      file,
+      dateField,
+      'lifecycle_date',
+      'must be empty for an available offering',
+      'set lifecycle to retiring (a future date) or retired',
+    );
+    return undefined;
+  }
+  const effective =
+    status === 'retiring' && today !== undefined && date <= today ? 'retired' : status;
+  return {
+    status: effective,
+    ...(date === '' ? {} : { date }),
+    ...(sourceField.value === '' ? {} : { source: sourceField.value }),
+    ...(successorField.value === '' ? {} : { successor: successorField.value }),
+  };
+}
+
+/** Of two lifecycles (a GCP VM and its accelerator), the one that ends first. */
+function endsFirst(a: Lifecycle, b: Lifecycle): Lifecycle {
+  const rank = { available: 0, retiring: 1, retired: 2 } as const;
+  if (rank[a.status] !== rank[b.status]) return rank[a.status] > rank[b.status] ? a : b;
+  return (a.date ?? '') <= (b.date ?? '') ? a : b;
 }
 
 /**
@@ -266,7 +358,7 @@ export function parseCatalog(
           p,
           regionField,
           'region',
-          `must be a region id such as us-east-1, got "${regionField.value}"`,
+          `must be a region id such as us-east-1, got ${quote(regionField.value)}`,
         );
       }
       const jurisdiction = oneOf<Jurisdiction>(
@@ -369,6 +461,7 @@ export function parseCatalog(
 
   const offerings: Offering[] = [];
   const accelerators: AcceleratorOffer[] = [];
+  const successors: { file: string; cloud: Cloud; field: CsvField }[] = [];
   const offeringFiles = files
     .filter((f) => /^[^/]+\/[^/]+\.csv$/.test(f.path))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -380,7 +473,7 @@ export function parseCatalog(
         p,
         { line: 1, column: 1 },
         '',
-        `"${cloudName}" is not a cloud`,
+        `${quote(cloudName)} is not a cloud`,
         `offering files live in ${CLOUDS.map((c) => `${c}/`).join(', ')}`,
       );
       continue;
@@ -422,7 +515,7 @@ export function parseCatalog(
             p,
             accField,
             'accelerator_name',
-            `unknown accelerator "${accField.value}"`,
+            `unknown accelerator ${quote(accField.value)}`,
             hint || `known models: ${GPU_MODELS.join(', ')}`,
           );
         }
@@ -465,7 +558,7 @@ export function parseCatalog(
           p,
           regionField,
           'region',
-          `${cloud} region "${region}" is not in regions.csv`,
+          `${cloud} region ${quote(region)} is not in regions.csv`,
           hint || `add it to regions.csv`,
         );
       }
@@ -475,8 +568,8 @@ export function parseCatalog(
           p,
           zoneField,
           'zone',
-          `"${zone}" is not a zone of ${region}`,
-          `e.g. ${zoneExample(cloud, region)}, or leave it empty`,
+          `${quote(zone)} is not a zone of ${printable(region)}`,
+          `e.g. ${printable(zoneExample(cloud, region))}, or leave it empty`,
         );
       }
       const sourceField = row.get('price_source');
@@ -484,14 +577,17 @@ export function parseCatalog(
       if (sourceField.value !== '') {
         priceSource = oneOf(problems, p, sourceField, 'price_source', PRICE_SOURCES) ?? 'list';
       }
-      if (problems.issues.length > before) continue;
+      const lifecycle = lifecycleOf(problems, p, row, options.today);
+      const successor = row.get('successor');
+      if (successor.value !== '') successors.push({ file: p, cloud, field: successor });
+      if (problems.issues.length > before || lifecycle === undefined) continue;
       const key = `${instanceType}|${accField.value}|${count ?? ''}|${region}|${zone}`;
       if (seen.has(key)) {
         problems.add(
           p,
           typeField,
           'instance_type',
-          `duplicate offering ${instanceType || accField.value} in ${region}${zone ? ` zone ${zone}` : ''}`,
+          `duplicate offering ${printable(instanceType || accField.value)} in ${region}${zone ? ` zone ${zone}` : ''}`,
         );
         continue;
       }
@@ -508,6 +604,7 @@ export function parseCatalog(
         onDemand: onDemand!,
         ...(spot === undefined ? {} : { spot }),
         priceSource,
+        lifecycle,
         origin,
       };
       if (isAccelerator) accelerators.push({ ...common, gpu: gpu! });
@@ -520,6 +617,23 @@ export function parseCatalog(
           ...(gpu ? { gpu } : {}),
           attached: false,
         });
+    }
+  }
+
+  // A successor must be something the same cloud offers (in any region of the catalog).
+  for (const { file, cloud, field } of successors) {
+    const known = [
+      ...new Set(offerings.filter((o) => o.cloud === cloud).map((o) => o.instanceType)),
+    ];
+    if (!known.includes(field.value)) {
+      const hint = didYouMean(field.value, known);
+      problems.add(
+        file,
+        field,
+        'successor',
+        `"${field.value}" is not a ${cloud} instance type of the catalog`,
+        hint || undefined,
+      );
     }
   }
 
@@ -565,6 +679,7 @@ export function parseCatalog(
         ...(spot === undefined ? {} : { spot }),
         attached: true,
         priceSource: combinedSource(vm.priceSource, acc.priceSource),
+        lifecycle: endsFirst(vm.lifecycle, acc.lifecycle),
         origin: `${vm.origin} + ${acc.origin}`,
       });
     }

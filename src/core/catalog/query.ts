@@ -1,6 +1,17 @@
 /** Look-ups over a parsed catalog. */
 import type { Cloud } from '../plan/types.js';
-import type { Catalog, Offering, RegionInfo } from './types.js';
+import type { Catalog, Lifecycle, Offering, RegionInfo } from './types.js';
+
+/** Whether an offering can still be created (not retired). */
+export function isCurrent(o: Pick<Offering, 'lifecycle'>): boolean {
+  return o.lifecycle.status !== 'retired';
+}
+
+/** "retired on 2025-09-30 (source)", "retiring on 2027-01-31 (source)" or "available". */
+export function describeLifecycle(l: Lifecycle): string {
+  if (l.status === 'available') return 'available';
+  return `${l.status} on ${l.date ?? '?'}${l.source === undefined ? '' : ` (${l.source})`}`;
+}
 
 /** The offerings of one cloud region (empty when the region is unknown). */
 export function offeringsIn(catalog: Catalog, cloud: Cloud, region: string): readonly Offering[] {

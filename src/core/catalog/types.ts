@@ -11,6 +11,25 @@ export const CLOUDS = ['aws', 'gcp', 'azure'] as const satisfies readonly Cloud[
 export type PriceSource = 'prices.md' | 'list' | 'estimate';
 export const PRICE_SOURCES = ['prices.md', 'list', 'estimate'] as const;
 
+/**
+ * Where an offering stands in its provider's lifecycle: `available`, `retiring` on a date (it
+ * can still be created until then), or `retired` (it can no longer be created: the planner
+ * never picks it). A retiring row whose date has passed (`ParseCatalogOptions.today`) is
+ * retired.
+ */
+export const LIFECYCLES = ['available', 'retiring', 'retired'] as const;
+export type LifecycleStatus = (typeof LIFECYCLES)[number];
+
+export interface Lifecycle {
+  status: LifecycleStatus;
+  /** YYYY-MM-DD: when it retires (retiring) or retired (retired). */
+  date?: string;
+  /** Where the status comes from: a key SOURCES.md explains, or a URL. */
+  source?: string;
+  /** The instance type the provider recommends instead (same cloud). */
+  successor?: string;
+}
+
 export interface CatalogGpu {
   model: GpuModel;
   count: number;
@@ -38,6 +57,8 @@ export interface Offering {
   /** True for a GCP VM + attached accelerator combination. */
   attached: boolean;
   priceSource: PriceSource;
+  /** Available, retiring on a date, or retired (GCP combinations: the later of the two rows). */
+  lifecycle: Lifecycle;
   /** `file:line` of the catalog row(s) this came from. */
   origin: string;
 }
@@ -51,6 +72,7 @@ export interface AcceleratorOffer {
   onDemand: number;
   spot?: number;
   priceSource: PriceSource;
+  lifecycle: Lifecycle;
   origin: string;
 }
 

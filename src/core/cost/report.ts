@@ -149,7 +149,8 @@ function line(
     out.estimate = round(hourly * coveredHours(s.days));
     if (out.estimate > 0) out.driftPct = round(((s.billed - out.estimate) / out.estimate) * 100, 2);
   }
-  if (requests !== undefined && requests > 0) {
+  // Requests are counted per cloud or target, not per currency: per-1k only on the plan's.
+  if (requests !== undefined && requests > 0 && s.currency === PLAN_CURRENCY) {
     out.requests = requests;
     out.per1k = round((s.billed / requests) * 1000);
   }

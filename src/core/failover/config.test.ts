@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { McmlError } from '../errors.js';
 import { parseSpec } from '../spec/index.js';
-import { dnsValueFor, planFailover } from './config.js';
+import { dnsValueFor, planFailover, redactUrl } from './config.js';
 import { jurisdictionFromRegion } from './jurisdiction.js';
 
 const yaml = (extra = '', targets?: string) => `
@@ -77,5 +77,57 @@ describe('planFailover', () => {
       type: 'CNAME',
       value: 'lb.example.net',
     });
+  });
+
+  it('refuses a cloud credential or the TSIG secret as the admin token', () => {
+    const issuesOf = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as McmlError).issues;
+      }
+      return [];
+    };
+    for (const env of [
+      'AWS_SECRET_ACCESS_KEY',
+      'AZURE_CLIENT_SECRET',
+      'GOOGLE_APPLICATION_CREDENTIALS',
+    ]) {
+      // Where the spec says it, with its position…
+      const parsed = issuesOf(() =>
+        parseSpec(yaml(`failover: { frontDoor: { adminTokenEnv: ${env} } }`)),
+      );
+      expect(parsed).toEqual([
+        expect.objectContaining({ path: expect.stringContaining('adminTokenEnv') as string }),
+      ]);
+      expect(parsed[0]!.line).toBeGreaterThan(0);
+      // …and for programmatic callers of planFailover.
+      const spec = parseSpec(yaml()).spec;
+      spec.failover.frontDoor.adminTokenEnv = env;
+      expect(issuesOf(() => planFailover(spec, jurisdictionFromRegion))).toEqual([
+        expect.objectContaining({ path: 'failover.frontDoor.adminTokenEnv' }),
+      ]);
+    }
+    const tsig = issuesOf(() =>
+      parseSpec(
+        yaml(`failover:
+  mode: both
+  frontDoor: { adminTokenEnv: MCML_TSIG_SECRET }
+  dns: { provider: rfc2136, zone: example.com, record: ml.example.com, server: "127.0.0.1:53", tsigKeyName: k }`),
+      ),
+    );
+    expect(tsig.map((i) => i.message)).toEqual([expect.stringContaining('MCML_TSIG_SECRET')]);
+    const own = parseSpec(yaml(`failover: { frontDoor: { adminTokenEnv: MY_TOKEN } }`)).spec;
+    expect(planFailover(own, jurisdictionFromRegion).config.frontDoor.adminTokenEnv).toBe(
+      'MY_TOKEN',
+    );
+  });
+
+  it('redacts credentials from URLs', () => {
+    expect(redactUrl('https://user:pass@lb.example.net:8443/x?y=1')).toBe(
+      'https://lb.example.net:8443/x?y=1',
+    );
+    expect(redactUrl('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    expect(redactUrl('http://h/a@b')).toBe('http://h/a@b');
   });
 });

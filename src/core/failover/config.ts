@@ -5,6 +5,7 @@
 import { McmlError, type Issue } from '../errors.js';
 import { durationMs, type Failover, type Spec, type Target } from '../spec/index.js';
 import type { MachineConfig, TargetRef } from './machine.js';
+import { ADMIN_TOKEN_ENV_HINT, adminTokenEnvProblem } from './secrets.js';
 
 /** A target as the failover engines use it. */
 export interface FailoverTarget extends TargetRef {
@@ -15,6 +16,8 @@ export interface FailoverTarget extends TargetRef {
   /** Probes that must pass for the check to pass. */
   quorum: number;
   provider: Target['provider'];
+  /** The cloud it runs in for metrics: the provider, or what a local target emulates. */
+  cloud: string;
   region: string;
 }
 
@@ -78,6 +81,7 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
       probes,
       quorum: Math.min(quorum, probes.length),
       provider: t.provider,
+      cloud: t.emulates ?? t.provider,
       region: t.region,
     });
   });
@@ -96,6 +100,7 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
       hint: 'check the region names of those targets',
     });
   }
+  issues.push(...adminTokenIssues(f));
   if (f.dns && f.mode !== 'front-door') issues.push(...dnsIssues(f.dns));
   if (f.mode !== 'front-door' && !f.dns) {
     issues.push({
@@ -124,8 +129,23 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
       failback: f.failback,
       routing: f.routing,
       passiveThreshold: f.outlier.consecutiveErrors,
+      maxEjectionPercent: f.outlier.maxEjectionPercent,
     },
   };
+}
+
+function adminTokenIssues(f: Failover): Issue[] {
+  const tsig = f.dns?.provider === 'rfc2136' ? f.dns.tsigSecretEnv : undefined;
+  const problem = adminTokenEnvProblem(f.frontDoor.adminTokenEnv, tsig);
+  if (problem === undefined) return [];
+  return [
+    { path: 'failover.frontDoor.adminTokenEnv', message: problem, hint: ADMIN_TOKEN_ENV_HINT },
+  ];
+}
+
+/** A URL without its user:password part, for status, events and messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1');
 }
 
 function dnsIssues(dns: NonNullable<Failover['dns']>): Issue[] {

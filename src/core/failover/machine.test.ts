@@ -206,6 +206,76 @@ describe('FailoverMachine', () => {
     expect(String((events[0] as { reason: string }).reason)).toContain('ECONNRESET');
   });
 
+  it('passive errors never eject the last usable target', () => {
+    const { m, round, clock } = machine({ passiveThreshold: 2 });
+    round({ aws: true, gcp: false, azure: false }, 0);
+    expect(m.active).toBe('aws');
+    m.recordPassive('aws', { ok: false, error: 'timeout' }, clock.now());
+    const events = m.recordPassive('aws', { ok: false, error: 'timeout' }, clock.now());
+    expect(m.status('aws').state).toBe('healthy');
+    expect(m.active).toBe('aws');
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'ejection-held',
+        target: 'aws',
+        reason: expect.stringContaining('last usable') as string,
+      }),
+    ]);
+    // Said once per streak, not once per request.
+    expect(m.recordPassive('aws', { ok: false }, clock.now())).toEqual([]);
+    expect(m.route()).toEqual({ ok: true, targets: ['aws'] });
+  });
+
+  it('passive errors eject at most maxEjectionPercent of the targets until a check confirms', () => {
+    const { m, round, clock } = machine({ passiveThreshold: 1, maxEjectionPercent: 50 });
+    round({ aws: true, gcp: true, azure: true });
+    m.recordPassive('aws', { ok: false, error: 'connection reset' }, clock.now());
+    expect(m.status('aws')).toMatchObject({ state: 'unhealthy', ejected: true });
+    expect(m.active).toBe('gcp');
+    // One of three is the budget: gcp stays in although its traffic fails too.
+    const held = m.recordPassive('gcp', { ok: false, error: 'connection reset' }, clock.now());
+    expect(held).toEqual([expect.objectContaining({ type: 'ejection-held', target: 'gcp' })]);
+    expect(m.active).toBe('gcp');
+    // An active check of aws fails: it is down by evidence, and no longer uses the budget.
+    round({ aws: false });
+    expect(m.status('aws').ejected).toBe(false);
+    m.recordPassive('gcp', { ok: true }, clock.now());
+    m.recordPassive('gcp', { ok: false, error: 'connection reset' }, clock.now());
+    expect(m.status('gcp').state).toBe('unhealthy');
+    expect(m.active).toBe('azure');
+  });
+
+  it('under residency routing, passive errors never eject the last target of a jurisdiction', () => {
+    const { m, round, clock } = machine({
+      routing: 'residency',
+      passiveThreshold: 1,
+      maxEjectionPercent: 100,
+    });
+    round({ aws: true, gcp: true, azure: true });
+    m.recordPassive('aws', { ok: false, error: 'timeout' }, clock.now());
+    expect(m.status('aws').state).toBe('healthy');
+    m.recordPassive('gcp', { ok: false, error: 'timeout' }, clock.now());
+    expect(m.status('gcp').state).toBe('unhealthy');
+    m.recordPassive('azure', { ok: false, error: 'timeout' }, clock.now());
+    expect(m.status('azure').state).toBe('healthy');
+    expect(m.route({ jurisdiction: 'eu' })).toEqual({ ok: true, targets: ['azure'] });
+  });
+
+  it('prefers the given target before every tier, and fails back to it after the stable period', () => {
+    const { m, round } = machine({ prefer: 'gcp', failureThreshold: 1, successThreshold: 1 });
+    expect(m.active).toBe('gcp');
+    round({ aws: true, gcp: true, azure: true });
+    expect(m.route()).toEqual({ ok: true, targets: ['gcp', 'aws', 'azure'] });
+    round({ gcp: false });
+    expect(m.active).toBe('aws');
+    expect(m.route()).toEqual({ ok: true, targets: ['aws', 'azure'] });
+    round({ gcp: true }, 1000);
+    expect(m.active).toBe('aws');
+    round({ gcp: true }, 30_000);
+    expect(m.active).toBe('gcp');
+    expect(() => new FailoverMachine(three, { ...base, prefer: 'nope' })).toThrow(/nope/);
+  });
+
   it('routes ordered requests to the active target first, then the next tiers', () => {
     const { m, round } = machine();
     round({ aws: true, gcp: true, azure: true });

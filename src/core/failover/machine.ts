@@ -7,6 +7,12 @@
  * outlier detection) eject a serving target early. The active target is the highest-tier
  * usable one; going back to a better tier (failback) waits until that target has been healthy
  * for the stable period, or for an explicit `failback()` when failback is manual.
+ *
+ * Passive signals come from live traffic, which clients shape, so they are trusted less than
+ * active checks: they never take out the last usable target (of a jurisdiction, under
+ * residency routing), and at most `maxEjectionPercent` of the targets at once (Envoy's
+ * `max_ejection_percent`, at least one). An active check that fails confirms the ejection and
+ * frees its place in that budget.
  */
 
 export type HealthState = 'unknown' | 'healthy' | 'suspect' | 'unhealthy' | 'recovering';
@@ -28,8 +34,18 @@ export interface MachineConfig {
   stablePeriodMs: number;
   failback: 'auto' | 'manual';
   routing: RoutingStrategy;
-  /** Consecutive proxied errors (connect errors or 5xx) that eject a target; 0 disables. */
+  /**
+   * Consecutive proxied attempts that failed through the target's fault (connect errors,
+   * resets, timeouts, gateway statuses) that eject it; 0 disables.
+   */
   passiveThreshold: number;
+  /** Most targets, in percent, that passive signals may hold out at once (default 50; ≥ 1 target). */
+  maxEjectionPercent?: number;
+  /**
+   * Ranked before every tier (a front door inside one cluster prefers its own target); the
+   * others keep their tier order. Failback to it waits the stable period like any failback.
+   */
+  prefer?: string | undefined;
 }
 
 /** One target's health as the machine sees it. */
@@ -48,6 +64,8 @@ export interface TargetStatus {
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   passiveFailures: number;
+  /** Held out by passive signals alone (no failed active check since). */
+  ejected: boolean;
   lastCheckAt: number | undefined;
   lastCheckOk: boolean | undefined;
   lastLatencyMs: number | undefined;
@@ -74,7 +92,14 @@ export type FailoverEvent =
       to: string | undefined;
       reason: ActiveReason;
     }
-  | { type: 'disabled' | 'enabled'; at: number; target: string };
+  | { type: 'disabled' | 'enabled'; at: number; target: string }
+  | {
+      /** Passive signals would eject the target, but the ejection budget or the last-target rule holds it in. */
+      type: 'ejection-held';
+      at: number;
+      target: string;
+      reason: string;
+    };
 
 export interface CheckResult {
   ok: boolean;
@@ -102,6 +127,14 @@ export function compareTier(a: TargetRef & { index: number }, b: TargetRef & { i
   return a.tier - b.tier || a.index - b.index;
 }
 
+/** Ranks `prefer` before every tier, the rest by `compareTier`. */
+function rankWith(prefer: string | undefined) {
+  return (a: TargetRef & { index: number }, b: TargetRef & { index: number }) =>
+    Number(b.name === prefer) - Number(a.name === prefer) || compareTier(a, b);
+}
+
+const DEFAULT_MAX_EJECTION_PERCENT = 50;
+
 /** The failover state of a set of targets. Deterministic: same inputs, same outputs. */
 export class FailoverMachine {
   readonly config: MachineConfig;
@@ -113,10 +146,15 @@ export class FailoverMachine {
   private version = 0;
   private routeCacheVersion = -1;
   private readonly routeCache = new Map<string, Route>();
+  private readonly compare: ReturnType<typeof rankWith>;
 
   constructor(targets: readonly TargetRef[], config: MachineConfig) {
     if (targets.length === 0) throw new Error('FailoverMachine needs at least one target');
+    if (config.prefer !== undefined && !targets.some((t) => t.name === config.prefer)) {
+      throw new Error(`preferred target ${config.prefer} is not a target`);
+    }
     this.config = config;
+    this.compare = rankWith(config.prefer);
     this.targets = targets.map((t, index) => ({
       name: t.name,
       tier: t.tier,
@@ -130,6 +168,7 @@ export class FailoverMachine {
       consecutiveFailures: 0,
       consecutiveSuccesses: 0,
       passiveFailures: 0,
+      ejected: false,
       lastCheckAt: undefined,
       lastCheckOk: undefined,
       lastLatencyMs: undefined,
@@ -203,6 +242,8 @@ export class FailoverMachine {
     } else {
       t.consecutiveSuccesses = 0;
       t.consecutiveFailures++;
+      // An active check agrees: the target is down by evidence clients cannot shape.
+      t.ejected = false;
       const why = t.lastError ?? 'check failed';
       switch (t.state) {
         case 'unknown':
@@ -235,8 +276,9 @@ export class FailoverMachine {
   }
 
   /**
-   * Feeds one proxied request's outcome. `ok: false` means a connect error, a reset before the
-   * response, or a 5xx; enough of them in a row eject the target at once.
+   * Feeds one proxied attempt's outcome. `ok: false` only for what is the target's fault (a
+   * connect error, a reset, a timeout, a gateway status): enough in a row eject the target at
+   * once, unless that would leave no usable target or exceed the ejection budget.
    */
   recordPassive(name: string, result: { ok: boolean; error?: string }, now: number) {
     const t = this.get(name);
@@ -247,19 +289,50 @@ export class FailoverMachine {
     }
     t.passiveFailures++;
     const limit = this.config.passiveThreshold;
-    if (limit > 0 && t.passiveFailures >= limit && USABLE.has(t.state)) {
-      t.consecutiveSuccesses = 0;
-      t.lastError = result.error ?? 'proxied requests failed';
-      this.move(
-        t,
-        'unhealthy',
-        now,
-        `ejected after ${t.passiveFailures} consecutive proxy errors: ${t.lastError}`,
-        events,
-      );
-      this.evaluate(now, events);
+    if (limit <= 0 || t.passiveFailures < limit || !USABLE.has(t.state) || t.disabled) {
+      return events;
     }
+    const error = result.error ?? 'proxied requests failed';
+    const held = this.ejectionHeld(t);
+    if (held !== undefined) {
+      // Said once per streak of failures, not once per request.
+      if (t.passiveFailures === limit) {
+        events.push({ type: 'ejection-held', at: now, target: name, reason: `${held} (${error})` });
+      }
+      return events;
+    }
+    t.consecutiveSuccesses = 0;
+    t.lastError = error;
+    t.ejected = true;
+    this.move(
+      t,
+      'unhealthy',
+      now,
+      `ejected after ${t.passiveFailures} consecutive proxy errors: ${error}`,
+      events,
+    );
+    this.evaluate(now, events);
     return events;
+  }
+
+  /** Why passive signals may not eject `t` now, or undefined when they may. */
+  private ejectionHeld(t: TargetStatus & { index: number }): string | undefined {
+    const others = this.targets.filter((o) => o !== t && this.usable(o));
+    if (others.length === 0) return 'it is the last usable target';
+    if (
+      this.config.routing === 'residency' &&
+      t.jurisdiction !== undefined &&
+      !others.some((o) => o.jurisdiction === t.jurisdiction)
+    ) {
+      return `it is the last usable target in jurisdiction "${t.jurisdiction}"`;
+    }
+    const percent = this.config.maxEjectionPercent ?? DEFAULT_MAX_EJECTION_PERCENT;
+    const budget = Math.max(1, Math.floor((this.targets.length * percent) / 100));
+    const ejected = this.targets.filter((o) => o.ejected).length;
+    if (ejected >= budget) {
+      return `${ejected} of ${this.targets.length} target(s) already ejected by live traffic (max ${percent} %)`;
+    }
+    return undefined;
   }
 
   /** Takes a target out of rotation by hand, whatever its health. */
@@ -388,12 +461,12 @@ export class FailoverMachine {
       }
       return;
     }
-    if (!best || best === current || compareTier(best, current) >= 0) return;
+    if (!best || best === current || this.compare(best, current) >= 0) return;
     if (this.config.failback !== 'auto') return;
     // Failback to the best target that has been stably healthy; others keep waiting.
     const stable = usable.find(
       (t) =>
-        compareTier(t, current) < 0 &&
+        this.compare(t, current) < 0 &&
         t.state === 'healthy' &&
         t.healthySince !== undefined &&
         now - t.healthySince >= this.config.stablePeriodMs,
@@ -429,6 +502,7 @@ export class FailoverMachine {
     if (to === 'healthy') {
       t.healthySince = now;
       t.passiveFailures = 0;
+      t.ejected = false;
     } else {
       t.healthySince = undefined;
     }
@@ -441,7 +515,7 @@ export class FailoverMachine {
   }
 
   private ranked<T extends TargetStatus & { index: number }>(list: T[]): T[] {
-    return [...list].sort(compareTier);
+    return [...list].sort(this.compare);
   }
 
   private get(name: string) {

@@ -205,17 +205,40 @@ describe('planner properties', () => {
   });
 
   it('cost strategy keeps the maxTargets cheapest, cheapest first', () => {
+    // Every run must check something: each region a target uses gets one offering that fits
+    // the service (on top of the random ones), so the plan is always feasible.
+    const fitArb = fc.record({
+      cpu: fc.integer({ min: 0, max: 8 }),
+      mem: fc.integer({ min: 0, max: 32 }),
+      gpus: fc.integer({ min: 0, max: 1 }),
+      odCents: fc.integer({ min: 1, max: 1000 }),
+      spotPct: fc.option(fc.integer({ min: 5, max: 95 }), { nil: null }),
+    });
+    const runs = 200;
+    let checked = 0;
     fc.assert(
       fc.property(
-        fc.array(offeringArb, { minLength: 1, maxLength: 24 }),
+        fc.array(offeringArb, { minLength: 0, maxLength: 24 }),
+        fc.array(fitArb, { minLength: REGIONS.length, maxLength: REGIONS.length }),
         serviceArb,
         fc.array(targetArb, { minLength: 1, maxLength: 4 }),
         fc.integer({ min: 1, max: 4 }),
-        (rows, s, targets, maxTargets) => {
+        (random, fit, s, targets, maxTargets) => {
+          const fitting: RawOffering[] = fit.map((f, region) => ({
+            region,
+            name: 6, // random offerings use names 0-5
+            gpu: s.gpu,
+            gpus: s.gpus + f.gpus,
+            vcpus: s.cpu + f.cpu,
+            mem: s.mem + f.mem,
+            odCents: f.odCents,
+            spotPct: f.spotPct,
+          }));
+          const rows = [...random, ...fitting];
           const catalog = buildCatalog(rows, [0, 0, 0, 0]);
           const spec = buildSpec(s, targets, { type: 'cost', maxTargets });
           const expected = targets.map((t) => bruteForce(rows, s, t, s.min));
-          if (expected.includes(null)) return;
+          expect(expected).not.toContain(null);
           const result = plan(spec, catalog);
           const cheapest = (expected as number[])
             .slice()
@@ -224,10 +247,15 @@ describe('planner properties', () => {
           expect(result.placements.map((p) => p.hourly)).toEqual(
             cheapest.map((c) => expect.closeTo(c, 5) as unknown),
           );
+          expect(result.dropped.map((d) => d.target)).toHaveLength(
+            Math.max(0, targets.length - maxTargets),
+          );
+          checked += 1;
         },
       ),
-      { numRuns: 200 },
+      { numRuns: runs },
     );
+    expect(checked).toBe(runs);
   });
 
   it('never sends a data set outside its jurisdiction', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCatalog } from '../catalog/parse.js';
 import { McmlError } from '../errors.js';
 import { parseSpec } from '../spec/parse.js';
+import { STARTER_SPEC } from '../spec/starter.js';
 import { egressCost, plan, planDocument } from './planner.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -36,7 +37,7 @@ function failure(fn: () => unknown): McmlError {
 const spec = (
   targets: string,
   extra = '',
-  resources = '{cpu: 4, memory: 16Gi, gpu: {model: V100}}',
+  resources = '{cpu: 4, memory: 16Gi, gpu: {model: T4}}',
 ) =>
   parseSpec(
     `service:
@@ -54,20 +55,21 @@ describe('plan on the shipped catalog', () => {
   it('places the three-cloud example on the expected offerings with costs', () => {
     const p = planDocument(example('three-clouds'), catalog);
     expect(p.placements.map((x) => [x.tier, x.target, x.instanceType, x.gpu?.cloudName])).toEqual([
-      [1, 'aws-use1', 'p3.2xlarge', 'V100'],
-      [2, 'gcp-usc1', 'n1-standard-8', 'nvidia-tesla-v100'],
-      [3, 'azure-eus', 'Standard_NC6s_v3', 'V100'],
+      [1, 'aws-use1', 'g4dn.xlarge', 'T4'],
+      [2, 'gcp-usc1', 'n1-standard-8', 'nvidia-tesla-t4'],
+      [3, 'azure-eus', 'Standard_NC4as_T4_v3', 'T4'],
     ]);
     const aws = p.placements[0]!;
-    // 1 on-demand (floor) at 3.06 + 1 spot at 0.5197.
+    // 1 on-demand (floor) at 0.526 + 1 spot at 0.1845.
     expect(aws.replicas).toEqual({ min: 2, max: 10, onDemand: 1, spot: 1 });
     expect(aws.capacity).toBe('mixed');
-    expect(aws.hourly).toBeCloseTo(3.5797, 6);
-    expect(aws.monthly).toBe(2613.18);
-    expect(p.placements[1]!.hourly).toBeCloseTo(5.72, 6);
-    expect(p.totals.hourly).toBeCloseTo(3.5797 + 5.72 + 6.12, 6);
-    expect(p.totals.monthly).toBe(11256.38);
-    expect(p.budget).toEqual({ limit: 20000, monthly: 11256.38, share: 0.5628, verdict: 'within' });
+    expect(aws.hourly).toBeCloseTo(0.7105, 6);
+    expect(aws.monthly).toBe(518.67);
+    // n1-standard-8 (0.38) + T4 (0.35), 2 replicas.
+    expect(p.placements[1]!.hourly).toBeCloseTo(1.46, 6);
+    expect(p.totals.hourly).toBeCloseTo(0.7105 + 1.46 + 1.052, 6);
+    expect(p.totals.monthly).toBe(2352.43);
+    expect(p.budget).toEqual({ limit: 5000, monthly: 2352.43, share: 0.4705, verdict: 'within' });
     // 50 GB from S3: inter-region to AWS, internet (0.09) to GCP and Azure.
     expect(p.data.map((d) => [d.to, d.kind, d.cost])).toEqual([
       ['aws-use1', 'inter-region', 1],
@@ -75,11 +77,28 @@ describe('plan on the shipped catalog', () => {
       ['azure-eus', 'internet', 4.5],
     ]);
     expect(p.comparison.map((c) => [c.cloud, c.region, c.instanceType, c.monthly])).toEqual([
-      ['aws', 'us-east-1', 'p3.2xlarge', 4467.6],
-      ['gcp', 'us-central1', 'n1-standard-8', 4175.6],
-      ['azure', 'eastus', 'Standard_NC6s_v3', 4467.6],
+      ['aws', 'us-east-1', 'g4dn.xlarge', 767.96],
+      ['gcp', 'us-central1', 'n1-standard-8', 1065.8],
+      ['azure', 'eastus', 'Standard_NC4as_T4_v3', 767.96],
     ]);
     expect(p.warnings).toEqual([]);
+  });
+
+  it('places every example and the mcml init starter on current offerings', () => {
+    const docs = ['three-clouds', 'residency', 'local'].map(example);
+    docs.push(parseSpec(STARTER_SPEC, 'mcml.yaml'));
+    for (const doc of docs) {
+      const p = planDocument(doc, catalog);
+      for (const placement of p.placements) {
+        const offering = catalog.offerings.find(
+          (o) =>
+            o.cloud === placement.cloud &&
+            o.region === placement.region &&
+            o.instanceType === placement.instanceType,
+        );
+        if (placement.cloud !== 'local') expect(offering?.lifecycle.status).toBe('available');
+      }
+    }
   });
 
   it('is deterministic', () => {
@@ -140,7 +159,7 @@ describe('plan on the shipped catalog', () => {
       catalog,
     );
     expect(gpu.warnings).toEqual([
-      'target here is local without "emulates": it runs the 1×V100 service on this machine\'s CPU',
+      'target here is local without "emulates": it runs the 1×T4 service on this machine\'s CPU',
     ]);
   });
 });
@@ -149,7 +168,11 @@ describe('plan errors', () => {
   it('says which regions have the GPU when a region has none', () => {
     const e = failure(() =>
       planDocument(
-        spec('  - {name: g, provider: gcp, region: europe-west1}', 'strategy: {type: cost}'),
+        spec(
+          '  - {name: g, provider: gcp, region: europe-west1}',
+          'strategy: {type: cost}',
+          '{cpu: 4, memory: 16Gi, gpu: {model: V100}}',
+        ),
         catalog,
       ),
     );
@@ -165,12 +188,12 @@ describe('plan errors', () => {
     const doc = spec(
       '  - {name: a, provider: aws, region: us-east-1}',
       'strategy: {type: cost}',
-      '{cpu: 96, memory: 16Gi, gpu: {model: V100}}',
+      '{cpu: 96, memory: 16Gi, gpu: {model: T4}}',
     );
     const e = failure(() => planDocument(doc, catalog));
     expect(e.code).toBe('PLAN_INFEASIBLE');
     expect(e.message).toMatch(
-      /largest V100 offering there is p3\.16xlarge \(8×V100, 64 vCPU, 488 GiB\)/,
+      /largest T4 offering there is g4dn\.12xlarge \(4×T4, 48 vCPU, 192 GiB\)/,
     );
   });
 
@@ -204,15 +227,15 @@ describe('plan errors', () => {
     const typo = failure(() =>
       planDocument(
         spec(
-          '  - {name: a, provider: aws, region: us-east-1, overrides: {instanceType: p3.2xlarg}}',
+          '  - {name: a, provider: aws, region: us-east-1, overrides: {instanceType: g4dn.xlarg}}',
           'strategy: {type: cost}',
         ),
         catalog,
       ),
     );
     expect(typo.issues[0]).toMatchObject({
-      message: 'unknown aws instance type "p3.2xlarg"',
-      hint: 'did you mean "p3.2xlarge"?',
+      message: 'unknown aws instance type "g4dn.xlarg"',
+      hint: 'did you mean "g4dn.xlarge"?',
     });
     const elsewhere = failure(() =>
       planDocument(
@@ -307,7 +330,7 @@ describe('strategies', () => {
 
   it('cost: orders by price and keeps maxTargets', () => {
     const p = planDocument(spec(three, 'strategy: {type: cost, maxTargets: 2}'), catalog);
-    // All spot: azure 0.3978, aws 0.5197, gcp 1.0883 per node.
+    // All spot: azure 0.0627, aws 0.1845, gcp 0.2363 per node.
     expect(p.placements.map((x) => [x.tier, x.target, x.capacity])).toEqual([
       [1, 'z', 'spot'],
       [2, 'a', 'spot'],
@@ -319,11 +342,12 @@ describe('strategies', () => {
 
   it('best-of-breed: spot only on the spot cloud, serving cloud first, prefer honoured', () => {
     const p = planDocument(spec(three, 'strategy: {type: best-of-breed}'), catalog);
-    // Cheapest on-demand node: gcp n1-standard-8 + V100 at 2.86 → serving; cheapest spot: azure.
+    // Cheapest on-demand node: aws g4dn.xlarge at 0.526 (azure ties; aws is listed first) →
+    // serving; cheapest spot: azure.
     expect(p.placements.map((x) => [x.target, x.capacity])).toEqual([
-      ['g', 'on-demand'],
-      ['z', 'spot'],
       ['a', 'on-demand'],
+      ['z', 'spot'],
+      ['g', 'on-demand'],
     ]);
     const preferred = planDocument(
       spec(three, 'strategy: {type: best-of-breed, prefer: {serving: azure, spot: aws}}'),
@@ -360,10 +384,95 @@ describe('strategies', () => {
   it('budget verdicts: within, warn, over', () => {
     const t = '  - {name: a, provider: aws, region: us-east-1}';
     const s = 'strategy: {type: cost}\nbudget: {monthly: ';
-    // 2 × 3.06 × 730 = 4467.60
-    expect(planDocument(spec(t, `${s}10000}`), catalog).budget?.verdict).toBe('within');
-    expect(planDocument(spec(t, `${s}5000}`), catalog).budget?.verdict).toBe('warn');
-    expect(planDocument(spec(t, `${s}4000}`), catalog).budget?.verdict).toBe('over');
+    // 2 × 0.526 × 730 = 767.96
+    expect(planDocument(spec(t, `${s}2000}`), catalog).budget?.verdict).toBe('within');
+    expect(planDocument(spec(t, `${s}900}`), catalog).budget?.verdict).toBe('warn');
+    expect(planDocument(spec(t, `${s}700}`), catalog).budget?.verdict).toBe('over');
+  });
+});
+
+describe('offering lifecycle', () => {
+  it('never places a target on a retired offering: V100 on Azure names the closest current ones', () => {
+    const e = failure(() =>
+      planDocument(
+        spec(
+          '  - {name: z, provider: azure, region: eastus}',
+          'strategy: {type: cost}',
+          '{cpu: 4, memory: 16Gi, gpu: {model: V100}}',
+        ),
+        catalog,
+      ),
+    );
+    expect(e.code).toBe('PLAN_INFEASIBLE');
+    expect(e.message).toBe(
+      'no current azure offering in eastus has 1×V100: Standard_NC6s_v3, Standard_NC12s_v3, Standard_NC24s_v3 were retired on 2025-09-30 (azure-ncv3-retirement) and can no longer be created',
+    );
+    expect(e.issues[0]!.path).toBe('spec.yaml:7:40 targets[0].region');
+    const hint = e.issues[0]!.hint!;
+    expect(hint).toMatch(
+      /^closest current offerings in eastus: Standard_NC24ads_A100_v4 \(1×A100-80GB, 24 vCPU, 220 GiB\) at \$3\.67\/h \(the provider's successor\); Standard_NV36ads_A10_v5 /,
+    );
+    expect(hint).toMatch(/Standard_NC4as_T4_v3/);
+    expect(hint).toMatch(/clouds with a current 1×V100: gcp/);
+  });
+
+  it('a pinned retired instance type is refused at overrides.instanceType', () => {
+    const e = failure(() =>
+      planDocument(
+        spec(
+          '  - {name: a, provider: aws, region: us-east-1, overrides: {instanceType: p3.2xlarge}}',
+          'strategy: {type: cost}',
+          '{cpu: 4, memory: 16Gi, gpu: {model: V100}}',
+        ),
+        catalog,
+      ),
+    );
+    expect(e.code).toBe('PLAN_INFEASIBLE');
+    expect(e.message).toBe(
+      'p3.2xlarge in us-east-1 on aws was retired on 2026-05-25 (aws-p3-unlisted): it can no longer be created',
+    );
+    expect(e.issues[0]!.path).toMatch(/targets\[0\]\.overrides\.instanceType$/);
+    expect(e.issues[0]!.hint).toMatch(
+      /^closest current offerings in us-east-1: g5\.2xlarge .*successor/,
+    );
+  });
+
+  it('the per-cloud comparison leaves retired offerings out', () => {
+    const p = planDocument(
+      spec(
+        '  - {name: g, provider: gcp, region: us-central1}',
+        'strategy: {type: cost}',
+        '{cpu: 4, memory: 16Gi, gpu: {model: V100}}',
+      ),
+      catalog,
+    );
+    expect(p.comparison.map((c) => [c.cloud, c.unavailable ?? c.instanceType])).toEqual([
+      ['aws', 'no aws offering in the catalog fits 1×V100, 4 vCPU, 16 GiB'],
+      ['gcp', 'n1-standard-8'],
+      ['azure', 'no azure offering in the catalog fits 1×V100, 4 vCPU, 16 GiB'],
+    ]);
+  });
+
+  it('places a retiring offering with a warning, and not once its date has come', () => {
+    const files = walk(catalogRoot).map((full) => {
+      const path = relative(catalogRoot, full);
+      let text = readFileSync(full, 'utf8');
+      if (path === 'azure/vms.csv') {
+        text = text.replace(
+          /^(Standard_NC4as_T4_v3,.*,eastus,,prices\.md),available,,azure-current-2026-12,$/m,
+          '$1,retiring,2027-03-31,https://example.com/nc-t4-notice,Standard_NC8as_T4_v3',
+        );
+      }
+      return { path, text };
+    });
+    const doc = spec('  - {name: z, provider: azure, region: eastus}', 'strategy: {type: cost}');
+    const before = planDocument(doc, parseCatalog(files, { today: '2027-03-30' }));
+    expect(before.placements[0]!.instanceType).toBe('Standard_NC4as_T4_v3');
+    expect(before.warnings).toEqual([
+      'target z: Standard_NC4as_T4_v3 is retiring on 2027-03-31 (https://example.com/nc-t4-notice); the provider recommends Standard_NC8as_T4_v3: plan the move before then',
+    ]);
+    const after = planDocument(doc, parseCatalog(files, { today: '2027-03-31' }));
+    expect(after.placements[0]!.instanceType).toBe('Standard_NC8as_T4_v3');
   });
 });
 

@@ -8,10 +8,17 @@
  * its targets, and explains every choice in `reasons`.
  */
 import { McmlError, type Issue } from '../errors.js';
-import { offeringsIn, regionInfo, regionsOf } from '../catalog/query.js';
+import {
+  describeLifecycle,
+  isCurrent,
+  offeringsIn,
+  regionInfo,
+  regionsOf,
+} from '../catalog/query.js';
 import { CLOUDS, type Catalog, type EgressKind, type Offering } from '../catalog/types.js';
 import { formatPath, memoryGiB, specIssuesError, type SpecDocument } from '../spec/parse.js';
 import type { DataSet, GpuModel, Jurisdiction, Spec, Target } from '../spec/schema.js';
+import { closestCurrent } from './alternatives.js';
 import { catalogProblems, pricedCloud, type SpecProblem } from './check.js';
 import {
   HOURS_PER_MONTH,
@@ -281,9 +288,10 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
     const pinned = target.overrides?.instanceType;
     const all = offeringsIn(catalog, cloud, target.region);
     const pool = pinned === undefined ? all : all.filter((o) => o.instanceType === pinned);
-    const fitting = pool.filter((o) => fits(o, need));
+    // Retired offerings can no longer be created: never a candidate.
+    const fitting = pool.filter((o) => isCurrent(o) && fits(o, need));
     if (fitting.length === 0) {
-      infeasible.push(infeasibleIssue(problems, catalog, need, cloud, target, index, pool));
+      infeasible.push(infeasibleIssue(problems, catalog, need, cloud, target, index, pool, all));
     }
     const candidates = fitting
       .map((o) => costOn(o, replicas, target.spot, target.onDemandFloor))
@@ -298,7 +306,17 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
       candidates,
       reasons: [],
     };
-    if (candidates[0]) res.choice = candidates[0];
+    if (candidates[0]) {
+      res.choice = candidates[0];
+      const l = candidates[0].offering.lifecycle;
+      if (l.status === 'retiring') {
+        warnings.push(
+          `target ${target.name}: ${candidates[0].offering.instanceType} is ${describeLifecycle(l)}` +
+            (l.successor === undefined ? '' : `; the provider recommends ${l.successor}`) +
+            ': plan the move before then',
+        );
+      }
+    }
     return res;
   });
   if (infeasible.length > 0) {
@@ -472,8 +490,9 @@ export function plan(spec: Spec, catalog: Catalog, options: PlanOptions = {}): P
   const sentByCloud = new Map<Cloud, number>();
   const violations: Issue[] = [];
   const homeless: Issue[] = [];
+  const index = indexPlacements(placements);
   spec.data.forEach((d, di) => {
-    const receivers = receiversOf(d, di, placements, spec, dataCloud, problems, {
+    const receivers = receiversOf(d, di, index, spec, dataCloud, problems, {
       warnings,
       reasons,
       violations,
@@ -575,8 +594,12 @@ function infeasibleIssue(
   target: Target,
   index: number,
   pool: readonly Offering[],
+  region: readonly Offering[],
 ): Issue {
   const pinned = target.overrides?.instanceType;
+  const retired = pool.filter((o) => !isCurrent(o) && fits(o, need));
+  if (retired.length > 0)
+    return retiredIssue(problems, catalog, need, cloud, target, index, retired, region);
   if (pinned !== undefined) {
     const o = pool[0];
     return problems.issue(
@@ -589,15 +612,11 @@ function infeasibleIssue(
   const path: PathKey[] = ['targets', index, 'region'];
   if (need.gpu) {
     const model = need.gpu.model;
-    const withModel = pool.filter((o) => o.gpu?.model === model);
+    const withModel = pool.filter((o) => isCurrent(o) && o.gpu?.model === model);
     if (withModel.length === 0) {
-      const regions = regionsOf(catalog, cloud).filter((r) =>
-        offeringsIn(catalog, cloud, r).some((o) => fits(o, need)),
-      );
-      const here = [...new Set(pool.flatMap((o) => (o.gpu ? [o.gpu.model] : [])))];
-      const otherClouds = CLOUDS.filter(
-        (c) => c !== cloud && catalog.offerings.some((o) => o.cloud === c && fits(o, need)),
-      );
+      const regions = currentRegions(catalog, cloud, need);
+      const here = [...new Set(pool.flatMap((o) => (o.gpu && isCurrent(o) ? [o.gpu.model] : [])))];
+      const otherClouds = otherCloudsWith(catalog, cloud, need);
       const message =
         `no ${model} offering in ${target.region} on ${cloud}; ` +
         (regions.length > 0
@@ -620,13 +639,77 @@ function infeasibleIssue(
     );
   }
   const largest = [...pool]
-    .filter((o) => o.gpu === undefined)
+    .filter((o) => o.gpu === undefined && isCurrent(o))
     .sort((a, b) => b.vcpus - a.vcpus || b.memoryGiB - a.memoryGiB)[0];
   return problems.issue(
     path,
     `no ${cloud} CPU offering in ${target.region} has ${describeNeed(need)}` +
       (largest ? `; the largest there is ${describeOffering(largest)}` : ''),
     'lower service.resources.cpu or memory',
+  );
+}
+
+/** Regions of `cloud` where a current offering fits. */
+function currentRegions(catalog: Catalog, cloud: Cloud, need: Requirement): string[] {
+  return regionsOf(catalog, cloud).filter((r) =>
+    offeringsIn(catalog, cloud, r).some((o) => isCurrent(o) && fits(o, need)),
+  );
+}
+
+/** Other clouds with a current offering that fits, anywhere in the catalog. */
+function otherCloudsWith(catalog: Catalog, cloud: Cloud, need: Requirement): Cloud[] {
+  return CLOUDS.filter(
+    (c) =>
+      c !== cloud && catalog.offerings.some((o) => o.cloud === c && isCurrent(o) && fits(o, need)),
+  );
+}
+
+/**
+ * Only retired offerings would fit: say which retired and when, and name the closest current
+ * offerings in that region (the provider's successor first), other regions and clouds.
+ */
+function retiredIssue(
+  problems: Problems,
+  catalog: Catalog,
+  need: Requirement,
+  cloud: Cloud,
+  target: Target,
+  index: number,
+  retired: readonly Offering[],
+  region: readonly Offering[],
+): Issue {
+  const pinned = target.overrides?.instanceType;
+  const names = [...new Set(retired.map((o) => o.instanceType))];
+  const l = [...retired].sort((a, b) => a.onDemand - b.onDemand)[0]!.lifecycle;
+  const what = need.gpu ? `${need.gpu.count}×${need.gpu.model}` : describeNeed(need);
+  const message =
+    pinned !== undefined
+      ? `${pinned} in ${target.region} on ${cloud} was ${describeLifecycle(l)}: it can no longer be created`
+      : `no current ${cloud} offering in ${target.region} has ${what}: ${names.join(', ')} ${names.length === 1 ? 'was' : 'were'} ${describeLifecycle(l)} and can no longer be created`;
+  // The successor of the retired offering the planner would have picked (the cheapest).
+  const cheapest = [...retired].sort((a, b) => a.onDemand - b.onDemand)[0]!;
+  const successor = cheapest.lifecycle.successor;
+  const successors = new Set(successor === undefined ? [] : [successor]);
+  const alternatives = closestCurrent(region, need, successors).map(
+    (o) =>
+      `${describeOffering(o)} at ${money(o.onDemand)}/h${successors.has(o.instanceType) ? " (the provider's successor)" : ''}`,
+  );
+  const parts: string[] = [];
+  if (alternatives.length > 0) {
+    parts.push(`closest current offerings in ${target.region}: ${alternatives.join('; ')}`);
+  }
+  const regions = currentRegions(catalog, cloud, need);
+  if (regions.length > 0) parts.push(`current ${what} on ${cloud}: ${regions.join(', ')}`);
+  const others = otherCloudsWith(catalog, cloud, need);
+  if (others.length > 0) parts.push(`clouds with a current ${what}: ${others.join(', ')}`);
+  if (parts.length === 0) parts.push(`${cloud} has nothing current in ${target.region} that fits`);
+  return problems.issue(
+    pinned !== undefined
+      ? ['targets', index, 'overrides', 'instanceType']
+      : ['targets', index, 'region'],
+    message,
+    parts.join('; ') +
+      (need.gpu ? '; change service.resources.gpu.model, the region or the cloud' : ''),
   );
 }
 
@@ -755,10 +838,30 @@ function ordinal(n: number): string {
   return `${n}${s[(v - 20) % 10] ?? s[v] ?? s[0]}`;
 }
 
+/** Placements by target name and by jurisdiction, built once for every data set's look-ups. */
+interface PlacementIndex {
+  byName: Map<string, Placement>;
+  byJurisdiction: Map<Jurisdiction, Placement[]>;
+  /** "us, eu": the jurisdictions of all targets, for messages. */
+  jurisdictions: string;
+}
+
+function indexPlacements(placements: readonly Placement[]): PlacementIndex {
+  const byName = new Map<string, Placement>();
+  const byJurisdiction = new Map<Jurisdiction, Placement[]>();
+  for (const p of placements) {
+    byName.set(p.target, p);
+    const same = byJurisdiction.get(p.jurisdiction);
+    if (same) same.push(p);
+    else byJurisdiction.set(p.jurisdiction, [p]);
+  }
+  return { byName, byJurisdiction, jurisdictions: [...byJurisdiction.keys()].join(', ') };
+}
+
 function receiversOf(
   d: DataSet,
   di: number,
-  placements: Placement[],
+  index: PlacementIndex,
   spec: Spec,
   dataCloud: PlacementCloud | undefined,
   problems: Problems,
@@ -769,7 +872,7 @@ function receiversOf(
   if (d.targets !== undefined) {
     const chosen: Placement[] = [];
     d.targets.forEach((name, j) => {
-      const p = placements.find((x) => x.target === name);
+      const p = index.byName.get(name);
       if (p === undefined) {
         out.warnings.push(
           `data set ${d.name}: target ${name} is not in the plan (dropped by the strategy)`,
@@ -796,9 +899,9 @@ function receiversOf(
     });
     return chosen;
   }
-  const inJurisdiction = placements.filter((p) => p.jurisdiction === d.jurisdiction);
+  const inJurisdiction = index.byJurisdiction.get(d.jurisdiction) ?? [];
   if (inJurisdiction.length === 0) {
-    const where = [...new Set(placements.map((p) => p.jurisdiction))].join(', ');
+    const where = index.jurisdictions;
     const message = `data set "${d.name}" is pinned to ${d.jurisdiction} but no target is in ${d.jurisdiction} (targets are in: ${where})`;
     if (residency) out.homeless.push(problems.issue(['data', di, 'jurisdiction'], message));
     else out.warnings.push(`${message}: it is not replicated`);
@@ -866,7 +969,7 @@ function compare(spec: Spec, catalog: Catalog, need: Requirement): CloudComparis
     let best: Offering | undefined;
     for (const region of regionsOf(catalog, cloud)) {
       for (const o of offeringsIn(catalog, cloud, region)) {
-        if (!fits(o, need)) continue;
+        if (!isCurrent(o) || !fits(o, need)) continue;
         if (
           best === undefined ||
           o.onDemand < best.onDemand - EPSILON ||

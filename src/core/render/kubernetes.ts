@@ -35,6 +35,12 @@ function selector(ctx: RenderContext): Obj {
   return { 'app.kubernetes.io/name': ctx.spec.service.name };
 }
 
+/**
+ * The numeric user and group of the mcml image (Dockerfile `USER 10001:10001`). Pods set it as
+ * runAsUser: with runAsNonRoot, a kubelet refuses an image whose user it cannot verify.
+ */
+export const IMAGE_UID = 10001;
+
 function hpaMinReplicas(min: number): number {
   // autoscaling/v2 needs minReplicas ≥ 1 unless the HPAScaleToZero alpha gate is on.
   return Math.max(1, min);
@@ -64,7 +70,13 @@ function baseDeployment(ctx: RenderContext): Obj {
   const podSpec: Obj = {
     serviceAccountName: ctx.serviceAccount,
     terminationGracePeriodSeconds: 30,
-    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: IMAGE_UID,
+      runAsGroup: IMAGE_UID,
+      fsGroup: IMAGE_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     nodeSelector: { workload: 'ml' },
     ...(gpu
       ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }

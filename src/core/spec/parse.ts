@@ -3,11 +3,17 @@
  * Every problem becomes an `Issue` with the field path, `line:column` and, where one is
  * close, a did-you-mean suggestion.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
 import { McmlError, type Issue } from '../errors.js';
+import { quote } from '../quote.js';
 import { didYouMean, nearest } from '../suggest.js';
 import { specSchema, type Spec } from './schema.js';
+import { ADMIN_TOKEN_ENV_HINT, adminTokenEnvProblem } from '../failover/secrets.js';
+import { readYaml, type Position, type YamlSource } from './yaml.js';
+
+export { durationMs, MAX_TIMER_MS } from './duration.js';
+export { MAX_SPEC_BYTES } from './yaml.js';
 
 /** A parsed spec with a way back from field paths to positions in the source. */
 export interface SpecDocument {
@@ -29,12 +35,44 @@ export function formatPath(path: readonly PathKey[]): string {
   return out === '' ? '(top level)' : out;
 }
 
-function nodeAt(doc: Document, path: readonly PathKey[], wantKey: boolean): Node | undefined {
-  let node: unknown = doc.contents;
+function isMergeKey(key: unknown): boolean {
+  if (!isScalar(key)) return false;
+  const v = key.value;
+  return v === '<<' || (typeof v === 'symbol' && v.description === '<<');
+}
+
+/** The pair for `key` in a map, looking into `<<` merged maps when the map lacks it. */
+function pairIn(
+  src: YamlSource,
+  map: Node,
+  key: string,
+  seen = new Set<Node>(),
+): Pair<unknown, unknown> | undefined {
+  if (!isMap(map) || seen.has(map)) return undefined;
+  seen.add(map);
+  const own = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+  if (own) return own;
+  for (const p of map.items) {
+    if (!isMergeKey(p.key)) continue;
+    const sources = isSeq(p.value) ? p.value.items : [p.value];
+    for (const source of sources) {
+      const target = isAlias(source) ? src.resolve(source) : source;
+      const found: Pair<unknown, unknown> | undefined = target
+        ? pairIn(src, target as Node, key, seen)
+        : undefined;
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function nodeAt(src: YamlSource, path: readonly PathKey[], wantKey: boolean): Node | undefined {
+  let node: unknown = src.doc.contents;
   for (let i = 0; i < path.length; i++) {
     const key = path[i]!;
+    if (isAlias(node)) node = src.resolve(node);
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      const pair = pairIn(src, node, String(key));
       if (!pair) return node;
       if (wantKey && i === path.length - 1) return pair.key as Node;
       node = pair.value ?? pair.key;
@@ -94,65 +132,124 @@ function knownKeysAt(schema: z.ZodType, data: unknown, path: readonly PathKey[])
 }
 
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): { message: string; hint?: string } {
+  const actual = valueAt(data, issue.path as PathKey[]);
   switch (issue.code) {
     case 'invalid_value': {
-      const actual = valueAt(data, issue.path as PathKey[]);
       const options = issue.values.map((v) => String(v));
       const hint = typeof actual === 'string' ? didYouMean(actual, options) : '';
       const message =
         options.length === 1
           ? `must be ${JSON.stringify(issue.values[0])}`
           : `must be one of ${options.map((o) => `"${o}"`).join(', ')}` +
-            (actual === undefined ? '' : `, got ${JSON.stringify(actual)}`);
+            (actual === undefined ? '' : `, got ${show(actual)}`);
       return hint ? { message, hint } : { message };
     }
     case 'invalid_type': {
-      const actual = valueAt(data, issue.path as PathKey[]);
       if (actual === undefined) return { message: `is required (${issue.expected})` };
-      return {
-        message: `must be ${article(issue.expected)}, got ${describeValue(actual)}`,
-      };
+      if (typeof actual === 'number' && issue.expected === 'number') {
+        return { message: `must be a finite number, got ${show(actual)}` };
+      }
+      return { message: `must be ${article(issue.expected)}, got ${describeValue(actual)}` };
     }
     case 'invalid_union': {
-      const actual = valueAt(data, issue.path as PathKey[]);
       const options = (issue as { options?: unknown[] }).options;
       if (Array.isArray(options)) {
         const names = options.map((o) => String(o));
         const hint = typeof actual === 'string' ? didYouMean(actual, names) : '';
         const message =
           `must be one of ${names.map((o) => `"${o}"`).join(', ')}` +
-          (actual === undefined ? '' : `, got ${JSON.stringify(actual)}`);
+          (actual === undefined ? '' : `, got ${show(actual)}`);
         return hint ? { message, hint } : { message };
       }
       // Our other unions are "string with a format, or a number": the string branch says why.
       const inner = issue.errors
         .flat()
         .find((e) => e.code !== 'invalid_type' || e.expected === typeof actual);
+      if (inner?.code === 'invalid_type' && typeof actual === 'number') {
+        return { message: `must be a finite number, got ${show(actual)}` };
+      }
       return { message: inner?.message ?? issue.message };
     }
+    case 'too_big':
+    case 'too_small':
+      return describeBound(issue, actual);
     default:
       return { message: issue.message };
   }
+}
+
+/** "must be at most 63 characters, got 70", with the schema's reason as the hint. */
+function describeBound(
+  issue: z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall,
+  actual: unknown,
+): { message: string; hint?: string } {
+  const big = issue.code === 'too_big';
+  const limit = issue.code === 'too_big' ? issue.maximum : issue.minimum;
+  const custom = /^Too (big|small)/.test(issue.message) ? undefined : issue.message;
+  const bound = big
+    ? issue.inclusive === false
+      ? 'less than'
+      : 'at most'
+    : issue.inclusive === false
+      ? 'greater than'
+      : 'at least';
+  if (issue.origin === 'string' && typeof actual === 'string') {
+    const message =
+      !big && Number(limit) === 1
+        ? 'must not be empty'
+        : `must be ${bound} ${String(limit)} characters, got ${actual.length}`;
+    return custom && big ? { message, hint: custom } : { message };
+  }
+  if (issue.origin === 'array' && Array.isArray(actual)) {
+    return {
+      message: `${custom ?? `needs ${bound} ${String(limit)} items`}, got ${actual.length}`,
+    };
+  }
+  return {
+    message:
+      `${custom ?? `must be ${bound} ${String(limit)}`}` +
+      (actual === undefined ? '' : `, got ${show(actual)}`),
+  };
 }
 
 function article(noun: string): string {
   return /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
 }
 
-function describeValue(value: unknown): string {
+/** A value as a message shows it: strings quoted and cut short, YAML's names for non-numbers. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return '.nan (not a number)';
+    if (!Number.isFinite(value)) return value > 0 ? '.inf (infinity)' : '-.inf (infinity)';
+    return String(value);
+  }
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : typeof value;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    return `${typeof value} ${show(value)}`;
+  }
+  return show(value);
 }
 
 function valueAt(data: unknown, path: readonly PathKey[]): unknown {
   let v: unknown = data;
   for (const key of path) {
-    if (v === null || typeof v !== 'object') return undefined;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
     v = (v as Record<PathKey, unknown>)[key];
   }
   return v;
+}
+
+/** "a, b, c" — or the first ten and how many more. */
+function listed(items: readonly string[], max = 10): string {
+  const head = items.slice(0, max).join(', ');
+  return items.length > max ? `${head}, … (${items.length - max} more)` : head;
 }
 
 /** Spec problems that the schema alone cannot see (cross-references, ranges). */
@@ -215,8 +312,8 @@ function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: 
         const hint = didYouMean(name, names.keys());
         out.push({
           path: ['data', i, 'targets', j],
-          message: `unknown target "${name}"`,
-          ...(hint ? { hint } : { hint: `targets are: ${[...names.keys()].join(', ')}` }),
+          message: `unknown target ${quote(name)}`,
+          ...(hint ? { hint } : { hint: `targets are: ${listed([...names.keys()])}` }),
         });
       }
     });
@@ -227,6 +324,17 @@ function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: 
       path: ['failover', 'dns'],
       message: `failover.mode "${spec.failover.mode}" needs a failover.dns section`,
       hint: 'add failover.dns with provider, zone and record, or use mode: front-door',
+    });
+  }
+  const tokenProblem = adminTokenEnvProblem(
+    spec.failover.frontDoor.adminTokenEnv,
+    dns?.provider === 'rfc2136' ? dns.tsigSecretEnv : undefined,
+  );
+  if (tokenProblem !== undefined) {
+    out.push({
+      path: ['failover', 'frontDoor', 'adminTokenEnv'],
+      message: tokenProblem,
+      hint: ADMIN_TOKEN_ENV_HINT,
     });
   }
   if (dns?.provider === 'rfc2136' && (dns.server === undefined || dns.tsigKeyName === undefined)) {
@@ -243,27 +351,46 @@ function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: 
  * @throws McmlError SPEC_INVALID with one issue per problem, each with line and column.
  */
 export function parseSpec(text: string, file = 'mcml.yaml'): SpecDocument {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const position = (offset: number) => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
-  if (doc.errors.length > 0) {
-    const issues: Issue[] = doc.errors.map((e) => {
-      const pos = position(e.pos[0]);
-      return {
-        path: `${file}:${pos.line}:${pos.column}`,
-        message: e.message.split('\n')[0] ?? e.message,
-        ...pos,
-      };
-    });
-    throw new McmlError('SPEC_INVALID', `${file} is not valid YAML`, {
-      issues,
-      hint: 'check the indentation and quoting at the position shown',
-    });
+  try {
+    return parseSpecText(text, file);
+  } catch (error) {
+    // A last guard: whatever nesting slipped past the depth check is still bad input.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new McmlError('SPEC_INVALID', `${file} nests too deeply to read`, {
+        hint: 'spec fields nest at most 4 levels: look for unclosed brackets or runaway indentation',
+      });
+    }
+    throw error;
   }
-  const data: unknown = doc.toJS();
+}
+
+function parseSpecText(text: string, file: string): SpecDocument {
+  const src = readYaml(text, file);
+  const data = withoutExtensions(topLevelMapping(src.data, file));
+  const locate = (path: readonly PathKey[], wantKey = false) => {
+    const node = nodeAt(src, path, wantKey);
+    return node?.range ? src.position(node.range[0]) : undefined;
+  };
+  const toIssue = (path: PathKey[], message: string, hint?: string): Issue => ({
+    path: formatPath(path),
+    message,
+    ...(hint ? { hint } : {}),
+    ...(locate(path) ?? { line: 1, column: 1 }),
+  });
+  const result = specSchema.safeParse(data);
+  if (!result.success) throw specError(file, schemaIssues(result.error, data, locate, toIssue));
+  const spec = result.data;
+  const semantic = semanticIssues(spec);
+  if (semantic.length > 0) {
+    throw specError(
+      file,
+      semantic.map((s) => toIssue(s.path, s.message, s.hint)),
+    );
+  }
+  return { spec, file, locate: (path) => locate(path) };
+}
+
+function topLevelMapping(data: unknown, file: string): Record<string, unknown> {
   if (data === null || data === undefined) {
     throw new McmlError('SPEC_INVALID', `${file} is empty`, {
       hint: 'run "mcml init" to write a starter spec',
@@ -274,70 +401,68 @@ export function parseSpec(text: string, file = 'mcml.yaml'): SpecDocument {
       hint: 'run "mcml init" to write a starter spec',
     });
   }
-  const locate = (path: readonly PathKey[], wantKey = false) => {
-    const node = nodeAt(doc, path, wantKey);
-    return node?.range ? position(node.range[0]) : undefined;
-  };
-  const toIssue = (path: PathKey[], message: string, hint?: string): Issue => {
-    const pos = locate(path) ?? { line: 1, column: 1 };
-    return {
-      path: formatPath(path),
-      message,
-      ...(hint ? { hint } : {}),
-      ...pos,
-    };
-  };
+  return data as Record<string, unknown>;
+}
 
-  const result = specSchema.safeParse(data);
-  if (!result.success) {
-    const issues: Issue[] = [];
-    // A misspelt key also makes the real key "required": report the typo, not both.
-    const misspelt = new Set<string>();
-    for (const issue of result.error.issues) {
-      if (issue.code !== 'unrecognized_keys') continue;
-      const path = issue.path as PathKey[];
-      const known = knownKeysAt(specSchema, data, path);
-      for (const key of issue.keys) {
-        const suggestion = nearest(key, known);
-        if (suggestion !== undefined) misspelt.add(formatPath([...path, suggestion]));
-        const pos = locate([...path, key], true) ?? { line: 1, column: 1 };
-        issues.push({
-          path: formatPath([...path, key]),
-          message: `unknown key "${key}"`,
-          hint:
-            suggestion !== undefined
-              ? `did you mean "${suggestion}"?`
-              : known.length
-                ? `valid keys here: ${known.join(', ')}`
-                : '',
-          ...pos,
-        });
-      }
-    }
-    for (const issue of result.error.issues) {
-      if (issue.code === 'unrecognized_keys') continue;
-      const path = issue.path as PathKey[];
-      if (
-        issue.code === 'invalid_type' &&
-        valueAt(data, path) === undefined &&
-        misspelt.has(formatPath(path))
-      ) {
-        continue;
-      }
-      const { message, hint } = describeIssue(issue, data);
-      issues.push(toIssue(path, message, hint));
-    }
-    throw specError(file, issues);
+/**
+ * The spec without its top-level `x-` keys: extension fields, as in Compose files, that hold
+ * YAML anchors for `<<` merge keys and are otherwise ignored.
+ */
+function withoutExtensions(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!key.startsWith('x-')) out[key] = value;
   }
-  const spec = result.data;
-  const semantic = semanticIssues(spec);
-  if (semantic.length > 0) {
-    throw specError(
-      file,
-      semantic.map((s) => toIssue(s.path, s.message, s.hint)),
-    );
+  return out;
+}
+
+type Locate = (path: readonly PathKey[], wantKey?: boolean) => Position | undefined;
+
+/** The schema's complaints as issues: unknown keys with did-you-mean, then the rest. */
+function schemaIssues(
+  error: z.ZodError,
+  data: unknown,
+  locate: Locate,
+  toIssue: (path: PathKey[], message: string, hint?: string) => Issue,
+): Issue[] {
+  const issues: Issue[] = [];
+  // A misspelt key also makes the real key "required": report the typo, not both.
+  const misspelt = new Set<string>();
+  for (const issue of error.issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const path = issue.path as PathKey[];
+    const known = knownKeysAt(specSchema, data, path);
+    for (const key of issue.keys) {
+      const suggestion = nearest(key, known);
+      if (suggestion !== undefined) misspelt.add(formatPath([...path, suggestion]));
+      const pos = locate([...path, key], true) ?? { line: 1, column: 1 };
+      issues.push({
+        path: formatPath([...path, key]),
+        message: `unknown key ${quote(key)}`,
+        hint:
+          suggestion !== undefined
+            ? `did you mean "${suggestion}"?`
+            : known.length
+              ? `valid keys here: ${known.join(', ')}`
+              : '',
+        ...pos,
+      });
+    }
   }
-  return { spec, file, locate: (path) => locate(path) };
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') continue;
+    const path = issue.path as PathKey[];
+    if (
+      issue.code === 'invalid_type' &&
+      valueAt(data, path) === undefined &&
+      misspelt.has(formatPath(path))
+    ) {
+      continue;
+    }
+    const { message, hint } = describeIssue(issue, data);
+    issues.push(toIssue(path, message, hint));
+  }
+  return issues;
 }
 
 function specError(file: string, issues: Issue[]): McmlError {
@@ -364,21 +489,11 @@ export function specIssuesError(
   );
 }
 
-/** Duration in milliseconds from the spec's duration form ("2s", "500ms", 3). */
-export function durationMs(value: string | number): number {
-  if (typeof value === 'number') return value * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (!m) throw new McmlError('SPEC_INVALID', `not a duration: "${value}"`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return n * unit;
-}
-
 /** Memory in GiB from the spec's quantity form ("16Gi", "512Mi", 4). */
 export function memoryGiB(value: string | number): number {
   if (typeof value === 'number') return value;
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(value);
-  if (!m) throw new McmlError('SPEC_INVALID', `not a memory quantity: "${value}"`);
+  if (!m) throw new McmlError('SPEC_INVALID', `not a memory quantity: ${quote(value)}`);
   const n = Number(m[1]);
   const factor: Record<string, number> = {
     Ki: 1 / 1024 ** 2,

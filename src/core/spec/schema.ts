@@ -4,21 +4,46 @@
  * validates against it with file:line:column errors.
  */
 import { z } from 'zod';
+import { parseDuration } from './duration.js';
 
 /** Lower-case DNS-1123 label: it becomes Kubernetes names, bucket prefixes and DNS labels. */
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
-  message: 'must be a lower-case DNS label: a-z, 0-9 and "-", starting and ending alphanumeric',
-});
+const dnsLabel = z
+  .string()
+  .max(63, {
+    message: 'names become DNS labels and Kubernetes names, which hold at most 63 characters',
+  })
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+    message:
+      'must be a lower-case DNS label: a-z, 0-9 and "-", starting and ending alphanumeric, at most 63 characters',
+  });
 
-/** A duration: "500ms", "2s", "5m", "1h", or a number of seconds. */
-export const durationSchema = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, {
-      message: 'must be a duration such as "500ms", "2s", "5m" or "1h"',
-    }),
-  ])
-  .describe('A duration: "500ms", "2s", "5m", "1h", or a number of seconds.');
+/** Most targets and data sets one spec holds: one service runs on a handful of clusters. */
+export const MAX_TARGETS = 1000;
+
+/**
+ * A duration from `min` to `max`: "500ms", "2s", "5m", "1h", or a number of seconds. Every
+ * duration field has bounds: one too long overflows Node's timers, one of zero spins a loop.
+ */
+function duration(min: string, max: string, what?: string) {
+  const minMs = parseDuration(min)!;
+  const maxMs = parseDuration(max)!;
+  return z
+    .union([
+      z.number().nonnegative(),
+      z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, {
+        message: 'must be a duration such as "500ms", "2s", "5m" or "1h"',
+      }),
+    ])
+    .superRefine((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms !== undefined && ms >= minMs && ms <= maxMs) return;
+      const got = typeof value === 'number' ? `${value} (seconds)` : JSON.stringify(value);
+      ctx.addIssue({ code: 'custom', message: `must be between ${min} and ${max}, got ${got}` });
+    })
+    .describe(
+      `${what === undefined ? '' : `${what} `}A duration from ${min} to ${max}: "500ms", "2s", "5m", "1h", or a number of seconds.`,
+    );
+}
 
 /** Memory: "16Gi", "512Mi", "2G", or a number of GiB. */
 export const memorySchema = z
@@ -269,8 +294,8 @@ export const dataSetSchema = z
 const healthCheckSchema = z
   .strictObject({
     path: z.string().startsWith('/').optional().describe('Default: service.healthPath.'),
-    interval: durationSchema.default('2s'),
-    timeout: durationSchema.default('1s'),
+    interval: duration('50ms', '1h').default('2s'),
+    timeout: duration('10ms', '10m').default('1s'),
     failureThreshold: z.number().int().min(1).default(3),
     successThreshold: z.number().int().min(1).default(2),
     quorum: z
@@ -320,7 +345,7 @@ export const failoverSchema = z
       .describe('How the front door picks among healthy targets.'),
     check: healthCheckSchema.prefault({}),
     failback: z.enum(['auto', 'manual']).default('auto'),
-    stablePeriod: durationSchema.default('30s').describe('Healthy time before failing back.'),
+    stablePeriod: duration('0s', '24h', 'Healthy time before failing back.').default('30s'),
     frontDoor: z
       .strictObject({
         host: z.string().default('127.0.0.1'),
@@ -341,9 +366,11 @@ export const failoverSchema = z
           .describe(
             'Host names the dashboard, state API and /metrics answer to besides IP addresses and localhost (DNS-rebinding guard); "*.example.com" matches subdomains.',
           ),
-        upstreamTimeout: durationSchema
-          .default('30s')
-          .describe('Longest wait for an upstream response before trying the next tier.'),
+        upstreamTimeout: duration(
+          '10ms',
+          '1h',
+          'Longest wait for an upstream response before trying the next tier.',
+        ).default('30s'),
         adminTokenEnv: z
           .string()
           .default('MCML_ADMIN_TOKEN')
@@ -360,7 +387,16 @@ export const failoverSchema = z
           .min(0)
           .default(5)
           .describe(
-            'Consecutive proxied connect errors or 5xx that eject a target at once; 0 disables.',
+            'Consecutive proxied attempts failed by the target (connect error, reset, timeout, 502/503/504) that eject it at once; 0 disables.',
+          ),
+        maxEjectionPercent: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .default(50)
+          .describe(
+            'Most targets (percent, at least one) live traffic may eject at once; the last usable target is never ejected by it.',
           ),
       })
       .prefault({})
@@ -371,7 +407,7 @@ export const failoverSchema = z
 
 export const monitoringSchema = z
   .strictObject({
-    scrapeInterval: durationSchema.default('15s'),
+    scrapeInterval: duration('1s', '1h').default('15s'),
     alerts: z
       .strictObject({
         errorRatio: z.number().min(0).max(1).default(0.05),
@@ -395,16 +431,67 @@ export const budgetSchema = z
   })
   .describe('Monthly budget.');
 
+export const costSchema = z
+  .strictObject({
+    attribution: z
+      .enum(['tags', 'accounts', 'all'])
+      .default('tags')
+      .describe(
+        'Which billing rows belong to this deployment: tagged mcml-service=<service.name> (tags), in the accounts below (accounts), or every row (all).',
+      ),
+    accounts: z
+      .record(z.string(), z.string().min(1))
+      .default({})
+      .describe(
+        'Target name → the AWS account id, GCP project id or Azure subscription id it runs in (attribution: accounts).',
+      ),
+    aws: z
+      .strictObject({
+        costExplorer: z.boolean().default(true).describe('Pull from Cost Explorer.'),
+      })
+      .optional()
+      .describe('mcml cost pull: AWS Cost Explorer (GetCostAndUsage).'),
+    gcp: z
+      .strictObject({
+        bigqueryTable: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_$-]+$/, {
+            message: 'must be project.dataset.table',
+          })
+          .describe('The FOCUS billing export table: project.dataset.table.'),
+        location: z.string().optional().describe('The dataset location (US, EU, a region).'),
+      })
+      .optional()
+      .describe('mcml cost pull: the BigQuery FOCUS billing export.'),
+    azure: z
+      .strictObject({
+        scope: z
+          .string()
+          .startsWith('/')
+          .describe('Cost Management scope, e.g. /subscriptions/<id>.'),
+      })
+      .optional()
+      .describe('mcml cost pull: Azure Cost Management Query.'),
+  })
+  .describe('Billing data: where mcml cost pulls it from and which rows are this deployment.');
+
 export const specSchema = z
   .strictObject({
     version: z.literal(1).default(1).describe('Spec format version.'),
     service: serviceSchema,
-    targets: z.array(targetSchema).min(1, { message: 'needs at least one target' }),
+    targets: z
+      .array(targetSchema)
+      .min(1, { message: 'needs at least one target' })
+      .max(MAX_TARGETS, { message: `holds at most ${MAX_TARGETS} targets` }),
     strategy: strategySchema.default({ type: 'high-availability', minClouds: 2 }),
-    data: z.array(dataSetSchema).default([]),
+    data: z
+      .array(dataSetSchema)
+      .max(MAX_TARGETS, { message: `holds at most ${MAX_TARGETS} data sets` })
+      .default([]),
     failover: failoverSchema.prefault({}),
     monitoring: monitoringSchema.prefault({}),
     budget: budgetSchema.optional(),
+    cost: costSchema.optional(),
   })
   .describe('mcml.yaml: one ML inference service on several clouds.');
 
@@ -420,3 +507,4 @@ export type Failover = Spec['failover'];
 export type DnsConfig = NonNullable<Failover['dns']>;
 export type Monitoring = Spec['monitoring'];
 export type Budget = NonNullable<Spec['budget']>;
+export type CostConfig = NonNullable<Spec['cost']>;

@@ -16,7 +16,7 @@ service:
     cpu: 4                      # vCPUs per replica
     memory: 16Gi
     gpu:                        # omit for a CPU-only service
-      model: V100               # T4, L4, A10G, V100, A100, H100, ...
+      model: T4                 # T4, L4, A10G, A100, H100, ... (mcml catalog gpus)
       count: 1
   replicas:
     min: 2

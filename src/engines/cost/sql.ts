@@ -106,20 +106,41 @@ function tagsJson(column: FileColumn): string {
   return column.type.startsWith('VARCHAR') ? `nullif(trim(${c}), '')` : `to_json(${c})::VARCHAR`;
 }
 
-/** One tag's value, from a JSON object, a JSON [{key, value}] list, a MAP or a list of structs. */
-function tagValue(column: FileColumn, key: string): string {
+/** JSON paths of the three mcml tags, each as written and with AWS's `user:` prefix. */
+const TAG_PATHS = Object.values(MCML_TAG_KEYS).flatMap((k) =>
+  tagKeySpellings(k).map((s) => `$."${s}"`),
+);
+
+/**
+ * The three mcml tag values, from a JSON object (parsed once per row), a JSON [{key, value}]
+ * list, a MAP or a list of structs: a list of [service, target, cloud].
+ */
+function tagValues(column: FileColumn): [string, string, string] {
   const c = ident(column.name);
-  const keys = tagKeySpellings(key);
+  const keys = Object.values(MCML_TAG_KEYS).map((k) => tagKeySpellings(k));
   if (column.type.startsWith('MAP(')) {
-    return `coalesce(${keys.map((k) => `${c}[${lit(k)}]`).join(', ')})`;
+    return keys.map((ks) => `coalesce(${ks.map((k) => `${c}[${lit(k)}]`).join(', ')})`) as [
+      string,
+      string,
+      string,
+    ];
   }
   if (column.type.startsWith('STRUCT(') && column.type.endsWith('[]')) {
-    return `(list_filter(${c}, x -> x.key IN (${keys.map(lit).join(', ')})))[1].value`;
+    return keys.map(
+      (ks) => `(list_filter(${c}, x -> x.key IN (${ks.map(lit).join(', ')})))[1].value`,
+    ) as [string, string, string];
   }
-  if (!column.type.startsWith('VARCHAR')) return 'NULL';
-  const object = `coalesce(${keys.map((k) => `json_extract_string(${c}, ${lit(`$."${k}"`)})`).join(', ')})`;
-  const list = `(list_filter(from_json(${c}, '[{"key":"VARCHAR","value":"VARCHAR"}]'), x -> x.key IN (${keys.map(lit).join(', ')})))[1].value`;
-  return `CASE WHEN ${c} IS NULL OR trim(${c}) = '' THEN NULL WHEN starts_with(ltrim(${c}), '[') THEN ${list} ELSE ${object} END`;
+  if (!column.type.startsWith('VARCHAR')) return ['NULL', 'NULL', 'NULL'];
+  // One json_extract_string call with every path parses each row's JSON once.
+  const all = `json_extract_string(${c}, [${TAG_PATHS.map(lit).join(', ')}])`;
+  const fromList = (ks: string[]) =>
+    `(list_filter(from_json(${c}, '[{"key":"VARCHAR","value":"VARCHAR"}]'), x -> x.key IN (${ks.map(lit).join(', ')})))[1].value`;
+  const blank = `${c} IS NULL OR trim(${c}) = ''`;
+  const isList = `starts_with(ltrim(${c}), '[')`;
+  return keys.map((ks, i) => {
+    const fromObject = `coalesce(${all}[${2 * i + 1}], ${all}[${2 * i + 2}])`;
+    return `CASE WHEN ${blank} THEN NULL WHEN ${isList} THEN ${fromList(ks)} ELSE ${fromObject} END`;
+  }) as [string, string, string];
 }
 
 /**
@@ -151,9 +172,10 @@ export function projectionSql(columns: readonly FileColumn[], importId: number):
     out.set(target, column ? tagsJson(column) : 'NULL');
   }
   const tags = byName.get('Tags');
-  out.set('tag_service', tags ? tagValue(tags, MCML_TAG_KEYS.service) : 'NULL');
-  out.set('tag_target', tags ? tagValue(tags, MCML_TAG_KEYS.target) : 'NULL');
-  out.set('tag_cloud', tags ? tagValue(tags, MCML_TAG_KEYS.cloud) : 'NULL');
+  const [service, target, cloud] = tags ? tagValues(tags) : ['NULL', 'NULL', 'NULL'];
+  out.set('tag_service', service);
+  out.set('tag_target', target);
+  out.set('tag_cloud', cloud);
   const extensions = columns.filter((c) => isExtensionColumn(c.name));
   out.set(
     'extra',

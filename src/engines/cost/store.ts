@@ -46,6 +46,15 @@ const SCHEMA = [
     rows BIGINT NOT NULL,
     imported_at TIMESTAMP NOT NULL
   )`,
+  `CREATE TABLE IF NOT EXISTS pulls (
+    cloud VARCHAR NOT NULL,
+    scope VARCHAR NOT NULL,
+    range_from DATE NOT NULL,
+    range_to DATE NOT NULL,
+    ok BOOLEAN NOT NULL,
+    error VARCHAR,
+    pulled_at TIMESTAMP NOT NULL
+  )`,
   `CREATE TABLE IF NOT EXISTS charges (${CHARGE_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`,
 ];
 
@@ -245,6 +254,39 @@ export class CostStore {
       ]);
       await insert.run();
     }
+  }
+
+  /** Records how a pull of one scope went, for later reports to mark a cloud incomplete. */
+  async recordPull(
+    pull: { cloud: string; scope: string; range: DateRange; error?: string },
+    at: Date,
+  ): Promise<void> {
+    await this.connection.run(
+      `INSERT INTO pulls VALUES ($1, $2, $3::DATE, $4::DATE, $5, $6, $7::TIMESTAMP)`,
+      [
+        pull.cloud,
+        pull.scope,
+        pull.range.from,
+        pull.range.to,
+        pull.error === undefined,
+        pull.error ?? null,
+        at.toISOString().replace('T', ' ').replace('Z', ''),
+      ],
+    );
+  }
+
+  /**
+   * Clouds whose latest pull overlapping `range` failed (and no later pull of the same scope
+   * succeeded): their figures are incomplete.
+   */
+  async failedPulls(range: DateRange): Promise<{ cloud: string; reason: string }[]> {
+    return this.query<{ cloud: string; reason: string }>(
+      `SELECT cloud, error AS reason FROM (
+         SELECT *, row_number() OVER (PARTITION BY scope ORDER BY pulled_at DESC) AS n FROM pulls
+         WHERE range_from <= $2::DATE AND range_to >= $1::DATE
+       ) WHERE n = 1 AND NOT ok ORDER BY cloud`,
+      [range.from, range.to],
+    );
   }
 
   /** Every import and pull, newest first. */

@@ -16,7 +16,15 @@ export const systemClock: Clock = {
       const timer = setTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      }, ms);
+      }, clampTimerMs(ms));
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+/** Node's timers overflow above 2³¹−1 ms (and then fire at once): longer waits are capped. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration made safe for setTimeout and for undici's timeouts. */
+export function clampTimerMs(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_TIMER_MS) : MAX_TIMER_MS;
+}

@@ -15,6 +15,7 @@ import {
   dnsValueFor,
   jurisdictionFromRegion,
   planFailover,
+  redactUrl,
   type CheckResult,
   type FailoverEvent,
   type FailoverPlan,
@@ -22,7 +23,7 @@ import {
   type JurisdictionOf,
 } from '../../core/failover/index.js';
 import { McmlError } from '../../core/errors.js';
-import type { Spec } from '../../core/spec/index.js';
+import { durationMs, type Spec } from '../../core/spec/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { DnsProvider, DnsRecord } from '../../ports/dns-provider.js';
 import type { Logger } from '../../ports/logger.js';
@@ -73,6 +74,8 @@ export interface TargetReport {
   state: HealthState;
   disabled: boolean;
   active: boolean;
+  /** When a leased "fail" ends by itself (ISO 8601), if the target is out on a lease. */
+  leaseUntil?: string | undefined;
   lastCheck: string | undefined;
   lastCheckOk: boolean | undefined;
   latencyMs: number | undefined;
@@ -101,8 +104,12 @@ export interface RunningFailover {
   /** Front door URL, or undefined in dns-only mode. */
   url: string | undefined;
   status(): FailoverStatus;
-  /** Takes a target out of rotation by hand. */
-  fail(target: string): void;
+  /**
+   * Takes a target out of rotation by hand. With `leaseMs` it comes back by itself unless the
+   * lease is renewed (failed again with a lease) in time: a drill that dies cannot leave it
+   * out. Throws CONFLICT for a lease on a target already taken out without one.
+   */
+  fail(target: string, options?: { leaseMs?: number }): void;
   /** Puts a target back in rotation (it serves again after its stable period). */
   restore(target: string): void;
   /** Fails back to the best healthy target now (for failback: manual). */
@@ -157,11 +164,21 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
         })
       : undefined;
 
+  const cloudOf = (name: string | undefined) =>
+    (name === undefined ? undefined : byName.get(name)?.cloud) ?? 'none';
   const refreshGauges = () => {
     for (const t of machine.snapshot()) {
-      metrics.targetUp.set({ target: t.name }, machine.isUsable(t.name) ? 1 : 0);
-      metrics.activeTarget.set({ target: t.name }, machine.active === t.name ? 1 : 0);
+      const labels = { target: t.name, cloud: cloudOf(t.name) };
+      metrics.targetUp.set(labels, machine.isUsable(t.name) ? 1 : 0);
+      metrics.activeTarget.set(labels, machine.active === t.name ? 1 : 0);
     }
+  };
+  // Set once the front door listens; a target going down sends its waiting requests onward.
+  let frontDoor: FrontDoor | undefined;
+  const outOfRotation = (target: string) => {
+    const door = frontDoor;
+    // After the current event is handled: this can run inside a proxied attempt's callback.
+    if (door) queueMicrotask(() => door.targetDown(target));
   };
   const publish = (list: FailoverEvent[]) => {
     for (const e of list) {
@@ -176,21 +193,32 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
           { target: e.target, from: e.from, to: e.to, reason: e.reason },
           'target state',
         );
+        if (e.to === 'unhealthy') outOfRotation(e.target);
       } else if (e.type === 'active') {
         events.record('active', e.at, { from: e.from, to: e.to, reason: e.reason });
         logger?.warn({ from: e.from, to: e.to, reason: e.reason }, 'active target changed');
-        metrics.failovers.inc({ from: e.from ?? 'none', to: e.to ?? 'none', reason: e.reason });
+        metrics.failovers.inc({
+          from: e.from ?? 'none',
+          to: e.to ?? 'none',
+          reason: e.reason,
+          cloud: cloudOf(e.to),
+        });
         dns?.point(dnsRecordFor(e.to));
+      } else if (e.type === 'ejection-held') {
+        events.record(e.type, e.at, { target: e.target, reason: e.reason });
+        logger?.warn({ target: e.target, reason: e.reason }, 'passive ejection held');
       } else {
         events.record(e.type, e.at, { target: e.target });
+        if (e.type === 'disabled') outOfRotation(e.target);
       }
     }
     if (list.length > 0) refreshGauges();
   };
   const onCheck = (name: string, result: CheckResult) => {
-    metrics.checks.inc({ target: name, result: result.ok ? 'ok' : 'fail' });
+    const cloud = cloudOf(name);
+    metrics.checks.inc({ target: name, cloud, result: result.ok ? 'ok' : 'fail' });
     if (result.latencyMs !== undefined) {
-      metrics.checkLatency.observe({ target: name }, result.latencyMs / 1000);
+      metrics.checkLatency.observe({ target: name, cloud }, result.latencyMs / 1000);
     }
     publish(machine.recordCheck(name, result, clock.now()));
   };
@@ -209,7 +237,11 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     active: machine.active,
     mode: config.mode,
     routing: config.routing,
-    targets: plan.targets.map((t) => ({ name: t.name, tier: t.tier, endpoint: t.endpoint })),
+    targets: plan.targets.map((t) => ({
+      name: t.name,
+      tier: t.tier,
+      endpoint: redactUrl(t.endpoint),
+    })),
   });
   dns?.point(dnsRecordFor(machine.active));
   if (dns && options.dnsFailFast && machine.active !== undefined) {
@@ -221,7 +253,18 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     }
   }
   checker.start();
-  // Stable-period failback can come due between checks.
+  /** Targets out of rotation on a lease → when it ends. */
+  const leases = new Map<string, number>();
+  const expireLeases = () => {
+    const now = clock.now();
+    for (const [target, until] of leases) {
+      if (until > now) continue;
+      leases.delete(target);
+      events.record('lease-expired', now, { target });
+      publish(machine.enable(target, now));
+    }
+  };
+  // Stable-period failback and the end of leases can come due between checks.
   const tickAbort = new AbortController();
   const ticking = (async () => {
     for (;;) {
@@ -230,21 +273,33 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
       } catch {
         return;
       }
+      expireLeases();
       publish(machine.tick(clock.now()));
     }
   })();
 
-  const fail = (target: string) => {
+  const fail = (target: string, options: { leaseMs?: number } = {}) => {
     if (!byName.has(target)) throw unknownTarget(target, [...byName.keys()]);
-    publish(machine.disable(target, clock.now()));
+    const now = clock.now();
+    if (options.leaseMs === undefined) {
+      leases.delete(target);
+    } else {
+      if (machine.status(target).disabled && !leases.has(target)) {
+        throw new McmlError('CONFLICT', `target "${target}" is already out of rotation by hand`, {
+          hint: 'restore it first if it should come back when the lease ends',
+        });
+      }
+      leases.set(target, now + Math.max(0, options.leaseMs));
+    }
+    publish(machine.disable(target, now));
   };
   const restore = (target: string) => {
     if (!byName.has(target)) throw unknownTarget(target, [...byName.keys()]);
+    leases.delete(target);
     publish(machine.enable(target, clock.now()));
   };
   const failback = () => publish(machine.failback(clock.now()));
 
-  let frontDoor: FrontDoor | undefined;
   const status = (): FailoverStatus => ({
     active: machine.active,
     routing: config.routing,
@@ -264,11 +319,12 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     targets: machine.snapshot().map((t) => ({
       name: t.name,
       tier: t.tier,
-      endpoint: byName.get(t.name)?.endpoint ?? '',
+      endpoint: redactUrl(byName.get(t.name)?.endpoint ?? ''),
       jurisdiction: t.jurisdiction,
       state: t.state,
       disabled: t.disabled,
       active: machine.active === t.name,
+      leaseUntil: leases.has(t.name) ? new Date(leases.get(t.name)!).toISOString() : undefined,
       lastCheck: t.lastCheckAt === undefined ? undefined : new Date(t.lastCheckAt).toISOString(),
       lastCheckOk: t.lastCheckOk,
       latencyMs:
@@ -309,14 +365,23 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
       return send(401, { error: 'unauthorized', message: 'missing or wrong bearer token' });
     }
     try {
-      const target = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
+      const target = m[1] === undefined ? undefined : decodeTarget(m[1]);
+      const lease = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('lease');
+      const leaseMs = lease === null ? undefined : parseLease(lease);
       if (m[3]) failback();
-      else if (m[2] === 'fail') fail(target!);
+      else if (m[2] === 'fail') fail(target!, leaseMs === undefined ? {} : { leaseMs });
       else restore(target!);
-      events.record('admin', clock.now(), { action: m[3] ?? m[2], target });
+      events.record('admin', clock.now(), {
+        action: m[3] ?? m[2],
+        target,
+        ...(leaseMs === undefined ? {} : { leaseMs }),
+      });
       return send(200, status());
     } catch (error) {
-      return send(404, { error: 'not_found', message: (error as Error).message });
+      const e = error instanceof McmlError ? error : undefined;
+      const code = e?.code === 'CONFLICT' ? 409 : e?.code === 'INVALID_ARGUMENT' ? 400 : 404;
+      const name = code === 409 ? 'conflict' : code === 400 ? 'bad_request' : 'not_found';
+      return send(code, { error: name, message: (error as Error).message });
     }
   };
 
@@ -330,6 +395,8 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
         retryPost: config.frontDoor.retryPost,
         jurisdictionHeader: config.frontDoor.jurisdictionHeader,
         upstreamTimeoutMs: plan.upstreamTimeoutMs,
+        // "Not answering" means what it means to the health checks.
+        attemptFloorMs: plan.timeoutMs,
         route: ({ jurisdiction }) => machine.route({ jurisdiction, random: random() }),
         onOutcome: (target, ok, error) => {
           const list = machine.recordPassive(
@@ -381,6 +448,31 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
       await events.close();
     },
   };
+}
+
+function decodeTarget(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      'the target name in the path is not valid percent-encoding',
+    );
+  }
+}
+
+/** A lease from the admin API: a duration ("15s", "500ms"), at most a day. */
+function parseLease(text: string): number {
+  let ms: number;
+  try {
+    ms = durationMs(text);
+  } catch {
+    ms = Number.NaN;
+  }
+  if (!Number.isFinite(ms) || ms <= 0 || ms > 86_400_000) {
+    throw new McmlError('INVALID_ARGUMENT', 'lease must be a duration such as 15s, at most 24h');
+  }
+  return ms;
 }
 
 function unknownTarget(name: string, known: string[]): McmlError {

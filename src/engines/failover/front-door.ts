@@ -1,9 +1,15 @@
 /**
  * The front door: an HTTP reverse proxy on undici connection pools. It asks `route()` which
- * targets may serve a request, sends it to the first and, when that is safe, retries the next
- * ones: connect refused or reset before a response, a bad response, 502/503/504. Retry-safe
- * are GET/HEAD/OPTIONS, and POST when `retryPost` (inference is idempotent); their bodies are
+ * targets may serve a request, sends it to the first and, when that is safe, to the next ones:
+ * connect refused or reset before a response, a bad response, 502/503/504. Retry-safe are
+ * GET/HEAD/OPTIONS, and POST when `retryPost` (inference is idempotent); their bodies are
  * buffered up to `maxBodyBytes` so they can be sent again. Other bodies stream through.
+ *
+ * A target that hangs (accepts, never answers) must cost about what a crash costs. So a
+ * retry-safe attempt that has no answer within its time limit — a multiple of the target's
+ * recent p99, never less than the health check timeout (src/core/failover/latency.ts) — is
+ * hedged: the next tier gets the request too and the first answer wins. When the controller
+ * declares a target down, its retry-safe attempts still waiting go to the next tier at once.
  *
  * Each attempt is one `Pool.dispatch` with a handler object (undici's native interface): no
  * body stream or promise per request, and answers with a small Content-Length are relayed in
@@ -14,15 +20,20 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Transform, pipeline, type Duplex, type Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import type { Route } from '../../core/failover/index.js';
+import { LatencyWindow, attemptLimitMs, type Route } from '../../core/failover/index.js';
 import { memo } from '../../core/memo.js';
+import { clampTimerMs } from './clock.js';
 import { describeNetworkError } from './health-checker.js';
 import type { FailoverMetrics } from './metrics.js';
+import { forwardHeaders, requestPath, responseHeaders } from './proxy-headers.js';
+import { classifyUpstreamError, isGatewayStatus } from './upstream-errors.js';
 
 export interface FrontDoorUpstream {
   name: string;
   /** Base URL, e.g. http://10.0.0.1:8000 or https://lb.example.net/prefix. */
   endpoint: string;
+  /** Metric label: the cloud the target runs in (default "unknown"). */
+  cloud?: string;
 }
 
 export interface FrontDoorOptions {
@@ -34,9 +45,17 @@ export interface FrontDoorOptions {
   jurisdictionHeader: string;
   upstreamTimeoutMs: number;
   connectTimeoutMs?: number;
+  /**
+   * The shortest time limit of a hedged attempt (default 1000 ms, capped by the upstream
+   * timeout): the controller passes the health check timeout.
+   */
+  attemptFloorMs?: number;
   /** Which targets may serve a request, best first. */
   route: (request: { jurisdiction: string | undefined }) => Route;
-  /** Passive health signal: one proxied attempt's outcome. */
+  /**
+   * Passive health signal: one proxied attempt's outcome. `ok: false` only for what is the
+   * target's fault (see upstream-errors.ts); client-caused failures are not reported.
+   */
   onOutcome: (target: string, ok: boolean, error?: string) => void;
   /** Handles /_mcml/* requests; the front door answers 404 to them when absent. */
   admin?: (req: IncomingMessage, res: ServerResponse, body: () => Promise<Buffer>) => void;
@@ -54,24 +73,14 @@ export interface FrontDoor {
   /** http://host:port the front door listens on. */
   url: string;
   port: number;
+  /**
+   * The target was declared down: its retry-safe attempts still waiting for an answer go to
+   * the next tier now instead of waiting for their time limit.
+   */
+  targetDown(target: string): void;
   close(): Promise<void>;
 }
 
-// RFC 9110 §7.6.1 hop-by-hop fields, plus proxy-* ones; never forwarded either way.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'http2-settings',
-]);
-const RETRY_STATUS = new Set([502, 503, 504]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Upstream answers up to this size (with a Content-Length) are relayed in one write. */
 const SMALL_BODY_BYTES = 1024 * 1024;
@@ -111,91 +120,50 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
-  const text = Array.isArray(value) ? value.join(',') : value;
-  const tokens = new Set<string>();
-  for (const part of text.split(',')) {
-    const token = part.trim().toLowerCase();
-    if (token && token !== 'keep-alive' && token !== 'close') tokens.add(token);
-  }
-  return tokens.size > 0 ? tokens : undefined;
-}
-
-/** The request's headers for the upstream, as undici's flat [name, value, …] list. */
-function forwardHeaders(
-  req: IncomingMessage,
-  upstreamHost: string,
-  bodyLength: number | undefined,
-): string[] {
-  const listed = connectionTokens(req.headers.connection);
-  const raw = req.rawHeaders;
-  const out: string[] = [];
-  let forwardedHost = false;
-  let forwardedProto = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const key = name.toLowerCase();
-    if (HOP_BY_HOP.has(key) || listed?.has(key) || key === 'x-forwarded-for') continue;
-    if (key === 'content-length' && bodyLength !== undefined) continue;
-    if (key === 'x-forwarded-host') forwardedHost = true;
-    else if (key === 'x-forwarded-proto') forwardedProto = true;
-    out.push(name, raw[i + 1]!);
-  }
-  if (bodyLength !== undefined && (bodyLength > 0 || req.method === 'POST')) {
-    out.push('content-length', String(bodyLength));
-  }
-  const client = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  out.push('x-forwarded-for', prior ? `${String(prior)}, ${client}` : client);
-  if (!forwardedHost) out.push('x-forwarded-host', req.headers.host ?? '');
-  if (!forwardedProto) out.push('x-forwarded-proto', 'http');
-  out.push('host', upstreamHost);
-  return out;
-}
-
-/** The upstream's raw response headers for the client, hop-by-hop ones dropped. */
-function responseHeaders(raw: Buffer[], target: string): string[] {
-  const out: string[] = [];
-  let listed: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    const key = name.toLowerCase();
-    if (key === 'connection') listed = connectionTokens(raw[i + 1]!.toString('latin1'));
-    if (HOP_BY_HOP.has(key)) continue;
-    out.push(name, raw[i + 1]!.toString('latin1'));
-  }
-  if (listed) {
-    for (let i = out.length - 2; i >= 0; i -= 2) {
-      if (listed.has(out[i]!.toLowerCase())) out.splice(i, 2);
-    }
-  }
-  out.push('x-mcml-target', target);
-  return out;
-}
-
 interface Upstream {
   name: string;
+  cloud: string;
   pool: Pool;
   host: string;
   basePath: string;
+  /** Answer times of recent attempts, for the per-attempt time limit. */
+  latency: LatencyWindow;
+  /** Attempts in flight that have no answer yet. */
+  waiting: Set<ProxyAttempt>;
 }
 
 /** One client request on its way through the targets. */
 interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
-  url: string;
+  path: string;
   method: string;
   started: number;
   jurisdiction: string | undefined;
-  attempts: string[];
+  /** Targets that may serve it, in order; `next` is the first not tried yet. */
+  targets: string[];
+  next: number;
+  /** Attempts in flight that have not answered. More than one while hedging. */
+  live: ProxyAttempt[];
+  /** The attempt whose answer goes to the client. */
+  winner: ProxyAttempt | undefined;
+  /** The client has its answer (or an error), or has gone. */
+  settled: boolean;
   failures: string[];
   /** The buffered body of a retry-safe request. */
   body: Buffer | undefined;
   /** The body streams through (not retry-safe): one attempt only. */
   streamBody: boolean;
-  current: { cancel(): void } | undefined;
+  retrySafe: boolean;
+}
+
+/** The part of an attempt the exchange logic drives (the undici handler implements it). */
+interface ProxyAttempt {
+  readonly upstream: Upstream;
+  /** Went past its time limit without an answer (and was hedged). */
+  late: boolean;
+  limitMs: number;
+  cancel(): void;
 }
 
 /** The proxy's metric children, looked up once per label set (the hot path). */
@@ -204,48 +172,61 @@ class LabelCache {
   private readonly latency = new Map<string, { observe(v: number): void }>();
   private readonly retries = new Map<string, { inc(): void }>();
 
-  constructor(private readonly metrics: FailoverMetrics | undefined) {}
+  constructor(
+    private readonly metrics: FailoverMetrics | undefined,
+    private readonly clouds: ReadonlyMap<string, string>,
+  ) {}
 
   request(target: string, code: number, seconds?: number): void {
     const m = this.metrics;
     if (!m) return;
+    const cloud = this.clouds.get(target) ?? 'none';
     memo(this.requests, `${target} ${code}`, () =>
-      m.proxyRequests.labels({ target, code: String(code) }),
+      m.proxyRequests.labels({ target, cloud, code: String(code) }),
     ).inc();
     if (seconds === undefined) return;
-    memo(this.latency, target, () => m.proxyLatency.labels({ target })).observe(seconds);
+    memo(this.latency, target, () => m.proxyLatency.labels({ target, cloud })).observe(seconds);
   }
 
   retry(target: string, reason: string | number): void {
     const m = this.metrics;
     if (!m) return;
+    const cloud = this.clouds.get(target) ?? 'none';
     memo(this.retries, `${target} ${reason}`, () =>
-      m.proxyRetries.labels({ target, reason: String(reason) }),
+      m.proxyRetries.labels({ target, cloud, reason: String(reason) }),
     ).inc();
   }
 }
 
 /** Starts the front door; resolves once it listens. */
 export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
+  const upstreamTimeoutMs = clampTimerMs(options.upstreamTimeoutMs);
   const pools = new Map<string, Upstream>();
   for (const u of options.upstreams) {
     const url = new URL(u.endpoint);
     pools.set(u.name, {
       name: u.name,
+      cloud: u.cloud ?? 'unknown',
       pool: new Pool(url.origin, {
         connections: 256,
         pipelining: 1,
         keepAliveTimeout: 30_000,
-        headersTimeout: options.upstreamTimeoutMs,
-        bodyTimeout: options.upstreamTimeoutMs,
+        headersTimeout: upstreamTimeoutMs,
+        bodyTimeout: upstreamTimeoutMs,
         connect: { timeout: options.connectTimeoutMs ?? 2000 },
       }),
       host: url.host,
       basePath: url.pathname.replace(/\/+$/, ''),
+      latency: new LatencyWindow(),
+      waiting: new Set(),
     });
   }
-  const counters = new LabelCache(options.metrics);
+  const counters = new LabelCache(
+    options.metrics,
+    new Map([...pools.values()].map((u) => [u.name, u.cloud])),
+  );
   const jurisdictionHeader = options.jurisdictionHeader.toLowerCase();
+  const attemptFloorMs = clampTimerMs(options.attemptFloorMs ?? 1000);
 
   const tooLarge = (res: ServerResponse, declared?: number) => {
     res.setHeader('connection', 'close');
@@ -260,9 +241,14 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    const url = req.url ?? '/';
     if (options.intercept?.(req, res)) return;
-    if (url.startsWith('/_mcml/')) {
+    const path = requestPath(req.url ?? '/');
+    if (path === undefined) {
+      req.resume();
+      jsonError(res, 400, { error: 'bad_request', message: 'the request target is not a path' });
+      return;
+    }
+    if (path.startsWith('/_mcml/')) {
       if (options.admin) options.admin(req, res, () => readBody(req, 1024 * 1024));
       else jsonError(res, 404, { error: 'not_found' });
       return;
@@ -289,25 +275,32 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     const exchange: Exchange = {
       req,
       res,
-      url,
+      path,
       method,
       started,
       jurisdiction,
-      attempts: retrySafe ? route.targets : route.targets.slice(0, 1),
+      targets: retrySafe ? route.targets : route.targets.slice(0, 1),
+      next: 0,
+      live: [],
+      winner: undefined,
+      settled: false,
       failures: [],
       body: undefined,
       streamBody: hasBody && !retrySafe,
-      current: undefined,
+      retrySafe,
     };
-    // A client that goes away cancels the upstream request; that is not the target's fault.
+    // A client that goes away cancels the upstream requests; that is not the targets' fault.
     res.on('close', () => {
-      if (!res.writableFinished) exchange.current?.cancel();
+      if (res.writableFinished) return;
+      exchange.settled = true;
+      for (const a of exchange.live) a.cancel();
+      exchange.winner?.cancel();
     });
     if (hasBody && retrySafe) {
       readBody(req, options.maxBodyBytes).then(
         (body) => {
           exchange.body = body;
-          attempt(exchange, 0);
+          launch(exchange);
         },
         (error: unknown) => {
           if (error instanceof PayloadTooLarge) tooLarge(res);
@@ -316,42 +309,50 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       );
       return;
     }
-    attempt(exchange, 0);
+    launch(exchange);
   };
 
-  /** Sends the request to `exchange.attempts[index]`, or answers 503 when none is left. */
-  const attempt = (exchange: Exchange, index: number): void => {
+  /** Another attempt could still answer: a live one, or a target not tried yet. */
+  const hasFallback = (exchange: Exchange, besides: ProxyAttempt): boolean =>
+    exchange.next < exchange.targets.length || exchange.live.some((a) => a !== besides);
+
+  /** Sends the request to the next target not tried yet, or answers 503 when none is left. */
+  const launch = (exchange: Exchange): void => {
     const { res } = exchange;
-    if (res.destroyed) return;
+    if (exchange.settled || res.destroyed) return;
     let upstream: Upstream | undefined;
-    while (index < exchange.attempts.length) {
-      upstream = pools.get(exchange.attempts[index]!);
-      if (upstream) break;
-      index++;
+    while (exchange.next < exchange.targets.length && !upstream) {
+      upstream = pools.get(exchange.targets[exchange.next++]!);
     }
     if (!upstream) {
+      if (exchange.live.length > 0) return; // a hedged attempt may still answer
+      exchange.settled = true;
       counters.request('none', 503);
       jsonError(res, 503, {
         error: 'all_targets_failed',
         message:
           `every target${exchange.jurisdiction ? ` in jurisdiction "${exchange.jurisdiction}"` : ''} ` +
           `failed this request: ${exchange.failures.join('; ')}`,
-        tried: exchange.attempts,
+        tried: exchange.targets,
       });
       return;
     }
-    const last = index === exchange.attempts.length - 1;
-    const handler = new ProxyHandler(exchange, upstream, last, (reason) => {
-      exchange.failures.push(`${upstream.name}: ${reason}`);
-      attempt(exchange, index + 1);
-    });
-    exchange.current = handler;
+    const hedgeable = exchange.retrySafe && exchange.next < exchange.targets.length;
+    const limitMs = hedgeable
+      ? attemptLimitMs(upstream.latency.p99, {
+          floorMs: attemptFloorMs,
+          ceilingMs: upstreamTimeoutMs,
+        })
+      : upstreamTimeoutMs;
+    const handler = new ProxyHandler(exchange, upstream, limitMs, hedgeable);
+    exchange.live.push(handler);
+    upstream.waiting.add(handler);
     const body = exchange.streamBody
       ? limitStream(exchange.req, options.maxBodyBytes)
       : (exchange.body ?? null);
     upstream.pool.dispatch(
       {
-        path: upstream.basePath + exchange.url,
+        path: upstream.basePath + exchange.path,
         method: exchange.method,
         headers: forwardHeaders(exchange.req, upstream.host, exchange.body?.length),
         body,
@@ -360,26 +361,101 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     );
   };
 
+  /**
+   * An attempt is out of the race (failed, or its target is down): try the next target unless
+   * an attempt still within its time limit may answer.
+   */
+  const drop = (exchange: Exchange, attempt: ProxyAttempt, reason: string): void => {
+    forget(exchange, attempt);
+    exchange.failures.push(`${attempt.upstream.name}: ${reason}`);
+    if (exchange.live.every((a) => a.late)) launch(exchange);
+  };
+
+  const forget = (exchange: Exchange, attempt: ProxyAttempt): void => {
+    const i = exchange.live.indexOf(attempt);
+    if (i >= 0) exchange.live.splice(i, 1);
+    attempt.upstream.waiting.delete(attempt);
+  };
+
+  /** `attempt` answers the client: every other attempt is cancelled. */
+  const win = (exchange: Exchange, attempt: ProxyAttempt): void => {
+    forget(exchange, attempt);
+    exchange.winner = attempt;
+    exchange.settled = true;
+    for (const other of exchange.live) {
+      other.cancel();
+      // It was hedged and lost: the target did not answer in time, which is its fault.
+      if (other.late) {
+        options.onOutcome(other.upstream.name, false, `no answer within ${other.limitMs} ms`);
+      }
+    }
+    exchange.live.length = 0;
+  };
+
+  /** The request cannot be forwarded as the client sent it: 400, no retry, no blame. */
+  const refuse = (exchange: Exchange, attempt: ProxyAttempt, error: Error): void => {
+    forget(exchange, attempt);
+    for (const other of exchange.live) other.cancel();
+    exchange.live.length = 0;
+    exchange.settled = true;
+    jsonError(exchange.res, 400, {
+      error: 'bad_request',
+      message: `the request cannot be forwarded: ${error.message}`,
+    });
+  };
+
   /** One proxied attempt, as an undici dispatch handler (the pool's native interface). */
-  class ProxyHandler implements Dispatcher.DispatchHandler {
+  class ProxyHandler implements Dispatcher.DispatchHandler, ProxyAttempt {
+    late = false;
     private abort: ((reason?: Error) => void) | undefined;
     private cancelled = false;
-    private status = 0;
-    private retrying = false;
+    /** A gateway status while another attempt may still answer: read and drop the body. */
+    private dropping = false;
     private chunks: Buffer[] | undefined;
     private size = 0;
     private streaming = false;
+    private readonly sent = performance.now();
+    private timer: NodeJS.Timeout | undefined;
 
     constructor(
       private readonly exchange: Exchange,
-      private readonly upstream: Upstream,
-      private readonly last: boolean,
-      private readonly next: (reason: string) => void,
-    ) {}
+      readonly upstream: Upstream,
+      readonly limitMs: number,
+      hedgeable: boolean,
+    ) {
+      if (hedgeable) {
+        this.timer = setTimeout(() => this.onLate(), limitMs);
+        this.timer.unref();
+      }
+    }
 
     cancel(): void {
       this.cancelled = true;
+      this.clearTimer();
+      this.upstream.waiting.delete(this);
       this.abort?.();
+    }
+
+    /** No answer within the limit: the next tier gets the request too. */
+    private onLate(): void {
+      this.timer = undefined;
+      if (this.cancelled || this.exchange.settled) return;
+      this.late = true;
+      counters.retry(this.upstream.name, 'slow');
+      launch(this.exchange);
+    }
+
+    /** The target was declared down: give up on it and let the next tier answer. */
+    targetDown(): void {
+      if (this.cancelled || this.exchange.settled || !this.exchange.retrySafe) return;
+      this.cancel();
+      counters.retry(this.upstream.name, 'down');
+      drop(this.exchange, this, 'target declared down');
+    }
+
+    private clearTimer(): void {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
     }
 
     onConnect(abort: (reason?: Error) => void): void {
@@ -388,40 +464,73 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     }
 
     onError(error: Error): void {
+      this.clearTimer();
       if (this.cancelled) return;
-      const { res } = this.exchange;
+      const { exchange } = this;
+      const { res } = exchange;
+      const name = this.upstream.name;
       if (this.streaming || this.chunks !== undefined) {
-        // The answer broke after it started: nothing safe to retry, tell the client by closing.
-        options.onOutcome(this.upstream.name, false, describeNetworkError(error));
+        // The answer broke after it started: nothing safe to retry; tell the client by closing.
+        // A client too slow to read is not the target's fault.
+        if (!res.writableNeedDrain && classifyUpstreamError(error) !== 'unknown') {
+          options.onOutcome(name, false, describeNetworkError(error));
+        }
         res.destroy();
         return;
       }
-      if (this.retrying) {
-        this.next(`HTTP ${this.status}`);
-        return;
-      }
-      if (this.exchange.streamBody && isTooLarge(error)) {
+      if (this.dropping) return;
+      if (exchange.streamBody && isTooLarge(error)) {
+        forget(exchange, this);
+        exchange.settled = true;
         tooLarge(res);
         return;
       }
-      const reason = describeNetworkError(error, options.upstreamTimeoutMs);
-      options.onOutcome(this.upstream.name, false, reason);
-      if (!this.last) counters.retry(this.upstream.name, 'error');
-      this.next(reason);
+      if (exchange.req.destroyed && !exchange.req.complete) {
+        // The client hung up while its body streamed: its doing, not the target's.
+        forget(exchange, this);
+        res.destroy();
+        return;
+      }
+      const fault = classifyUpstreamError(error);
+      if (fault === 'request') {
+        refuse(exchange, this, error);
+        return;
+      }
+      const reason = describeNetworkError(error, this.limitMs);
+      // A streamed body is the client's to pace: only a failure to connect is surely the target's.
+      if (fault === 'connect' || (fault === 'target' && !exchange.streamBody)) {
+        options.onOutcome(name, false, reason);
+      }
+      if (hasFallback(exchange, this)) counters.retry(name, 'error');
+      drop(exchange, this, reason);
     }
 
     onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
       if (status < 200) return true; // 1xx: undici waits for the final answer
-      this.status = status;
-      const { res } = this.exchange;
+      this.clearTimer();
+      if (this.cancelled) return false;
+      const { exchange } = this;
+      const { res } = exchange;
       const name = this.upstream.name;
-      options.onOutcome(name, status < 500, status >= 500 ? `HTTP ${status}` : undefined);
-      if (RETRY_STATUS.has(status) && !this.last) {
+      this.upstream.latency.add(performance.now() - this.sent);
+      // Only a gateway status says the target cannot serve; any other answer (a 500 for a
+      // request the target did not like included) proves it is there and answering.
+      const gateway = isGatewayStatus(status);
+      options.onOutcome(name, !gateway, gateway ? `HTTP ${status}` : undefined);
+      if (gateway && exchange.retrySafe && hasFallback(exchange, this)) {
+        // Read and drop the body (the connection stays reusable); another target answers.
         counters.retry(name, status);
-        this.retrying = true;
-        return true; // read and drop the body, then try the next target on completion
+        this.dropping = true;
+        drop(exchange, this, `HTTP ${status}`);
+        return true;
       }
-      counters.request(name, status, (performance.now() - this.exchange.started) / 1000);
+      if (exchange.settled) {
+        // Another attempt answered first (or the client left): this one is not needed.
+        this.cancel();
+        return false;
+      }
+      win(exchange, this);
+      counters.request(name, status, (performance.now() - exchange.started) / 1000);
       const headers = responseHeaders(raw, name);
       let length = -1;
       for (let i = 0; i < headers.length; i += 2) {
@@ -450,7 +559,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     }
 
     onData(chunk: Buffer): boolean {
-      if (this.retrying) return true;
+      if (this.dropping) return true;
       if (this.chunks) {
         this.chunks.push(chunk);
         this.size += chunk.length;
@@ -460,10 +569,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     }
 
     onComplete(): void {
-      if (this.retrying) {
-        this.next(`HTTP ${this.status}`);
-        return;
-      }
+      if (this.cancelled || this.dropping) return;
       const { res } = this.exchange;
       if (this.chunks) {
         res.end(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size));
@@ -472,6 +578,14 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       }
     }
   }
+
+  const targetDown = (target: string): void => {
+    const upstream = pools.get(target);
+    if (!upstream) return;
+    for (const attempt of [...upstream.waiting]) {
+      if (attempt instanceof ProxyHandler) attempt.targetDown();
+    }
+  };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     req.on('error', () => res.destroy());
@@ -506,6 +620,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   return {
     url: `http://${hostForUrl}:${address.port}`,
     port: address.port,
+    targetDown,
     close: async () => {
       server.off('request', onRequest);
       server.off('clientError', onClientError);
@@ -515,7 +630,18 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
           server.closeAllConnections();
         });
       }
-      await Promise.all([...pools.values()].map((p) => p.pool.close()));
+      // Requests still in flight finish for a moment; a hung target's are then cut.
+      await Promise.all(
+        [...pools.values()].map(async ({ pool }) => {
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<'late'>((resolve) => {
+            timer = setTimeout(() => resolve('late'), 2000);
+          });
+          const closed = await Promise.race([pool.close(), late]);
+          clearTimeout(timer);
+          if (closed === 'late') await pool.destroy();
+        }),
+      );
     },
   };
 }

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import type { Clock } from '../../ports/clock.js';
 import type { CheckResult } from '../../core/failover/index.js';
+import { clampTimerMs } from './clock.js';
 
 export interface ProbeTarget {
   name: string;
@@ -27,15 +28,18 @@ export async function probe(
   url: string,
   timeoutMs: number,
   dispatcher?: Agent,
+  stop?: AbortSignal,
 ): Promise<CheckResult> {
   const started = performance.now();
+  timeoutMs = clampTimerMs(timeoutMs);
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const res = await request(url, {
       method: 'GET',
       ...(dispatcher ? { dispatcher } : {}),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
       headers: { 'user-agent': 'mcml-health-check' },
     });
     await res.body.dump();
@@ -52,8 +56,11 @@ export async function checkTarget(
   target: ProbeTarget,
   timeoutMs: number,
   dispatcher?: Agent,
+  stop?: AbortSignal,
 ): Promise<CheckResult> {
-  const results = await Promise.all(target.probes.map((u) => probe(u, timeoutMs, dispatcher)));
+  const results = await Promise.all(
+    target.probes.map((u) => probe(u, timeoutMs, dispatcher, stop)),
+  );
   const passed = results.filter((r) => r.ok);
   if (passed.length >= target.quorum) {
     const latencies = passed.map((r) => r.latencyMs ?? 0).sort((a, b) => a - b);
@@ -99,10 +106,14 @@ export class HealthChecker {
   private readonly loops: Promise<void>[] = [];
 
   constructor(options: HealthCheckerOptions) {
-    this.options = options;
+    this.options = {
+      ...options,
+      intervalMs: Math.max(1, clampTimerMs(options.intervalMs)),
+      timeoutMs: clampTimerMs(options.timeoutMs),
+    };
     this.agent = new Agent({
-      keepAliveTimeout: Math.max(options.intervalMs * 2, 4000),
-      connect: { timeout: options.timeoutMs },
+      keepAliveTimeout: clampTimerMs(Math.max(this.options.intervalMs * 2, 4000)),
+      connect: { timeout: this.options.timeoutMs },
     });
   }
 
@@ -123,7 +134,8 @@ export class HealthChecker {
   }
 
   private async checkOne(t: ProbeTarget): Promise<void> {
-    const result = await checkTarget(t, this.options.timeoutMs, this.agent);
+    // Stopping aborts checks in flight: a hung target must not hold up a shutdown.
+    const result = await checkTarget(t, this.options.timeoutMs, this.agent, this.abort.signal);
     if (!this.abort.signal.aborted) this.options.onResult(t.name, result);
   }
 

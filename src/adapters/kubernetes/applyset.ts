@@ -1,0 +1,90 @@
+/**
+ * ApplySet-style ownership (KEP-3659): a parent Secret per owner carries the set's id and the
+ * group-kinds its members have; every member carries the `part-of` label with that id. Prune
+ * lists only objects with this label, so an object mcml did not create is never touched.
+ * `kubectl apply --prune --applyset` reads the same labels and annotations.
+ */
+import { createHash } from 'node:crypto';
+import type { ClusterObject, ObjectRef } from '../../ports/cluster.js';
+
+export const PART_OF = 'applyset.kubernetes.io/part-of';
+export const APPLYSET_ID = 'applyset.kubernetes.io/id';
+export const TOOLING = 'applyset.kubernetes.io/tooling';
+export const CONTAINS_GROUP_KINDS = 'applyset.kubernetes.io/contains-group-kinds';
+/** apiVersion/Kind of the members, so prune can list kinds the new set no longer has. */
+export const MEMBER_KINDS = 'mcml.dev/member-kinds';
+export const REVISION = 'mcml.dev/revision';
+export const REVISION_HASH = 'mcml.dev/revision-hash';
+export const REVISION_NOTE = 'mcml.dev/revision-note';
+/** Label of revision records: the applyset id they belong to. */
+export const REVISION_OF = 'mcml.dev/revision-of';
+
+/** Name of the parent Secret of an owner. */
+export function parentName(owner: string): string {
+  return `mcml-${owner}`.slice(0, 253);
+}
+
+/** The ApplySet id: base64url(sha256("<name>.<namespace>.<kind>.<group>")), as KEP-3659 says. */
+export function applySetId(owner: string, namespace: string): string {
+  const digest = createHash('sha256')
+    .update(`${parentName(owner)}.${namespace}.Secret.`)
+    .digest('base64url');
+  return `applyset-${digest}-v1`;
+}
+
+export function groupOf(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+}
+
+/** "Deployment.apps", "Service". */
+export function groupKind(apiVersion: string, kind: string): string {
+  const group = groupOf(apiVersion);
+  return group ? `${kind}.${group}` : kind;
+}
+
+/** A copy of the object labelled as a member of the set. */
+export function withMembership(object: ClusterObject, id: string): ClusterObject {
+  const copy = structuredClone(object);
+  copy.metadata.labels = { ...(copy.metadata.labels ?? {}), [PART_OF]: id };
+  return copy;
+}
+
+const FIRST = ['Namespace', 'CustomResourceDefinition'];
+
+/** Namespaces and CRDs first (others live in or depend on them); otherwise as given. */
+export function applyOrder(objects: ClusterObject[]): ClusterObject[] {
+  const rank = (o: ClusterObject) => (FIRST.includes(o.kind) ? 0 : 1);
+  return objects
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => rank(a.o) - rank(b.o) || a.i - b.i)
+    .map((x) => x.o);
+}
+
+/** sha256 of the exact objects, to know whether a set differs from the recorded revision. */
+export function setHash(objects: ClusterObject[]): string {
+  return createHash('sha256').update(JSON.stringify(objects)).digest('hex');
+}
+
+export function sameRef(a: ObjectRef, b: ObjectRef): boolean {
+  return (
+    groupKind(a.apiVersion, a.kind) === groupKind(b.apiVersion, b.kind) &&
+    a.name === b.name &&
+    (a.namespace ?? '') === (b.namespace ?? '')
+  );
+}
+
+const SERVER_METADATA = [
+  'managedFields',
+  'resourceVersion',
+  'uid',
+  'creationTimestamp',
+  'generation',
+  'selfLink',
+];
+
+/** The object without what the server adds (status, managed fields, versions): for diffs. */
+export function withoutServerFields(object: ClusterObject): ClusterObject {
+  const { status: _status, ...rest } = structuredClone(object);
+  for (const key of SERVER_METADATA) delete rest.metadata[key];
+  return rest;
+}

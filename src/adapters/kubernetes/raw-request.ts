@@ -1,0 +1,47 @@
+/**
+ * A plain HTTP request to the API server with the kubeconfig's credentials and TLS settings,
+ * for what the generated client has no call for: the service proxy with a request body, and a
+ * cheap authenticated ping.
+ */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export interface RawAnswer {
+  status: number;
+  body: string;
+}
+
+export async function rawRequest(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  options: { body?: string; contentType?: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<RawAnswer> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('the kubeconfig context has no cluster');
+  const url = new URL(path, server.replace(/\/+$/, '') + '/');
+  const opts: RequestOptions = { method, headers: {} };
+  await kc.applyToHTTPSOptions(opts);
+  const headers = opts.headers as Record<string, string>;
+  headers.accept = 'application/json, */*';
+  if (options.body !== undefined) {
+    headers['content-type'] = options.contentType ?? 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(options.body));
+  }
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)])
+    : AbortSignal.timeout(options.timeoutMs);
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const req = send(url, { ...opts, signal }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}

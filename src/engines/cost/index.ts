@@ -1,0 +1,3 @@
+export * from './store.js';
+export * from './import.js';
+export * from './pull.js';

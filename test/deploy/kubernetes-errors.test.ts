@@ -1,0 +1,172 @@
+/**
+ * The Kubernetes adapter on bad input and a failing world: each failure is an McmlError that
+ * names the target and the object, with the code that makes the CLI exit 2 (input) or 1
+ * (world), and a partial apply says what it had already applied.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubernetesCluster } from '../../src/adapters/kubernetes/index.js';
+import { McmlError, exitCodeFor } from '../../src/core/errors.js';
+import type { ClusterObject } from '../../src/ports/cluster.js';
+import { kubeconfigYaml } from '../doubles/kube-apiserver.js';
+import { kubeFixture, sampleObjects } from './kube-fixture.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+async function fixture() {
+  const f = await kubeFixture();
+  closers.push(() => f.close());
+  return f;
+}
+
+async function failure(run: () => Promise<unknown>): Promise<McmlError> {
+  const error = await run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(McmlError);
+  return error as McmlError;
+}
+
+const set = { name: 'web', namespace: 'web' };
+
+describe('Kubernetes adapter errors', () => {
+  it('names the target and the contexts there are when the context is missing (exit 2)', async () => {
+    const f = await fixture();
+    const error = await failure(() =>
+      Promise.resolve().then(
+        () =>
+          new KubernetesCluster({
+            target: 'gcp-usc1',
+            context: 'gke-prod',
+            kubeconfig: f.kubeconfig,
+          }),
+      ),
+    );
+    expect(error.message).toBe('target "gcp-usc1": context "gke-prod" is not in the kubeconfig');
+    expect(error.hint).toMatch(/contexts there: test/);
+    expect(exitCodeFor(error)).toBe(2);
+  });
+
+  it('reports a wrong or expired credential as PROVIDER_AUTH (exit 2)', async () => {
+    const f = await fixture();
+    const kc = new KubeConfig();
+    kc.loadFromString(f.api.kubeconfig('test').replace(f.api.token, 'expired-token'));
+    const cluster = new KubernetesCluster({ target: 'aws-use1', context: 'test', kubeconfig: kc });
+    const error = await failure(() =>
+      cluster.apply({ ...set, objects: sampleObjects('web', 'v1') }),
+    );
+    expect(error.code).toBe('PROVIDER_AUTH');
+    expect(error.message).toMatch(
+      /^target "aws-use1" \(context "test", https:\/\/127\.0\.0\.1:\d+\) refused the credentials/,
+    );
+    expect(error.hint).toMatch(/update-kubeconfig/);
+    expect(exitCodeFor(error)).toBe(2);
+    const ping = await failure(() => cluster.ping());
+    expect(ping.code).toBe('PROVIDER_AUTH');
+  });
+
+  it('reports a 403 on one kind, naming the object, and what was applied before it', async () => {
+    const f = await fixture();
+    f.api.forbid('patch', 'services');
+    const error = await failure(() =>
+      f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') }),
+    );
+    expect(error.code).toBe('PERMISSION_DENIED');
+    expect(error.message).toMatch(
+      /target "aws-use1" .*: not allowed to apply Service web\/web: services "web" is forbidden/,
+    );
+    expect(error.message).toMatch(
+      /already applied on this cluster: Namespace web, ConfigMap web\/web-config, Deployment web\/web/,
+    );
+    expect(error.details.applied).toHaveLength(3);
+    expect(exitCodeFor(error)).toBe(2);
+  });
+
+  it('reports a kind the cluster does not serve (a CRD not installed) before applying anything', async () => {
+    const f = await fixture();
+    const monitor: ClusterObject = {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: 'web', namespace: 'web' },
+      spec: { selector: {} },
+    };
+    const error = await failure(() =>
+      f.cluster.apply({ ...set, objects: [...sampleObjects('web', 'v1'), monitor] }),
+    );
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toMatch(
+      /target "aws-use1" .*: the cluster does not serve monitoring\.coreos\.com\/v1 ServiceMonitor \(needed by ServiceMonitor web\/web\)/,
+    );
+    expect(error.hint).toMatch(/CustomResourceDefinition/);
+    expect(f.api.list('v1', 'Namespace')).toEqual([]);
+    expect(exitCodeFor(error)).toBe(2);
+  });
+
+  it('reports an immutable field by object and field (exit 2)', async () => {
+    const f = await fixture();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    const changed = sampleObjects('web', 'v1').map((o) =>
+      o.kind === 'Deployment'
+        ? (JSON.parse(
+            JSON.stringify(o).replace(
+              '"matchLabels":{"app.kubernetes.io/name":"web"}',
+              '"matchLabels":{"app":"web2"}',
+            ),
+          ) as ClusterObject)
+        : o,
+    );
+    const error = await failure(() => f.cluster.apply({ ...set, objects: changed }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toMatch(
+      /the cluster refuses Deployment web\/web: .*spec\.selector.*field is immutable/,
+    );
+    expect(error.issues.map((i) => i.path)).toEqual(['spec.selector']);
+    expect(error.hint).toMatch(/immutable field/);
+  });
+
+  it('refuses to take fields another manager owns, per field, unless forced', async () => {
+    const f = await fixture();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    const live = f.api.get('apps/v1', 'Deployment', 'web', 'web')!;
+    f.api.put({ ...live, spec: { ...(live.spec as object), replicas: 5 } }, 'kubectl-scale');
+    const error = await failure(() =>
+      f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') }),
+    );
+    expect(error.code).toBe('CONFLICT');
+    expect(error.message).toMatch(/Deployment web\/web has 1 field managed by another tool/);
+    expect(error.issues).toEqual([
+      { path: '.spec.replicas', message: 'managed by "kubectl-scale" using apps/v1' },
+    ]);
+    expect(error.hint).toMatch(/--force-conflicts/);
+    const forced = await f.cluster.apply(
+      { ...set, objects: sampleObjects('web', 'v1') },
+      { force: true },
+    );
+    expect(forced.changes.find((c) => c.ref.kind === 'Deployment')?.action).toBe('configured');
+    expect(
+      (f.api.get('apps/v1', 'Deployment', 'web', 'web')!.spec as { replicas: number }).replicas,
+    ).toBe(2);
+  });
+
+  it('reports a cluster that does not answer as PROVIDER_UNAVAILABLE (exit 1)', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(
+      kubeconfigYaml([{ context: 'dead', server: 'https://127.0.0.1:1', token: 't' }]),
+    );
+    const cluster = new KubernetesCluster({ target: 'azure-eus', context: 'dead', kubeconfig: kc });
+    const error = await failure(() => cluster.ping());
+    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(error.message).toMatch(
+      /^target "azure-eus" \(context "dead", https:\/\/127\.0\.0\.1:1\) does not answer: ECONNREFUSED/,
+    );
+    expect(exitCodeFor(error)).toBe(1);
+    const apply = await failure(() =>
+      cluster.apply({ ...set, objects: sampleObjects('web', 'v1') }),
+    );
+    expect(apply.code).toBe('PROVIDER_UNAVAILABLE');
+  });
+});
