@@ -181,9 +181,18 @@ describe('values that cannot go into a tensor', () => {
     expect(
       errorOf(() => decodeV2Request(one('FP32', [0, 3.5e38]), undefined, spec('FP32'), [])).message,
     ).toMatch(/element 1: 3\.5e\+38 overflows FP32/);
-    // The largest float32 itself still fits.
-    const max = decodeV2Request(one('FP32', [3.4028234663852886e38]), undefined, spec('FP32'), []);
-    expect(Number.isFinite((max.inputs[0]!.data as Float32Array)[0])).toBe(true);
+    // The largest float32 still fits, also as it is usually printed (3.4028235e38 rounds to it).
+    for (const value of [3.4028234663852886e38, 3.4028235e38, -3.4028235e38, 1e-46]) {
+      const fits = decodeV2Request(one('FP32', [value, value]), undefined, spec('FP32'), []);
+      expect(Array.from(fits.inputs[0]!.data as Float32Array)).toEqual([
+        Math.fround(value),
+        Math.fround(value),
+      ]);
+    }
+    expect(
+      errorOf(() => decodeV2Request(one('FP32', [3.4028236e38]), undefined, spec('FP32'), []))
+        .message,
+    ).toMatch(/overflows FP32/);
     expect(
       errorOf(() => decodeV2Request(one('FP64', [1, -Infinity]), undefined, spec('FP64'), []))
         .message,

@@ -143,12 +143,17 @@ export function preview(value: unknown): string {
 
 /** Largest finite float32 magnitude. */
 const FP32_MAX = 3.4028234663852886e38;
+/**
+ * Smallest magnitude that rounds to Infinity in float32 (halfway between FP32_MAX and 2^128):
+ * below it a value rounds to a finite float32, as "3.4028235e38" (FP32_MAX printed) does.
+ */
+const FP32_OVERFLOW = 2 ** 128 - 2 ** 103;
 
 /** Why a float value cannot go into a tensor of `datatype`, or undefined when it can. */
 function badFloat(datatype: 'FP32' | 'FP64', value: number): string | undefined {
   if (Number.isNaN(value)) return `NaN is not a valid ${datatype} input`;
   if (!Number.isFinite(value)) return `${value} is not a valid ${datatype} input`;
-  if (datatype === 'FP32' && Math.abs(value) > FP32_MAX) {
+  if (datatype === 'FP32' && Math.abs(value) >= FP32_OVERFLOW) {
     return `${value} overflows FP32 (largest magnitude ${FP32_MAX})`;
   }
   return undefined;
@@ -191,11 +196,12 @@ export function fillFromJson(
     // Fast path for the common case: a flat array of finite floats.
     const floats = allocate(datatype, expected) as Float32Array;
     let k = 0;
+    // Out of range for the datatype (or not finite): leave it to the checks below.
+    const limit = datatype === 'FP32' ? FP32_OVERFLOW : Infinity;
     for (; k < expected; k++) {
       const value: unknown = data[k];
-      if (typeof value !== 'number') break;
+      if (typeof value !== 'number' || !(value < limit && value > -limit)) break;
       floats[k] = value;
-      if (!Number.isFinite(floats[k]!)) break;
     }
     if (k === expected) return floats;
   }
@@ -266,29 +272,39 @@ export function fillFromJson(
   return out;
 }
 
+/** Index of the first NaN or ±Infinity, or -1 (`v - v` is NaN exactly for those). */
+function firstNonFinite(values: Float32Array | Float64Array): number {
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    if (v - v !== 0) return k;
+  }
+  return -1;
+}
+
+/** Index of the first byte other than 0 and 1, or -1. */
+function firstNonBool(bytes: Uint8Array): number {
+  for (let k = 0; k < bytes.length; k++) if (bytes[k]! > 1) return k;
+  return -1;
+}
+
 /**
  * Checks values that arrived as raw bytes (binary data extension): floats must be finite
  * (NaN and Infinity make the model answer NaN, which JSON cannot carry), BOOL bytes 0 or 1.
  */
 function checkBinaryValues(name: string, datatype: Datatype, data: TensorData): void {
   if (datatype === 'FP32' || datatype === 'FP64') {
-    const floats = data as Float32Array;
-    for (let k = 0; k < floats.length; k++) {
-      const value = floats[k]!;
-      if (!Number.isFinite(value)) {
-        throw invalid(
-          `input ${preview(name)}: element ${k} of the binary data is ${value}; ${datatype} inputs must be finite numbers`,
-        );
-      }
+    const k = firstNonFinite(data as Float32Array | Float64Array);
+    if (k >= 0) {
+      throw invalid(
+        `input ${preview(name)}: element ${k} of the binary data is ${data[k]}; ${datatype} inputs must be finite numbers`,
+      );
     }
   } else if (datatype === 'BOOL') {
-    const bytes = data as Uint8Array;
-    for (let k = 0; k < bytes.length; k++) {
-      if (bytes[k]! > 1) {
-        throw invalid(
-          `input ${preview(name)}: element ${k} of the binary data is ${bytes[k]}; BOOL bytes must be 0 or 1`,
-        );
-      }
+    const k = firstNonBool(data as Uint8Array);
+    if (k >= 0) {
+      throw invalid(
+        `input ${preview(name)}: element ${k} of the binary data is ${data[k]}; BOOL bytes must be 0 or 1`,
+      );
     }
   }
 }

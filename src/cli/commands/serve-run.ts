@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { McmlError } from '../../core/errors.js';
-import { durationMs } from '../../core/spec/parse.js';
+import { MAX_TIMER_MS, parseDuration } from '../../core/spec/duration.js';
 import {
   DEVICES,
   labelsFromEnv,
@@ -30,9 +30,6 @@ function integer(flag: string, value: unknown, min: number, max = Number.MAX_SAF
 
 /** Largest --max-body: request bodies are held in memory, and JSON ones parsed as one string. */
 const MAX_BODY_LIMIT = 1024 ** 3;
-
-/** Longest --drain-timeout: Node's timers hold 2^31 - 1 ms (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The interface to listen on: an IP address (IPv6 with or without brackets) or a host name.
@@ -88,16 +85,17 @@ export function parseSize(flag: string, value: unknown): number {
   return bytes;
 }
 
-/** Milliseconds from "10s", "500ms", "2m" or a bare number of milliseconds. */
-export function parseDuration(flag: string, value: unknown): number {
+/**
+ * Milliseconds from "10s", "500ms", "2m" or a bare number of milliseconds, at most what a
+ * Node.js timer holds (2^31 - 1 ms, about 24.8 days).
+ */
+export function durationFlag(flag: string, value: unknown): number {
   const text = String(value).trim();
-  let ms: number;
-  try {
-    ms = /^\d+$/.test(text) ? Number(text) : durationMs(text);
-  } catch {
+  const ms = /^\d+$/.test(text) ? Number(text) : parseDuration(text);
+  if (ms === undefined) {
     throw new McmlError('USAGE', `${flag} must be a duration such as 10s or 500ms, got "${text}"`);
   }
-  if (!Number.isFinite(ms) || ms > MAX_TIMER_MS) {
+  if (ms > MAX_TIMER_MS) {
     throw new McmlError('USAGE', `${flag} must be at most 24d (596h), got "${text}"`);
   }
   return Math.round(ms);
@@ -148,7 +146,7 @@ export async function runServe(raw: RawOptions): Promise<void> {
     batchDelayMs: integer('--batch-delay-ms', raw.batchDelayMs, 0, 10_000),
     maxQueue: integer('--max-queue', raw.maxQueue, 1, 1_000_000),
     maxBodyBytes: parseSize('--max-body', raw.maxBody),
-    drainTimeoutMs: parseDuration('--drain-timeout', raw.drainTimeout),
+    drainTimeoutMs: durationFlag('--drain-timeout', raw.drainTimeout),
     ...(raw.threads === 'auto'
       ? {}
       : { intraOpThreads: integer('--threads', raw.threads, 0, 256) }),
