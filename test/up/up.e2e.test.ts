@@ -76,7 +76,7 @@ describe('mcml up', () => {
         new RegExp(`mcml_server_ready\\{[^}]*cloud="${cloud}"[^}]*target="${target}"`),
       );
     }
-    expect(metrics).toMatch(/mcml_active_target\{target="local-aws"\} 1/);
+    expect(metrics).toMatch(/mcml_active_target\{target="local-aws",cloud="[a-z]+"\} 1/);
     expect(metrics.match(/^# TYPE mcml_http_requests_total /gm)).toHaveLength(1);
     const promFile = join(dir, '.mcml/prometheus.yml');
     const prom = await readFile(promFile, 'utf8');
