@@ -5,7 +5,8 @@
  *   (b) 4 × 256 MiB             local → S3, S3 → Azure; peak RSS (use --small for 4 × 32 MiB)
  *   (c) no-op resync of 10,000   local → S3, S3 → Azure; wall time and requests per side
  *   (d) 1 → 3 fan-out            S3 → {Azure, S3, disk}; bytes read from the source
- * Flags: --small (b at 32 MiB), --objects N (c), --only a,b,c,d
+ *   (e) cold start               `mcml --version` and `mcml plan` under hyperfine
+ * Flags: --small (b at 32 MiB), --objects N (c), --only a,b,c,d,e
  * Build first (npm run build): mcml runs as `node bin/mcml`, rclone as `env -u AWS_CA_BUNDLE rclone`.
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +25,7 @@ const small = argv.includes('--small');
 const objectsC = Number(argv[argv.indexOf('--objects') + 1]) || 10_000;
 const only = argv.includes('--only')
   ? argv[argv.indexOf('--only') + 1]!.split(',')
-  : ['a', 'b', 'c', 'd'];
+  : ['a', 'b', 'c', 'd', 'e'];
 const MIB = 1024 * 1024;
 const BIN = new URL('../bin/mcml', import.meta.url).pathname;
 
@@ -260,6 +261,8 @@ async function main() {
     await rm(work, { recursive: true, force: true });
   }
 
+  if (only.includes('e')) await coldStart();
+
   // Table + ratios (rclone / mcml: > 1 means mcml is better).
   const rows = results.map((r) => {
     const peer = results.find((p) => p.scenario === r.scenario && p.tool === 'rclone');
@@ -290,6 +293,47 @@ async function main() {
   console.log(line(head));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
+}
+
+/** (e) Cold start of the CLI: hyperfine, 2 warm-up runs, medians. */
+async function coldStart(): Promise<void> {
+  const out = join(tmpdir(), `mcml-bench-cold-${process.pid}.json`);
+  const plan = new URL('../examples/local/mcml.yaml', import.meta.url).pathname;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      'hyperfine',
+      [
+        '--warmup',
+        '2',
+        '--runs',
+        '10',
+        '--export-json',
+        out,
+        '-n',
+        'mcml --version',
+        `${process.execPath} ${BIN} --version`,
+        '-n',
+        'mcml plan examples/local',
+        `${process.execPath} ${BIN} plan ${plan}`,
+        '-n',
+        'rclone version',
+        'rclone version',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`hyperfine ${code}`))));
+  });
+  const { results } = JSON.parse(await readFile(out, 'utf8')) as {
+    results: { command: string; median: number; min: number; max: number }[];
+  };
+  await rm(out, { force: true });
+  console.log('| command | median ms | min ms | max ms |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of results)
+    console.log(
+      `| ${r.command} | ${(r.median * 1000).toFixed(0)} | ${(r.min * 1000).toFixed(0)} | ${(r.max * 1000).toFixed(0)} |`,
+    );
 }
 
 main().catch((e: unknown) => {

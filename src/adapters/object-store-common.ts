@@ -308,3 +308,13 @@ export async function statCopied(
   if (!info) throw new McmlError('INTERNAL', `copy of ${fromKey} to ${toKey} vanished`);
   return info;
 }
+
+/** Waits for a hashing stream to end (draining what is left), so its digests are ready. */
+export async function waitEnd(stream: Readable): Promise<void> {
+  if (stream.readableEnded) return;
+  stream.resume();
+  await new Promise<void>((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
+}

@@ -13,6 +13,7 @@ import { McmlError } from '../core/errors.js';
 import { parseStorageUri, type StorageLocation } from '../core/storage-uri.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import type { StorageOptions } from '@google-cloud/storage';
+import type { UploadJournal } from './upload-journal.js';
 import { redactSecrets } from './object-store-common.js';
 
 export interface OpenStoreOptions {
@@ -20,12 +21,19 @@ export interface OpenStoreOptions {
   baseDir?: string;
   /** Environment to read endpoints and keys from (default: process.env). */
   env?: Record<string, string | undefined>;
+  /**
+   * Where interrupted large uploads are remembered so a rerun resumes them (default:
+   * MCML_UPLOAD_STATE_DIR, else ~/.cache/mcml/uploads); `false` turns resuming off.
+   */
+  uploadStateDir?: string | false;
   s3?: {
     endpoint?: string;
     region?: string;
     forcePathStyle?: boolean;
     credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
     partSize?: number;
+    /** Parts in flight per object (default 4). */
+    queueSize?: number;
     maxAttempts?: number;
   };
   gcs?: {
@@ -99,11 +107,14 @@ export async function openLocation(
         ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
         ...(o.credentials ? { credentials: o.credentials } : {}),
       });
+      const journal = await journalFor(options, env);
       return new S3ObjectStore({
         client,
         bucket: loc.bucket,
         prefix: loc.prefix,
         ...(o.partSize ? { partSize: o.partSize } : {}),
+        ...(o.queueSize ? { queueSize: o.queueSize } : {}),
+        ...(journal ? { journal } : {}),
       });
     }
     case 'gs': {
@@ -199,4 +210,13 @@ function bearer(token: string): NonNullable<StorageOptions['authClient']> {
     getAccessToken: () => Promise.resolve({ token }),
   };
   return client as unknown as NonNullable<StorageOptions['authClient']>;
+}
+
+async function journalFor(
+  options: OpenStoreOptions,
+  env: Record<string, string | undefined>,
+): Promise<UploadJournal | undefined> {
+  if (options.uploadStateDir === false) return undefined;
+  const { UploadJournal, defaultJournalDir } = await import('./upload-journal.js');
+  return new UploadJournal(options.uploadStateDir ?? defaultJournalDir(env));
 }

@@ -17,6 +17,8 @@ export interface ObjectInfo {
   /** Base64 CRC32C, when the store knows it (GCS). */
   crc32c?: string;
   etag?: string;
+  /** On a write's result: bytes reused from an interrupted earlier write of the same source. */
+  resumedBytes?: number;
 }
 
 export interface WriteOptions {
@@ -26,6 +28,8 @@ export interface WriteOptions {
   sha256?: string;
   contentType?: string;
   signal?: AbortSignal;
+  /** Called with the bytes of parts an interrupted earlier write had stored and this one reuses. */
+  onResumed?: (bytes: number) => void;
 }
 
 export interface ListOptions {

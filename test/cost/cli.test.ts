@@ -81,7 +81,7 @@ describe('mcml cost', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^CLOUD +BILLED +EFFECTIVE +ESTIMATE +DRIFT +DAYS +PER 1K INF$/m);
     expect(text.stdout).toMatch(/^Cheapest: (aws|gcp|azure) /m);
-    expect(text.stdout).toMatch(/^Budget 2026-11: \$[\d,.]+ of \$20,000\.00 spent/m);
+    expect(text.stdout).toMatch(/^Budget 2026-11: \$[\d,.]+ of \$5,000\.00 spent/m);
 
     const json = await mcml(['cost', 'report', '-f', 'mcml.yaml', ...RANGE, '--json']);
     const report = JSON.parse(json.stdout) as CostReport & { attribution: string };

@@ -17,7 +17,16 @@ export interface CountingProxy {
    * behind the proxy (S3: XML <Error><Code>; Azure: x-ms-error-code + XML), so SDKs parse it
    * as they would a real failure.
    */
-  fail(times: number, status: number, code: string, style: 's3' | 'azure'): void;
+  fail(
+    times: number,
+    status: number,
+    code: string,
+    style: 's3' | 'azure',
+    /** Only requests of this operation ("PUT multipart", "PUT block", …). */
+    only?: string,
+  ): void;
+  /** Request body bytes clients sent (object data uploaded). */
+  bytesIn: { value: number };
   stop(): Promise<void>;
 }
 
@@ -38,11 +47,15 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const t = new URL(target);
   const counts = new Map<string, number>();
   const bytesOut = { value: 0 };
-  let fault: { times: number; status: number; code: string; style: 's3' | 'azure' } | undefined;
+  let fault:
+    | { times: number; status: number; code: string; style: 's3' | 'azure'; only?: string }
+    | undefined;
+  const bytesIn = { value: 0 };
   const server: Server = createServer((req, res) => {
     const op = operationOf(req);
     counts.set(op, (counts.get(op) ?? 0) + 1);
-    if (fault && fault.times > 0) {
+    req.on('data', (d: Buffer) => (bytesIn.value += d.length));
+    if (fault && fault.times > 0 && (fault.only === undefined || fault.only === op)) {
       fault.times--;
       const { status, code, style } = fault;
       req.resume();
@@ -84,12 +97,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     counts,
     bytesOut,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
-    fail: (times, status, code, style) => {
-      fault = { times, status, code, style };
+    fail: (times, status, code, style, only) => {
+      fault = { times, status, code, style, ...(only ? { only } : {}) };
     },
+    bytesIn,
     reset: () => {
       counts.clear();
       bytesOut.value = 0;
+      bytesIn.value = 0;
     },
     stop: () =>
       new Promise<void>((r) => {

@@ -1,8 +1,9 @@
 /**
  * ObjectStore on Amazon S3 (AWS SDK v3). Small objects go in one PutObject with Content-MD5
- * (S3 rejects a corrupted body); large ones in a multipart upload (lib-storage) that becomes
- * visible only on CompleteMultipartUpload and is aborted on failure. Memory per write is
- * partSize × (queueSize + 1), whatever the object size.
+ * (S3 rejects a corrupted body); large ones in a multipart upload with parts in parallel that
+ * becomes visible only on CompleteMultipartUpload. Memory per write is partSize × (queueSize
+ * + 1), whatever the object size; the part size grows with the object to stay within S3's
+ * 10,000 parts. An interrupted upload of a known source version is resumed by a rerun.
  */
 import {
   CopyObjectCommand,
@@ -16,13 +17,16 @@ import {
   UploadPartCopyCommand,
   CompleteMultipartUploadCommand,
   AbortMultipartUploadCommand,
+  ListPartsCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { McmlError } from '../../core/errors.js';
+import { McmlError, isMcmlError } from '../../core/errors.js';
 import type {
+  AbandonedWrite,
   ByteRange,
   ListOptions,
   ObjectInfo,
@@ -40,7 +44,9 @@ import {
   statCopied,
   statusOf,
   storeError,
+  waitEnd,
 } from '../object-store-common.js';
+import { partSizeFor, type SourceVersion, type UploadJournal } from '../upload-journal.js';
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
@@ -49,12 +55,18 @@ export interface S3ObjectStoreOptions {
   prefix: string;
   /** Multipart part size in bytes (default 8 MiB, minimum 5 MiB). */
   partSize?: number;
-  /** Parts in flight per object (default 2). */
+  /** Parts in flight per object (default 4). */
   queueSize?: number;
+  /** Where interrupted multipart uploads are remembered for resuming (none: no resume). */
+  journal?: UploadJournal;
 }
 
 const MIB = 1024 * 1024;
 const MAX_SINGLE_COPY = 5 * 1024 * MIB;
+/** S3's limit on parts per upload. */
+const MAX_PARTS = 10_000;
+/** A journaled upload nobody resumed for this long is abandoned. */
+const ABANDONED_AFTER_MS = 24 * 3600_000;
 
 function unquote(etag: string | undefined): string | undefined {
   return etag?.replace(/^"|"$/g, '');
@@ -74,13 +86,15 @@ export class S3ObjectStore implements ObjectStore {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly journal: UploadJournal | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.client = options.client;
     this.bucket = options.bucket;
     this.prefix = options.prefix;
     this.partSize = Math.max(options.partSize ?? 8 * MIB, 5 * MIB);
-    this.queueSize = options.queueSize ?? 2;
+    this.queueSize = options.queueSize ?? 4;
+    this.journal = options.journal;
     this.uri = `s3://${this.bucket}/${this.prefix}`;
   }
 
@@ -164,10 +178,11 @@ export class S3ObjectStore implements ObjectStore {
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {
     const fullKey = this.full(key);
+    const partSize = partSizeFor(options.size, this.partSize, MAX_PARTS);
     // Read the first part: if the body ends within it, one verified PutObject does it all.
-    const head = await readUpTo(body, this.partSize + 1);
+    const head = await readUpTo(body, partSize + 1);
     if (head.ended) return this.putSingle(key, fullKey, head.buffer, options);
-    return this.putMultipart(key, fullKey, head.buffer, body, options);
+    return this.putMultipart(key, fullKey, head.buffer, body, partSize, options);
   }
 
   private async putSingle(
@@ -206,62 +221,198 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * The upload to continue: the journaled one for this key when it belongs to the same source
+   * version (size + sha256) and part size and S3 still has it, with the parts S3 holds. A
+   * journaled upload for another version is aborted (restart, never splice).
+   */
+  private async resumable(
+    key: string,
+    fullKey: string,
+    version: SourceVersion | undefined,
+    partSize: number,
+  ): Promise<{ uploadId: string; parts: Map<number, { etag: string; size: number }> } | undefined> {
+    if (!this.journal) return undefined;
+    const record = await this.journal.get(this.uri, key);
+    if (!record) return undefined;
+    const same =
+      version !== undefined &&
+      record.version.size === version.size &&
+      record.version.sha256 === version.sha256 &&
+      record.partSize === partSize;
+    if (!same) {
+      await this.abort(fullKey, record.id);
+      await this.journal.delete(this.uri, key);
+      return undefined;
+    }
+    const parts = new Map<number, { etag: string; size: number }>();
+    try {
+      let marker: string | undefined;
+      do {
+        const r = await this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: fullKey,
+            UploadId: record.id,
+            ...(marker ? { PartNumberMarker: marker } : {}),
+          }),
+        );
+        for (const p of r.Parts ?? [])
+          if (p.PartNumber && p.ETag)
+            parts.set(p.PartNumber, { etag: unquote(p.ETag)!, size: p.Size ?? 0 });
+        marker = r.IsTruncated ? r.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        await this.journal.delete(this.uri, key);
+        return undefined; // completed or aborted meanwhile
+      }
+      throw storeError(error, `listing the stored parts of ${key}`, this.uri);
+    }
+    return { uploadId: record.id, parts };
+  }
+
+  private async abort(fullKey: string, uploadId: string): Promise<void> {
+    await this.client
+      .send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: fullKey, UploadId: uploadId }),
+      )
+      .catch(() => undefined);
+  }
+
+  /**
+   * Multipart upload with `queueSize` parts in flight (memory: partSize × (queueSize + 1)).
+   * Each part carries its Content-MD5. When the source version is known the upload is
+   * journaled, so a rerun after a kill sends only the parts S3 does not hold: a stored part is
+   * reused only when its MD5 equals the MD5 of the bytes read for it now.
+   */
   private async putMultipart(
     key: string,
     fullKey: string,
     head: Buffer,
     rest: Readable,
+    partSize: number,
     options: WriteOptions,
   ): Promise<ObjectInfo> {
-    const hashing = new HashingStream(this.partSize);
-    const source = Readable.from(
-      (async function* () {
-        yield head;
-        for await (const chunk of rest) yield chunk as Buffer;
-      })(),
-    );
-    source.on('error', (e) => hashing.destroy(e));
-    source.pipe(hashing);
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.bucket,
-        Key: fullKey,
-        Body: hashing,
-        ...(options.sha256 ? { Metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
-        ...(options.contentType ? { ContentType: options.contentType } : {}),
-      },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
-    const onAbort = () => void upload.abort().catch(() => undefined);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    let etag: string | undefined;
+    const version =
+      options.sha256 !== undefined && options.size !== undefined
+        ? { size: options.size, sha256: options.sha256 }
+        : undefined;
+    const resumed = await this.resumable(key, fullKey, version, partSize);
+    let uploadId = resumed?.uploadId;
+    const stored = resumed?.parts ?? new Map<number, { etag: string; size: number }>();
     try {
-      const r = await upload.done();
-      etag = unquote(r.ETag);
+      if (!uploadId) {
+        const created = await this.client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: fullKey,
+            ...(options.sha256 ? { Metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
+            ...(options.contentType ? { ContentType: options.contentType } : {}),
+          }),
+        );
+        uploadId = created.UploadId!;
+        if (version && this.journal)
+          await this.journal.put({
+            store: this.uri,
+            key,
+            id: uploadId,
+            version,
+            partSize,
+            startedAt: new Date().toISOString(),
+          });
+      }
     } catch (error) {
       throw storeError(error, `writing ${key}`, this.uri);
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
     }
-    const d = hashing.digests();
-    const expectedEtag = multipartEtag(d.partMd5s);
-    const bad =
-      (etag !== undefined && etag.includes('-') && etag !== expectedEtag) ||
-      (options.sha256 !== undefined && options.sha256 !== d.sha256) ||
-      (options.size !== undefined && options.size !== d.size);
-    if (bad) {
-      await this.delete(key).catch(() => undefined);
-      throw new McmlError(
-        'INTEGRITY',
-        `${this.uri}${key}: the uploaded object does not match the bytes sent (ETag ${etag}, expected ${expectedEtag})`,
+    const id = uploadId;
+    const hashing = new HashingStream(partSize);
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let reused = 0;
+    try {
+      const source = Readable.from(
+        (async function* () {
+          yield head;
+          for await (const chunk of rest) yield chunk as Buffer;
+        })(),
       );
-    }
-    if (!options.sha256 && d.size <= MAX_SINGLE_COPY) {
-      // The hash was unknown when the upload started: record it with a metadata-only copy.
-      try {
+      source.on('error', (e) => hashing.destroy(e));
+      source.pipe(hashing);
+      for (let n = 1; ; n++) {
+        options.signal?.throwIfAborted();
+        const { buffer, ended } = await readUpTo(hashing, partSize);
+        if (buffer.length === 0 && n > 1) break;
+        const md5 = createHash('md5').update(buffer).digest('hex');
+        const have = stored.get(n);
+        if (have && have.etag === md5 && have.size === buffer.length) {
+          parts.push({ ETag: `"${md5}"`, PartNumber: n });
+          reused += buffer.length;
+          options.onResumed?.(buffer.length);
+        } else {
+          const part = { ETag: '', PartNumber: n };
+          parts.push(part);
+          const p = this.client
+            .send(
+              new UploadPartCommand({
+                Bucket: this.bucket,
+                Key: fullKey,
+                UploadId: id,
+                PartNumber: n,
+                Body: buffer,
+                ContentLength: buffer.length,
+                ContentMD5: hexToBase64(md5),
+              }),
+              options.signal ? { abortSignal: options.signal } : {},
+            )
+            .then(
+              (r) => {
+                part.ETag = r.ETag ?? `"${md5}"`;
+              },
+              (e: unknown) => {
+                failure ??= e;
+              },
+            );
+          inFlight.add(p);
+          void p.finally(() => inFlight.delete(p));
+          if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
+        }
+        if (failure) throw asError(failure);
+        if (ended) break;
+      }
+      await Promise.all(inFlight);
+      if (failure) throw asError(failure);
+      await waitEnd(hashing);
+      const d = hashing.digests();
+      if (
+        (options.sha256 !== undefined && options.sha256 !== d.sha256) ||
+        (options.size !== undefined && options.size !== d.size)
+      ) {
+        await this.abort(fullKey, id);
+        await this.journal?.delete(this.uri, key);
+        checkExpected(key, d, options);
+      }
+      const done = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: fullKey,
+          UploadId: id,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+      await this.journal?.delete(this.uri, key);
+      let etag = unquote(done.ETag);
+      const expectedEtag = multipartEtag(d.partMd5s);
+      if (etag !== undefined && etag.includes('-') && etag !== expectedEtag) {
+        await this.delete(key).catch(() => undefined);
+        throw new McmlError(
+          'INTEGRITY',
+          `${this.uri}${key}: the uploaded object does not match the bytes sent (ETag ${etag}, expected ${expectedEtag})`,
+        );
+      }
+      if (!options.sha256 && d.size <= MAX_SINGLE_COPY) {
+        // The hash was unknown when the upload started: record it with a metadata-only copy.
         const c = await this.client.send(
           new CopyObjectCommand({
             Bucket: this.bucket,
@@ -273,11 +424,47 @@ export class S3ObjectStore implements ObjectStore {
           }),
         );
         etag = unquote(c.CopyObjectResult?.ETag) ?? etag;
-      } catch (error) {
-        throw storeError(error, `recording the hash of ${key}`, this.uri);
       }
+      return {
+        key,
+        size: d.size,
+        sha256: d.sha256,
+        md5: d.md5,
+        ...(etag ? { etag } : {}),
+        ...(reused > 0 ? { resumedBytes: reused } : {}),
+      };
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      hashing.destroy();
+      // A journaled upload stays for a rerun to resume (it is aborted when the source changes
+      // or after a day, see abandoned()); one nobody can resume is aborted now.
+      if (!version || !this.journal || isMcmlError(error)) {
+        await this.abort(fullKey, id);
+        await this.journal?.delete(this.uri, key);
+      }
+      throw storeError(error, `writing ${key}`, this.uri);
     }
-    return { key, size: d.size, sha256: d.sha256, md5: d.md5, ...(etag ? { etag } : {}) };
+  }
+
+  /** Journaled uploads of this store older than a day: nobody resumed them. */
+  async abandoned(): Promise<AbandonedWrite[]> {
+    if (!this.journal) return [];
+    const cutoff = Date.now() - ABANDONED_AFTER_MS;
+    return (await this.journal.list(this.uri))
+      .filter((r) => Date.parse(r.startedAt) < cutoff)
+      .map((r) => ({ key: r.key, size: r.version.size, started: new Date(r.startedAt) }));
+  }
+
+  /** Aborts what `abandoned()` lists (S3 bills stored parts until then). */
+  async cleanAbandoned(): Promise<AbandonedWrite[]> {
+    if (!this.journal) return [];
+    const old = await this.abandoned();
+    for (const a of old) {
+      const r = await this.journal.get(this.uri, a.key);
+      if (r) await this.abort(this.full(a.key), r.id);
+      await this.journal.delete(this.uri, a.key);
+    }
+    return old;
   }
 
   async delete(key: string): Promise<void> {
@@ -378,4 +565,8 @@ export class S3ObjectStore implements ObjectStore {
 
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -1,7 +1,8 @@
 /**
- * ObjectStore on Azure Blob Storage (@azure/storage-blob). Writes stage blocks (each with a
- * transactional MD5 the service checks) and commit the block list at the end with the sha256
- * metadata and content MD5: the blob appears only at commit. Memory per write is
+ * ObjectStore on Azure Blob Storage (@azure/storage-blob). Writes stage blocks in parallel (each
+ * with a transactional MD5 the service checks) and commit the block list at the end with the
+ * sha256 metadata and content MD5: the blob appears only at commit. Block IDs of a known source
+ * version name that version, so a rerun after a kill reuses the blocks already staged. Memory per write is
  * blockSize × (concurrency + 1), whatever the blob size.
  *
  * location(): a storage account's region is not in the Blob data plane (it is an ARM property),
@@ -36,6 +37,7 @@ import {
   statusOf,
   storeError,
 } from '../object-store-common.js';
+import { partSizeFor } from '../upload-journal.js';
 import { createHash } from 'node:crypto';
 
 export interface AzureBlobObjectStoreOptions {
@@ -45,12 +47,14 @@ export interface AzureBlobObjectStoreOptions {
   prefix: string;
   /** Block size in bytes (default 8 MiB). */
   blockSize?: number;
-  /** Blocks in flight per blob (default 2). */
+  /** Blocks in flight per blob (default 4). */
   concurrency?: number;
 }
 
 const MIB = 1024 * 1024;
 const FROM_URL_BLOCK = 100 * MIB;
+/** Azure's limit on blocks per blob. */
+const MAX_BLOCKS = 50_000;
 
 function toBuffer(u: Uint8Array | undefined): Buffer | undefined {
   return u && u.length > 0 ? Buffer.from(u) : undefined;
@@ -70,7 +74,7 @@ export class AzureBlobObjectStore implements ObjectStore {
     this.container = options.service.getContainerClient(options.container);
     this.prefix = options.prefix;
     this.blockSize = options.blockSize ?? 8 * MIB;
-    this.concurrency = options.concurrency ?? 2;
+    this.concurrency = options.concurrency ?? 4;
     this.uri = `az://${options.account}/${options.container}/${options.prefix}`;
   }
 
@@ -144,19 +148,45 @@ export class AzureBlobObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Blocks an interrupted earlier write of the same source version left uncommitted: block IDs
+   * carry the source's sha256 and the block size, so only blocks of these very bytes match.
+   */
+  private async staged(blob: BlockBlobClient, resumable: boolean): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!resumable) return out;
+    try {
+      const list = await blob.getBlockList('uncommitted');
+      for (const b of list.uncommittedBlocks ?? []) out.set(b.name, b.size);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    return out;
+  }
+
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {
     const blob = this.blob(key);
     const hashing = new HashingStream();
     body.on('error', (e) => hashing.destroy(e));
     body.pipe(hashing);
-    const run = randomBytes(8).toString('hex');
+    const blockSize = partSizeFor(options.size, this.blockSize, MAX_BLOCKS);
+    const resumable =
+      options.sha256 !== undefined && options.size !== undefined && options.size > blockSize;
+    // Every block ID of a blob has the same length: 32 hex of version (or random), size, index.
+    const run = resumable ? options.sha256!.slice(0, 32) : randomBytes(16).toString('hex');
+    const blockId = (index: number) =>
+      Buffer.from(
+        `${run}-${blockSize.toString(16).padStart(8, '0')}-${String(index).padStart(6, '0')}`,
+      ).toString('base64');
     const ids: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
+    let resumedBytes = 0;
     try {
+      const staged = await this.staged(blob, resumable);
       for (let index = 0; ; index++) {
         options.signal?.throwIfAborted();
-        const { buffer, ended } = await readUpTo(hashing, this.blockSize);
+        const { buffer, ended } = await readUpTo(hashing, blockSize);
         if (buffer.length > 0 || index === 0) {
           if (ended && index === 0) {
             // Small blob: a single Put Blob, verified by its transactional MD5.
@@ -173,8 +203,14 @@ export class AzureBlobObjectStore implements ObjectStore {
             });
             return this.written(key, d);
           }
-          const id = Buffer.from(`${run}-${String(index).padStart(6, '0')}`).toString('base64');
+          const id = blockId(index);
           ids.push(id);
+          if (staged.get(id) === buffer.length) {
+            resumedBytes += buffer.length;
+            options.onResumed?.(buffer.length);
+            if (ended) break;
+            continue;
+          }
           const md5 = createHash('md5').update(buffer).digest();
           const p = blob
             .stageBlock(id, buffer, buffer.length, {
@@ -207,11 +243,12 @@ export class AzureBlobObjectStore implements ObjectStore {
         },
         ...(options.signal ? { abortSignal: options.signal } : {}),
       });
-      return this.written(key, d);
+      return { ...this.written(key, d), ...(resumedBytes > 0 ? { resumedBytes } : {}) };
     } catch (error) {
       await Promise.allSettled(inFlight);
       hashing.destroy();
-      // Staged but uncommitted blocks are invisible and expire on their own (7 days).
+      // Staged but uncommitted blocks are invisible: a rerun of the same source version reuses
+      // them, a commit of other blocks discards them, and Azure drops them after 7 days.
       throw storeError(error, `writing ${key}`, this.uri);
     }
   }

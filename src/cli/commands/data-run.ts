@@ -124,7 +124,7 @@ function summarise(report: SyncReport, color: boolean, label?: string): string {
   }
   const mark = report.ok ? paint('green', '✓', color) : paint('red', '✗', color);
   lines.push(
-    `${mark} ${head}read ${report.objectsRead} objects (${formatBytes(report.bytesRead)}) from ${report.source} in ${(report.durationMs / 1000).toFixed(1)} s`,
+    `${mark} ${head}read ${report.objectsRead} objects (${formatBytes(report.bytesRead)}) from ${report.source} in ${(report.durationMs / 1000).toFixed(1)} s${report.bytesResumed > 0 ? `; ${formatBytes(report.bytesResumed)} already stored by an interrupted run, not sent again` : ''}`,
   );
   for (const d of report.destinations) {
     lines.push(

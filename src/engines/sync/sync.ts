@@ -79,6 +79,10 @@ export interface SyncReport {
   statted: number;
   destinations: DestinationReport[];
   durationMs: number;
+  /** Where the time went, by phase (ms), for --json. */
+  timings: { list: number; settle: number; clean: number; transfer: number; delete: number };
+  /** Bytes not sent again because an interrupted earlier write had stored them. */
+  bytesResumed: number;
   ok: boolean;
 }
 
@@ -239,11 +243,19 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       }
     }
   };
+  const timings = { list: 0, settle: 0, clean: 0, transfer: 0, delete: 0 };
+  let mark = now();
+  const lap = (phase: keyof typeof timings) => {
+    const t = now();
+    timings[phase] += t - mark;
+    mark = t;
+  };
   const [srcList, ...dstLists] = await Promise.all([
     listWithRetry(source),
     ...destinations.map(listWithRetry),
   ]);
   const srcByKey = new Map(srcList.map((o) => [o.key, o]));
+  lap('list');
 
   // 2. Diff, and settle what the listings cannot.
   const rawDiffs = dstLists.map((l) => diffListings(srcList, l, filter));
@@ -255,6 +267,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     rawDiffs,
     transfers,
   );
+  lap('settle');
 
   // 3. Guard deletes before any byte moves.
   const maxDelete = options.maxDelete ?? DEFAULT_MAX_DELETE;
@@ -313,6 +326,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       bytesRead: 0,
       destinations: reports,
       durationMs: now() - started,
+      timings,
+      bytesResumed: 0,
       ok: true,
     };
   }
@@ -333,8 +348,11 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     }),
   );
 
+  lap('clean');
+
   // 5. Transfer: one read per object, fanned out to the destinations that need it.
   let objectsRead = 0;
+  let bytesResumed = 0;
   let bytesRead = 0;
   const fail = (key: string, i: number, error: unknown) => {
     const d = describe(error);
@@ -373,6 +391,9 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
           size: info.size,
           ...(info.sha256 ? { sha256: info.sha256 } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
+          onResumed: (n: number) => {
+            bytesResumed += n;
+          },
         }).catch((e: unknown) => {
           passes[j]!.destroy();
           throw e;
@@ -516,6 +537,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     options.signal,
   );
 
+  lap('transfer');
+
   // 6. Deletes, only where every copy succeeded (never delete after a partial sync).
   if (options.delete) {
     for (let i = 0; i < destinations.length; i++) {
@@ -532,6 +555,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     }
   }
 
+  lap('delete');
   return {
     ...base,
     dryRun: false,
@@ -539,6 +563,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     bytesRead,
     destinations: reports,
     durationMs: now() - started,
+    timings,
+    bytesResumed,
     ok: reports.every((r) => r.failed.length === 0),
   };
 }
