@@ -5,7 +5,7 @@ import {
   type ClusterEvent,
   type LocalClusterOptions,
   type LocalTargetConfig,
-} from '../../src/apps/up/local-cluster.js';
+} from '../../src/adapters/local/local-cluster.js';
 import { fakeReplicaArgs } from './fixtures/fake-replica.js';
 import { alive } from './helpers.js';
 

@@ -41,9 +41,9 @@ import {
   type ClusterEvent,
   type LocalTargetConfig,
   type ReplicaLaunch,
-} from './local-cluster.js';
-import { escapeLabel, mergePrometheusText } from './prom-text.js';
-import { systemClock } from './system-clock.js';
+} from '../../adapters/local/local-cluster.js';
+import { escapeLabel, mergePrometheusText } from '../../core/metrics/prom-text.js';
+import { systemClock } from '../../adapters/local/system-clock.js';
 import { TargetService } from './target-service.js';
 import { TrafficStats } from './traffic-stats.js';
 

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Clock } from '../../ports/clock.js';
 import { McmlError } from '../../core/errors.js';
-import { sumSamples } from './prom-text.js';
+import { sumSamples } from '../../core/metrics/prom-text.js';
 import { systemClock } from './system-clock.js';
 
 /** The process that runs one replica. */
