@@ -288,7 +288,7 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
             desired: cs?.desired ?? 0,
             min: p.replicas.min,
             max: p.replicas.max,
-            restarts: cs?.replicas.reduce((a, r) => a + r.restarts, 0) ?? 0,
+            restarts: cs?.restarts ?? 0,
             pids: cs?.replicas.flatMap((r) => (r.pid === undefined ? [] : [r.pid])) ?? [],
           },
           endpoint: health?.endpoint ?? p.endpoint ?? '',
@@ -710,8 +710,7 @@ function ownMetrics(
     '# TYPE mcml_up_replica_restarts_total counter',
   );
   for (const t of status) {
-    const restarts = t.replicas.reduce((a, r) => a + r.restarts, 0);
-    lines.push(`mcml_up_replica_restarts_total{target="${escapeLabel(t.name)}"} ${restarts}`);
+    lines.push(`mcml_up_replica_restarts_total{target="${escapeLabel(t.name)}"} ${t.restarts}`);
   }
   lines.push(
     '# HELP mcml_up_target_requests_total Requests served by each target (health checks excluded).',
