@@ -371,10 +371,9 @@ export class LocalCluster {
     options: { timeoutMs?: number } = {},
   ): Promise<void> {
     const rt = this.#target(target);
-    if (rt.rollout) {
-      rt.rollout.controller.abort();
-      await rt.rollout.done.catch(() => undefined);
-    }
+    // Everything up to the first await happens now, so status shows the new generation at once.
+    const previous = rt.rollout;
+    previous?.controller.abort();
     if (config) {
       checkBounds(config);
       rt.config = config;
@@ -382,16 +381,14 @@ export class LocalCluster {
     }
     rt.generation += 1;
     delete rt.rolloutError;
-    const controller = new AbortController();
-    const restart = config === undefined;
-    const done = this.#roll(
-      rt,
-      controller.signal,
-      options.timeoutMs ?? this.#opts.startupTimeoutMs,
-      restart,
-    );
-    rt.rollout = { controller, done };
     rt.rollingOut = true;
+    const controller = new AbortController();
+    const timeoutMs = options.timeoutMs ?? this.#opts.startupTimeoutMs;
+    const done = (async () => {
+      await previous?.done.catch(() => undefined);
+      await this.#roll(rt, controller.signal, timeoutMs, config === undefined);
+    })();
+    rt.rollout = { controller, done };
     try {
       await done;
     } finally {
