@@ -14,6 +14,7 @@ import {
   route53ChangeBatch,
   wantsRoute53,
 } from './dns.js';
+import { frontDoorWarnings } from './front-door.js';
 import { renderKubernetes } from './kubernetes.js';
 import { renderMonitoring } from './monitoring.js';
 import { renderTerraform } from './terraform.js';
@@ -27,7 +28,8 @@ export {
   type FailoverTier,
   type HealthCheckRequest,
 } from './dns.js';
-export { METRICS, PROXY_BASE_PORT } from './monitoring.js';
+export { FRONT_DOOR } from './front-door.js';
+export { METRICS, PROXY_BASE_PORT, alertRules, type RuleTarget } from './monitoring.js';
 export { KUBERNETES_VERSION, PROVIDER_VERSIONS, nodeBounds } from './terraform.js';
 export { parseBucketUri, type BucketRef } from './names.js';
 
@@ -113,7 +115,7 @@ export function render(spec: Spec, plan: Plan, options: RenderOptions = {}): Ren
       hint: 'local targets run on this machine with "mcml up"; render is for aws, gcp and azure targets',
     });
   }
-  const warnings = [...ctx.warnings];
+  const warnings = [...ctx.warnings, ...frontDoorWarnings(ctx)];
   const terraform = renderTerraform(ctx);
   const files: Record<string, string> = {
     ...terraform.files,
