@@ -16,6 +16,7 @@ import { planFailover } from '../../core/failover/index.js';
 import type { Placement, Plan } from '../../core/plan/types.js';
 import type { Spec, Target } from '../../core/spec/index.js';
 import { durationMs } from '../../core/spec/parse.js';
+import { alertRules } from '../../core/render/monitoring.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ObjectStore } from '../../ports/object-store.js';
 import {
@@ -409,8 +410,16 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
         },
       },
     });
-    // 7. A scrape config for Prometheus.
+    // 7. A scrape config for Prometheus, with the rules `mcml render` writes for clusters.
     const prometheusConfig = join(options.stateDir, 'prometheus.yml');
+    await writeFile(
+      join(options.stateDir, 'rules.yml'),
+      alertRules(
+        spec,
+        locals.map((p) => ({ target: p.target, cloud: p.cloud })),
+      ),
+      'utf8',
+    );
     await writeFile(prometheusConfig, scrapeConfig(spec, url), 'utf8');
 
     addEvent({
@@ -738,10 +747,13 @@ function ownMetrics(
 export function scrapeConfig(spec: Spec, url: string): string {
   const { host } = new URL(url);
   const interval = Math.max(1, Math.round(durationMs(spec.monitoring.scrapeInterval) / 1000));
-  return `# Written by mcml up: Prometheus scrapes every target's replicas through one endpoint.
+  return `# Written by mcml up: Prometheus scrapes every target's replicas through one endpoint,
+# and evaluates the alerting rules mcml render writes for clusters (rules.yml, next to this).
 # Run: prometheus --config.file=${'<this file>'}
 global:
   scrape_interval: ${interval}s
+  evaluation_interval: ${interval}s
+rule_files: [rules.yml]
 scrape_configs:
   - job_name: mcml
     metrics_path: /metrics
