@@ -607,6 +607,8 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
   const kustomization: Obj = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
+    // The generators below must land in the service's namespace (and so match its references).
+    namespace: ctx.namespace,
     resources: ['../../base'],
     labels: [
       {
