@@ -29,6 +29,7 @@ import { checkRemoteTargets } from './remote-targets.js';
 import { RolloutRecord } from './rollout-view.js';
 import { startRouting, startTargetServices, type Mounted } from './routing.js';
 import { scrapeConfig } from './scrape-config.js';
+import { alertRules } from '../../core/render/monitoring.js';
 import { Timeline } from './timeline.js';
 import { TrafficStats } from './traffic-stats.js';
 import { upDashboard } from './up-dashboard.js';
@@ -180,6 +181,15 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
     });
     mounted.dashboard = ui.handler;
     const prometheusConfig = join(options.stateDir, 'prometheus.yml');
+    // The rules `mcml render` writes for clusters, evaluated against this run's targets.
+    await writeFile(
+      join(options.stateDir, 'rules.yml'),
+      alertRules(
+        spec,
+        locals.map((p) => ({ target: p.target, cloud: p.cloud })),
+      ),
+      'utf8',
+    );
     await writeFile(prometheusConfig, scrapeConfig(spec, port.url), 'utf8');
 
     port.open();

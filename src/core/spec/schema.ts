@@ -412,6 +412,11 @@ export const monitoringSchema = z
       .strictObject({
         errorRatio: z.number().min(0).max(1).default(0.05),
         p99LatencyMs: z.number().positive().default(500),
+        downFor: duration(
+          '0s',
+          '1h',
+          'How long a target may have no ready replica (or an unreachable cluster) before McmlNoReadyReplica fires.',
+        ).default('2m'),
       })
       .prefault({}),
     grafana: z.boolean().default(true),
