@@ -18,6 +18,7 @@ export interface DataSyncFlags {
   file?: string;
   dataset?: string;
   transfers?: string;
+  downloadStreams?: string;
   dryRun?: boolean;
   delete?: boolean;
   maxDelete?: string;
@@ -183,10 +184,13 @@ export async function runDataSyncCommand(
   const transfers = positiveInt('--transfers', flags.transfers, 16);
   if (transfers === 0) throw new McmlError('USAGE', '--transfers must be at least 1');
   const maxDelete = positiveInt('--max-delete', flags.maxDelete, 1000);
+  const downloadStreams = positiveInt('--download-streams', flags.downloadStreams, 1);
+  if (downloadStreams === 0) throw new McmlError('USAGE', '--download-streams must be at least 1');
   const color = useColor(process.stderr);
   const bar = await progress(flags.progress !== false && !flags.json);
   const common = {
     transfers,
+    downloadStreams,
     maxDelete,
     ...(flags.dryRun ? { dryRun: true } : {}),
     ...(flags.delete ? { delete: true } : {}),
