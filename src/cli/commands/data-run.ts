@@ -13,6 +13,7 @@ import {
 } from '../../engines/sync/index.js';
 import { loadSpecFile } from '../spec-file.js';
 import { paint, useColor } from '../output.js';
+import { formatBytes, startProgress } from './data-progress.js';
 
 export interface DataSyncFlags {
   file?: string;
@@ -47,64 +48,6 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   if (!Number.isInteger(n) || n < 0)
     throw new McmlError('USAGE', `${name} must be a whole number, got "${value}"`);
   return n;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
-
-/** A progress bar on stderr when it is a terminal; returns the event sink and a stop(). */
-async function progress(
-  enabled: boolean,
-): Promise<{ onEvent: (e: SyncEvent) => void; stop: () => void }> {
-  if (!enabled || !process.stderr.isTTY) return { onEvent: () => undefined, stop: () => undefined };
-  const { SingleBar, Presets } = await import('cli-progress');
-  const bar = new SingleBar(
-    {
-      stream: process.stderr,
-      format:
-        '{bar} {percentage}% | {objects}/{totalObjects} objects | {done}/{total_h} | {rate}/s | ETA {eta_formatted}',
-      hideCursor: true,
-      clearOnComplete: true,
-      etaBuffer: 50,
-    },
-    Presets.shades_classic,
-  );
-  let objects = 0;
-  let totalObjects = 0;
-  let bytes = 0;
-  let total = 0;
-  const started = Date.now();
-  const payload = () => ({
-    objects,
-    totalObjects,
-    done: formatBytes(bytes),
-    total_h: formatBytes(total),
-    rate: formatBytes(bytes / Math.max(0.001, (Date.now() - started) / 1000)),
-  });
-  return {
-    onEvent: (e) => {
-      if (e.type === 'planned') {
-        totalObjects = e.objects;
-        total = e.bytes;
-        bar.start(Math.max(1, total), 0, payload());
-      } else if (e.type === 'bytes') {
-        bytes += e.bytes;
-        bar.update(bytes, payload());
-      } else if (e.type === 'object-done') {
-        objects++;
-        bar.update(bytes, payload());
-      }
-    },
-    stop: () => bar.stop(),
-  };
 }
 
 function summarise(report: SyncReport, color: boolean, label?: string): string {
@@ -187,7 +130,11 @@ export async function runDataSyncCommand(
   const downloadStreams = positiveInt('--download-streams', flags.downloadStreams, 1);
   if (downloadStreams === 0) throw new McmlError('USAGE', '--download-streams must be at least 1');
   const color = useColor(process.stderr);
-  const bar = await progress(flags.progress !== false && !flags.json);
+  const bar = startProgress({
+    enabled: flags.progress !== false,
+    json: flags.json === true,
+    stream: process.stderr,
+  });
   const common = {
     transfers,
     downloadStreams,
