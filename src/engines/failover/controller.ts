@@ -413,6 +413,11 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
         },
         admin,
         metrics,
+        onInternalError: (error) => {
+          const message = error instanceof Error ? error.message : String(error);
+          events.record('internal-error', clock.now(), { error: message });
+          logger?.error({ err: error }, 'front door failed on a request');
+        },
         ...(options.server ? { server: options.server } : {}),
         ...(options.intercept ? { intercept: options.intercept } : {}),
       });
