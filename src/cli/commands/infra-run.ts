@@ -71,6 +71,21 @@ async function checkVariables(dir: string): Promise<void> {
   }
 }
 
+/**
+ * target → kubeconfig context, from `terraform output -json kubeconfig_commands`: the context
+ * each command names (`--alias X`, `rename-context … X`, `--context X`). `mcml deploy` reads it.
+ */
+export function contextsFromCommands(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const [target, command] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof command !== 'string') continue;
+    const m = /(?:--alias|rename-context\s+\S+|--context)\s+(\S+)\s*$/.exec(command.trim());
+    if (m) out[target] = m[1]!;
+  }
+  return out;
+}
+
 export async function runInfra(
   action: 'plan' | 'apply',
   options: InfraCommandOptions,
@@ -114,6 +129,21 @@ export async function runInfra(
       process.stdout.write(
         `\nWorkload identities written to ${file}. Render the manifests with them:\n` +
           `  mcml render -o ${options.out} --identities ${file}\n`,
+      );
+    }
+    const commands = await run(tool.bin, ['output', '-json', 'kubeconfig_commands'], dir, true);
+    if (commands.code === 0) {
+      let contexts: Record<string, string> = {};
+      try {
+        contexts = contextsFromCommands(JSON.parse(commands.stdout));
+      } catch {
+        // not JSON: mcml deploy then asks for targets[].context
+      }
+      const file = join(options.out, 'contexts.json');
+      await writeFile(file, JSON.stringify(contexts, null, 2) + '\n');
+      process.stdout.write(
+        `Kubeconfig contexts of the clusters written to ${file} (mcml deploy uses them).\n` +
+          `Add the clusters to your kubeconfig with: terraform -chdir=${dir} output kubeconfig_commands\n`,
       );
     }
   }
