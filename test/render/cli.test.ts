@@ -216,7 +216,7 @@ describe('mcml render (CLI)', { timeout: 120_000 }, () => {
     const unset = await mcml(['infra', 'plan', '-o', 'id-out'], work, { PATH: '/nonexistent' });
     expect(unset.code).toBe(2);
     expect(unset.stderr).toMatch(
-      /the Terraform variables gcp_project, azure_subscription_id are not set/,
+      /the Terraform variables gcp_project of id-out\/terraform\/gcp are not set/,
     );
     expect(unset.stderr).toMatch(/terraform\.tfvars\.example/);
     // out/ has a terraform.tfvars (from an earlier test).
