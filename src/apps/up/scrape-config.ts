@@ -1,4 +1,6 @@
 /** The Prometheus scrape config `mcml up` writes for its one /metrics endpoint. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { durationMs } from '../../core/spec/parse.js';
 import type { Spec } from '../../core/spec/index.js';
 
@@ -18,4 +20,15 @@ scrape_configs:
         labels:
           service: ${JSON.stringify(spec.service.name)}
 `;
+}
+
+/** Writes `prometheus.yml` into the state directory; returns its path. */
+export async function writeScrapeConfig(
+  spec: Spec,
+  stateDir: string,
+  url: string,
+): Promise<string> {
+  const path = join(stateDir, 'prometheus.yml');
+  await writeFile(path, scrapeConfig(spec, url), 'utf8');
+  return path;
 }
