@@ -59,9 +59,10 @@ export async function deployLocalTargets(args: {
       new LocalTargetCluster({ target: p.target, driver, workloadName: () => p.target, clock }),
     ]),
   );
+  // The driver first: its loop stops before any target is removed under it.
   const stop = async () => {
-    await Promise.all([...clusters.values()].map((c) => c.close()));
     await driver.stop();
+    await Promise.all([...clusters.values()].map((c) => c.close()));
   };
   args.onDriver(stop);
   const targets: DeployTarget[] = locals.map((p) => {
