@@ -27,7 +27,6 @@ import { writeScrapeConfig } from './scrape-config.js';
 import { upContext, type UpContext } from './up-context.js';
 import { upDashboard } from './up-dashboard.js';
 
-
 export type { ReplicaLaunch } from '../../adapters/local/local-cluster.js';
 
 /** What a replica needs to know to start. */
@@ -94,7 +93,12 @@ export async function startUp(options: UpOptions): Promise<RunningUp> {
     const { failover, traffic, mount } = await startRouting(ctx, services, port);
     const ui = upDashboard(ctx, { url: port.url, cluster, failover, services, traffic });
     mount(ui.handler);
-    const prometheusConfig = await writeScrapeConfig(ctx.spec, options.stateDir, port.url);
+    const prometheusConfig = await writeScrapeConfig(
+      ctx.spec,
+      options.stateDir,
+      port.url,
+      ctx.locals.map((p) => ({ target: p.target, cloud: p.cloud })),
+    );
     port.open();
     announce(ctx, port.url);
     return {
