@@ -372,6 +372,22 @@ describe('LocalCluster', () => {
     expect(back.replicas.every((r) => r.generation === 3)).toBe(true);
   });
 
+  it('starts nothing for a target removed while a reconcile pass is in flight', async () => {
+    const { cluster, events } = make([target('alpha', {}, { minReplicas: 2 })]);
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const pids = cluster.status()[0]!.replicas.map((r) => r.pid!);
+    // The pass probes first (awaits), then matches the desired count: the removal lands between.
+    const pass = cluster.reconcile();
+    const from = events.length;
+    await cluster.removeTarget('alpha');
+    await pass;
+    await cluster.reconcile();
+    expect(events.slice(from).filter((e) => e.type === 'replica-starting')).toEqual([]);
+    expect(cluster.status()).toEqual([]);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+
   it('rejects a target whose max is below its min', () => {
     expect(() => new LocalCluster([target('a', {}, { minReplicas: 3, maxReplicas: 2 })])).toThrow(
       /max replicas 2 is below min 3/,

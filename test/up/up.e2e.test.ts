@@ -227,6 +227,20 @@ describe('mcml up', () => {
           .locator(`section[data-target="${name}"][data-health="healthy"]`)
           .waitFor({ timeout: 10_000 });
       }
+      // The start-up rollout: every target through its waves, each health gate passed.
+      await page.locator('[data-testid="rollout"][data-state="done"]').waitFor({ timeout: 10_000 });
+      expect(
+        await page
+          .locator('[data-testid="rollout"] tr[data-rollout-target]')
+          .evaluateAll((rows) =>
+            rows.map(
+              (r) => `${r.getAttribute('data-rollout-target')}:${r.getAttribute('data-phase')}`,
+            ),
+          ),
+      ).toEqual(['local-azure:done', 'local-gcp:done', 'local-aws:done']);
+      expect(
+        await page.locator('[data-testid="rollout"] [data-gate="health"][data-ok="true"]').count(),
+      ).toBe(3);
       await page.locator('[data-testid="send-traffic"]').click();
       await page
         .locator('.toast')

@@ -178,6 +178,8 @@ interface TargetRuntime {
   rollingOut: boolean;
   rollout?: { controller: AbortController; done: Promise<void> };
   rolloutError?: string;
+  /** Removed: a reconcile pass still holding it must not start replicas for it. */
+  removed?: boolean;
   recommendations: { at: number; desired: number }[];
   metric?: { name: string; value: number; target: number };
 }
@@ -250,6 +252,7 @@ export class LocalCluster {
     const rt = this.#target(target);
     rt.rollout?.controller.abort();
     await rt.rollout?.done.catch(() => undefined);
+    rt.removed = true;
     this.#targets.delete(target);
     await Promise.all(
       rt.replicas.map((r) => {
@@ -549,7 +552,7 @@ export class LocalCluster {
     }
     await Promise.all(rt.replicas.map((r) => this.#probe(rt, r)));
     if (!rt.rollingOut) await this.#autoscale(rt);
-    if (this.#stopped) return;
+    if (this.#stopped || rt.removed) return;
     // Match the desired count: crashed replicas waiting for their restart count as present.
     const live = rt.replicas.filter((r) => !r.retiring);
     for (let i = live.length; i < rt.desired; i++) await this.#startReplica(rt);
@@ -686,7 +689,7 @@ export class LocalCluster {
   }
 
   #spawn(rt: TargetRuntime, r: Replica): void {
-    if (this.#stopped) return;
+    if (this.#stopped || rt.removed) return;
     const launch = r.config.launch(r.port, r.id);
     const child = spawn(launch.command, launch.args, {
       // Its own process group, so stopping it also stops anything it started.

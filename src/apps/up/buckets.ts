@@ -26,7 +26,7 @@ export interface Buckets {
 export async function fillBuckets(args: {
   spec: Spec;
   placements: Placement[];
-  options: UpOptions;
+  options: Pick<UpOptions, 'stateDir' | 'openStore' | 'baseDir' | 'jurisdictionOf'>;
   clock: Clock;
   sync: SyncView[];
   addEvent: (e: EventView) => void;
@@ -64,7 +64,7 @@ async function syncBuckets(args: {
   sync: SyncView[];
   addEvent: (e: EventView) => void;
   progress: (m: string) => void;
-  options: UpOptions;
+  options: Pick<UpOptions, 'stateDir' | 'openStore' | 'baseDir' | 'jurisdictionOf'>;
   clock: Clock;
 }): Promise<void> {
   const { spec, placements, stores, modelKey, sync, addEvent, progress, options, clock } = args;

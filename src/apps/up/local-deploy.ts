@@ -22,6 +22,8 @@ import {
   type DeployTarget,
 } from '../../engines/deploy/index.js';
 import { localApplySet } from './local-objects.js';
+import { clusterEventView, deployEventView } from './event-views.js';
+import type { UpContext } from './up-context.js';
 import type { ReplicaContext, ReplicaLaunch } from './up.js';
 
 export interface LocalDeployment {
@@ -57,9 +59,10 @@ export async function deployLocalTargets(args: {
       new LocalTargetCluster({ target: p.target, driver, workloadName: () => p.target, clock }),
     ]),
   );
+  // The driver first: its loop stops before any target is removed under it.
   const stop = async () => {
-    await Promise.all([...clusters.values()].map((c) => c.close()));
     await driver.stop();
+    await Promise.all([...clusters.values()].map((c) => c.close()));
   };
   args.onDriver(stop);
   const targets: DeployTarget[] = locals.map((p) => {
@@ -80,6 +83,33 @@ export async function deployLocalTargets(args: {
   });
   if (!report.ok) throw rolloutError(report, driver);
   return { driver, clusters, report, stop };
+}
+
+/** The local targets of this run, deployed with its options, events on its timeline. */
+export async function deployLocal(
+  ctx: UpContext,
+  modelUri: (target: string) => string,
+): Promise<LocalCluster> {
+  const { locals, timeline, options } = ctx;
+  ctx.progress(`deploying ${locals.map((p) => `${p.replicas.min || 1} × ${p.target}`).join(', ')}`);
+  const deployment = await deployLocalTargets({
+    spec: ctx.spec,
+    locals,
+    modelUri,
+    replicaCommand: options.replicaCommand,
+    clock: ctx.clock,
+    driverOptions: { intervalMs: 1000, ...options.cluster },
+    rolloutTimeoutMs: options.readyTimeoutMs ?? 90_000,
+    onDeployEvent: (e) => {
+      ctx.rollout.record(e);
+      const view = deployEventView(e);
+      if (view) timeline.add(view);
+      else timeline.changed();
+    },
+    onClusterEvent: (e) => timeline.add(clusterEventView(e)),
+    onDriver: (stop) => ctx.cleanups.push(stop),
+  });
+  return deployment.driver;
 }
 
 /** Why start-up stops: each target that did not make it, with its replicas' last lines. */

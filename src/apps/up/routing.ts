@@ -3,39 +3,35 @@
  * replicas, as a Kubernetes Service does) and the failover controller over those endpoints,
  * whose front door serves on the public port after the dashboard has had a look at each request.
  */
+import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { LocalCluster } from '../../adapters/local/local-cluster.js';
 import { planFailover } from '../../core/failover/index.js';
-import type { Placement, Plan } from '../../core/plan/types.js';
 import type { Spec } from '../../core/spec/index.js';
-import type { Clock } from '../../ports/clock.js';
 import { startFailover, type RunningFailover } from '../../engines/failover/index.js';
 import { failoverEventView } from './event-views.js';
 import type { PublicPort } from './public-port.js';
 import { TargetService } from './target-service.js';
-import type { Timeline } from './timeline.js';
-import type { TrafficStats } from './traffic-stats.js';
+import { TrafficStats } from './traffic-stats.js';
+import type { UpContext } from './up-context.js';
 
-/** A service endpoint per local target; `onStarted` registers each for clean-up. */
-export async function startTargetServices(args: {
-  spec: Spec;
-  locals: Placement[];
-  driver: LocalCluster;
-  clock: Clock;
-  onStarted: (service: TargetService) => void;
-}): Promise<Map<string, TargetService>> {
+/** A service endpoint per local target, each stopped with the run. */
+export async function startTargetServices(
+  ctx: UpContext,
+  driver: LocalCluster,
+): Promise<Map<string, TargetService>> {
   const services = new Map<string, TargetService>();
-  for (const p of args.locals) {
+  for (const p of ctx.locals) {
     const service = new TargetService({
       target: p.target,
-      endpoints: () => args.driver.readyUrls(p.target),
-      clock: args.clock,
-      maxBodyBytes: args.spec.failover.frontDoor.maxBodyBytes,
+      endpoints: () => driver.readyUrls(p.target),
+      clock: ctx.clock,
+      maxBodyBytes: ctx.spec.failover.frontDoor.maxBodyBytes,
       quietPaths: ['/v2/health', '/health', '/metrics'],
     });
     await service.listen();
-    args.onStarted(service);
+    ctx.cleanups.push(() => service.close());
     services.set(p.target, service);
   }
   return services;
@@ -44,21 +40,19 @@ export async function startTargetServices(args: {
 /** A request handler mounted on the public port ahead of the front door. */
 export type Mounted = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/** The failover controller over the targets' endpoints, its front door on the public port. */
-export async function startRouting(args: {
-  spec: Spec;
-  plan: Plan;
-  services: Map<string, TargetService>;
-  port: PublicPort;
-  clock: Clock;
-  adminToken: string;
-  stateDir: string;
-  traffic: TrafficStats;
-  timeline: Timeline;
-  /** Looked up on every request: the dashboard, once it is mounted. */
-  mounted: () => Mounted | undefined;
-}): Promise<RunningFailover> {
-  const { spec, plan, services, port, clock, traffic, timeline } = args;
+/**
+ * The failover controller over the targets' endpoints, its front door on the public port; the
+ * returned `mount` puts the dashboard in front of it.
+ */
+export async function startRouting(
+  ctx: UpContext,
+  services: Map<string, TargetService>,
+  port: PublicPort,
+): Promise<{ failover: RunningFailover; traffic: TrafficStats; mount: (m: Mounted) => void }> {
+  const { spec, plan, clock, timeline } = ctx;
+  const traffic = new TrafficStats();
+  let mounted: Mounted | undefined;
+  await mkdir(ctx.options.stateDir, { recursive: true });
   const routed: Spec = {
     ...spec,
     targets: spec.targets.map((t) => {
@@ -75,19 +69,20 @@ export async function startRouting(args: {
     spec: routed,
     plan: failoverPlan,
     clock,
-    adminToken: args.adminToken,
+    adminToken: ctx.options.adminToken,
     server: port.server,
     intercept: (req, res) => {
       if (port.answerWhileStarting(req, res)) return true;
-      if (args.mounted()?.(req, res)) return true;
+      if (mounted?.(req, res)) return true;
       const started = performance.now();
       res.once('finish', () => {
         traffic.record(clock.now(), performance.now() - started, res.statusCode >= 500);
       });
       return false;
     },
-    eventsFile: join(args.stateDir, 'events.jsonl'),
+    eventsFile: join(ctx.options.stateDir, 'events.jsonl'),
   });
+  ctx.cleanups.push(() => failover.close());
   for (const entry of failover.events.tail(200)) {
     const view = failoverEventView(entry);
     if (view) timeline.add(view);
@@ -96,5 +91,11 @@ export async function startRouting(args: {
     const view = failoverEventView(entry);
     if (view) timeline.add(view);
   });
-  return failover;
+  return {
+    failover,
+    traffic,
+    mount: (m) => {
+      mounted = m;
+    },
+  };
 }

@@ -1,4 +1,7 @@
-/** The Prometheus scrape config `mcml up` writes for its one /metrics endpoint. */
+/** The Prometheus files `mcml up` writes: a scrape config for its one /metrics, and the rules. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { alertRules } from '../../core/render/monitoring.js';
 import { durationMs } from '../../core/spec/parse.js';
 import type { Spec } from '../../core/spec/index.js';
 
@@ -21,4 +24,20 @@ scrape_configs:
         labels:
           service: ${JSON.stringify(spec.service.name)}
 `;
+}
+
+/**
+ * Writes `prometheus.yml` and beside it `rules.yml` — the alerting rules `mcml render` writes
+ * for clusters, evaluated against this run's targets; returns the config's path.
+ */
+export async function writeScrapeConfig(
+  spec: Spec,
+  stateDir: string,
+  url: string,
+  targets: { target: string; cloud: string }[],
+): Promise<string> {
+  await writeFile(join(stateDir, 'rules.yml'), alertRules(spec, targets), 'utf8');
+  const path = join(stateDir, 'prometheus.yml');
+  await writeFile(path, scrapeConfig(spec, url), 'utf8');
+  return path;
 }

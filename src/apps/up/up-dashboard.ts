@@ -3,60 +3,55 @@ import { join } from 'node:path';
 import type { LocalCluster } from '../../adapters/local/local-cluster.js';
 import { dayOf } from '../../core/cost/range.js';
 import { McmlError } from '../../core/errors.js';
-import type { Plan } from '../../core/plan/types.js';
-import type { Spec } from '../../core/spec/index.js';
-import type { Clock } from '../../ports/clock.js';
 import type { RunningFailover } from '../../engines/failover/index.js';
 import { CostFeed, readBilledDays } from '../dashboard/costs.js';
 import { createDashboardHandler, type DashboardHandler } from '../dashboard/server.js';
-import type { DashboardState, SyncView } from '../dashboard/state.js';
-import type { RolloutRecord } from './rollout-view.js';
+import type { DashboardState } from '../dashboard/state.js';
 import type { TargetService } from './target-service.js';
 import { trafficSender } from './test-traffic.js';
-import type { Timeline } from './timeline.js';
 import type { TrafficStats } from './traffic-stats.js';
+import type { UpContext } from './up-context.js';
 import { upMetrics } from './up-metrics.js';
 import { upState } from './up-state.js';
 
-export interface UpDashboardSources {
-  spec: Spec;
-  plan: Plan;
+/** The running parts the dashboard reads and acts on. */
+export interface UpDashboardParts {
   url: string;
-  host: string;
-  adminToken: string;
-  stateDir: string;
-  startedAt: number;
-  clock: Clock;
   cluster: LocalCluster;
   failover: RunningFailover;
   services: Map<string, TargetService>;
   traffic: TrafficStats;
-  timeline: Timeline;
-  sync: SyncView[];
-  rollout: RolloutRecord;
 }
 
 /** The dashboard's request handler and the state it shows. */
-export function upDashboard(s: UpDashboardSources): {
-  handler: DashboardHandler;
-  state: () => DashboardState;
-} {
+export function upDashboard(
+  ctx: UpContext,
+  parts: UpDashboardParts,
+): { handler: DashboardHandler; state: () => DashboardState } {
+  const { spec, plan, startedAt, options } = ctx;
+  const s = { ...parts, spec, plan, startedAt, clock: ctx.clock };
   // The Costs view: billed days from the cost store, this run estimated live.
   const costFeed = new CostFeed({
-    plan: s.plan,
-    startedAt: s.startedAt,
-    ...(s.spec.budget ? { budgetMonthly: s.spec.budget.monthly } : {}),
+    plan,
+    startedAt,
+    ...(spec.budget ? { budgetMonthly: spec.budget.monthly } : {}),
   });
   void readBilledDays(
-    join(s.stateDir, 'cost.duckdb'),
-    s.spec.service.name,
-    dayOf(s.startedAt),
+    join(options.stateDir, 'cost.duckdb'),
+    spec.service.name,
+    dayOf(startedAt),
   ).then((b) => costFeed.setBilled(b.daily, b.source));
-  const state = upState({ ...s, costFeed });
-  const placements = [...s.plan.placements].sort((a, b) => a.tier - b.tier);
+  const state = upState({
+    ...s,
+    costFeed,
+    timeline: ctx.timeline,
+    sync: ctx.sync,
+    rollout: ctx.rollout,
+  });
+  const placements = ctx.placements;
   const handler = createDashboardHandler({
-    adminToken: s.adminToken,
-    allowedHosts: [s.host, ...s.spec.failover.frontDoor.allowedHosts],
+    adminToken: options.adminToken,
+    allowedHosts: [options.host, ...spec.failover.frontDoor.allowedHosts],
     backend: {
       state,
       metrics: () => upMetrics({ ...s, placements }),
@@ -75,7 +70,7 @@ export function upDashboard(s: UpDashboardSources): {
         }
         await s.cluster.rollingRestart(target);
       },
-      onChange: (listener) => s.timeline.onChange(listener),
+      onChange: (listener) => ctx.timeline.onChange(listener),
     },
   });
   return { handler, state };
