@@ -108,8 +108,8 @@ function defaultCacheDir(): string {
 
 /** The inference token from the variable `--auth-token-env` names (never the token itself). */
 function authTokenFrom(name: unknown): string | undefined {
-  if (name === undefined) return undefined;
-  const variable = String(name);
+  if (typeof name !== 'string') return undefined;
+  const variable = name;
   const token = process.env[variable]?.trim();
   if (token === undefined || token === '') {
     throw new McmlError('USAGE', `--auth-token-env ${variable}: the variable is not set`, {
