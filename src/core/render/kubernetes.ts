@@ -409,7 +409,6 @@ function dcgmExporter(): Obj[] {
             // The GPU nodes of the service: the same selector as its pods.
             nodeSelector: { workload: 'ml' },
             tolerations: [{ operator: 'Exists' }],
-            priorityClassName: 'system-node-critical',
             containers: [
               {
                 name: 'dcgm-exporter',
