@@ -254,6 +254,65 @@ describe('kubelet argv check', { timeout: 180_000 }, () => {
     }
   });
 
+  it('with service.auth, the container reads the token from its Secret and refuses requests without it', async () => {
+    const port = await freePort();
+    const { files } = renderExample('three-clouds', (text) =>
+      text
+        .replace(/\n {4}gpu:\n {6}model: \w+\n {6}count: 1/, '')
+        .replace('port: 8000', `port: ${port}`)
+        .replace(
+          '  replicas:\n    min: 2',
+          '  auth:\n    bearerTokenSecret: iris-token\n  replicas:\n    min: 2',
+        ),
+    );
+    const [, objects] = Object.entries(buildOverlays(files))[0]!;
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'ml-inference',
+    )!;
+    const container = (deployment.spec.template.spec.containers as Obj[])[0]!;
+    // Without the Secret the kubelet would not start the container (CreateContainerConfigError).
+    expect(() => containerEnv(image, container)).toThrow(/secret iris-token key token/);
+    const token = 'c2VjcmV0LWZyb20tYS1rdWJlcm5ldGVzLXNlY3JldA';
+    const env = localEnv(
+      image,
+      { ...container, env: (container.env as Obj[]).filter((e) => !e.valueFrom) },
+      scratch,
+    );
+    // The Secret's value, as the kubelet resolves valueFrom.secretKeyRef.
+    env.MCML_INFERENCE_TOKEN = containerEnv(image, container, {
+      'iris-token': { token },
+    }).MCML_INFERENCE_TOKEN!;
+    const s = start(composeArgv(image, container, env), env, resolve(REPO));
+    try {
+      await until(port, container.startupProbe, s, 'startupProbe (open without a token)');
+      const infer = (headers: Record<string, string>) =>
+        fetch(`http://127.0.0.1:${port}/v2/models/iris/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({
+            inputs: [
+              { name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] },
+            ],
+          }),
+        });
+      const none = await infer({});
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await infer({ authorization: 'Bearer wrong-token-of-some-length' })).status).toBe(
+        401,
+      );
+      const ok = await infer({ authorization: `Bearer ${token}` });
+      expect(ok.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    } finally {
+      if (s.child.exitCode === null) {
+        s.child.kill('SIGTERM');
+        await once(s.child, 'exit');
+      }
+    }
+    expect(s.output()).not.toContain(token);
+  });
+
   it('a GPU overlay asks for CUDA and, without a loadable CUDA provider, exits 1 saying so', async () => {
     const port = await freePort();
     const { files } = renderExample('three-clouds', (text) =>

@@ -138,6 +138,109 @@ describe('Kubernetes manifests', { timeout: 120_000 }, () => {
     );
   });
 
+  describe('TLS at the edge and inference auth', () => {
+    const edged = loadSpec('three-clouds.yaml', (t) =>
+      t.replace(
+        '    LOG_LEVEL: info\n',
+        '    LOG_LEVEL: info\n  tls:\n    hosts: [ml.example.com]\n    issuer: letsencrypt-dns\n    gatewayClassName: { aws: envoy }\n  auth:\n    bearerTokenSecret: ml-inference-token\n',
+      ),
+    );
+    const files = render(edged, threeCloudsPlan(edged)).files;
+    let objects: Record<string, Obj[]> = {};
+    beforeAll(() => {
+      const tmp = mkdtempSync(join(tmpdir(), 'mcml-edge-'));
+      try {
+        for (const [path, content] of Object.entries(files)) {
+          mkdirSync(dirname(join(tmp, path)), { recursive: true });
+          writeFileSync(join(tmp, path), content);
+        }
+        objects = Object.fromEntries(
+          ['aws-primary', 'gcp-secondary', 'azure-tertiary'].map((target) => [
+            target,
+            parseAllDocuments(
+              execFileSync('kubectl', ['kustomize', join(tmp, 'k8s/overlays', target)], {
+                encoding: 'utf8',
+              }),
+            ).map((d) => d.toJSON() as Obj),
+          ]),
+        );
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+    const of = (target: string, kind: string, name: string) =>
+      objects[target]!.find((o) => o.kind === kind && o.metadata.name === name)!;
+
+    it('every object, Gateway API and cert-manager ones too, is valid', async () => {
+      for (const [target, objs] of Object.entries(objects)) {
+        for (const o of objs) expect(await validateObject(o), `${target} ${o.kind}`).toEqual([]);
+      }
+      // The CRD check can fail.
+      const bad = structuredClone(of('aws-primary', 'Gateway', 'mcml-edge'));
+      bad.spec.listeners[0].protocol = 7;
+      expect((await validateObject(bad)).join()).toMatch(/protocol/);
+    });
+
+    it('terminates TLS at a Gateway with a cert-manager certificate; Services stay inside', () => {
+      for (const [target, objs] of Object.entries(objects)) {
+        for (const svc of objs.filter((o) => o.kind === 'Service')) {
+          expect(svc.spec.type ?? 'ClusterIP', `${target} ${svc.metadata.name}`).toBe('ClusterIP');
+          expect(svc.metadata.annotations).toBeUndefined();
+        }
+        const cert = of(target, 'Certificate', 'mcml-edge');
+        expect(cert.spec.issuerRef).toEqual({
+          name: 'letsencrypt-dns',
+          kind: 'ClusterIssuer',
+          group: 'cert-manager.io',
+        });
+        const gw = of(target, 'Gateway', 'mcml-edge');
+        expect(gw.spec.listeners[0]).toMatchObject({
+          protocol: 'HTTPS',
+          port: 443,
+          tls: { certificateRefs: [{ name: cert.spec.secretName }] },
+        });
+        const route = of(target, 'HTTPRoute', 'mcml-edge');
+        expect(route.spec.hostnames).toEqual(['ml.example.com']);
+        expect(route.spec.rules[0].backendRefs).toEqual([{ name: 'mcml-front-door', port: 80 }]);
+        const redirect = of(target, 'HTTPRoute', 'mcml-edge-redirect');
+        expect(redirect.spec.rules[0].filters[0].requestRedirect.scheme).toBe('https');
+      }
+      expect(of('aws-primary', 'Gateway', 'mcml-edge').spec.gatewayClassName).toBe('envoy');
+      expect(of('gcp-secondary', 'Gateway', 'mcml-edge').spec.gatewayClassName).toBe(
+        'gke-l7-regional-external-managed',
+      );
+      expect(of('azure-tertiary', 'Gateway', 'mcml-edge').spec.gatewayClassName).toBe(
+        'azure-alb-external',
+      );
+      // aws-primary's endpoint is https://aws.ml.example.com: its Gateway answers that name
+      // with the service itself (other clusters' front doors and health checks use it).
+      expect(of('aws-primary', 'Certificate', 'mcml-edge').spec.dnsNames).toEqual([
+        'ml.example.com',
+        'aws.ml.example.com',
+      ]);
+      expect(of('aws-primary', 'HTTPRoute', 'mcml-edge-direct').spec.rules[0].backendRefs).toEqual([
+        { name: 'ml-inference', port: 80 },
+      ]);
+      expect(of('gcp-secondary', 'Certificate', 'mcml-edge').spec.dnsNames).toEqual([
+        'ml.example.com',
+      ]);
+    });
+
+    it('serve requires the bearer token from the Secret; no token in any file', () => {
+      const server = of('aws-primary', 'Deployment', 'ml-inference').spec.template.spec
+        .containers[0];
+      expect(server.args.slice(-2)).toEqual(['--auth-token-env', 'MCML_INFERENCE_TOKEN']);
+      expect(server.env).toContainEqual({
+        name: 'MCML_INFERENCE_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'ml-inference-token', key: 'token' } },
+      });
+      expect(Object.keys(files).some((p) => /secret/i.test(p))).toBe(false);
+      for (const objs of Object.values(objects)) {
+        expect(objs.some((o) => o.kind === 'Secret')).toBe(false);
+      }
+    });
+  });
+
   it('a CPU service renders no DCGM exporter', () => {
     const cpu = loadSpec('three-clouds.yaml', (t) => t.replace(/\n {4}gpu:\n(?: {6}.*\n)+/, '\n'));
     expect(cpu.service.resources.gpu).toBeUndefined();

@@ -7,6 +7,7 @@
 import { stringify } from 'yaml';
 import type { RenderContext, RenderTarget } from './context.js';
 import { azureDnsLabel } from './dns.js';
+import { edgeObjects, wantsEdge } from './edge.js';
 import {
   FRONT_DOOR,
   frontDoorDnsLabel,
@@ -55,6 +56,9 @@ export const MCML_LABELS = {
   cloud: 'mcml.io/cloud',
 } as const;
 
+/** The variable `mcml serve --auth-token-env` reads, filled from the spec's Secret. */
+export const INFERENCE_TOKEN_ENV = 'MCML_INFERENCE_TOKEN';
+
 /**
  * Seconds a terminating pod keeps serving before SIGTERM: endpoint removal reaches kube-proxy
  * and the cloud load balancers asynchronously, so requests still arrive for a few seconds.
@@ -92,6 +96,14 @@ function baseDeployment(ctx: RenderContext): Obj {
     ...Object.keys(s.env)
       .sort()
       .map((name) => ({ name, value: s.env[name] })),
+    ...(s.auth === undefined
+      ? []
+      : [
+          {
+            name: INFERENCE_TOKEN_ENV,
+            valueFrom: { secretKeyRef: { name: s.auth.bearerTokenSecret, key: 'token' } },
+          },
+        ]),
   ];
   const podSpec: Obj = {
     serviceAccountName: ctx.serviceAccount,
@@ -121,7 +133,13 @@ function baseDeployment(ctx: RenderContext): Obj {
         image: ctx.spec.service.image,
         // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
         // so they name the command once. GPU nodes: the CUDA execution provider.
-        args: ['serve', '--port', String(port(ctx)), ...(gpu ? ['--device', 'cuda'] : [])],
+        args: [
+          'serve',
+          '--port',
+          String(port(ctx)),
+          ...(gpu ? ['--device', 'cuda'] : []),
+          ...(s.auth === undefined ? [] : ['--auth-token-env', INFERENCE_TOKEN_ENV]),
+        ],
         ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
         env,
         resources: { requests, limits },
@@ -391,7 +409,6 @@ function dcgmExporter(): Obj[] {
             // The GPU nodes of the service: the same selector as its pods.
             nodeSelector: { workload: 'ml' },
             tolerations: [{ operator: 'Exists' }],
-            priorityClassName: 'system-node-critical',
             containers: [
               {
                 name: 'dcgm-exporter',
@@ -599,11 +616,7 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
     metadata: { name: s.name },
     spec: { minReplicas: min, maxReplicas: Math.max(p.replicas.max, min) },
   };
-  const service = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: s.name, annotations: serviceAnnotations(ctx, t) },
-  };
+  const service = publicService(ctx, s.name, serviceAnnotations(ctx, t));
   const kustomization: Obj = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
@@ -640,6 +653,10 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
     ];
   }
   const extra: Record<string, string> = {};
+  if (wantsEdge(ctx)) {
+    extra[`${dir}/edge.yaml`] = yaml(edgeObjects(ctx, t));
+    (kustomization.resources as string[]).push('edge.yaml');
+  }
   if (wantsFrontDoor(ctx)) {
     Object.assign(extra, frontDoorOverlay(ctx, t, dir));
     (kustomization.patches as Obj[]).push({ path: 'front-door-patch.yaml' });
@@ -661,6 +678,17 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
   };
 }
 
+/**
+ * The patch of a Service the base makes a public load balancer: the cloud's annotations, or,
+ * with TLS at the edge, ClusterIP (only the Gateway is public).
+ */
+function publicService(ctx: RenderContext, name: string, annotations: Record<string, string>): Obj {
+  if (wantsEdge(ctx)) {
+    return { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { type: 'ClusterIP' } };
+  }
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, annotations } };
+}
+
 /** The front door's spec, its preferred target and its load balancer's annotations. */
 function frontDoorOverlay(
   ctx: RenderContext,
@@ -678,14 +706,11 @@ function frontDoorOverlay(
       },
     },
   };
-  const service = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: {
-      name: FRONT_DOOR.name,
-      annotations: serviceAnnotations(ctx, t, frontDoorDnsLabel(ctx.spec.service.name, target)),
-    },
-  };
+  const service = publicService(
+    ctx,
+    FRONT_DOOR.name,
+    serviceAnnotations(ctx, t, frontDoorDnsLabel(ctx.spec.service.name, target)),
+  );
   return {
     [`${dir}/front-door-mcml.yaml`]: frontDoorSpec(ctx, t),
     [`${dir}/front-door-patch.yaml`]: yaml([deployment, service]),
