@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,82 @@ function localEnv(image: ImageConfig, container: Obj, scratch: string): Record<s
   return { PATH: process.env.PATH ?? '', HOME: join(scratch, 'home'), ...env };
 }
 
+/**
+ * The front door of an overlay, run as a kubelet would: its ConfigMap (the front door's spec)
+ * written where the pod mounts it (under `scratch`), the in-cluster Service URL of the server
+ * pointing at the server started here (what cluster DNS would do), the admin token from the
+ * Secret the user creates, and `--port` moved to a free port (a pod has its own network
+ * namespace; this machine does not). The probes must pass and an inference must be answered
+ * by the overlay's own target.
+ */
+async function checkFrontDoor(
+  image: ImageConfig,
+  overlay: string,
+  objects: Obj[],
+  serverPort: number,
+  scratch: string,
+): Promise<void> {
+  const deployment = objects.find(
+    (o) => o.kind === 'Deployment' && o.metadata.name === 'mcml-front-door',
+  )!;
+  const pod = deployment.spec.template.spec as Obj;
+  const container = (pod.containers as Obj[])[0]!;
+  const root = join(scratch, overlay);
+  for (const m of container.volumeMounts as Obj[]) {
+    const volume = (pod.volumes as Obj[]).find((v) => v.name === m.name)!;
+    const cm = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name,
+    )!;
+    mkdirSync(join(root, m.mountPath as string), { recursive: true });
+    for (const [key, text] of Object.entries(cm.data as Record<string, string>)) {
+      writeFileSync(
+        join(root, m.mountPath as string, key),
+        text.replace(
+          'http://ml-inference.ml-inference.svc.cluster.local',
+          `http://127.0.0.1:${serverPort}`,
+        ),
+      );
+    }
+  }
+  const token = 'front-door-admin-token-from-a-secret';
+  const env = containerEnv(image, container, { 'mcml-front-door-admin': { token } });
+  const target = env.TARGET!;
+  expect(overlay).toBe(`k8s/overlays/${target}`);
+  const port = await freePort();
+  const argv = composeArgv(image, container, env).map((a, i, all) =>
+    a.startsWith('/etc/mcml/') ? join(root, a) : all[i - 1] === '--port' ? String(port) : a,
+  );
+  expect(argv.slice(argv.indexOf('--prefer'))).toEqual(['--prefer', target]);
+  const s = start(
+    argv,
+    { PATH: process.env.PATH ?? '', HOME: join(root, 'home'), ...env },
+    resolve(REPO),
+  );
+  try {
+    await until(port, container.readinessProbe, s, `${overlay} front door readinessProbe`);
+    expect(await probe(port, container.livenessProbe), s.output()).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${port}/v2/models/iris/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    });
+    await res.arrayBuffer();
+    expect(res.status, s.output()).toBe(200);
+    expect(res.headers.get('x-mcml-target')).toBe(target);
+    // The admin API is on (the token came from the Secret), and the token is never printed.
+    expect(s.output()).toMatch(/admin\s+POST/);
+  } finally {
+    if (s.child.exitCode === null) {
+      s.child.kill('SIGTERM');
+      await once(s.child, 'exit');
+    }
+  }
+  expect(await s.exited, s.output()).toBe(0);
+  expect(s.output()).not.toContain(token);
+}
+
 describe('kubelet argv check', { timeout: 180_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'mcml-kubelet-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -166,6 +242,7 @@ describe('kubelet argv check', { timeout: 180_000 }, () => {
         const body = (await res.json()) as { outputs: unknown[] };
         expect(res.status, JSON.stringify(body)).toBe(200);
         expect(body.outputs.length).toBeGreaterThan(0);
+        await checkFrontDoor(image, overlay, objects, port, scratch);
       } finally {
         if (s.child.exitCode === null) {
           s.child.kill('SIGTERM');

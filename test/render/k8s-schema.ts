@@ -17,7 +17,9 @@ const KINDS: Record<string, { models: string; client: string }> = {
     client: 'V1ServiceAccount',
   },
   'v1/Service': { models: 'kubernetes-models/v1/Service', client: 'V1Service' },
+  'v1/Secret': { models: 'kubernetes-models/v1/Secret', client: 'V1Secret' },
   'apps/v1/Deployment': { models: 'kubernetes-models/apps/v1/Deployment', client: 'V1Deployment' },
+  'apps/v1/DaemonSet': { models: 'kubernetes-models/apps/v1/DaemonSet', client: 'V1DaemonSet' },
   'autoscaling/v2/HorizontalPodAutoscaler': {
     models: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
     client: 'V2HorizontalPodAutoscaler',

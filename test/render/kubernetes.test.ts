@@ -68,18 +68,83 @@ describe('Kubernetes manifests', { timeout: 120_000 }, () => {
   it('every overlay builds with kubectl kustomize', () => {
     for (const objs of Object.values(built)) {
       expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+        expect.stringMatching(/^ConfigMap\/mcml-front-door-[a-z0-9]+$/),
         expect.stringMatching(/^ConfigMap\/mcml-prometheus-[a-z0-9]+$/),
+        'DaemonSet/mcml-dcgm-exporter',
+        'Deployment/mcml-front-door',
         'Deployment/mcml-prometheus',
         'Deployment/ml-inference',
         'HorizontalPodAutoscaler/ml-inference',
         'Namespace/ml-inference',
+        'PodDisruptionBudget/mcml-front-door',
         'PodDisruptionBudget/ml-inference',
+        'Service/mcml-dcgm-exporter',
+        'Service/mcml-front-door',
         'Service/mcml-prometheus',
         'Service/ml-inference',
         'Service/ml-inference-pods',
         'ServiceAccount/ml-inference',
       ]);
     }
+  });
+
+  it('labels every object, and every pod template, with its service, target and cloud', () => {
+    for (const [target, objs] of Object.entries(built)) {
+      const cloud = target.split('-')[0];
+      for (const o of objs) {
+        const want = {
+          'mcml.io/service': 'ml-inference',
+          'mcml.io/target': target,
+          'mcml.io/cloud': cloud,
+        };
+        expect(o.metadata.labels, `${target} ${o.kind}/${o.metadata.name}`).toMatchObject(want);
+        if (o.spec?.template) expect(o.spec.template.metadata.labels).toMatchObject(want);
+      }
+    }
+  });
+
+  it('pods keep serving a few seconds after removal from endpoints (preStop before SIGTERM)', () => {
+    for (const objs of Object.values(built)) {
+      for (const d of objs.filter(
+        (o) => o.kind === 'Deployment' && o.metadata.name !== 'mcml-prometheus',
+      )) {
+        const pod = d.spec.template.spec;
+        const seconds = pod.containers[0].lifecycle.preStop.sleep.seconds as number;
+        expect(seconds).toBeGreaterThanOrEqual(3);
+        // The drain after SIGTERM (serve --drain-timeout 10s) still fits in the grace period.
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(seconds + 10);
+      }
+    }
+  });
+
+  it('GPU nodes run the DCGM exporter, scraped by the cluster Prometheus and federated', () => {
+    for (const [target, objs] of Object.entries(built)) {
+      const ds = objs.find((o) => o.kind === 'DaemonSet')!;
+      const pod = ds.spec.template.spec;
+      expect(pod.nodeSelector).toEqual({ workload: 'ml' });
+      expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+      const c = pod.containers[0];
+      expect(c.image).toMatch(/^nvcr\.io\/nvidia\/k8s\/dcgm-exporter:/);
+      // It must not take a GPU from the service.
+      expect(c.resources.limits['nvidia.com/gpu']).toBeUndefined();
+      expect(c.ports[0].containerPort).toBe(9400);
+      if (target.startsWith('gcp')) {
+        expect(c.securityContext.privileged).toBe(true);
+        expect(c.volumeMounts.map((m: Obj) => m.mountPath)).toContain('/usr/local/nvidia');
+      } else expect(c.securityContext.privileged).toBeUndefined();
+    }
+    expect(result.files['k8s/base/prometheus-cluster.yml']).toContain(
+      'mcml-dcgm-exporter.ml-inference.svc.cluster.local',
+    );
+  });
+
+  it('a CPU service renders no DCGM exporter', () => {
+    const cpu = loadSpec('three-clouds.yaml', (t) => t.replace(/\n {4}gpu:\n(?: {6}.*\n)+/, '\n'));
+    expect(cpu.service.resources.gpu).toBeUndefined();
+    const files = render(cpu, threeCloudsPlan(cpu)).files;
+    expect(files['k8s/base/dcgm-exporter.yaml']).toBeUndefined();
+    expect(files['k8s/base/prometheus-cluster.yml']).not.toContain('dcgm');
+    expect(files['monitoring/rules.yml']).not.toContain('DCGM');
   });
 
   it('every object is valid against the Kubernetes OpenAPI schema', async () => {

@@ -65,6 +65,25 @@ describe('mcml up', () => {
     }
     expect(state.sync.every((s) => s.state === 'done')).toBe(true);
 
+    // The replicas came up through the rollout engine: one wave per tier, the standby first,
+    // each target gated by a real inference before the next wave.
+    expect(state.rollout).toMatchObject({
+      state: 'done',
+      waves: [['local-azure'], ['local-gcp'], ['local-aws']],
+      wave: 3,
+    });
+    for (const t of state.rollout!.targets) {
+      expect(t.phase).toBe('done');
+      expect(t.revision).toBe(1);
+      expect(t.gates).toContainEqual(
+        expect.objectContaining({
+          gate: 'health',
+          ok: true,
+          message: expect.stringMatching(/model iris answered an inference/),
+        }),
+      );
+    }
+
     // One /metrics: every replica's series relabelled with its cloud and target.
     const metrics = await (await fetch(`${up.url}/metrics`)).text();
     for (const [cloud, target] of [

@@ -412,6 +412,11 @@ export const monitoringSchema = z
       .strictObject({
         errorRatio: z.number().min(0).max(1).default(0.05),
         p99LatencyMs: z.number().positive().default(500),
+        downFor: duration(
+          '0s',
+          '1h',
+          'How long a target may have no ready replica (or an unreachable cluster) before McmlNoReadyReplica fires.',
+        ).default('2m'),
       })
       .prefault({}),
     grafana: z.boolean().default(true),
@@ -475,6 +480,106 @@ export const costSchema = z
   })
   .describe('Billing data: where mcml cost pulls it from and which rows are this deployment.');
 
+/** An IPv4 CIDR such as 203.0.113.0/24. */
+const ipv4Cidr = z
+  .string()
+  .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/, {
+    message: 'must be an IPv4 CIDR such as 203.0.113.0/24',
+  })
+  .refine(
+    (c) =>
+      c
+        .split('/')[0]!
+        .split('.')
+        .every((o) => Number(o) <= 255),
+    {
+      message: 'must be an IPv4 CIDR: each octet is 0-255',
+    },
+  );
+
+const s3StateSchema = z.strictObject({
+  backend: z.literal('s3'),
+  bucket: z.string().min(3).describe('S3 bucket that holds the state files (create it first).'),
+  region: z.string().min(1).describe('Region of the state bucket.'),
+  keyPrefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Key prefix of the state files; default mcml/<service.name>.'),
+  lock: z
+    .enum(['lockfile', 'dynamodb'])
+    .default('lockfile')
+    .describe(
+      'lockfile: S3-native locking (a .tflock object, Terraform >= 1.10); dynamodb: a DynamoDB table (older setups).',
+    ),
+  dynamodbTable: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('lock: dynamodb: the lock table, with a string partition key LockID.'),
+});
+
+const gcsStateSchema = z.strictObject({
+  backend: z.literal('gcs'),
+  bucket: z.string().min(3).describe('GCS bucket that holds the state (locking is built in).'),
+  prefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Object prefix of the states; default mcml/<service.name>.'),
+});
+
+const azurermStateSchema = z.strictObject({
+  backend: z.literal('azurerm'),
+  resourceGroup: z.string().min(1).describe('Resource group of the storage account.'),
+  storageAccount: z.string().min(3).describe('Storage account that holds the state.'),
+  container: z.string().min(3).describe('Blob container of the state (locking by blob lease).'),
+  keyPrefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Blob name prefix of the states; default mcml/<service.name>.'),
+});
+
+export const stateSchema = z
+  .discriminatedUnion('backend', [s3StateSchema, gcsStateSchema, azurermStateSchema])
+  .superRefine((s, ctx) => {
+    if (s.backend === 's3' && s.lock === 'dynamodb' && s.dynamodbTable === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dynamodbTable'],
+        message: 'lock: dynamodb needs dynamodbTable (or use lock: lockfile)',
+      });
+    }
+  })
+  .describe(
+    'Remote Terraform state: one state file per root (one per cloud, plus dns), all in this backend.',
+  );
+
+export const infraSchema = z
+  .strictObject({
+    state: stateSchema.optional(),
+    apiAccess: z
+      .strictObject({
+        private: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Kubernetes API endpoints reachable only from inside each cluster network (EKS private endpoint, GKE private cluster, AKS private cluster): run mcml infra/deploy from there.',
+          ),
+        authorizedCidrs: z
+          .array(ipv4Cidr)
+          .max(40)
+          .default([])
+          .describe(
+            'With a public endpoint: the only networks that may reach it (empty: anywhere). With private: the in-network ranges GKE allows.',
+          ),
+      })
+      .prefault({})
+      .describe('Who can reach the Kubernetes API servers.'),
+  })
+  .describe('Terraform: where its state lives and how open the clusters are.');
+
 export const specSchema = z
   .strictObject({
     version: z.literal(1).default(1).describe('Spec format version.'),
@@ -492,6 +597,7 @@ export const specSchema = z
     monitoring: monitoringSchema.prefault({}),
     budget: budgetSchema.optional(),
     cost: costSchema.optional(),
+    infra: infraSchema.prefault({}),
   })
   .describe('mcml.yaml: one ML inference service on several clouds.');
 
@@ -508,3 +614,5 @@ export type DnsConfig = NonNullable<Failover['dns']>;
 export type Monitoring = Spec['monitoring'];
 export type Budget = NonNullable<Spec['budget']>;
 export type CostConfig = NonNullable<Spec['cost']>;
+export type Infra = Spec['infra'];
+export type StateBackend = NonNullable<Infra['state']>;
