@@ -76,7 +76,7 @@ export function rolloutOptions(
   }
   if ((flags.gate === undefined) !== (flags.prometheusUrl === undefined)) {
     throw new McmlError('USAGE', '--gate and --prometheus-url go together', {
-      hint: 'e.g. --prometheus-url http://prometheus:9090 --gate \'sum(rate(mcml_requests_total{code=~"5..",target="$target"}[5m])) / sum(rate(mcml_requests_total{target="$target"}[5m])) < 0.01\'',
+      hint: 'e.g. --prometheus-url http://prometheus:9090 --gate \'sum(rate(mcml_http_requests_total{status=~"5..",target="$target"}[5m])) / sum(rate(mcml_http_requests_total{target="$target"}[5m])) < 0.01\'',
     });
   }
   if (flags.allAtOnce && flags.waves !== undefined) {
