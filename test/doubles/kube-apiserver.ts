@@ -48,6 +48,11 @@ export interface KubeApiOptions extends ControllerOptions {
   name?: string;
   /** A shared log, to see the order of requests across several doubles. */
   log?: RequestRecord[];
+  /**
+   * Built-in kinds this cluster does not serve ("autoscaling/v2/HorizontalPodAutoscaler"): an
+   * older cluster, or a kind whose CustomResourceDefinition is not installed.
+   */
+  withoutKinds?: string[];
 }
 
 export interface RequestRecord {
@@ -275,7 +280,9 @@ function table(type: ResourceType, objects: JsonObject[], rv: string): object {
 export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeApiDouble> {
   const name = options.name ?? 'kube';
   const token = options.token ?? randomUUID().replace(/-/g, '');
-  const types = [...BUILTIN_RESOURCES];
+  const types = BUILTIN_RESOURCES.filter(
+    (t) => !(options.withoutKinds ?? []).includes(`${groupVersion(t)}/${t.kind}`),
+  );
   const store = new Map<string, Stored>();
   const requests: RequestRecord[] = [];
   const history: Change[] = [];
@@ -836,8 +843,9 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     if (!handler) {
       return sendStatus(res, 503, `no endpoints available for service "${serviceName}"`);
     }
-    const prefix = `/api/v1/namespaces/${ns}/services/${svc}/proxy`;
-    const path = (url.pathname.slice(prefix.length) || '/') + url.search;
+    // The service segment may come percent-encoded ("web%3A80"): cut at its "/proxy".
+    const cut = url.pathname.indexOf('/proxy', url.pathname.indexOf('/services/'));
+    const path = (url.pathname.slice(cut + '/proxy'.length) || '/') + url.search;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
     const answer = await handler({

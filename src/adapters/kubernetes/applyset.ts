@@ -86,5 +86,21 @@ const SERVER_METADATA = [
 export function withoutServerFields(object: ClusterObject): ClusterObject {
   const { status: _status, ...rest } = structuredClone(object);
   for (const key of SERVER_METADATA) delete rest.metadata[key];
-  return rest;
+  return sortedKeys(rest) as ClusterObject;
+}
+
+/**
+ * The same value with object keys in sorted order, so two objects that differ only in the
+ * order the server and the manifests write their fields compare (and print) the same.
+ */
+export function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
 }

@@ -45,9 +45,9 @@ export function lineDiff(before: string, after: string, context = 3): string[] {
       ops.push({ sign: ' ', text: a[i]! });
       i++;
       j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
-      ops.push({ sign: '+', text: b[j++]! });
-    else ops.push({ sign: '-', text: a[i++]! });
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ sign: '-', text: a[i++]! });
+    else ops.push({ sign: '+', text: b[j++]! });
   }
   const keep = ops.map((op, k) =>
     ops.slice(Math.max(0, k - context), k + context + 1).some((o) => o.sign !== ' '),

@@ -5,7 +5,7 @@
  */
 import { McmlError } from '../../core/errors.js';
 import { loadDeploySource, selectTargets, type DeploySourceOptions } from './deploy-targets.js';
-import { rolloutOptions, runRollout, type RolloutFlags } from './deploy-run.js';
+import { preflight, rolloutOptions, runRollout, type RolloutFlags } from './deploy-run.js';
 
 export interface RollbackCommandOptions extends DeploySourceOptions, RolloutFlags {
   to?: string;
@@ -31,6 +31,7 @@ export async function runRollbackCommand(
   const source = await loadDeploySource(undefined, options);
   const targets = selectTargets(source.targets, names);
   const engine = rolloutOptions(options, targets, { allAtOnce: true });
+  await preflight(targets);
   await runRollout(
     targets,
     { ...engine, action: { kind: 'rollback', ...(to === undefined ? {} : { to }) } },

@@ -4,7 +4,7 @@
  * exit code that says whose fault a failure was (2: fix the input, 1: the world failed,
  * 130: interrupted, every cluster's state printed).
  */
-import { McmlError, isInputErrorCode, type ErrorCode } from '../../core/errors.js';
+import { McmlError, isInputErrorCode, isMcmlError, type ErrorCode } from '../../core/errors.js';
 import { MAX_TIMER_MS, parseDuration } from '../../core/spec/duration.js';
 import {
   planWaves,
@@ -76,7 +76,7 @@ export function rolloutOptions(
   }
   if ((flags.gate === undefined) !== (flags.prometheusUrl === undefined)) {
     throw new McmlError('USAGE', '--gate and --prometheus-url go together', {
-      hint: 'e.g. --prometheus-url http://prometheus:9090 --gate \'sum(rate(mcml_requests_total{code=~"5..",target="$target"}[5m])) / sum(rate(mcml_requests_total{target="$target"}[5m])) < 0.01\'',
+      hint: 'e.g. --prometheus-url http://prometheus:9090 --gate \'sum(rate(mcml_http_requests_total{status=~"5..",target="$target"}[5m])) / sum(rate(mcml_http_requests_total{target="$target"}[5m])) < 0.01\'',
     });
   }
   if (flags.allAtOnce && flags.waves !== undefined) {
@@ -125,6 +125,34 @@ function watchInterrupts(): { signal: AbortSignal; dispose: () => void } {
 function viewMode(json: boolean | undefined): ViewMode {
   if (json) return 'json';
   return process.stdout.isTTY === true && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
+}
+
+/**
+ * Every cluster asked once, at the same time, before any is changed: a credential that is
+ * refused (or any other input error) stops the command here, with nothing applied anywhere.
+ * An unreachable cluster is left to the rollout, which retries it and skips or fails it.
+ */
+export async function preflight(targets: DeployTarget[]): Promise<void> {
+  const answers = await Promise.all(
+    targets.map((t) =>
+      t.cluster.ping().then(
+        () => undefined,
+        (error: unknown) => (isMcmlError(error) && error.isInputError ? error : undefined),
+      ),
+    ),
+  );
+  const refused = answers.filter((e): e is McmlError => e !== undefined);
+  if (refused.length === 0) return;
+  await Promise.all(targets.map((t) => t.cluster.close()));
+  const first = refused[0]!;
+  if (refused.length === 1) throw first;
+  throw new McmlError(first.code, `${refused.length} clusters refused mcml; nothing was changed`, {
+    issues: refused.map((e) => ({
+      path: typeof e.details.target === 'string' ? e.details.target : '?',
+      message: e.message,
+      ...(e.hint ? { hint: e.hint } : {}),
+    })),
+  });
 }
 
 /** Runs the engine with live output, closes the clusters, and ends as the report says. */
@@ -190,6 +218,7 @@ export async function runDeployCommand(
     return;
   }
   const engine = rolloutOptions(options, source.targets);
+  await preflight(source.targets);
   await runRollout(
     source.targets,
     { ...engine, prune: options.prune !== false, rollbackOnFailure: options.rollback !== false },

@@ -171,6 +171,9 @@ export function formatReport(report: DeployReport, color: boolean): string {
   for (const o of report.targets) {
     if (!o.error) continue;
     lines.push(`${paint('red', o.target, color)}: ${terminalSafe(o.error.message)}`);
+    for (const i of o.error.issues ?? []) {
+      lines.push(`  ${paint('bold', terminalSafe(i.path), color)}: ${terminalSafe(i.message)}`);
+    }
     if (o.error.hint)
       lines.push(`  ${paint('cyan', 'hint', color)}: ${terminalSafe(o.error.hint)}`);
   }

@@ -67,9 +67,18 @@ export interface TargetOutcome {
   /** Objects created/configured/pruned by the apply. */
   changed?: number;
   gates: GateResult[];
-  error?: { code: ErrorCode; message: string; hint?: string };
+  error?: ErrorView;
   /** Where the cluster stands, in words. */
   state: string;
+}
+
+/** A target's failure: what, how to fix it, and the fields or objects it concerns. */
+export interface ErrorView {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+  /** E.g. each conflicting field and its manager. */
+  issues?: { path: string; message: string }[];
 }
 
 export interface DeployReport {
@@ -498,7 +507,7 @@ class TargetRun {
   }
 }
 
-function errorView(error: unknown): { code: ErrorCode; message: string; hint?: string } {
+function errorView(error: unknown): ErrorView {
   if (error instanceof Failure)
     return {
       code: error.code,
@@ -510,6 +519,9 @@ function errorView(error: unknown): { code: ErrorCode; message: string; hint?: s
       code: error.code,
       message: error.message,
       ...(error.hint ? { hint: error.hint } : {}),
+      ...(error.issues.length > 0
+        ? { issues: error.issues.map((i) => ({ path: i.path, message: i.message })) }
+        : {}),
     };
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }

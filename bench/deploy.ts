@@ -1,0 +1,209 @@
+/**
+ * npm run bench:deploy — apply + rollout of the rendered service to 3 and to 30 clusters
+ * (Kubernetes API server doubles whose controller takes a fixed time to roll a Deployment
+ * out), by mcml's rollout engine (every cluster at once, one wave) and by the reference
+ * exercise's way: `kubectl apply --server-side` + `kubectl rollout status` in a loop over the
+ * contexts. Each run changes the image, so every run is a real rolling update. Runs alternate;
+ * medians are printed, with the wall time over the slowest single cluster (target ≤ 1.2×) and
+ * the requests each tool sent per cluster.
+ *
+ *   BENCH_SIZES=3,30 BENCH_RUNS=3 BENCH_ROLLOUT_MS=1000 npm run bench:deploy
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { KubernetesCluster } from '../src/adapters/kubernetes/index.js';
+import { runDeploy, targetObjects, type DeployTarget } from '../src/engines/deploy/index.js';
+import { systemClock } from '../src/engines/failover/clock.js';
+import type { ClusterObject } from '../src/ports/cluster.js';
+import {
+  kubeconfigYaml,
+  startKubeApi,
+  type KubeApiDouble,
+} from '../test/doubles/kube-apiserver.js';
+import { examplePlan } from '../test/render/fixtures.js';
+
+const SIZES = (process.env.BENCH_SIZES ?? '3,30').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const ROLLOUT_MS = Number(process.env.BENCH_ROLLOUT_MS ?? 1000);
+const run = promisify(execFile);
+
+const base = targetObjects(examplePlan('three-clouds').files, 'aws-use1');
+const NS = base.find((o) => o.kind === 'Namespace')!.metadata.name;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The rendered objects with the service's image at `tag`. */
+function objectsAt(tag: string): ClusterObject[] {
+  return JSON.parse(
+    JSON.stringify(base).replaceAll('ghcr.io/mcml-dev/mcml:0.1.0', `ghcr.io/mcml-dev/mcml:${tag}`),
+  ) as ClusterObject[];
+}
+
+interface Fleet {
+  apis: KubeApiDouble[];
+  contexts: string[];
+  kubeconfigFile: string;
+  kubeconfig: KubeConfig;
+  requests(): number;
+  stop(): Promise<void>;
+}
+
+async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
+  const apis: KubeApiDouble[] = [];
+  for (let i = 0; i < n; i++) {
+    apis.push(await startKubeApi({ name: `${name}${i}`, rolloutDelayMs: ROLLOUT_MS }));
+  }
+  const contexts = apis.map((_, i) => `${name}${i}`);
+  const text = kubeconfigYaml(
+    apis.map((a, i) => ({ context: contexts[i]!, server: a.server, token: a.token })),
+  );
+  const kubeconfigFile = join(dir, `${name}.kubeconfig`);
+  writeFileSync(kubeconfigFile, text);
+  const kubeconfig = new KubeConfig();
+  kubeconfig.loadFromString(text);
+  return {
+    apis,
+    contexts,
+    kubeconfigFile,
+    kubeconfig,
+    requests: () => apis.reduce((a, x) => a + x.requests.length, 0),
+    stop: async () => {
+      await Promise.all(apis.map((a) => a.stop()));
+    },
+  };
+}
+
+/** mcml: every cluster in one wave; returns wall ms and the slowest cluster's own time. */
+async function mcmlRun(f: Fleet, tag: string): Promise<{ wall: number; slowest: number }> {
+  const objects = objectsAt(tag);
+  const targets: DeployTarget[] = f.contexts.map((context) => ({
+    name: context,
+    tier: 1,
+    cluster: new KubernetesCluster({ target: context, context, kubeconfig: f.kubeconfig }),
+    set: { name: 'ml-inference', namespace: NS, objects },
+  }));
+  const started = new Map<string, number>();
+  const took: number[] = [];
+  const t0 = performance.now();
+  const report = await runDeploy(targets, {
+    clock: systemClock,
+    waves: [targets.map((t) => t.name)],
+    onEvent: (e) => {
+      if (e.type !== 'phase') return;
+      if (e.phase === 'connecting' && !started.has(e.target))
+        started.set(e.target, performance.now());
+      if (e.phase === 'done') took.push(performance.now() - started.get(e.target)!);
+    },
+  });
+  const wall = performance.now() - t0;
+  if (!report.ok) throw new Error(`mcml deploy failed: ${JSON.stringify(report.targets[0])}`);
+  return { wall, slowest: Math.max(...took) };
+}
+
+/** The reference exercise: apply and wait, one context after the other. */
+async function kubectlRun(f: Fleet, tag: string, dir: string): Promise<number> {
+  const file = join(dir, `manifests-${tag}.yaml`);
+  writeFileSync(
+    file,
+    objectsAt(tag)
+      .map((o) => stringify(o))
+      .join('---\n'),
+  );
+  const env = { ...process.env, KUBECONFIG: f.kubeconfigFile, HOME: dir };
+  const t0 = performance.now();
+  for (const context of f.contexts) {
+    await run('kubectl', ['--context', context, 'apply', '--server-side', '-f', file], { env });
+    await run(
+      'kubectl',
+      [
+        '--context',
+        context,
+        '-n',
+        NS,
+        'rollout',
+        'status',
+        'deployment/ml-inference',
+        '--timeout=5m',
+      ],
+      { env },
+    );
+  }
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mcml-bench-deploy-'));
+  console.log(
+    `bench:deploy — rollout delay ${ROLLOUT_MS} ms per cluster, ${RUNS} alternating runs, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    '| clusters | mcml wall s | one cluster alone s | wall / one alone | slowest target in the run s | kubectl loop s | kubectl / mcml | requests per cluster mcml | kubectl |',
+  );
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  try {
+    for (const n of SIZES) {
+      const m = await fleet(n, dir, 'm');
+      const k = await fleet(n, dir, 'k');
+      const one = await fleet(1, dir, 's');
+      // The first apply creates everything; what is measured is the update after it.
+      await mcmlRun(m, 'warm');
+      await mcmlRun(one, 'warm');
+      await kubectlRun(k, 'warm', dir);
+      const walls: number[] = [];
+      const slowest: number[] = [];
+      const inRun: number[] = [];
+      const loops: number[] = [];
+      const mReq: number[] = [];
+      const kReq: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const tag = `r${i}`;
+        const order = i % 2 === 0 ? ['mcml', 'one', 'kubectl'] : ['kubectl', 'one', 'mcml'];
+        for (const who of order) {
+          if (who === 'mcml') {
+            const before = m.requests();
+            const r = await mcmlRun(m, tag);
+            walls.push(r.wall);
+            inRun.push(r.slowest);
+            mReq.push((m.requests() - before) / n);
+          } else if (who === 'one') {
+            slowest.push((await mcmlRun(one, tag)).wall);
+          } else {
+            const before = k.requests();
+            loops.push(await kubectlRun(k, tag, dir));
+            kReq.push((k.requests() - before) / n);
+          }
+        }
+      }
+      const wall = median(walls);
+      const slow = median(slowest);
+      const loop = median(loops);
+      console.log(
+        `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} |`,
+      );
+      await m.stop();
+      await k.stop();
+      await one.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `load after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
+await main();
