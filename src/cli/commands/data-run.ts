@@ -7,7 +7,6 @@ import {
   runDataSync,
   runSync,
   verifyStores,
-  type SyncEvent,
   type SyncReport,
   type VerifyReport,
 } from '../../engines/sync/index.js';
