@@ -6,7 +6,17 @@
  *   (c) no-op resync of 10,000   local → S3, S3 → Azure; wall time and requests per side
  *   (d) 1 → 3 fan-out            S3 → {Azure, S3, disk}; bytes read from the source
  *   (e) cold start               `mcml --version` and `mcml plan` under hyperfine
- * Flags: --small (b at 32 MiB), --objects N (c), --only a,b,c,d,e
+ *   (f) 1 × 2 GiB                local → S3, S3 → Azure; rclone at its defaults and at equal
+ *                                concurrency; peak RSS
+ *   (g) resume                   kill -9 at ~50% of a 2 GiB local → S3 upload, rerun: bytes
+ *                                sent again and total time, rclone in the same situation
+ * (b) and (f) run rclone twice: at its defaults, and at mcml's concurrency (16 objects, 4 parts
+ * per object). (c) compares with `rclone copy --checksum`. --repeat N runs (a) N times,
+ * alternating the tools, and reports the median and spread. Every figure carries the load
+ * average (/proc/loadavg) at its end: the machine is shared.
+ * Flags: --small (b at 32 MiB, f/g at 256 MiB), --objects N (c), --repeat N (a),
+ * --only a,b,c,d,e,f,g (default a,b,c,d,e: the 2 GiB cases f and g take long, run them apart),
+ * or MCML_BENCH_ONLY=f,g.
  * Build first (npm run build): mcml runs as `node bin/mcml`, rclone as `env -u AWS_CA_BUNDLE rclone`.
  */
 import { spawn } from 'node:child_process';
@@ -25,19 +35,33 @@ const small = argv.includes('--small');
 const objectsC = Number(argv[argv.indexOf('--objects') + 1]) || 10_000;
 const only = argv.includes('--only')
   ? argv[argv.indexOf('--only') + 1]!.split(',')
-  : ['a', 'b', 'c', 'd', 'e'];
+  : (process.env.MCML_BENCH_ONLY?.split(',') ?? ['a', 'b', 'c', 'd', 'e']);
+const repeat = Number(argv[argv.indexOf('--repeat') + 1]) || 1;
+const bigSize = (small ? 256 : 2048) * 1024 * 1024;
 const MIB = 1024 * 1024;
 const BIN = new URL('../bin/mcml', import.meta.url).pathname;
 
 interface Result {
   scenario: string;
   tool: string;
+  /** 1-min load average when the run ended. */
+  load: number;
   seconds: number;
   srcRequests: number;
   dstRequests: number;
   srcBytesRead?: number;
   peakRssMiB: number;
 }
+
+async function loadAverage(): Promise<number> {
+  return Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 async function timed(
   cmd: string,
@@ -130,8 +154,18 @@ async function main() {
   const makeTree = async (name: string, count: number, size: number) => {
     const dir = join(work, name);
     await mkdir(dir, { recursive: true });
-    for (let i = 0; i < count; i++)
-      await writeFile(join(dir, `obj-${String(i).padStart(5, '0')}.bin`), randomBytes(size));
+    for (let i = 0; i < count; i++) {
+      const file = join(dir, `obj-${String(i).padStart(5, '0')}.bin`);
+      if (size <= 64 * MIB) await writeFile(file, randomBytes(size));
+      else {
+        // Large files in 64 MiB slices: never the whole object in memory.
+        const { open } = await import('node:fs/promises');
+        const h = await open(file, 'w');
+        for (let at = 0; at < size; at += 64 * MIB)
+          await h.write(randomBytes(Math.min(64 * MIB, size - at)));
+        await h.close();
+      }
+    }
     return dir;
   };
   interface Loc {
@@ -140,7 +174,24 @@ async function main() {
     counter?: CountingProxy;
     container?: string;
   }
-  const run = async (scenario: string, tool: 'mcml' | 'rclone', src: Loc, dsts: Loc[]) => {
+  /** rclone at mcml's concurrency: 16 objects in flight, 4 parts per object. */
+  const EQUAL = [
+    '--transfers',
+    '16',
+    '--checkers',
+    '16',
+    '--s3-upload-concurrency',
+    '4',
+    '--azureblob-upload-concurrency',
+    '4',
+  ];
+  const run = async (
+    scenario: string,
+    tool: string,
+    src: Loc,
+    dsts: Loc[],
+    rcloneArgs: string[] = ['--transfers', '16', '--checkers', '16'],
+  ) => {
     const azContainer = [src, ...dsts].find((l) => l.container)?.container;
     const env = azContainer
       ? { ...rcloneEnv, RCLONE_CONFIG_AZ_SAS_URL: await sasFor(azContainer) }
@@ -160,11 +211,7 @@ async function main() {
     } else {
       // rclone has no fan-out: one run per destination, each reading the source again.
       for (const d of dsts) {
-        const r = await timed(
-          'rclone',
-          ['copy', src.rclone, d.rclone, '--transfers', '16', '--checkers', '16'],
-          env,
-        );
+        const r = await timed('rclone', ['copy', src.rclone, d.rclone, ...rcloneArgs], env);
         seconds += r.seconds;
         rss = Math.max(rss, r.rssMiB);
       }
@@ -178,6 +225,7 @@ async function main() {
     results.push({
       scenario,
       tool,
+      load: await loadAverage(),
       seconds,
       srcRequests: srcCount,
       dstRequests: sameCounter ? NaN : dstCount,
@@ -186,7 +234,7 @@ async function main() {
     });
     const last = results[results.length - 1]!;
     process.stderr.write(
-      `${scenario} ${tool}: ${last.seconds.toFixed(2)} s, src req ${last.srcRequests}, dst req ${last.dstRequests}, RSS ${last.peakRssMiB.toFixed(0)} MiB\n`,
+      `${scenario} ${tool}: ${last.seconds.toFixed(2)} s, src req ${last.srcRequests}, dst req ${last.dstRequests}, RSS ${last.peakRssMiB.toFixed(0)} MiB, load ${last.load}\n`,
     );
   };
   const local = (dir: string) => ({ mcml: dir, rclone: dir });
@@ -202,21 +250,85 @@ async function main() {
     container: c,
   });
 
+  const resumeRows: string[][] = [];
+  /**
+   * (g) kill -9 once ~50% of the object reached S3, then rerun: what the rerun sends again
+   * and the total time (killed run + rerun), for both tools.
+   */
+  const resumeCase = async () => {
+    const dir = await makeTree('tree-g', 1, bigSize);
+    const state = join(work, 'upload-state');
+    for (const tool of ['rclone', 'mcml'] as const) {
+      const b = await bucket();
+      const args =
+        tool === 'mcml'
+          ? [BIN, 'data', 'sync', dir, `s3://${b}/x`, '--no-progress', '--json']
+          : ['copy', dir, `s3:${b}/x`, ...EQUAL];
+      const env = tool === 'mcml' ? { ...mcmlEnv, MCML_UPLOAD_STATE_DIR: state } : rcloneEnv;
+      const cmd = tool === 'mcml' ? process.execPath : 'rclone';
+      s3p.reset();
+      const started = process.hrtime.bigint();
+      const child = spawn(cmd, args, { env, stdio: 'ignore' });
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      while (s3p.bytesIn.value < bigSize / 2 && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGKILL');
+      await exited;
+      const killedAfter = Number(process.hrtime.bigint() - started) / 1e9;
+      const firstSent = s3p.bytesIn.value;
+      s3p.reset();
+      const r = await timed(cmd, args, env);
+      const resent = s3p.bytesIn.value;
+      const load = await loadAverage();
+      resumeRows.push([
+        tool,
+        (firstSent / MIB).toFixed(0),
+        killedAfter.toFixed(1),
+        (resent / MIB).toFixed(0),
+        r.seconds.toFixed(1),
+        (killedAfter + r.seconds).toFixed(1),
+        ((firstSent + resent - bigSize) / MIB).toFixed(0),
+        String(load),
+      ]);
+      process.stderr.write(`(g) ${tool}: ${resumeRows[resumeRows.length - 1]!.join(' | ')}\n`);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
   try {
-    for (const [id, label, count, size] of [
-      ['a', '(a) 1,000 × 64 KiB', 1000, 64 * 1024],
-      ['b', small ? '(b) 4 × 32 MiB' : '(b) 4 × 256 MiB', 4, (small ? 32 : 256) * MIB],
-    ] as const) {
-      if (!only.includes(id)) continue;
-      const dir = await makeTree(`tree-${id}`, count, size);
-      for (const tool of ['rclone', 'mcml'] as const) {
-        const b = await bucket();
-        const c = await container();
-        await run(`${label} local → S3`, tool, local(dir), [s3loc(b, 'x')]);
-        await run(`${label} S3 → Azure`, tool, s3loc(b, 'x'), [azloc(c, 'x')]);
+    if (only.includes('a')) {
+      const label = '(a) 1,000 × 64 KiB';
+      const dir = await makeTree('tree-a', 1000, 64 * 1024);
+      for (let rep = 0; rep < repeat; rep++) {
+        // Alternate which tool goes first, so drifting load does not favour one.
+        const tools = rep % 2 === 0 ? (['rclone', 'mcml'] as const) : (['mcml', 'rclone'] as const);
+        for (const tool of tools) {
+          const b = await bucket();
+          const c = await container();
+          await run(`${label} local → S3`, tool, local(dir), [s3loc(b, 'x')]);
+          await run(`${label} S3 → Azure`, tool, s3loc(b, 'x'), [azloc(c, 'x')]);
+        }
       }
       await rm(dir, { recursive: true, force: true });
     }
+    const large = async (id: string, label: string, count: number, size: number) => {
+      const dir = await makeTree(`tree-${id}`, count, size);
+      for (const [tool, args] of [
+        ['rclone (defaults)', []],
+        ['rclone', EQUAL],
+        ['mcml', []],
+      ] as const) {
+        const b = await bucket();
+        const c = await container();
+        await run(`${label} local → S3`, tool, local(dir), [s3loc(b, 'x')], [...args]);
+        await run(`${label} S3 → Azure`, tool, s3loc(b, 'x'), [azloc(c, 'x')], [...args]);
+      }
+      await rm(dir, { recursive: true, force: true });
+    };
+    if (only.includes('b'))
+      await large('b', small ? '(b) 4 × 32 MiB' : '(b) 4 × 256 MiB', 4, (small ? 32 : 256) * MIB);
+    if (only.includes('f')) await large('f', `(f) 1 × ${bigSize / MIB / 1024} GiB`, 1, bigSize);
+    if (only.includes('g')) await resumeCase();
     if (only.includes('c')) {
       const dir = await makeTree('tree-c', objectsC, 4096);
       for (const tool of ['rclone', 'mcml'] as const) {
@@ -226,12 +338,21 @@ async function main() {
         await run('populate', tool, local(dir), [s3loc(b, 'x')]);
         await run('populate', tool, s3loc(b, 'x'), [azloc(c, 'x')]);
         results.splice(-2, 2);
-        await run(`(c) no-op ${objectsC.toLocaleString('en')} local → S3`, tool, local(dir), [
+        const checksum = ['--transfers', '16', '--checkers', '16', '--checksum'];
+        await run(
+          `(c) no-op ${objectsC.toLocaleString('en')} local → S3`,
+          tool,
+          local(dir),
+          [s3loc(b, 'x')],
+          checksum,
+        );
+        await run(
+          `(c) no-op ${objectsC.toLocaleString('en')} S3 → Azure`,
+          tool,
           s3loc(b, 'x'),
-        ]);
-        await run(`(c) no-op ${objectsC.toLocaleString('en')} S3 → Azure`, tool, s3loc(b, 'x'), [
-          azloc(c, 'x'),
-        ]);
+          [azloc(c, 'x')],
+          checksum,
+        );
       }
       await rm(dir, { recursive: true, force: true });
     }
@@ -263,31 +384,85 @@ async function main() {
 
   if (only.includes('e')) await coldStart();
 
-  // Table + ratios (rclone / mcml: > 1 means mcml is better).
-  const rows = results.map((r) => {
-    const peer = results.find((p) => p.scenario === r.scenario && p.tool === 'rclone');
-    const ratio = r.tool === 'mcml' && peer ? `${(peer.seconds / r.seconds).toFixed(2)}×` : '';
-    return [
-      r.scenario,
-      r.tool,
-      r.seconds.toFixed(2),
-      String(r.srcRequests),
-      Number.isNaN(r.dstRequests) ? '—' : String(r.dstRequests),
-      r.srcBytesRead !== undefined ? (r.srcBytesRead / MIB).toFixed(1) : '—',
-      r.peakRssMiB.toFixed(0),
-      ratio,
-    ];
-  });
-  const head = [
-    'scenario',
-    'tool',
-    'wall s',
-    'src requests',
-    'dst requests',
-    'src MiB read',
-    'peak RSS MiB',
-    'speed vs rclone',
-  ];
+  // Table + ratios (rclone / mcml: > 1 means mcml is better), against rclone at equal
+  // concurrency and, where run, at its defaults.
+  const speed = (r: Result, peerTool: string) => {
+    const peers = results.filter((p) => p.scenario === r.scenario && p.tool === peerTool);
+    if (r.tool !== 'mcml' || peers.length === 0) return '';
+    return `${(median(peers.map((p) => p.seconds)) / r.seconds).toFixed(2)}×`;
+  };
+  const rows = results.map((r) => [
+    r.scenario,
+    r.tool,
+    r.seconds.toFixed(2),
+    String(r.srcRequests),
+    Number.isNaN(r.dstRequests) ? '—' : String(r.dstRequests),
+    r.srcBytesRead !== undefined ? (r.srcBytesRead / MIB).toFixed(1) : '—',
+    r.peakRssMiB.toFixed(0),
+    speed(r, 'rclone'),
+    speed(r, 'rclone (defaults)'),
+    String(r.load),
+  ]);
+  printTable(
+    [
+      'scenario',
+      'tool',
+      'wall s',
+      'src requests',
+      'dst requests',
+      'src MiB read',
+      'peak RSS MiB',
+      'vs rclone (equal)',
+      'vs rclone (defaults)',
+      'load',
+    ],
+    rows,
+  );
+  if (repeat > 1) {
+    // Median and spread (min–max) of the repeated runs, and the ratio of the medians.
+    const groups = new Map<string, number[]>();
+    for (const r of results.filter((x) => x.scenario.startsWith('(a)')))
+      groups.set(`${r.scenario}\t${r.tool}`, [
+        ...(groups.get(`${r.scenario}\t${r.tool}`) ?? []),
+        r.seconds,
+      ]);
+    const summary = [...groups].map(([k, xs]) => {
+      const [scenario, tool] = k.split('\t') as [string, string];
+      const peer = groups.get(`${scenario}\trclone`);
+      return [
+        scenario,
+        tool,
+        String(xs.length),
+        median(xs).toFixed(2),
+        `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`,
+        tool === 'mcml' && peer ? `${(median(peer) / median(xs)).toFixed(2)}×` : '',
+      ];
+    });
+    console.log('');
+    printTable(
+      ['scenario', 'tool', 'runs', 'median s', 'spread s', 'vs rclone (medians)'],
+      summary,
+    );
+  }
+  if (resumeRows.length > 0) {
+    console.log('');
+    printTable(
+      [
+        `(g) kill at 50% of ${bigSize / MIB} MiB, rerun`,
+        'MiB sent before kill',
+        'killed after s',
+        'MiB sent by rerun',
+        'rerun s',
+        'total s',
+        'MiB sent beyond the object',
+        'load',
+      ],
+      resumeRows,
+    );
+  }
+}
+
+function printTable(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(head));
@@ -328,6 +503,7 @@ async function coldStart(): Promise<void> {
     results: { command: string; median: number; min: number; max: number }[];
   };
   await rm(out, { force: true });
+  console.log(`cold start, load average ${await loadAverage()}:`);
   console.log('| command | median ms | min ms | max ms |');
   console.log('|---|---:|---:|---:|');
   for (const r of results)

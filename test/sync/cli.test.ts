@@ -88,7 +88,8 @@ ${data}
 `;
 }
 
-describe('mcml data sync -f (residency)', () => {
+// Each case spawns several mcml processes: generous time on a loaded shared machine.
+describe('mcml data sync -f (residency)', { timeout: 120_000 }, () => {
   it('refuses a data set sent outside its jurisdiction: exit 2, names data set and bucket, writes nothing', async () => {
     const us = await emu.s3Bucket();
     const eu = emu.gcsBucket(undefined, 'EUROPE-WEST1');

@@ -326,7 +326,9 @@ export class S3ObjectStore implements ObjectStore {
       throw storeError(error, `writing ${key}`, this.uri);
     }
     const id = uploadId;
-    const hashing = new HashingStream(partSize);
+    // Part MD5s are computed once, in the loop (Content-MD5 and the expected ETag).
+    const hashing = new HashingStream();
+    const partMd5s: Buffer[] = [];
     const parts: { ETag: string; PartNumber: number }[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
@@ -344,7 +346,9 @@ export class S3ObjectStore implements ObjectStore {
         options.signal?.throwIfAborted();
         const { buffer, ended } = await readUpTo(hashing, partSize);
         if (buffer.length === 0 && n > 1) break;
-        const md5 = createHash('md5').update(buffer).digest('hex');
+        const md5Bytes = createHash('md5').update(buffer).digest();
+        const md5 = md5Bytes.toString('hex');
+        partMd5s.push(md5Bytes);
         const have = stored.get(n);
         if (have && have.etag === md5 && have.size === buffer.length) {
           parts.push({ ETag: `"${md5}"`, PartNumber: n });
@@ -403,7 +407,7 @@ export class S3ObjectStore implements ObjectStore {
       );
       await this.journal?.delete(this.uri, key);
       let etag = unquote(done.ETag);
-      const expectedEtag = multipartEtag(d.partMd5s);
+      const expectedEtag = multipartEtag(partMd5s);
       if (etag !== undefined && etag.includes('-') && etag !== expectedEtag) {
         await this.delete(key).catch(() => undefined);
         throw new McmlError(

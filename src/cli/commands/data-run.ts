@@ -1,16 +1,11 @@
 import { dirname, resolve } from 'node:path';
 import { INPUT_ERROR_CODES, McmlError } from '../../core/errors.js';
-import { JURISDICTIONS, type Jurisdiction } from '../../core/spec/index.js';
+import type { Jurisdiction } from '../../core/spec/index.js';
 import { openStore } from '../../adapters/storage.js';
-import {
-  checkJurisdiction,
-  runDataSync,
-  runSync,
-  verifyStores,
-  type SyncReport,
-  type VerifyReport,
-} from '../../engines/sync/index.js';
-import { loadSpecFile } from '../spec-file.js';
+// The sync and verify engines directly, not the area's index: a direct SRC DST sync must not
+// load the spec schema (zod, yaml); -f and --jurisdiction load it when used.
+import { runSync, type SyncReport } from '../../engines/sync/sync.js';
+import { verifyStores, type VerifyReport } from '../../engines/sync/verify.js';
 import { paint, useColor } from '../output.js';
 import { formatBytes, startProgress } from './data-progress.js';
 
@@ -106,7 +101,8 @@ function failureExitCode(reports: SyncReport[]): number {
     : 1;
 }
 
-function parseJurisdiction(value: string): Jurisdiction {
+async function parseJurisdiction(value: string): Promise<Jurisdiction> {
+  const { JURISDICTIONS } = await import('../../core/spec/index.js');
   const j = value.toLowerCase();
   if (!(JURISDICTIONS as readonly string[]).includes(j))
     throw new McmlError('USAGE', `--jurisdiction: unknown jurisdiction "${value}"`, {
@@ -152,6 +148,10 @@ export async function runDataSyncCommand(
           'USAGE',
           '--jurisdiction is for SRC DST…; with -f each data set states its own',
         );
+      const [{ loadSpecFile }, { runDataSync }] = await Promise.all([
+        import('../spec-file.js'),
+        import('../../engines/sync/datasets.js'),
+      ]);
       const doc = await loadSpecFile(flags.file);
       const specDir = dirname(resolve(flags.file));
       const lookup = await lookupFromCatalog(flags.catalog);
@@ -188,12 +188,14 @@ export async function runDataSyncCommand(
       Promise.all(dst.map((d) => openStore(d))),
     ]);
     const openMs = Math.round(performance.now()) - startupMs;
-    if (flags.jurisdiction !== undefined)
+    if (flags.jurisdiction !== undefined) {
+      const { checkJurisdiction } = await import('../../engines/sync/datasets.js');
       await checkJurisdiction(
         destinations,
-        parseJurisdiction(flags.jurisdiction),
+        await parseJurisdiction(flags.jurisdiction),
         await lookupFromCatalog(flags.catalog),
       );
+    }
     const report = await runSync({
       ...common,
       source,
