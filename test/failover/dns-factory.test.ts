@@ -12,7 +12,7 @@ import {
 import type { TokenCredential } from '@azure/core-auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsProvider } from '../../src/adapters/dns.js';
-import { McmlError } from '../../src/core/errors.js';
+import type { McmlError } from '../../src/core/errors.js';
 import type { DnsConfig } from '../../src/core/spec/index.js';
 import { startAzureDnsDouble } from '../doubles/azuredns.js';
 import { startCloudDnsDouble } from '../doubles/clouddns.js';
