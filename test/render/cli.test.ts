@@ -68,7 +68,8 @@ describe('mcml render (CLI)', { timeout: 120_000 }, () => {
     expect(run.stdout).toMatch(/rendered \d+ files into out\//);
     const files = tree(join(work, 'out'));
     expect(files).toContain('.mcml-render.json');
-    expect(files).toContain('terraform/main.tf');
+    expect(files).toContain('terraform/aws/main.tf');
+    expect(files).toContain('terraform/gcp/main.tf');
     expect(files).toContain('terraform/modules/eks/main.tf');
     expect(files).toContain('terraform/modules/gke/main.tf');
     expect(files).toContain('terraform/modules/aks/main.tf');
@@ -83,20 +84,24 @@ describe('mcml render (CLI)', { timeout: 120_000 }, () => {
   });
 
   it('renders again over its own output, keeping Terraform state and tfvars', async () => {
-    writeFileSync(join(work, 'out/terraform/terraform.tfstate'), '{"version":4}');
-    writeFileSync(join(work, 'out/terraform/terraform.tfvars'), 'gcp_project = "p"\n');
-    mkdirSync(join(work, 'out/terraform/.terraform/providers'), { recursive: true });
-    const before = readFileSync(join(work, 'out/terraform/main.tf'), 'utf8');
+    writeFileSync(join(work, 'out/terraform/aws/terraform.tfstate'), '{"version":4}');
+    writeFileSync(join(work, 'out/terraform/gcp/terraform.tfvars'), 'gcp_project = "p"\n');
+    mkdirSync(join(work, 'out/terraform/aws/.terraform/providers'), { recursive: true });
+    writeFileSync(join(work, 'out/terraform/aws/tfplan'), 'saved plan');
+    writeFileSync(join(work, 'out/terraform/aws/ci_override.tf'), '# mine\n');
+    const before = readFileSync(join(work, 'out/terraform/aws/main.tf'), 'utf8');
     const run = await mcml(['render', '-f', example, '-o', 'out'], work);
     expect(run.code, run.stderr).toBe(0);
-    expect(readFileSync(join(work, 'out/terraform/main.tf'), 'utf8')).toBe(before);
-    expect(readFileSync(join(work, 'out/terraform/terraform.tfstate'), 'utf8')).toBe(
+    expect(readFileSync(join(work, 'out/terraform/aws/main.tf'), 'utf8')).toBe(before);
+    expect(readFileSync(join(work, 'out/terraform/aws/terraform.tfstate'), 'utf8')).toBe(
       '{"version":4}',
     );
-    expect(readFileSync(join(work, 'out/terraform/terraform.tfvars'), 'utf8')).toBe(
+    expect(readFileSync(join(work, 'out/terraform/gcp/terraform.tfvars'), 'utf8')).toBe(
       'gcp_project = "p"\n',
     );
-    expect(existsSync(join(work, 'out/terraform/.terraform/providers'))).toBe(true);
+    expect(existsSync(join(work, 'out/terraform/aws/.terraform/providers'))).toBe(true);
+    expect(readFileSync(join(work, 'out/terraform/aws/tfplan'), 'utf8')).toBe('saved plan');
+    expect(readFileSync(join(work, 'out/terraform/aws/ci_override.tf'), 'utf8')).toBe('# mine\n');
   });
 
   it('refuses a directory holding files mcml did not write, unless --force; nothing changes', async () => {
@@ -211,7 +216,7 @@ describe('mcml render (CLI)', { timeout: 120_000 }, () => {
     const unset = await mcml(['infra', 'plan', '-o', 'id-out'], work, { PATH: '/nonexistent' });
     expect(unset.code).toBe(2);
     expect(unset.stderr).toMatch(
-      /the Terraform variables gcp_project, azure_subscription_id are not set/,
+      /the Terraform variables gcp_project of id-out\/terraform\/gcp are not set/,
     );
     expect(unset.stderr).toMatch(/terraform\.tfvars\.example/);
     // out/ has a terraform.tfvars (from an earlier test).

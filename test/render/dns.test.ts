@@ -171,7 +171,7 @@ describe('Route 53 failover records', { timeout: 120_000 }, () => {
     expect(variables.variable.request_interval[0].default).toBe(10);
     expect(variables.variable.failure_threshold[0].default).toBe(3);
     // The root module passes the tiers in the same order as the change batch.
-    const dns: any = await parse('dns.tf', files['terraform/dns.tf']!);
+    const dns: any = await parse('main.tf', files['terraform/dns/main.tf']!);
     const tiers = dns.module.dns_failover[0].tiers;
     expect(tiers.map((t: any) => [t.name, t.host, t.protocol, t.port, t.path])).toEqual([
       ['aws-primary', 'aws.ml.example.com', 'HTTPS', 443, '/v2/health/ready'],

@@ -96,10 +96,10 @@ describe('a spec change touches only the files it should', () => {
     );
   });
 
-  it('the DNS TTL changes only the Route 53 change batch and dns.tf', () => {
+  it('the DNS TTL changes only the Route 53 change batch and the dns root', () => {
     expect(changed(base(), edited('ttl: 30', 'ttl: 20'))).toEqual([
       'dns/route53-change-batch.json',
-      'terraform/dns.tf',
+      'terraform/dns/main.tf',
     ]);
   });
 });

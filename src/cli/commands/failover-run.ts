@@ -25,6 +25,7 @@ export interface FailoverRunFlags {
   file: string;
   host?: string;
   port?: string;
+  prefer?: string;
   events?: string;
   json?: boolean;
 }
@@ -100,6 +101,18 @@ function describeEvent(e: FailoverLogEntry, color: boolean): string {
   }
 }
 
+/** The plan with `--prefer` applied; an unknown target is a usage error naming the targets. */
+export function withPreferred(plan: FailoverPlan, prefer: string | undefined): FailoverPlan {
+  if (prefer === undefined) return plan;
+  const names = plan.targets.map((t) => t.name);
+  if (!names.includes(prefer)) {
+    throw new McmlError('USAGE', `--prefer ${prefer}: no such target`, {
+      hint: `use one of: ${names.join(', ')}`,
+    });
+  }
+  return { ...plan, machine: { ...plan.machine, prefer } };
+}
+
 /**
  * Route 53 failover records over every tier, with Route 53 health checks (the same record
  * sets `mcml render` gives Terraform). Route 53 then moves the record by itself, so the
@@ -123,7 +136,9 @@ async function writeRoute53Chain(dns: DnsProvider, plan: FailoverPlan): Promise<
 
 /** `mcml failover run`: runs until SIGINT/SIGTERM. */
 export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
-  const { spec, plan } = await loadPlan(flags.file);
+  const loaded = await loadPlan(flags.file);
+  const spec = loaded.spec;
+  const plan = withPreferred(loaded.plan, flags.prefer);
   const color = useColor();
   let dns: DnsProvider | undefined;
   const dnsConfig = plan.config.dns;
@@ -152,6 +167,7 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
   const lines = [
     `${paint('green', '✓', color)} failover running: ${status.targets.length} targets, routing ${status.routing}, failback ${status.failback}, active ${paint('bold', status.active ?? 'none', color)}`,
   ];
+  if (flags.prefer !== undefined) lines.push(`  prefers     ${flags.prefer}, then the tiers`);
   if (fo.url) {
     lines.push(`  front door  ${fo.url}`);
     lines.push(`  status      ${fo.url}/_mcml/status   metrics ${fo.url}/_mcml/metrics`);

@@ -2,9 +2,25 @@ import { spawn } from 'node:child_process';
 import { access, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { McmlError } from '../../core/errors.js';
+import {
+  AFTER_DEPLOY_ROOTS,
+  TERRAFORM_ROOTS,
+  type TerraformRoot,
+} from '../../core/render/index.js';
 
 export interface InfraCommandOptions {
+  /** The directory `mcml render` wrote. */
   out: string;
+  /** Only these roots (comma-separated names), in mcml's order. */
+  root?: string;
+  /** plan: save each root's plan under this file name (`terraform plan -out`). */
+  save?: string;
+  /** apply: no confirmation prompt (CI). */
+  autoApprove?: boolean;
+  /** Providers from this directory instead of the registry (`terraform init -plugin-dir`). */
+  pluginDir?: string;
+  /** Extra `terraform init -backend-config` values (KEY=VALUE or a file). */
+  backendConfig?: string[];
 }
 
 /** The first of terraform / tofu found on PATH, or undefined. */
@@ -30,12 +46,16 @@ function run(
   bin: string,
   args: string[],
   cwd: string,
-  capture = false,
+  options: { capture?: boolean; interactive?: boolean } = {},
 ): Promise<{ code: number; stdout: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(bin, args, {
       cwd,
-      stdio: ['inherit', capture ? 'pipe' : 'inherit', 'inherit'],
+      stdio: [
+        options.interactive ? 'inherit' : 'ignore',
+        options.capture ? 'pipe' : 'inherit',
+        'inherit',
+      ],
     });
     let stdout = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -44,76 +64,294 @@ function run(
   });
 }
 
-/**
- * The variables the root module needs from the user (the uncommented lines of
- * terraform.tfvars.example) must be in a tfvars file or TF_VAR_* before terraform runs, so the
- * user gets one clear message rather than a prompt or terraform's error.
- */
-async function checkVariables(dir: string): Promise<void> {
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** The variables of a root without a value: in terraform.tfvars.example, not in a tfvars file or TF_VAR_*. */
+async function missingVariables(dir: string): Promise<string[]> {
   let example: string;
   try {
     example = await readFile(join(dir, 'terraform.tfvars.example'), 'utf8');
   } catch {
-    return;
+    return [];
   }
   const needed = example
     .split('\n')
     .map((l) => /^([a-z_][a-z0-9_]*)\s*=/.exec(l)?.[1])
     .filter((n): n is string => n !== undefined);
   const files = await readdir(dir);
-  const hasVarFile = files.some((f) => f === 'terraform.tfvars' || f.endsWith('.auto.tfvars'));
-  if (hasVarFile) return;
-  const missing = needed.filter((n) => process.env[`TF_VAR_${n}`] === undefined);
-  if (missing.length > 0) {
-    throw new McmlError('USAGE', `the Terraform variables ${missing.join(', ')} are not set`, {
-      hint: `cp ${dir}/terraform.tfvars.example ${dir}/terraform.tfvars and fill it in (mcml keeps it when it renders again), or export TF_VAR_${missing[0]}=…`,
-    });
-  }
+  if (files.some((f) => f === 'terraform.tfvars' || f.endsWith('.auto.tfvars'))) return [];
+  return needed.filter((n) => process.env[`TF_VAR_${n}`] === undefined);
 }
 
+/** The rendered roots to run, in order; `--root` picks some of them. */
+async function selectRoots(
+  tfDir: string,
+  out: string,
+  only: string | undefined,
+): Promise<TerraformRoot[]> {
+  const present: TerraformRoot[] = [];
+  for (const root of TERRAFORM_ROOTS) {
+    if (await exists(join(tfDir, root, 'main.tf'))) present.push(root);
+  }
+  if (present.length === 0) {
+    const legacy = await exists(join(tfDir, 'main.tf'));
+    throw new McmlError(
+      'NOT_FOUND',
+      `${tfDir} holds no Terraform root (${TERRAFORM_ROOTS.join(', ')})`,
+      {
+        hint: legacy
+          ? `it was rendered by an older mcml with one root for every cloud: run "mcml render -o ${out}" again; to keep existing resources, move them into the new roots with "terraform state mv" (docs/render.md)`
+          : `run "mcml render -o ${out}" first`,
+      },
+    );
+  }
+  if (only === undefined) return present;
+  const wanted = only
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  const unknown = wanted.filter((r) => !present.includes(r as TerraformRoot));
+  if (unknown.length > 0 || wanted.length === 0) {
+    throw new McmlError(
+      'USAGE',
+      `--root ${only}: ${unknown.length > 0 ? `no root ${unknown.join(', ')} in ${tfDir}` : 'names no root'}`,
+      {
+        hint: `the rendered roots are: ${present.join(', ')}`,
+      },
+    );
+  }
+  return present.filter((r) => wanted.includes(r));
+}
+
+interface Step {
+  root: TerraformRoot;
+  dir: string;
+}
+
+/**
+ * Which roots run now. A root whose variables are unset is an input error, except a root
+ * that waits for `mcml deploy` (dns) when it was not asked for by name: it is left for later.
+ */
+async function stepsToRun(
+  tfDir: string,
+  roots: TerraformRoot[],
+  explicit: boolean,
+  note: (line: string) => void,
+): Promise<Step[]> {
+  const steps: Step[] = [];
+  for (const root of roots) {
+    const dir = join(tfDir, root);
+    const missing = await missingVariables(dir);
+    if (missing.length === 0) {
+      steps.push({ root, dir });
+      continue;
+    }
+    if (AFTER_DEPLOY_ROOTS.includes(root) && !explicit) {
+      note(
+        `${root}: left for after "mcml deploy": it needs ${missing.join(', ')} (the load balancers' names). ` +
+          `Then: cp ${dir}/terraform.tfvars.example ${dir}/terraform.tfvars, fill it in, and run "mcml infra apply --root ${root}".`,
+      );
+      continue;
+    }
+    throw new McmlError(
+      'USAGE',
+      `the Terraform variables ${missing.join(', ')} of ${dir} are not set`,
+      {
+        hint: `cp ${dir}/terraform.tfvars.example ${dir}/terraform.tfvars and fill it in (mcml keeps it when it renders again), or export TF_VAR_${missing[0]}=…`,
+      },
+    );
+  }
+  return steps;
+}
+
+function initArgs(options: InfraCommandOptions): string[] {
+  const args = ['init', '-input=false'];
+  if (options.pluginDir !== undefined) args.push(`-plugin-dir=${options.pluginDir}`);
+  for (const c of options.backendConfig ?? []) args.push(`-backend-config=${c}`);
+  return args;
+}
+
+/** Why `apply` cannot run as asked, before anything runs: it would wait for a "yes" no one can type. */
+function checkApproval(options: InfraCommandOptions, planFile: string | undefined): void {
+  if (planFile !== undefined || options.autoApprove === true || process.stdin.isTTY === true)
+    return;
+  throw new McmlError(
+    'USAGE',
+    'terraform apply needs a confirmation and there is no terminal to give it',
+    {
+      hint: 'pass --auto-approve, or review a saved plan first: "mcml infra plan --save tfplan", then "mcml infra apply tfplan"',
+    },
+  );
+}
+
+/**
+ * A saved plan is a file name in each root (`tfplan`, `staging.tfplan`): a path would make
+ * every root write one file, and render keeps only names it knows to be Terraform's.
+ */
+function checkPlanName(name: string | undefined, flag: string): void {
+  if (name === undefined || /^(?:[\w-][\w.-]*\.)?tfplan$/.test(name)) return;
+  throw new McmlError(
+    'USAGE',
+    `${flag} ${JSON.stringify(name)}: a saved plan is named "tfplan" or "<name>.tfplan"`,
+    {
+      hint: 'each root keeps its own plan under that name in out/terraform/<root>/, e.g. --save tfplan',
+    },
+  );
+}
+
+/** Merges every root's workload_identities output into <out>/identities.json. */
+async function writeIdentities(
+  bin: string,
+  steps: Step[],
+  out: string,
+): Promise<string | undefined> {
+  const merged: Record<string, unknown> = {};
+  for (const { dir } of steps) {
+    if (!(await exists(join(dir, 'outputs.tf')))) continue;
+    const r = await run(bin, ['output', '-json', 'workload_identities'], dir, { capture: true });
+    if (r.code !== 0) continue;
+    Object.assign(merged, JSON.parse(r.stdout) as Record<string, unknown>);
+  }
+  if (Object.keys(merged).length === 0) return undefined;
+  const file = join(out, 'identities.json');
+  await writeFile(file, JSON.stringify(merged, null, 2) + '\n');
+  return file;
+}
+
+/** Merges every root's kubeconfig_commands into <out>/contexts.json (target → context). */
+async function writeContexts(bin: string, steps: Step[], out: string): Promise<string | undefined> {
+  const contexts: Record<string, string> = {};
+  let found = false;
+  for (const { dir } of steps) {
+    if (!(await exists(join(dir, 'outputs.tf')))) continue;
+    const r = await run(bin, ['output', '-json', 'kubeconfig_commands'], dir, { capture: true });
+    if (r.code !== 0) continue;
+    found = true;
+    try {
+      Object.assign(contexts, contextsFromCommands(JSON.parse(r.stdout)));
+    } catch {
+      // not JSON: mcml deploy then asks for targets[].context
+    }
+  }
+  if (!found) return undefined;
+  const file = join(out, 'contexts.json');
+  await writeFile(file, JSON.stringify(contexts, null, 2) + '\n');
+  return file;
+}
+
+/**
+ * target → kubeconfig context, from `terraform output -json kubeconfig_commands`: the context
+ * each command names (`--alias X`, `rename-context … X`, `--context X`). `mcml deploy` reads it.
+ */
+export function contextsFromCommands(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const [target, command] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof command !== 'string') continue;
+    const m = /(?:--alias|rename-context\s+\S+|--context)\s+(\S+)\s*$/.exec(command.trim());
+    if (m) out[target] = m[1]!;
+  }
+  return out;
+}
+
+/**
+ * `mcml infra plan|apply`: terraform init + plan/apply in every rendered root, in order
+ * (clouds, add-ons, dns), each with its own state. `planFile` applies saved plans.
+ */
 export async function runInfra(
   action: 'plan' | 'apply',
   options: InfraCommandOptions,
+  planFile?: string,
 ): Promise<void> {
-  const dir = join(options.out, 'terraform');
-  try {
-    await access(join(dir, 'main.tf'));
-  } catch {
-    throw new McmlError('NOT_FOUND', `${dir}/main.tf does not exist`, {
-      hint: `run "mcml render -o ${options.out}" first`,
-    });
+  const tfDir = join(options.out, 'terraform');
+  checkPlanName(options.save, '--save');
+  checkPlanName(planFile, 'apply');
+  if (action === 'apply') checkApproval(options, planFile);
+  const roots = await selectRoots(tfDir, options.out, options.root);
+  const note = (line: string) => process.stderr.write(`note: ${line}\n`);
+  let steps = await stepsToRun(tfDir, roots, options.root !== undefined, note);
+  if (planFile !== undefined) {
+    const saved: Step[] = [];
+    for (const s of steps) if (await exists(join(s.dir, planFile))) saved.push(s);
+    if (saved.length === 0) {
+      throw new McmlError('NOT_FOUND', `no saved plan ${planFile} in any root of ${tfDir}`, {
+        hint: `save one first: mcml infra plan -o ${options.out} --save ${planFile}`,
+      });
+    }
+    for (const s of steps)
+      if (!saved.includes(s)) note(`${s.root}: no saved plan ${planFile}: not applied`);
+    steps = saved;
   }
-  await checkVariables(dir);
+  if (steps.length === 0) return;
   const tool = await findTerraform();
   if (tool === undefined) {
     throw new McmlError('NOT_FOUND', 'neither terraform nor tofu is installed (looked on PATH)', {
       hint:
         'install one: OpenTofu (https://opentofu.org/docs/intro/install/, e.g. "snap install --classic opentofu" or "brew install opentofu") ' +
-        'or Terraform (https://developer.hashicorp.com/terraform/install, e.g. "brew install hashicorp/tap/terraform"); ' +
-        `or run it yourself: cd ${dir} && terraform init && terraform ${action}`,
+        'or Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install, e.g. "brew install hashicorp/tap/terraform"); ' +
+        `or run it yourself: cd ${steps[0]!.dir} && terraform init && terraform ${action}`,
     });
   }
-  const init = await run(tool.bin, ['init', '-input=false'], dir);
-  if (init.code !== 0) {
-    throw new McmlError('UNAVAILABLE', `${tool.name} init failed in ${dir} (exit ${init.code})`, {
-      hint: 'it downloads the providers: check network access to the registry',
-    });
+  const done: string[] = [];
+  for (const { root, dir } of steps) {
+    process.stderr.write(`\n== ${root} (${dir})\n`);
+    const init = await run(tool.bin, initArgs(options), dir);
+    if (init.code !== 0) {
+      throw new McmlError('UNAVAILABLE', `${tool.name} init failed in ${dir} (exit ${init.code})`, {
+        hint:
+          (done.length > 0 ? `done before it: ${done.join(', ')}. ` : '') +
+          'init reaches the state backend and downloads the providers: check access to both (or pass --plugin-dir)',
+      });
+    }
+    const args =
+      action === 'plan'
+        ? ['plan', '-input=false', ...(options.save === undefined ? [] : [`-out=${options.save}`])]
+        : planFile !== undefined
+          ? ['apply', '-input=false', planFile]
+          : options.autoApprove === true
+            ? ['apply', '-input=false', '-auto-approve']
+            : ['apply'];
+    const interactive =
+      action === 'apply' && planFile === undefined && options.autoApprove !== true;
+    const step = await run(tool.bin, args, dir, { interactive });
+    if (step.code !== 0) {
+      throw new McmlError(
+        'UNAVAILABLE',
+        `${tool.name} ${action} failed in ${dir} (exit ${step.code})`,
+        {
+          ...(done.length > 0
+            ? {
+                hint: `${action === 'apply' ? 'applied' : 'planned'} before it: ${done.join(', ')}`,
+              }
+            : {}),
+        },
+      );
+    }
+    done.push(root);
   }
-  const step = await run(tool.bin, [action, '-input=false'], dir);
-  if (step.code !== 0) {
-    throw new McmlError(
-      'UNAVAILABLE',
-      `${tool.name} ${action} failed in ${dir} (exit ${step.code})`,
+  if (action === 'plan' && options.save !== undefined) {
+    process.stdout.write(
+      `\nSaved plans: ${steps.map((s) => join(s.dir, options.save!)).join(', ')}\n` +
+        `Apply exactly them with: mcml infra apply -o ${options.out} ${options.save}\n`,
     );
   }
   if (action === 'apply') {
-    const out = await run(tool.bin, ['output', '-json', 'workload_identities'], dir, true);
-    if (out.code === 0) {
-      const file = join(options.out, 'identities.json');
-      await writeFile(file, out.stdout);
+    const file = await writeIdentities(tool.bin, steps, options.out);
+    if (file !== undefined) {
       process.stdout.write(
         `\nWorkload identities written to ${file}. Render the manifests with them:\n` +
           `  mcml render -o ${options.out} --identities ${file}\n`,
+      );
+    }
+    const contexts = await writeContexts(tool.bin, steps, options.out);
+    if (contexts !== undefined) {
+      process.stdout.write(
+        `Kubeconfig contexts of the clusters written to ${contexts} (mcml deploy uses them).\n` +
+          `Add the clusters to your kubeconfig with: terraform -chdir=<root> output kubeconfig_commands\n`,
       );
     }
   }

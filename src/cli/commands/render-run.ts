@@ -127,7 +127,8 @@ export async function runRender(
     '',
     'Next:',
     `  mcml infra plan -o ${options.out}            # terraform plan of the clusters and buckets`,
-    `  kubectl apply -k ${options.out}/k8s/overlays/<target> --context <target>`,
+    `  mcml infra apply -o ${options.out}           # the clusters, buckets and identities`,
+    `  mcml deploy -f ${file} -o ${options.out}     # every cluster in waves, gated, one status`,
   );
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -14,6 +14,7 @@ import {
   route53ChangeBatch,
   wantsRoute53,
 } from './dns.js';
+import { frontDoorWarnings } from './front-door.js';
 import { renderKubernetes } from './kubernetes.js';
 import { renderMonitoring } from './monitoring.js';
 import { renderTerraform } from './terraform.js';
@@ -27,14 +28,23 @@ export {
   type FailoverTier,
   type HealthCheckRequest,
 } from './dns.js';
-export { METRICS, PROXY_BASE_PORT } from './monitoring.js';
-export { KUBERNETES_VERSION, PROVIDER_VERSIONS, nodeBounds } from './terraform.js';
+export { FRONT_DOOR } from './front-door.js';
+export { METRICS, PROXY_BASE_PORT, alertRules, type RuleTarget } from './monitoring.js';
+export {
+  AFTER_DEPLOY_ROOTS,
+  KUBERNETES_VERSION,
+  PROVIDER_VERSIONS,
+  TERRAFORM_ROOTS,
+  attributionTags,
+  nodeBounds,
+  type TerraformRoot,
+} from './terraform.js';
 export { parseBucketUri, type BucketRef } from './names.js';
 
 export interface RenderResult {
   /** Relative path → file content. Paths use "/" and never start with "/" or contain "..". */
   files: Record<string, string>;
-  /** terraform/modules/* the root module uses; the caller copies them under terraform/modules/. */
+  /** terraform/modules/* the roots use; the caller copies them under terraform/modules/. */
   modules: string[];
   /** Things the user should know (e.g. values that exist only after terraform apply). */
   warnings: string[];
@@ -56,13 +66,13 @@ function renderDns(ctx: RenderContext, warnings: string[]): Record<string, strin
   if (unknown.length > 0) {
     warnings.push(
       `dns: ${unknown.join(', ')} ha${unknown.length === 1 ? 's' : 've'} no endpoint in mcml.yaml, so dns/ is not written; ` +
-        'terraform/dns.tf takes their load balancer names as variables (lb_host_*)',
+        'terraform/dns/ takes their load balancer names as variables (lb_host_*): after "mcml deploy", "mcml infra apply --root dns" fills them from terraform.tfvars or TF_VAR_lb_host_*',
     );
     return {};
   }
   if (ctx.spec.failover.mode !== 'front-door') {
     warnings.push(
-      `dns: "mcml failover" (mode ${ctx.spec.failover.mode}) also writes ${recordName(ctx)}; apply the rendered Route 53 records (terraform/dns.tf or dns/) or run failover in DNS mode, not both`,
+      `dns: "mcml failover" (mode ${ctx.spec.failover.mode}) also writes ${recordName(ctx)}; apply the rendered Route 53 records (terraform/dns/ or dns/) or run failover in DNS mode, not both`,
     );
   }
   const known = tiers.map((t) => ({ target: t.target, host: t.host! }));
@@ -83,7 +93,7 @@ function renderDns(ctx: RenderContext, warnings: string[]): Record<string, strin
   const script = [
     '#!/usr/bin/env sh',
     '# Creates the Route 53 health checks (idempotent: same caller reference → same check),',
-    '# fills their IDs into the change batch and applies it. Same records as terraform/dns.tf:',
+    '# fills their IDs into the change batch and applies it. Same records as terraform/dns/:',
     '# use one or the other. Needs the AWS CLI with credentials for the hosted zone.',
     'set -eu',
     'cd "$(dirname "$0")"',
@@ -113,8 +123,8 @@ export function render(spec: Spec, plan: Plan, options: RenderOptions = {}): Ren
       hint: 'local targets run on this machine with "mcml up"; render is for aws, gcp and azure targets',
     });
   }
-  const warnings = [...ctx.warnings];
   const terraform = renderTerraform(ctx);
+  const warnings = [...ctx.warnings, ...frontDoorWarnings(ctx), ...terraform.warnings];
   const files: Record<string, string> = {
     ...terraform.files,
     ...renderKubernetes(ctx),

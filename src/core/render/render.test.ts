@@ -95,8 +95,9 @@ describe('render', () => {
       ]),
     );
     expect(r.files['k8s/base/deployment.yaml']).not.toMatch(/nvidia/);
-    expect(r.files['terraform/main.tf']).not.toMatch(/helm_release/);
-    expect(r.files['terraform/main.tf']).toMatch(/gpu_count\s+= 0/);
+    expect(r.files['terraform/aws-addons/main.tf']).not.toMatch(/nvidia/);
+    expect(r.files['terraform/aws-addons/main.tf']).toMatch(/helm_release" "cluster_autoscaler_a"/);
+    expect(r.files['terraform/aws/main.tf']).toMatch(/gpu_count\s+= 0/);
     expect(Object.keys(r.files).filter((f) => f.includes('overlays/l/'))).toEqual([]);
     expect(r.warnings.join('\n')).toMatch(/local target l: run by "mcml up"/);
   });

@@ -1,40 +1,42 @@
 /**
- * The Terraform root module (`terraform/`): providers pinned, one bucket module and one
- * cluster module per cloud target wired from the plan (region, instance type, GPU, node
- * counts, spot), the NVIDIA device plugin where the cloud does not install it, Route 53
- * failover records, variables for what the user supplies and outputs for what comes next.
+ * The Terraform roots (`terraform/<root>/`, see TERRAFORM_ROOTS): one per cloud with its
+ * buckets and clusters wired from the plan (region, instance type, GPU, node counts, spot),
+ * one per cloud for what runs inside its clusters (cluster autoscaler, NVIDIA device plugin),
+ * and one for the Route 53 failover records. Each has its own state in the spec's backend.
  */
 import type { RenderContext, RenderTarget } from './context.js';
-import { failoverTiers, recordName, wantsRoute53 } from './dns.js';
+import { renderDnsRoot } from './terraform-dns.js';
+import { renderAddonRoots } from './terraform-addons.js';
 import {
   attr,
   blank,
   block,
   comment,
   expr,
-  renderFile,
   type Block,
   type BodyItem,
   type HclValue,
 } from './hcl.js';
+import {
+  awsProvider,
+  azurermProvider,
+  rootFiles,
+  tagLocals,
+  tags,
+  variable,
+  type RootParts,
+} from './terraform-root.js';
 
-/** Provider versions the modules and the root pin. Bump them together with terraform/modules. */
-export const PROVIDER_VERSIONS = {
-  aws: { source: 'hashicorp/aws', version: '~> 6.0' },
-  google: { source: 'hashicorp/google', version: '~> 7.0' },
-  azurerm: { source: 'hashicorp/azurerm', version: '~> 4.0' },
-  helm: { source: 'hashicorp/helm', version: '~> 3.0' },
-} as const;
+export {
+  AFTER_DEPLOY_ROOTS,
+  attributionTags,
+  PROVIDER_VERSIONS,
+  TERRAFORM_ROOTS,
+  type TerraformRoot,
+} from './terraform-root.js';
 
 /** Kubernetes minor version of every cluster (all three clouds support it). */
 export const KUBERNETES_VERSION = '1.34';
-
-/** NVIDIA device plugin chart for EKS and AKS (GKE installs drivers and plugin itself). */
-export const NVIDIA_DEVICE_PLUGIN = {
-  repository: 'https://nvidia.github.io/k8s-device-plugin',
-  chart: 'nvidia-device-plugin',
-  version: '0.17.1',
-} as const;
 
 const MODULE_SOURCES = {
   aws: { cluster: 'eks', bucket: 's3-bucket' },
@@ -44,8 +46,9 @@ const MODULE_SOURCES = {
 
 export interface TerraformOutput {
   files: Record<string, string>;
-  /** Names of terraform/modules/* the root module uses; the writer copies them in. */
+  /** Names of terraform/modules/* the roots use; the writer copies them in. */
   modules: string[];
+  warnings: string[];
 }
 
 interface NodeBounds {
@@ -71,108 +74,122 @@ export function nodeBounds(t: RenderTarget): NodeBounds {
 
 const bounds = (b: { min: number; max: number }): HclValue => ({ min: b.min, max: b.max });
 
-function providerAlias(t: RenderTarget): string {
-  return t.cloud === 'aws' ? `aws.${t.id}` : `google.${t.id}`;
+function apiAccess(ctx: RenderContext): BodyItem[] {
+  const a = ctx.spec.infra.apiAccess;
+  return [attr('api_private', a.private), attr('api_authorized_cidrs', [...a.authorizedCidrs])];
 }
 
-function tagsExpr(t: RenderTarget): HclValue {
-  return t.cloud === 'gcp' ? expr('local.labels') : expr('local.tags');
-}
-
-function targetBlocks(ctx: RenderContext, t: RenderTarget): Block[] {
+function header(t: RenderTarget) {
   const p = t.placement;
-  const b = nodeBounds(t);
-  const common: BodyItem[] = [
-    attr('namespace', expr('local.namespace')),
-    attr('service_account', expr('local.service_account')),
-  ];
-  const header = comment(
+  return comment(
     `${p.target}: tier ${p.tier}, ${p.cloud} ${p.region}, ${p.instanceType}` +
       (p.gpu ? ` (${p.gpu.count}×${p.gpu.model})` : '') +
       `, ${p.replicas.min}-${p.replicas.max} replicas, ${p.capacity}`,
   );
-  const source = (name: string) => attr('source', `./modules/${name}`);
-  if (t.cloud === 'aws') {
-    return [
-      block(
-        'module',
-        [`bucket_${t.id}`],
-        [
-          header,
-          source('s3-bucket'),
-          attr('providers', { aws: expr(providerAlias(t)) }),
-          blank,
-          attr('name', t.bucket.bucket),
-          attr('tags', tagsExpr(t)),
-        ],
-      ),
-      block(
-        'module',
-        [`cluster_${t.id}`],
-        [
-          source('eks'),
-          attr('providers', { aws: expr(providerAlias(t)) }),
-          blank,
-          attr('name', t.cluster),
-          attr('kubernetes_version', expr('var.kubernetes_version')),
-          attr('instance_types', [p.instanceType]),
-          attr('gpu_count', p.gpu?.count ?? 0),
-          attr('on_demand_nodes', bounds(b.onDemand)),
-          attr('spot_nodes', bounds(b.spot)),
-          attr('bucket_name', expr(`module.bucket_${t.id}.name`)),
-          attr('bucket_prefix', t.bucket.prefix),
-          ...common,
-          attr('tags', tagsExpr(t)),
-        ],
-      ),
-    ];
-  }
-  if (t.cloud === 'gcp') {
-    return [
-      block(
-        'module',
-        [`bucket_${t.id}`],
-        [
-          header,
-          source('gcs-bucket'),
-          attr('providers', { google: expr(providerAlias(t)) }),
-          blank,
-          attr('name', t.bucket.bucket),
-          attr('project', expr('var.gcp_project')),
-          attr('location', p.region),
-          attr('labels', tagsExpr(t)),
-        ],
-      ),
-      block(
-        'module',
-        [`cluster_${t.id}`],
-        [
-          source('gke'),
-          attr('providers', { google: expr(providerAlias(t)) }),
-          blank,
-          attr('name', t.cluster),
-          attr('project', expr('var.gcp_project')),
-          attr('region', p.region),
-          attr('node_zones', p.zone === undefined ? [] : [p.zone]),
-          attr('kubernetes_version', expr('var.kubernetes_version')),
-          attr('machine_type', p.instanceType),
-          attr('accelerator_type', p.gpu?.cloudName ?? ''),
-          attr('accelerator_count', p.gpu?.count ?? 0),
-          attr('on_demand_nodes', bounds(b.onDemand)),
-          attr('spot_nodes', bounds(b.spot)),
-          attr('bucket_name', expr(`module.bucket_${t.id}.name`)),
-          ...common,
-          attr('deletion_protection', expr('var.gke_deletion_protection')),
-          attr('labels', tagsExpr(t)),
-        ],
-      ),
-    ];
-  }
+}
+
+const source = (name: string) => attr('source', `../modules/${name}`);
+
+function common(ctx: RenderContext): BodyItem[] {
+  return [
+    attr('namespace', expr('local.namespace')),
+    attr('service_account', expr('local.service_account')),
+    ...apiAccess(ctx),
+  ];
+}
+
+function awsTarget(ctx: RenderContext, t: RenderTarget): Block[] {
+  const p = t.placement;
+  const b = nodeBounds(t);
+  const providers = attr('providers', { aws: expr(`aws.${t.id}`) });
+  return [
+    block(
+      'module',
+      [`bucket_${t.id}`],
+      [
+        header(t),
+        source('s3-bucket'),
+        providers,
+        blank,
+        attr('name', t.bucket.bucket),
+        attr('tags', tags(t)),
+      ],
+    ),
+    block(
+      'module',
+      [`cluster_${t.id}`],
+      [
+        source('eks'),
+        providers,
+        blank,
+        attr('name', t.cluster),
+        attr('kubernetes_version', expr('var.kubernetes_version')),
+        attr('instance_types', [p.instanceType]),
+        attr('gpu_count', p.gpu?.count ?? 0),
+        attr('on_demand_nodes', bounds(b.onDemand)),
+        attr('spot_nodes', bounds(b.spot)),
+        attr('bucket_name', expr(`module.bucket_${t.id}.name`)),
+        attr('bucket_prefix', t.bucket.prefix),
+        ...common(ctx),
+        attr('tags', tags(t)),
+      ],
+    ),
+  ];
+}
+
+function gcpTarget(ctx: RenderContext, t: RenderTarget): Block[] {
+  const p = t.placement;
+  const b = nodeBounds(t);
+  const providers = attr('providers', { google: expr(`google.${t.id}`) });
+  return [
+    block(
+      'module',
+      [`bucket_${t.id}`],
+      [
+        header(t),
+        source('gcs-bucket'),
+        providers,
+        blank,
+        attr('name', t.bucket.bucket),
+        attr('project', expr('var.gcp_project')),
+        attr('location', p.region),
+        attr('labels', tags(t)),
+      ],
+    ),
+    block(
+      'module',
+      [`cluster_${t.id}`],
+      [
+        source('gke'),
+        providers,
+        blank,
+        attr('name', t.cluster),
+        attr('project', expr('var.gcp_project')),
+        attr('region', p.region),
+        attr('node_zones', p.zone === undefined ? [] : [p.zone]),
+        attr('kubernetes_version', expr('var.kubernetes_version')),
+        attr('machine_type', p.instanceType),
+        attr('accelerator_type', p.gpu?.cloudName ?? ''),
+        attr('accelerator_count', p.gpu?.count ?? 0),
+        attr('on_demand_nodes', bounds(b.onDemand)),
+        attr('spot_nodes', bounds(b.spot)),
+        attr('bucket_name', expr(`module.bucket_${t.id}.name`)),
+        ...common(ctx),
+        attr('deletion_protection', expr('var.gke_deletion_protection')),
+        attr('labels', tags(t)),
+      ],
+    ),
+  ];
+}
+
+function azureTarget(ctx: RenderContext, t: RenderTarget): Block[] {
+  const p = t.placement;
+  const b = nodeBounds(t);
   return [
     block(
       'resource',
       ['azurerm_resource_group', t.id],
-      [header, attr('name', t.cluster), attr('location', p.region), attr('tags', tagsExpr(t))],
+      [header(t), attr('name', t.cluster), attr('location', p.region), attr('tags', tags(t))],
     ),
     block(
       'module',
@@ -184,7 +201,7 @@ function targetBlocks(ctx: RenderContext, t: RenderTarget): Block[] {
         attr('container_name', t.bucket.container ?? 'models'),
         attr('location', p.region),
         attr('resource_group_name', expr(`azurerm_resource_group.${t.id}.name`)),
-        attr('tags', tagsExpr(t)),
+        attr('tags', tags(t)),
       ],
     ),
     block(
@@ -203,81 +220,11 @@ function targetBlocks(ctx: RenderContext, t: RenderTarget): Block[] {
         attr('on_demand_nodes', bounds(b.onDemand)),
         attr('spot_nodes', bounds(b.spot)),
         attr('storage_container_id', expr(`module.bucket_${t.id}.container_id`)),
-        ...common,
-        attr('tags', tagsExpr(t)),
+        ...common(ctx),
+        attr('tags', tags(t)),
       ],
     ),
   ];
-}
-
-function needsDevicePlugin(t: RenderTarget): boolean {
-  return t.placement.gpu !== undefined && (t.cloud === 'aws' || t.cloud === 'azure');
-}
-
-function helmProvider(t: RenderTarget): Block {
-  const m = `module.cluster_${t.id}`;
-  if (t.cloud === 'aws') {
-    return block(
-      'provider',
-      ['helm'],
-      [
-        attr('alias', t.id),
-        attr('kubernetes', {
-          host: expr(`${m}.cluster_endpoint`),
-          cluster_ca_certificate: expr(`base64decode(${m}.cluster_ca_certificate)`),
-          exec: {
-            api_version: 'client.authentication.k8s.io/v1beta1',
-            command: 'aws',
-            args: expr(
-              `["eks", "get-token", "--cluster-name", ${m}.cluster_name, "--region", "${t.placement.region}"]`,
-            ),
-          },
-        }),
-      ],
-    );
-  }
-  return block(
-    'provider',
-    ['helm'],
-    [
-      attr('alias', t.id),
-      attr('kubernetes', {
-        host: expr(`${m}.kube_config.host`),
-        client_certificate: expr(`base64decode(${m}.kube_config.client_certificate)`),
-        client_key: expr(`base64decode(${m}.kube_config.client_key)`),
-        cluster_ca_certificate: expr(`base64decode(${m}.kube_config.cluster_ca_certificate)`),
-      }),
-    ],
-  );
-}
-
-function devicePluginRelease(t: RenderTarget): Block {
-  return block(
-    'resource',
-    ['helm_release', `nvidia_device_plugin_${t.id}`],
-    [
-      attr('provider', expr(`helm.${t.id}`)),
-      attr('name', 'nvidia-device-plugin'),
-      attr('repository', NVIDIA_DEVICE_PLUGIN.repository),
-      attr('chart', NVIDIA_DEVICE_PLUGIN.chart),
-      attr('version', NVIDIA_DEVICE_PLUGIN.version),
-      attr('namespace', 'kube-system'),
-      attr(
-        'values',
-        expr(
-          `[yamlencode({
-    nodeSelector = { workload = "ml" }
-    tolerations = [
-      { key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" },
-      { key = "kubernetes.azure.com/scalesetpriority", operator = "Exists", effect = "NoSchedule" },
-    ]
-  })]`,
-        ),
-      ),
-      blank,
-      attr('depends_on', expr(`[module.cluster_${t.id}]`)),
-    ],
-  );
 }
 
 function kubeconfigCommand(t: RenderTarget): HclValue {
@@ -308,240 +255,10 @@ function identityAnnotation(t: RenderTarget): HclValue {
   return { 'azure.workload.identity/client-id': expr(`${m}.service_client_id`) };
 }
 
-/** Renders the root module. */
-export function renderTerraform(ctx: RenderContext): TerraformOutput {
-  const targets = ctx.targets;
-  if (targets.length === 0) return { files: {}, modules: [] };
-  const clouds = new Set(targets.map((t) => t.cloud));
-  const route53 = wantsRoute53(ctx);
-  const gpuPlugins = targets.filter(needsDevicePlugin);
-  const modules = new Set<string>();
-  for (const t of targets) {
-    modules.add(MODULE_SOURCES[t.cloud].cluster);
-    modules.add(MODULE_SOURCES[t.cloud].bucket);
-  }
-  if (route53) modules.add('route53-failover');
-
-  // versions.tf
-  const providers: Record<string, HclValue> = {};
-  if (clouds.has('aws') || route53) providers.aws = { ...PROVIDER_VERSIONS.aws };
-  if (clouds.has('gcp')) providers.google = { ...PROVIDER_VERSIONS.google };
-  if (clouds.has('azure')) providers.azurerm = { ...PROVIDER_VERSIONS.azurerm };
-  if (gpuPlugins.length > 0) providers.helm = { ...PROVIDER_VERSIONS.helm };
-  const versions = renderFile([
-    comment(`Rendered by mcml from the plan of service "${ctx.spec.service.name}". Do not edit:`),
-    comment('change mcml.yaml and run "mcml render" again.'),
-    blank,
-    block(
-      'terraform',
-      [],
-      [
-        attr('required_version', '>= 1.9'),
-        blank,
-        block(
-          'required_providers',
-          [],
-          Object.entries(providers).map(([k, v]) => attr(k, v)),
-        ),
-      ],
-    ),
-  ]);
-
-  // providers.tf
-  const providerBlocks: Block[] = [];
-  const firstAws = targets.find((t) => t.cloud === 'aws');
-  if (clouds.has('aws') || route53) {
-    providerBlocks.push(
-      block(
-        'provider',
-        ['aws'],
-        [
-          comment('Default provider: Route 53 is global.'),
-          attr('region', firstAws?.placement.region ?? 'us-east-1'),
-          blank,
-          block('default_tags', [], [attr('tags', expr('local.tags'))]),
-        ],
-      ),
-    );
-  }
-  for (const t of targets) {
-    if (t.cloud === 'aws') {
-      providerBlocks.push(
-        block(
-          'provider',
-          ['aws'],
-          [
-            attr('alias', t.id),
-            attr('region', t.placement.region),
-            blank,
-            block('default_tags', [], [attr('tags', expr('local.tags'))]),
-          ],
-        ),
-      );
-    } else if (t.cloud === 'gcp') {
-      providerBlocks.push(
-        block(
-          'provider',
-          ['google'],
-          [
-            attr('alias', t.id),
-            attr('project', expr('var.gcp_project')),
-            attr('region', t.placement.region),
-          ],
-        ),
-      );
-    }
-  }
-  if (clouds.has('azure')) {
-    providerBlocks.push(
-      block(
-        'provider',
-        ['azurerm'],
-        [
-          attr('subscription_id', expr('var.azure_subscription_id')),
-          comment('Storage accounts have shared keys off: use Entra ID for data-plane calls.'),
-          attr('storage_use_azuread', true),
-          blank,
-          block('features', [], []),
-        ],
-      ),
-    );
-  }
-  for (const t of gpuPlugins) providerBlocks.push(helmProvider(t));
-  const providersTf = renderFile(providerBlocks);
-
-  // variables.tf
-  const variables: Block[] = [
-    block(
-      'variable',
-      ['kubernetes_version'],
-      [
-        attr('description', 'Kubernetes minor version of every cluster.'),
-        attr('type', expr('string')),
-        attr('default', KUBERNETES_VERSION),
-      ],
-    ),
-  ];
-  if (clouds.has('gcp')) {
-    variables.push(
-      block(
-        'variable',
-        ['gcp_project'],
-        [
-          attr('description', 'GCP project ID for the GKE clusters and GCS buckets.'),
-          attr('type', expr('string')),
-        ],
-      ),
-      block(
-        'variable',
-        ['gke_deletion_protection'],
-        [
-          attr('description', 'Refuse to destroy the GKE clusters.'),
-          attr('type', expr('bool')),
-          attr('default', true),
-        ],
-      ),
-    );
-  }
-  if (clouds.has('azure')) {
-    variables.push(
-      block(
-        'variable',
-        ['azure_subscription_id'],
-        [
-          attr('description', 'Azure subscription ID for the AKS clusters and storage accounts.'),
-          attr('type', expr('string')),
-        ],
-      ),
-    );
-  }
-  const tiers = route53 ? failoverTiers(ctx) : [];
-  for (const tier of tiers) {
-    if (tier.host !== undefined) continue;
-    const t = targets.find((x) => x.placement.target === tier.target)!;
-    variables.push(
-      block(
-        'variable',
-        [`lb_host_${t.id}`],
-        [
-          attr(
-            'description',
-            `DNS name or IPv4 address of ${tier.target}'s load balancer: kubectl --context ${t.placement.context ?? t.placement.target} -n ${ctx.namespace} get service ${ctx.spec.service.name} (or set targets[].endpoint in mcml.yaml).`,
-          ),
-          attr('type', expr('string')),
-        ],
-      ),
-    );
-  }
-
-  // main.tf
-  const main: (Block | ReturnType<typeof comment>)[] = [
-    block(
-      'locals',
-      [],
-      [
-        attr('namespace', ctx.namespace),
-        attr('service_account', ctx.serviceAccount),
-        attr('tags', { 'managed-by': 'mcml', 'mcml-service': ctx.spec.service.name }),
-        attr('labels', { 'managed-by': 'mcml', 'mcml-service': ctx.spec.service.name }),
-      ],
-    ),
-  ];
-  for (const t of targets) main.push(...targetBlocks(ctx, t));
-  for (const t of gpuPlugins) main.push(devicePluginRelease(t));
-
-  const files: Record<string, string> = {
-    'terraform/versions.tf': versions,
-    'terraform/providers.tf': providersTf,
-    'terraform/variables.tf': renderFile(variables),
-    'terraform/main.tf': renderFile(main),
-  };
-
-  // dns.tf
-  if (route53) {
-    const dns = ctx.spec.failover.dns!;
-    const zoneBlocks: Block[] = [];
-    let zoneId: HclValue;
-    if (dns.hostedZoneId !== undefined) zoneId = dns.hostedZoneId;
-    else {
-      zoneBlocks.push(
-        block('data', ['aws_route53_zone', 'this'], [attr('name', dns.zone.replace(/\.$/, ''))]),
-      );
-      zoneId = expr('data.aws_route53_zone.this.zone_id');
-    }
-    files['terraform/dns.tf'] = renderFile([
-      ...zoneBlocks,
-      block(
-        'module',
-        ['dns_failover'],
-        [
-          comment('Ordered failover: tier 1, then tier 2, then tier 3, … (see the module).'),
-          attr('source', './modules/route53-failover'),
-          blank,
-          attr('zone_id', zoneId),
-          attr('record_name', recordName(ctx)),
-          attr('ttl', dns.ttl),
-          attr(
-            'tiers',
-            tiers.map((tier) => {
-              const t = targets.find((x) => x.placement.target === tier.target)!;
-              return {
-                name: tier.target,
-                host: tier.host ?? expr(`var.lb_host_${t.id}`),
-                protocol: tier.protocol,
-                port: tier.port,
-                path: tier.path,
-              };
-            }),
-          ),
-          attr('tags', expr('local.tags')),
-        ],
-      ),
-    ]);
-  }
-
-  // outputs.tf
-  const outputs: Block[] = [
+function cloudOutputs(targets: RenderTarget[]): Block[] {
+  const byTarget = (f: (t: RenderTarget) => HclValue) =>
+    Object.fromEntries(targets.map((t) => [t.placement.target, f(t)]));
+  return [
     block(
       'output',
       ['kubeconfig_commands'],
@@ -550,10 +267,7 @@ export function renderTerraform(ctx: RenderContext): TerraformOutput {
           'description',
           'Commands that add each cluster to your kubeconfig under the context mcml uses.',
         ),
-        attr(
-          'value',
-          Object.fromEntries(targets.map((t) => [t.placement.target, kubeconfigCommand(t)])),
-        ),
+        attr('value', byTarget(kubeconfigCommand)),
       ],
     ),
     block(
@@ -563,12 +277,7 @@ export function renderTerraform(ctx: RenderContext): TerraformOutput {
         attr('description', 'Kubernetes API server URL of each cluster.'),
         attr(
           'value',
-          Object.fromEntries(
-            targets.map((t) => [
-              t.placement.target,
-              expr(`module.cluster_${t.id}.cluster_endpoint`),
-            ]),
-          ),
+          byTarget((t) => expr(`module.cluster_${t.id}.cluster_endpoint`)),
         ),
         attr('sensitive', true),
       ],
@@ -579,13 +288,11 @@ export function renderTerraform(ctx: RenderContext): TerraformOutput {
       [
         attr(
           'description',
-          'ServiceAccount annotations per target: pass this output to "mcml render --identities".',
+          'ServiceAccount annotations per target: "mcml infra apply" merges this output of every root into identities.json for "mcml render --identities".',
         ),
         attr(
           'value',
-          Object.fromEntries(
-            targets.map((t) => [t.placement.target, { annotations: identityAnnotation(t) }]),
-          ),
+          byTarget((t) => ({ annotations: identityAnnotation(t) })),
         ),
       ],
     ),
@@ -594,40 +301,112 @@ export function renderTerraform(ctx: RenderContext): TerraformOutput {
       ['buckets'],
       [
         attr('description', 'Bucket each target reads its model from.'),
-        attr('value', Object.fromEntries(targets.map((t) => [t.placement.target, t.bucket.uri]))),
+        attr(
+          'value',
+          byTarget((t) => t.bucket.uri),
+        ),
       ],
     ),
   ];
-  if (route53) {
-    outputs.push(
-      block(
-        'output',
-        ['health_check_ids'],
-        [
-          attr('description', 'Route 53 health check ID per target.'),
-          attr('value', expr('module.dns_failover.health_check_ids')),
-        ],
-      ),
-    );
-  }
-  files['terraform/outputs.tf'] = renderFile(outputs);
+}
 
-  // terraform.tfvars.example
-  const needed: string[] = [];
-  if (clouds.has('gcp')) needed.push('gcp_project = "my-gcp-project"');
-  if (clouds.has('azure')) {
-    needed.push('azure_subscription_id = "00000000-0000-0000-0000-000000000000"');
-  }
-  for (const tier of tiers) {
-    if (tier.host === undefined) {
-      const t = targets.find((x) => x.placement.target === tier.target)!;
-      needed.push(`lb_host_${t.id} = "<load balancer DNS name or IPv4 of ${tier.target}>"`);
+/** The root of one cloud: its buckets and clusters. */
+function cloudRoot(
+  ctx: RenderContext,
+  cloud: 'aws' | 'gcp' | 'azure',
+  targets: RenderTarget[],
+): RootParts {
+  const variables: Block[] = [
+    variable(
+      'kubernetes_version',
+      'Kubernetes minor version of every cluster.',
+      'string',
+      KUBERNETES_VERSION,
+    ),
+  ];
+  const tfvars: string[] = [];
+  const providerBlocks: Block[] = [];
+  if (cloud === 'aws') providerBlocks.push(...targets.map(awsProvider));
+  if (cloud === 'gcp') {
+    variables.push(
+      variable('gcp_project', 'GCP project ID for the GKE clusters and GCS buckets.', 'string'),
+      variable('gke_deletion_protection', 'Refuse to destroy the GKE clusters.', 'bool', true),
+    );
+    tfvars.push('gcp_project = "my-gcp-project"');
+    for (const t of targets) {
+      providerBlocks.push(
+        block(
+          'provider',
+          ['google'],
+          [
+            attr('alias', t.id),
+            attr('project', expr('var.gcp_project')),
+            attr('region', t.placement.region),
+            attr('default_labels', tags(t)),
+          ],
+        ),
+      );
     }
   }
-  files['terraform/terraform.tfvars.example'] =
-    [
-      '# Copy to terraform.tfvars and fill in; mcml never overwrites terraform.tfvars.',
-      ...needed,
-    ].join('\n') + '\n';
-  return { files, modules: [...modules].sort() };
+  if (cloud === 'azure') {
+    variables.push(
+      variable(
+        'azure_subscription_id',
+        'Azure subscription ID for the AKS clusters and storage accounts.',
+        'string',
+      ),
+    );
+    tfvars.push('azure_subscription_id = "00000000-0000-0000-0000-000000000000"');
+    providerBlocks.push(azurermProvider());
+  }
+  const main: Block[] = [
+    tagLocals(ctx, targets, [
+      attr('namespace', ctx.namespace),
+      attr('service_account', ctx.serviceAccount),
+    ]),
+  ];
+  for (const t of targets) {
+    if (cloud === 'aws') main.push(...awsTarget(ctx, t));
+    else if (cloud === 'gcp') main.push(...gcpTarget(ctx, t));
+    else main.push(...azureTarget(ctx, t));
+  }
+  return {
+    name: cloud,
+    providers: [cloud === 'aws' ? 'aws' : cloud === 'gcp' ? 'google' : 'azurerm'],
+    providerBlocks,
+    variables,
+    main,
+    outputs: cloudOutputs(targets),
+    tfvars,
+  };
+}
+
+/** Renders every root and names the modules they use. */
+export function renderTerraform(ctx: RenderContext): TerraformOutput {
+  const targets = ctx.targets;
+  if (targets.length === 0) return { files: {}, modules: [], warnings: [] };
+  const modules = new Set<string>();
+  const roots: RootParts[] = [];
+  for (const cloud of ['aws', 'gcp', 'azure'] as const) {
+    const mine = targets.filter((t) => t.cloud === cloud);
+    if (mine.length === 0) continue;
+    modules.add(MODULE_SOURCES[cloud].cluster);
+    modules.add(MODULE_SOURCES[cloud].bucket);
+    roots.push(cloudRoot(ctx, cloud, mine));
+  }
+  roots.push(...renderAddonRoots(ctx));
+  const dns = renderDnsRoot(ctx);
+  if (dns !== undefined) {
+    roots.push(dns);
+    modules.add('route53-failover');
+  }
+  const files: Record<string, string> = {};
+  for (const root of roots) Object.assign(files, rootFiles(ctx.spec, root));
+  const warnings: string[] = [];
+  if (ctx.spec.infra.state === undefined) {
+    warnings.push(
+      'terraform: state is local (terraform/<root>/terraform.tfstate on this machine); for a team set infra.state in mcml.yaml (s3, gcs or azurerm)',
+    );
+  }
+  return { files, modules: [...modules].sort(), warnings };
 }

@@ -148,6 +148,48 @@ const replicasSchema = z
   })
   .describe('Replica count per target and the autoscaling target.');
 
+const tlsSchema = z
+  .strictObject({
+    hosts: z
+      .array(
+        z.string().regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, {
+          message: 'must be a lower-case DNS name such as ml.example.com',
+        }),
+      )
+      .min(1)
+      .describe(
+        "Names clients use (the DNS failover record, e.g. ml.example.com): the certificate covers them and each cluster's Gateway routes them to its front door. An https:// target endpoint's host is added for that cluster and routed to its service.",
+      ),
+    issuer: z
+      .string()
+      .min(1)
+      .describe(
+        "cert-manager issuer that signs the certificate, e.g. a Let's Encrypt ClusterIssuer with a DNS-01 solver (HTTP-01 cannot validate a name DNS points at another cluster).",
+      ),
+    issuerKind: z.enum(['ClusterIssuer', 'Issuer']).default('ClusterIssuer'),
+    gatewayClassName: z
+      .strictObject({
+        aws: z.string().min(1).default('eg'),
+        gcp: z.string().min(1).default('gke-l7-regional-external-managed'),
+        azure: z.string().min(1).default('azure-alb-external'),
+      })
+      .prefault({})
+      .describe(
+        'GatewayClass per cloud; defaults: aws eg (Envoy Gateway), gcp gke-l7-regional-external-managed, azure azure-alb-external (Application Gateway for Containers).',
+      ),
+  })
+  .describe(
+    'TLS at the edge: a cert-manager Certificate and a Gateway API Gateway + HTTPRoutes in every cluster; the Services stay inside the cluster (ClusterIP). Needs cert-manager and a Gateway API implementation in each cluster.',
+  );
+
+const authSchema = z
+  .strictObject({
+    bearerTokenSecret: dnsLabel.describe(
+      'Kubernetes Secret (key "token", in the service namespace) holding the bearer token; mcml serve answers 401 on model routes without it. Create it yourself: it is never rendered.',
+    ),
+  })
+  .describe('Inference authentication: clients send Authorization: Bearer <token>.');
+
 export const serviceSchema = z
   .strictObject({
     name: dnsLabel.describe('Service name: Kubernetes names, DNS labels and bucket prefixes.'),
@@ -162,6 +204,8 @@ export const serviceSchema = z
       .default('/v2/health/ready')
       .describe('HTTP path that answers 200 when a replica is ready.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables.'),
+    tls: tlsSchema.optional(),
+    auth: authSchema.optional(),
   })
   .describe('The inference service deployed to every target.');
 
@@ -412,6 +456,11 @@ export const monitoringSchema = z
       .strictObject({
         errorRatio: z.number().min(0).max(1).default(0.05),
         p99LatencyMs: z.number().positive().default(500),
+        downFor: duration(
+          '0s',
+          '1h',
+          'How long a target may have no ready replica (or an unreachable cluster) before McmlNoReadyReplica fires.',
+        ).default('2m'),
       })
       .prefault({}),
     grafana: z.boolean().default(true),
@@ -475,6 +524,106 @@ export const costSchema = z
   })
   .describe('Billing data: where mcml cost pulls it from and which rows are this deployment.');
 
+/** An IPv4 CIDR such as 203.0.113.0/24. */
+const ipv4Cidr = z
+  .string()
+  .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/, {
+    message: 'must be an IPv4 CIDR such as 203.0.113.0/24',
+  })
+  .refine(
+    (c) =>
+      c
+        .split('/')[0]!
+        .split('.')
+        .every((o) => Number(o) <= 255),
+    {
+      message: 'must be an IPv4 CIDR: each octet is 0-255',
+    },
+  );
+
+const s3StateSchema = z.strictObject({
+  backend: z.literal('s3'),
+  bucket: z.string().min(3).describe('S3 bucket that holds the state files (create it first).'),
+  region: z.string().min(1).describe('Region of the state bucket.'),
+  keyPrefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Key prefix of the state files; default mcml/<service.name>.'),
+  lock: z
+    .enum(['lockfile', 'dynamodb'])
+    .default('lockfile')
+    .describe(
+      'lockfile: S3-native locking (a .tflock object, Terraform >= 1.10); dynamodb: a DynamoDB table (older setups).',
+    ),
+  dynamodbTable: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('lock: dynamodb: the lock table, with a string partition key LockID.'),
+});
+
+const gcsStateSchema = z.strictObject({
+  backend: z.literal('gcs'),
+  bucket: z.string().min(3).describe('GCS bucket that holds the state (locking is built in).'),
+  prefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Object prefix of the states; default mcml/<service.name>.'),
+});
+
+const azurermStateSchema = z.strictObject({
+  backend: z.literal('azurerm'),
+  resourceGroup: z.string().min(1).describe('Resource group of the storage account.'),
+  storageAccount: z.string().min(3).describe('Storage account that holds the state.'),
+  container: z.string().min(3).describe('Blob container of the state (locking by blob lease).'),
+  keyPrefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Blob name prefix of the states; default mcml/<service.name>.'),
+});
+
+export const stateSchema = z
+  .discriminatedUnion('backend', [s3StateSchema, gcsStateSchema, azurermStateSchema])
+  .superRefine((s, ctx) => {
+    if (s.backend === 's3' && s.lock === 'dynamodb' && s.dynamodbTable === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dynamodbTable'],
+        message: 'lock: dynamodb needs dynamodbTable (or use lock: lockfile)',
+      });
+    }
+  })
+  .describe(
+    'Remote Terraform state: one state file per root (one per cloud, plus dns), all in this backend.',
+  );
+
+export const infraSchema = z
+  .strictObject({
+    state: stateSchema.optional(),
+    apiAccess: z
+      .strictObject({
+        private: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Kubernetes API endpoints reachable only from inside each cluster network (EKS private endpoint, GKE private cluster, AKS private cluster): run mcml infra/deploy from there.',
+          ),
+        authorizedCidrs: z
+          .array(ipv4Cidr)
+          .max(40)
+          .default([])
+          .describe(
+            'With a public endpoint: the only networks that may reach it (empty: anywhere). With private: the in-network ranges GKE allows.',
+          ),
+      })
+      .prefault({})
+      .describe('Who can reach the Kubernetes API servers.'),
+  })
+  .describe('Terraform: where its state lives and how open the clusters are.');
+
 export const specSchema = z
   .strictObject({
     version: z.literal(1).default(1).describe('Spec format version.'),
@@ -492,6 +641,7 @@ export const specSchema = z
     monitoring: monitoringSchema.prefault({}),
     budget: budgetSchema.optional(),
     cost: costSchema.optional(),
+    infra: infraSchema.prefault({}),
   })
   .describe('mcml.yaml: one ML inference service on several clouds.');
 
@@ -508,3 +658,5 @@ export type DnsConfig = NonNullable<Failover['dns']>;
 export type Monitoring = Spec['monitoring'];
 export type Budget = NonNullable<Spec['budget']>;
 export type CostConfig = NonNullable<Spec['cost']>;
+export type Infra = Spec['infra'];
+export type StateBackend = NonNullable<Infra['state']>;

@@ -24,13 +24,16 @@ export const MANIFEST = '.mcml-render.json';
 
 /** Paths (relative, "/"-separated) that tools create beside mcml's files: kept, never refused. */
 const TOOL_FILES = [
-  /^terraform\/\.terraform(\/|$)/,
-  /^terraform\/\.terraform\.lock\.hcl$/,
-  /^terraform\/\.terraform\.tfstate\.lock\.info$/,
-  /^terraform\/terraform\.tfstate(\.backup)?$/,
-  /^terraform\/terraform\.tfvars(\.json)?$/,
-  /^terraform\/[^/]+\.auto\.tfvars(\.json)?$/,
-  /^terraform\/tfplan$/,
+  // Each Terraform root (terraform/<root>/; terraform/ itself before roots were split).
+  /^terraform\/(?:[a-z-]+\/)?\.terraform(\/|$)/,
+  /^terraform\/(?:[a-z-]+\/)?\.terraform\.lock\.hcl$/,
+  /^terraform\/(?:[a-z-]+\/)?\.terraform\.tfstate\.lock\.info$/,
+  /^terraform\/(?:[a-z-]+\/)?terraform\.tfstate(\.backup)?$/,
+  /^terraform\/(?:[a-z-]+\/)?terraform\.tfvars(\.json)?$/,
+  /^terraform\/(?:[a-z-]+\/)?[^/]+\.auto\.tfvars(\.json)?$/,
+  // Saved plans (mcml infra plan --save) and the user's own override files.
+  /^terraform\/(?:[a-z-]+\/)?(?:[^/]+\.)?tfplan$/,
+  /^terraform\/(?:[a-z-]+\/)?(?:[^/]+_)?override\.tf(\.json)?$/,
   /^monitoring\/\.proxies\.pid$/,
   /^monitoring\/proxy-[^/]+\.log$/,
   /^dns\/\.change-batch\.json$/,

@@ -1,5 +1,6 @@
 # AKS cluster for one mcml target: a virtual network, the cluster with the OIDC issuer and
-# Workload Identity on, a system pool, the ML node pool(s) (regular and/or spot, labelled and
+# Workload Identity on (API server public, public from some CIDRs, or a private cluster),
+# AKS's cluster autoscaler on every pool (metrics-server is built in), a system pool, the ML node pool(s) (regular and/or spot, labelled and
 # tainted) and a user-assigned identity federated with the service's Kubernetes service
 # account that can only read the service's blob container.
 
@@ -34,6 +35,21 @@ resource "azurerm_kubernetes_cluster" "this" {
   kubernetes_version        = var.kubernetes_version
   oidc_issuer_enabled       = true
   workload_identity_enabled = true
+  private_cluster_enabled   = var.api_private
+
+  dynamic "api_server_access_profile" {
+    for_each = !var.api_private && length(var.api_authorized_cidrs) > 0 ? [1] : []
+    content {
+      authorized_ip_ranges = var.api_authorized_cidrs
+    }
+  }
+
+  # Pack pods onto few nodes and give empty GPU nodes back quickly.
+  auto_scaler_profile {
+    expander                    = "least-waste"
+    scale_down_unneeded         = "5m"
+    balance_similar_node_groups = true
+  }
 
   default_node_pool {
     name                        = "system"

@@ -88,3 +88,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_private" {
+  description = "Private cluster: the API server has only a private address in the virtual network."
+  type        = bool
+  default     = false
+}
+
+variable "api_authorized_cidrs" {
+  description = "Public API server: the only CIDRs that may reach it (empty: anywhere)."
+  type        = list(string)
+  default     = []
+}

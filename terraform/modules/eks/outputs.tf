@@ -22,3 +22,8 @@ output "vpc_id" {
   description = "VPC of the cluster."
   value       = aws_vpc.this.id
 }
+
+output "autoscaler_role_arn" {
+  description = "IAM role of the cluster autoscaler's service account."
+  value       = aws_iam_role.autoscaler.arn
+}

@@ -84,3 +84,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_private" {
+  description = "Kubernetes API endpoint reachable only from inside the VPC (and api_authorized_cidrs)."
+  type        = bool
+  default     = false
+}
+
+variable "api_authorized_cidrs" {
+  description = "Public endpoint: the only CIDRs that may reach it (empty: anywhere). Private: the CIDRs allowed to its port 443 (empty: the VPC)."
+  type        = list(string)
+  default     = []
+}
+
+variable "autoscaler_service_account" {
+  description = "Service account (in kube-system) the cluster autoscaler runs as."
+  type        = string
+  default     = "cluster-autoscaler"
+}

@@ -1,5 +1,6 @@
 # GKE cluster for one mcml target: a VPC-native network, a regional cluster with Workload
-# Identity, a small system pool, the ML node pool(s) (on-demand and/or spot, with the GPU
+# Identity (API endpoint public, public from some CIDRs, or private with private nodes and
+# Cloud NAT), GKE's cluster autoscaler on every pool, a small system pool, the ML node pool(s) (on-demand and/or spot, with the GPU
 # driver installed by GKE, labelled and tainted) and a Google service account that can only
 # read the service's bucket.
 
@@ -45,6 +46,25 @@ resource "google_compute_subnetwork" "this" {
   }
 }
 
+# Private nodes have no public address: Cloud NAT lets them pull images and reach the APIs.
+resource "google_compute_router" "this" {
+  count   = var.api_private ? 1 : 0
+  project = var.project
+  name    = var.name
+  region  = var.region
+  network = google_compute_network.this.id
+}
+
+resource "google_compute_router_nat" "this" {
+  count                              = var.api_private ? 1 : 0
+  project                            = var.project
+  name                               = var.name
+  region                             = var.region
+  router                             = google_compute_router.this[0].name
+  nat_ip_allocate_option             = "AUTO_ONLY"
+  source_subnetwork_ip_ranges_to_nat = "ALL_SUBNETWORKS_ALL_IP_RANGES"
+}
+
 # ---------------------------------------------------------------------------- nodes' identity
 
 resource "google_service_account" "nodes" {
@@ -88,6 +108,33 @@ resource "google_container_cluster" "this" {
     workload_pool = "${var.project}.svc.id.goog"
   }
 
+  # Node pools scale within their bounds; pack pods onto few nodes, GPUs are expensive.
+  cluster_autoscaling {
+    autoscaling_profile = "OPTIMIZE_UTILIZATION"
+  }
+
+  dynamic "private_cluster_config" {
+    for_each = var.api_private ? [1] : []
+    content {
+      enable_private_nodes    = true
+      enable_private_endpoint = true
+      master_ipv4_cidr_block  = var.master_cidr
+    }
+  }
+
+  dynamic "master_authorized_networks_config" {
+    for_each = length(var.api_authorized_cidrs) > 0 ? [1] : []
+    content {
+      dynamic "cidr_blocks" {
+        for_each = var.api_authorized_cidrs
+        content {
+          cidr_block   = cidr_blocks.value
+          display_name = "mcml-${cidr_blocks.key}"
+        }
+      }
+    }
+  }
+
   resource_labels = var.labels
 }
 
@@ -104,6 +151,7 @@ resource "google_container_node_pool" "system" {
     service_account = google_service_account.nodes.email
     oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
     labels          = merge(var.labels, { workload = "system" })
+    resource_labels = var.labels
 
     workload_metadata_config {
       mode = "GKE_METADATA"
@@ -138,6 +186,7 @@ resource "google_container_node_pool" "ml" {
     service_account = google_service_account.nodes.email
     oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
     labels          = merge(var.labels, { workload = "ml", "mcml.dev/capacity" = each.key })
+    resource_labels = var.labels
 
     dynamic "guest_accelerator" {
       for_each = local.gpu ? [1] : []

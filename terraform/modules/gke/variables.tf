@@ -112,3 +112,21 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_private" {
+  description = "Private cluster: private nodes and a control plane reachable only from inside the network."
+  type        = bool
+  default     = false
+}
+
+variable "api_authorized_cidrs" {
+  description = "The only CIDRs that may reach the control plane (master authorized networks); empty: no restriction beyond api_private."
+  type        = list(string)
+  default     = []
+}
+
+variable "master_cidr" {
+  description = "Private cluster: the /28 the control plane's private endpoint uses."
+  type        = string
+  default     = "172.16.0.32/28"
+}

@@ -37,7 +37,7 @@ resource "aws_route53_health_check" "tier" {
   request_interval  = var.request_interval
   failure_threshold = var.failure_threshold
   measure_latency   = true
-  tags              = merge(var.tags, { Name = "mcml-${each.key}" })
+  tags              = merge(var.tags, { Name = "mcml-${each.key}", "mcml-target" = each.key })
 }
 
 # One tier: a plain record, no failover.
