@@ -4,10 +4,25 @@
  */
 import { McmlError } from '../core/errors.js';
 import type { DnsConfig } from '../core/spec/index.js';
+import type { TokenCredential } from '@azure/core-auth';
 import type { DnsProvider } from '../ports/dns-provider.js';
+import type { CloudDnsOptions } from './clouddns/index.js';
 
 export interface CreateDnsProviderOptions {
   env?: Record<string, string | undefined>;
+  /** Azure DNS: a credential instead of DefaultAzureCredential (tests, embedding). */
+  azureCredential?: TokenCredential;
+  /** Extra CA certificates for an `endpoint` with its own certificate (an emulator). */
+  ca?: string;
+}
+
+/** An auth client for Google's SDKs that sends one OAuth2 access token. */
+function bearerAuth(token: string): NonNullable<CloudDnsOptions['authClient']> {
+  const client = {
+    getRequestHeaders: () => Promise.resolve({ Authorization: `Bearer ${token}` }),
+    getAccessToken: () => Promise.resolve({ token }),
+  };
+  return client as unknown as NonNullable<CloudDnsOptions['authClient']>;
 }
 
 /** Builds the DNS writer the spec asks for. Throws input errors for missing settings. */
@@ -49,10 +64,13 @@ export async function createDnsProvider(
     case 'clouddns': {
       if (!dns.project) throw missing('project', 'the GCP project that owns the managed zone');
       const { CloudDnsProvider } = await import('./clouddns/index.js');
+      // An access token, as Google's Terraform provider reads it; else the default chain.
+      const token = env.GOOGLE_OAUTH_ACCESS_TOKEN;
       return new CloudDnsProvider({
         project: dns.project,
         zone: dns.zone,
         ...(dns.endpoint ? { endpoint: dns.endpoint } : {}),
+        ...(token ? { authClient: bearerAuth(token) } : {}),
       });
     }
     case 'azuredns': {
@@ -64,6 +82,8 @@ export async function createDnsProvider(
         resourceGroup: dns.resourceGroup,
         zone: dns.zone,
         ...(dns.endpoint ? { endpoint: dns.endpoint } : {}),
+        ...(options.azureCredential ? { credential: options.azureCredential } : {}),
+        ...(options.ca ? { ca: options.ca } : {}),
       });
     }
     default:

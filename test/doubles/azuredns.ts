@@ -35,6 +35,8 @@ export interface AzureDnsDouble {
     type: string,
   ): StoredSet | undefined;
   requests: string[];
+  /** Makes the next N requests fail with `status` and an ARM error body with `code`. */
+  failNext(n: number, status: number, code: string): void;
   stop(): Promise<void>;
 }
 
@@ -92,24 +94,50 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : {};
 }
 
+/**
+ * Starts the double. With `token`, only that bearer token is accepted (ARM answers any other
+ * with 401 InvalidAuthenticationToken); `readOnlyToken` may read but not write (403
+ * AuthorizationFailed, as for an identity with the Reader role).
+ */
 export async function startAzureDnsDouble(
   subscriptionId = '00000000-0000-0000-0000-000000000001',
+  options: { token?: string; readOnlyToken?: string } = {},
 ): Promise<AzureDnsDouble> {
   const { key, cert } = await selfSigned();
   const zones = new Map<string, Map<string, StoredSet>>();
   const zoneKey = (rg: string, zone: string) => `${rg.toLowerCase()}/${zone.toLowerCase()}`;
   const requests: string[] = [];
   let etag = 0;
+  let fault: { times: number; status: number; code: string } | undefined;
 
   const server = createServer({ key, cert }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     requests.push(`${req.method} ${url.pathname}`);
-    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
+    if (fault && fault.times > 0) {
+      fault.times--;
+      req.resume();
+      if (fault.status === 429) res.setHeader('retry-after', '0');
+      return armError(res, fault.status, fault.code, `injected ${fault.code}`);
+    }
+    const bearer = /^Bearer (\S+)/.exec(req.headers.authorization ?? '');
+    if (!bearer) {
       return armError(
         res,
         401,
         'AuthenticationFailed',
         'Authentication failed. The Authorization header is missing.',
+      );
+    }
+    const token = bearer[1];
+    if (options.token !== undefined && token !== options.token && token !== options.readOnlyToken) {
+      return armError(res, 401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+    }
+    if (token === options.readOnlyToken && req.method !== 'GET') {
+      return armError(
+        res,
+        403,
+        'AuthorizationFailed',
+        `The client does not have authorization to perform action 'Microsoft.Network/dnszones/write'.`,
       );
     }
     if (url.searchParams.get('api-version') !== '2018-05-01') {
@@ -206,6 +234,7 @@ export async function startAzureDnsDouble(
     recordSet: (rg, zone, relative, type) =>
       zones.get(zoneKey(rg, zone))?.get(`${type}/${relative.toLowerCase()}`),
     requests,
+    failNext: (times, status, code) => (fault = { times, status, code }),
     stop: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

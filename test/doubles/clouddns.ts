@@ -25,8 +25,11 @@ export interface CloudDnsDouble {
   records(zone: string): RecordSet[];
   /** Requests seen, "METHOD path". */
   requests: string[];
-  /** Makes the next N requests fail with 503 (an unreachable API). */
-  failNext(n: number): void;
+  /**
+   * Makes the next N requests fail: 503 backendError by default (an unreachable API), or the
+   * status and reason given, with Google's JSON error body.
+   */
+  failNext(n: number, status?: number, reason?: string): void;
   stop(): Promise<void>;
 }
 
@@ -47,10 +50,18 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : {};
 }
 
-export async function startCloudDnsDouble(project = 'mcml-test'): Promise<CloudDnsDouble> {
+/**
+ * Starts the double. With `token`, only that bearer token is accepted (Google answers any
+ * other with 401 authError, as for an expired or revoked token).
+ */
+export async function startCloudDnsDouble(
+  project = 'mcml-test',
+  options: { token?: string } = {},
+): Promise<CloudDnsDouble> {
   const zones = new Map<string, { name: string; dnsName: string; sets: RecordSet[] }>();
   const requests: string[] = [];
   let failures = 0;
+  let failure = { status: 503, reason: 'backendError' };
   let changeId = 0;
   const same = (a: RecordSet, b: Partial<RecordSet>) =>
     a.name === b.name &&
@@ -63,10 +74,14 @@ export async function startCloudDnsDouble(project = 'mcml-test'): Promise<CloudD
     requests.push(`${req.method} ${url.pathname}`);
     if (failures > 0) {
       failures--;
-      return error(res, 503, 'backendError', 'the service is unavailable');
+      return error(res, failure.status, failure.reason, `injected ${failure.reason}`);
     }
-    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
+    const bearer = /^Bearer (\S+)/.exec(req.headers.authorization ?? '');
+    if (!bearer) {
       return error(res, 401, 'required', 'Request is missing required authentication credential.');
+    }
+    if (options.token !== undefined && bearer[1] !== options.token) {
+      return error(res, 401, 'authError', 'Invalid Credentials');
     }
     const m =
       /^\/dns\/v1\/projects\/([^/]+)\/managedZones(?:\/([^/]+)(?:\/(rrsets|changes))?)?$/.exec(
@@ -165,7 +180,10 @@ export async function startCloudDnsDouble(project = 'mcml-test'): Promise<CloudD
     addZone: (name, dnsName) => zones.set(name, { name, dnsName, sets: [] }),
     records: (zone) => zones.get(zone)?.sets ?? [],
     requests,
-    failNext: (n) => (failures = n),
+    failNext: (n, status = 503, reason = 'backendError') => {
+      failures = n;
+      failure = { status, reason };
+    },
     stop: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -16,7 +16,7 @@ import {
   type RunningFailover,
 } from '../../src/engines/failover/index.js';
 import { failoverSpec } from './spec.js';
-import { startUpstream, type Upstream } from './upstreams.js';
+import { observedTimeoutMs, startUpstream, type Upstream } from './upstreams.js';
 
 // The clients give up after 20 s: far below the upstream timeout of the specs below.
 const agent = new Agent({ connections: 16, headersTimeout: 20_000, bodyTimeout: 20_000 });
@@ -82,10 +82,13 @@ describe('a hung target', () => {
   });
 
   it('SIGSTOP of the primary under load fails no request: hedged, ejected, served by the next tier', async () => {
+    // The check timeout is also the hedge's floor: from observed latency, so a loaded machine
+    // does not time out the healthy tier.
+    const timeout = await observedTimeoutMs(ups[1]!.url);
     const fo = await startFailover({
       spec: failoverSpec(
         ups.map((u) => ({ name: u.name, url: u.url })),
-        `check: { interval: 500ms, timeout: 1s, failureThreshold: 3 }
+        `check: { interval: 500ms, timeout: ${timeout}ms, failureThreshold: 3 }
 frontDoor: { port: 0, upstreamTimeout: 10m }`,
       ),
     });

@@ -73,3 +73,19 @@ export async function startUpstream(
   };
   return up;
 }
+
+/**
+ * A health-check timeout for tests that are about timing, derived from this machine's load
+ * now: 20× the slowest of a few probes of `url`, between `floorMs` and 10 s. On an idle
+ * machine it is the floor; on a loaded shared one a healthy target is not timed out.
+ */
+export async function observedTimeoutMs(url: string, floorMs = 1000): Promise<number> {
+  let slowest = 0;
+  for (let i = 0; i < 8; i++) {
+    const started = performance.now();
+    const res = await fetch(`${url}/v2/health/ready`);
+    await res.arrayBuffer();
+    slowest = Math.max(slowest, performance.now() - started);
+  }
+  return Math.min(10_000, Math.max(floorMs, Math.ceil(slowest * 20)));
+}

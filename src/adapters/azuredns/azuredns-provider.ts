@@ -147,12 +147,21 @@ export class AzureDnsProvider implements DnsProvider {
           hint: 'sign in with "az login" or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET',
         });
       case 403:
-        return new McmlError('PERMISSION_DENIED', message, { cause: error });
+        return new McmlError('PERMISSION_DENIED', message, {
+          cause: error,
+          hint: 'the identity needs the "DNS Zone Contributor" role on the zone',
+        });
       case 400:
         return new McmlError('INVALID_ARGUMENT', message, { cause: error });
       case 409:
       case 412:
         return new McmlError('CONFLICT', message, { cause: error });
+      case 429:
+        return new McmlError('PROVIDER_UNAVAILABLE', message, {
+          cause: error,
+          details: { retryable: true },
+          hint: 'Azure Resource Manager throttled the requests; mcml retries with backoff',
+        });
       default:
         if (e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationError') {
           return new McmlError('PROVIDER_AUTH', message, { cause: error });

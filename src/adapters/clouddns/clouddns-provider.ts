@@ -148,8 +148,21 @@ export class CloudDnsProvider implements DnsProvider {
       return await fn();
     } catch (error) {
       if (error instanceof McmlError) throw error;
-      const e = error as { code?: number | string; message?: string };
+      const e = error as {
+        code?: number | string;
+        message?: string;
+        errors?: { reason?: string }[];
+      };
       const message = `Cloud DNS: ${e.message ?? String(error)}`;
+      // Google answers quota and rate limits with 429, or with 403 and a rate-limit reason.
+      const reasons = (e.errors ?? []).map((x) => x.reason ?? '');
+      if (e.code === 429 || reasons.some((r) => /rateLimitExceeded|quotaExceeded/.test(r))) {
+        throw new McmlError('PROVIDER_UNAVAILABLE', message, {
+          cause: error,
+          details: { retryable: true },
+          hint: 'Cloud DNS throttled the requests (project quota); mcml retries with backoff',
+        });
+      }
       if (e.code === 404)
         throw new McmlError('NOT_FOUND', message, { cause: error, hint: this.noZone().hint ?? '' });
       if (e.code === 401)

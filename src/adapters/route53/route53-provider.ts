@@ -308,11 +308,44 @@ export class Route53Provider implements DnsProvider {
   }
 }
 
+/** Route 53's throttling answers: the account's request rate, or a change still in progress. */
+const THROTTLED = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'PriorRequestNotComplete',
+]);
+
+interface AwsErrorShape {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  /** An error body the SDK could not model (`<Errors><Error>`, as IAM-style services send). */
+  Errors?: { Error?: { Code?: string; Message?: string } };
+  Error?: { Code?: string; Message?: string };
+}
+
+/** The error code and message, also from a body the SDK left unparsed ("Unknown"). */
+function awsErrorCode(e: AwsErrorShape): { name: string; text: string } {
+  const raw = e.Errors?.Error ?? e.Error;
+  const unknown = e.name === undefined || /^Unknown(Error)?$|^Error$/.test(e.name);
+  if (unknown && raw?.Code) return { name: raw.Code, text: raw.Message ?? '' };
+  return { name: e.name ?? 'Error', text: e.message ?? '' };
+}
+
 function mapAwsError(error: unknown, zone: string): McmlError {
   if (error instanceof McmlError) return error;
-  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e.name ?? 'Error';
-  const message = `Route 53: ${name}: ${e.message ?? ''}`.trim();
+  const e = error as AwsErrorShape;
+  const { name, text } = awsErrorCode(e);
+  const status = e.$metadata?.httpStatusCode;
+  const message = `Route 53: ${name}: ${text}`.trim();
+  if (THROTTLED.has(name) || status === 429) {
+    return new McmlError('PROVIDER_UNAVAILABLE', message, {
+      cause: error,
+      details: { retryable: true },
+      hint: 'Route 53 allows 5 changes per second per account; mcml retries with backoff',
+    });
+  }
   switch (name) {
     case 'NoSuchHostedZone':
       return new McmlError('NOT_FOUND', `Route 53 has no hosted zone for ${zone}`, {
@@ -324,16 +357,30 @@ function mapAwsError(error: unknown, zone: string): McmlError {
       return new McmlError('INVALID_ARGUMENT', message, { cause: error });
     case 'AccessDenied':
     case 'AccessDeniedException':
-      return new McmlError('PERMISSION_DENIED', message, { cause: error });
+      return new McmlError('PERMISSION_DENIED', message, {
+        cause: error,
+        hint: 'the AWS identity needs route53:ChangeResourceRecordSets, ListResourceRecordSets and health check permissions on the zone',
+      });
     case 'CredentialsProviderError':
     case 'InvalidClientTokenId':
     case 'SignatureDoesNotMatch':
     case 'ExpiredToken':
+    case 'UnrecognizedClientException':
       return new McmlError('PROVIDER_AUTH', message, {
         cause: error,
         hint: 'set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)',
       });
+    case 'HealthCheckAlreadyExists':
+      return new McmlError('CONFLICT', message, {
+        cause: error,
+        hint: 'a health check with this caller reference exists with other settings: delete it in Route 53',
+      });
     default:
+      if (status === 401) return new McmlError('PROVIDER_AUTH', message, { cause: error });
+      if (status === 403) return new McmlError('PERMISSION_DENIED', message, { cause: error });
+      if (status === 409 || status === 412) {
+        return new McmlError('CONFLICT', message, { cause: error });
+      }
       return new McmlError('PROVIDER_UNAVAILABLE', message, { cause: error });
   }
 }

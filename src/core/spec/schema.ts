@@ -375,7 +375,7 @@ const dnsSchema = z
       .boolean()
       .default(false)
       .describe(
-        'route53: also manage native PRIMARY/SECONDARY failover records with Route 53 health checks.',
+        'route53: also write Route 53 failover records over every tier (PRIMARY/SECONDARY levels chained as the rendered Terraform does), each tier with a Route 53 health check; Route 53 then fails over by itself.',
       ),
   })
   .describe('DNS record kept pointing at the active target.');
