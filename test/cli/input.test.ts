@@ -33,7 +33,12 @@ beforeAll(async () => {
       .join('\n'),
   );
   await writeFile(join(dir, 'interval.yaml'), `${spec}failover: {check: {interval: 1000h}}\n`);
+  await writeFile(
+    join(dir, 'deep.yaml'),
+    `${spec}budget: ${'['.repeat(400_000)}${']'.repeat(400_000)}\n`,
+  );
   execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
+  execFileSync('mkfifo', [join(dir, 'plan.json')]);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -55,6 +60,60 @@ describe.concurrent('bad input to the CLI: exit 2, one clear message', () => {
       '/dev/zero (no memory blow-up)',
       () => ['validate', '/dev/zero'],
       /\/dev\/zero is a character device/,
+    ],
+    [
+      'validate -f /dev/zero',
+      () => ['validate', '-f', '/dev/zero'],
+      /spec file \/dev\/zero is a character device, not a regular file/,
+    ],
+    [
+      'validate -f a FIFO',
+      () => ['validate', '-f', join(dir, 'fifo.yaml')],
+      /fifo\.yaml is a named pipe \(FIFO\), not a regular file/,
+    ],
+    [
+      'render --plan /dev/zero',
+      () => [
+        'render',
+        '-f',
+        join(dir, 'mcml.yaml'),
+        '--plan',
+        '/dev/zero',
+        '--out',
+        join(dir, 'o1'),
+      ],
+      /plan file \/dev\/zero is a character device, not a regular file/,
+    ],
+    [
+      'render --plan a FIFO',
+      () => [
+        'render',
+        '-f',
+        join(dir, 'mcml.yaml'),
+        '--plan',
+        join(dir, 'plan.json'),
+        '--out',
+        join(dir, 'o2'),
+      ],
+      /plan file .*plan\.json is a named pipe \(FIFO\), not a regular file/,
+    ],
+    [
+      'render --identities /dev/zero',
+      () => [
+        'render',
+        '-f',
+        join(dir, 'mcml.yaml'),
+        '--identities',
+        '/dev/zero',
+        '--out',
+        join(dir, 'o3'),
+      ],
+      /identities file \/dev\/zero is a character device, not a regular file/,
+    ],
+    [
+      'flow nesting 400,000 deep (no quadratic parse)',
+      () => ['validate', join(dir, 'deep.yaml')],
+      /deep\.yaml:8:41: nests deeper than 32 levels/,
     ],
     [
       'a check interval past what a timer holds',

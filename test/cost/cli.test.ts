@@ -158,7 +158,8 @@ describe('mcml cost', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('refuses bad dates and an unknown --by with exit 2', async () => {
+  // Six CLI runs one after another: on a loaded shared machine each takes seconds.
+  it('refuses bad dates and an unknown --by with exit 2', { timeout: 180_000 }, async () => {
     const cases: [string[], RegExp][] = [
       [
         ['--from', '2026-11-30', '--to', '2026-11-01'],

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { McmlError } from '../../core/errors.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Plan } from '../../core/plan/types.js';
@@ -8,6 +7,12 @@ import { loadCatalog } from '../catalog-files.js';
 import { paint, useColor } from '../output.js';
 import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
 import { VERSION } from '../version.js';
+import { readInputFile, shownPath } from '../input-file.js';
+import { printable } from '../../core/quote.js';
+
+const PLAN_HINT = 'write one with: mcml plan -f mcml.yaml --json > plan.json';
+const IDENTITIES_HINT =
+  'write it with: terraform -chdir=out/terraform output -json workload_identities > identities.json';
 
 export interface RenderCommandOptions {
   file?: string;
@@ -18,23 +23,26 @@ export interface RenderCommandOptions {
   identities?: string;
 }
 
-async function readJson(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new McmlError(
-      code === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_ARGUMENT',
-      `cannot read ${what} ${file}: ${code ?? (error as Error).message}`,
-    );
-  }
+/**
+ * Largest plan and identities files read: far above what `mcml plan --json` writes for the
+ * largest spec accepted (1 MiB), far below what would exhaust memory.
+ */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/** A JSON file the user named, read as input (regular files only, bounded). */
+async function readJson(file: string, what: string, hint: string): Promise<unknown> {
+  const text = await readInputFile(file, {
+    what,
+    maxBytes: MAX_JSON_BYTES,
+    missingHint: hint,
+  });
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
     throw new McmlError(
       'INVALID_ARGUMENT',
-      `${what} ${file} is not JSON: ${(error as Error).message}`,
+      `${what} ${shownPath(file)} is not JSON: ${printable((error as Error).message, 200)}`,
+      { hint },
     );
   }
 }
@@ -48,8 +56,8 @@ function asPlan(value: unknown, file: string): Plan {
     !Array.isArray(v.placements) ||
     typeof v.service !== 'string'
   ) {
-    throw new McmlError('INVALID_ARGUMENT', `${file} is not a plan`, {
-      hint: 'write one with: mcml plan -f mcml.yaml --json > plan.json',
+    throw new McmlError('INVALID_ARGUMENT', `${shownPath(file)} is not a plan`, {
+      hint: PLAN_HINT,
     });
   }
   return v as Plan;
@@ -66,8 +74,8 @@ export function parseIdentities(value: unknown, file: string): Record<string, Wo
   if (v && typeof v === 'object' && 'value' in v && 'type' in v)
     v = v.value as Record<string, unknown>;
   const bad = () =>
-    new McmlError('INVALID_ARGUMENT', `${file} is not a map of target → {annotations}`, {
-      hint: 'write it with: terraform -chdir=out/terraform output -json workload_identities > identities.json',
+    new McmlError('INVALID_ARGUMENT', `${shownPath(file)} is not a map of target → {annotations}`, {
+      hint: IDENTITIES_HINT,
     });
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad();
   const out: Record<string, WorkloadIdentity> = {};
@@ -92,12 +100,15 @@ export async function runRender(
   const doc = await loadSpecFile(file);
   const plan =
     options.plan !== undefined
-      ? asPlan(await readJson(options.plan, 'plan'), options.plan)
+      ? asPlan(await readJson(options.plan, 'plan file', PLAN_HINT), options.plan)
       : planDocument(doc, await loadCatalog(options.catalog));
   const identities =
     options.identities === undefined
       ? undefined
-      : parseIdentities(await readJson(options.identities, 'identities file'), options.identities);
+      : parseIdentities(
+          await readJson(options.identities, 'identities file', IDENTITIES_HINT),
+          options.identities,
+        );
   const result = render(doc.spec, plan, identities === undefined ? {} : { identities });
   const modules = await readModules(result.modules);
   const written = await writeOutput({

@@ -1,13 +1,21 @@
-import { loadSpecFile } from '../spec-file.js';
+import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
 import { paint, useColor } from '../output.js';
 import { loadCatalog } from '../catalog-files.js';
 import { catalogProblems } from '../../core/plan/check.js';
 import { specIssuesError } from '../../core/spec/parse.js';
 
+export interface ValidateCommandOptions {
+  /** The spec file as `-f` (the same as the argument). */
+  file?: string;
+  json?: boolean;
+  catalog?: string;
+}
+
 export async function runValidate(
-  file: string,
-  options: { json?: boolean; catalog?: string },
+  fileArg: string | undefined,
+  options: ValidateCommandOptions,
 ): Promise<void> {
+  const file = givenSpecFile(fileArg, options.file) ?? DEFAULT_SPEC_FILE;
   const doc = await loadSpecFile(file);
   const catalog = await loadCatalog(options.catalog);
   const problems = catalogProblems(doc.spec, catalog);

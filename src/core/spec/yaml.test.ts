@@ -165,6 +165,16 @@ describe('documents, keys, nesting and size', () => {
     }
   });
 
+  // The parser's time grows with the square of flow nesting: 400,000 brackets (inside the
+  // size limit) took minutes before the lexer check; now the lexer stops at the first one.
+  it('refuses deep flow nesting before parsing it, wherever it starts', () => {
+    const text = `${minimal}budget: ${'['.repeat(400_000)}${']'.repeat(400_000)}\n`;
+    const error = rejection(text);
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe(`s.yaml:7:${9 + MAX_SPEC_DEPTH}`);
+    expect(error.issues[0]!.message).toBe(`nests deeper than ${MAX_SPEC_DEPTH} levels`);
+  });
+
   it('refuses text over the size limit before parsing it', () => {
     const text = minimal + `# ${'x'.repeat(MAX_SPEC_BYTES)}\n`;
     expect(rejection(text).message).toMatch(/^s\.yaml is too large: [\d,]+ characters/);

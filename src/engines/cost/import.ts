@@ -14,7 +14,7 @@ import { McmlError } from '../../core/errors.js';
 import { focusVersionOf, missingRequiredColumns } from '../../core/cost/focus.js';
 import type { ObjectStore } from '../../ports/object-store.js';
 import type { CostStore } from './store.js';
-import { lit, projectionSql, readerSql, type FileColumn, type FileFormat } from './sql.js';
+import { lit, projectionSql, sourceSql, type FileColumn, type FileFormat } from './sql.js';
 import { ImportFailure, describeFailure, locateBadRow } from './import-errors.js';
 
 /** A file found for import: where the user named it, and where DuckDB reads it. */
@@ -229,11 +229,7 @@ async function importFile(
   importId: number,
   onEvent: (e: ImportEvent) => void,
 ): Promise<number> {
-  const sql = `INSERT INTO charges SELECT\n  ${projectionSql(columns, importId)}\nFROM ${readerSql(
-    file.path,
-    file.format,
-    columns.map((c) => c.name),
-  )}`;
+  const sql = `INSERT INTO charges SELECT\n  ${projectionSql(columns, importId)}\nFROM ${sourceSql(file.path, file.format, columns)}`;
   const timer = setInterval(() => {
     const p = store.connection.progress;
     if (p.percentage >= 0)

@@ -106,45 +106,46 @@ function tagsJson(column: FileColumn): string {
   return column.type.startsWith('VARCHAR') ? `nullif(trim(${c}), '')` : `to_json(${c})::VARCHAR`;
 }
 
-/** JSON paths of the three mcml tags, each as written and with AWS's `user:` prefix. */
-const TAG_PATHS = Object.values(MCML_TAG_KEYS).flatMap((k) =>
-  tagKeySpellings(k).map((s) => `$."${s}"`),
-);
+/** The mcml tag keys in the order `mcml_tags` holds them: each as written, then `user:`. */
+const TAG_SPELLINGS = Object.values(MCML_TAG_KEYS).flatMap((k) => tagKeySpellings(k));
 
 /**
- * The three mcml tag values, from a JSON object (parsed once per row), a JSON [{key, value}]
- * list, a MAP or a list of structs: a list of [service, target, cloud].
+ * The six values of the mcml tags (each key as written and with AWS's `user:` prefix), as a
+ * list computed once per row from a JSON object, a JSON [{key, value}] list, a MAP or a list
+ * of structs: the JSON is parsed once, not once per tag.
  */
-function tagValues(column: FileColumn): [string, string, string] {
+function tagListSql(column: FileColumn): string {
   const c = ident(column.name);
-  const keys = Object.values(MCML_TAG_KEYS).map((k) => tagKeySpellings(k));
-  if (column.type.startsWith('MAP(')) {
-    return keys.map((ks) => `coalesce(${ks.map((k) => `${c}[${lit(k)}]`).join(', ')})`) as [
-      string,
-      string,
-      string,
-    ];
-  }
-  if (column.type.startsWith('STRUCT(') && column.type.endsWith('[]')) {
-    return keys.map(
-      (ks) => `(list_filter(${c}, x -> x.key IN (${ks.map(lit).join(', ')})))[1].value`,
-    ) as [string, string, string];
-  }
-  if (!column.type.startsWith('VARCHAR')) return ['NULL', 'NULL', 'NULL'];
-  // One json_extract_string call with every path parses each row's JSON once.
-  const all = `json_extract_string(${c}, [${TAG_PATHS.map(lit).join(', ')}])`;
-  const fromList = (ks: string[]) =>
-    `(list_filter(from_json(${c}, '[{"key":"VARCHAR","value":"VARCHAR"}]'), x -> x.key IN (${ks.map(lit).join(', ')})))[1].value`;
-  const blank = `${c} IS NULL OR trim(${c}) = ''`;
-  const isList = `starts_with(ltrim(${c}), '[')`;
-  return keys.map((ks, i) => {
-    const fromObject = `coalesce(${all}[${2 * i + 1}], ${all}[${2 * i + 2}])`;
-    return `CASE WHEN ${blank} THEN NULL WHEN ${isList} THEN ${fromList(ks)} ELSE ${fromObject} END`;
-  }) as [string, string, string];
+  const byKey = (list: string) =>
+    `[${TAG_SPELLINGS.map((k) => `(list_filter(${list}, x -> x.key = ${lit(k)}))[1].value`).join(', ')}]`;
+  if (column.type.startsWith('MAP('))
+    return `[${TAG_SPELLINGS.map((k) => `${c}[${lit(k)}]`).join(', ')}]`;
+  if (column.type.startsWith('STRUCT(') && column.type.endsWith('[]')) return byKey(c);
+  if (!column.type.startsWith('VARCHAR')) return 'NULL';
+  const paths = TAG_SPELLINGS.map((k) => lit(`$."${k}"`)).join(', ');
+  const list = `from_json(${c}, '[{"key":"VARCHAR","value":"VARCHAR"}]')`;
+  return `CASE WHEN ${c} IS NULL OR trim(${c}) = '' THEN NULL
+    WHEN starts_with(ltrim(${c}), '[') THEN list_transform([${list}], l -> ${byKey('l')})[1]
+    ELSE json_extract_string(${c}, [${paths}]) END`;
+}
+
+/** The table the projection reads: the file, with the mcml tags pulled out once per row. */
+export function sourceSql(
+  path: string,
+  format: FileFormat,
+  columns: readonly FileColumn[],
+): string {
+  const reader = readerSql(
+    path,
+    format,
+    columns.map((c) => c.name),
+  );
+  const tags = columns.find((c) => c.name === 'Tags');
+  return tags ? `(SELECT *, ${tagListSql(tags)} AS mcml_tags FROM ${reader})` : reader;
 }
 
 /**
- * The SELECT that maps one file's columns onto the store's: known FOCUS columns by name,
+ * The SELECT list (over `sourceSql`) that maps one file's columns onto the store's: known FOCUS columns by name,
  * missing ones as NULL, tags as JSON with the three mcml tags pulled out, and every `x_`
  * column kept in `extra` as a JSON object.
  */
@@ -171,11 +172,12 @@ export function projectionSql(columns: readonly FileColumn[], importId: number):
     const column = byName.get(focus);
     out.set(target, column ? tagsJson(column) : 'NULL');
   }
-  const tags = byName.get('Tags');
-  const [service, target, cloud] = tags ? tagValues(tags) : ['NULL', 'NULL', 'NULL'];
-  out.set('tag_service', service);
-  out.set('tag_target', target);
-  out.set('tag_cloud', cloud);
+  // mcml_tags (from sourceSql) holds each key twice: as written, then with `user:`.
+  const tag = (i: number) =>
+    byName.has('Tags') ? `coalesce(mcml_tags[${2 * i + 1}], mcml_tags[${2 * i + 2}])` : 'NULL';
+  out.set('tag_service', tag(0));
+  out.set('tag_target', tag(1));
+  out.set('tag_cloud', tag(2));
   const extensions = columns.filter((c) => isExtensionColumn(c.name));
   out.set(
     'extra',
