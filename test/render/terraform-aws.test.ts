@@ -378,6 +378,7 @@ infra:
         expect(again.code, again.stderr).toBe(0);
         expect(
           again.stdout.match(/No changes\. Your infrastructure matches the configuration\./g),
+          again.stdout.slice(-6000),
         ).toHaveLength(2);
       },
     );
