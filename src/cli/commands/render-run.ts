@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { McmlError } from '../../core/errors.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Plan } from '../../core/plan/types.js';
-import { render, type WorkloadIdentity } from '../../core/render/index.js';
+import { TERRAFORM_ROOTS, render, type WorkloadIdentity } from '../../core/render/index.js';
 import { readModules, writeOutput } from '../../engines/render/index.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, useColor } from '../output.js';
@@ -111,7 +111,7 @@ export async function runRender(
   const count = (prefix: string) => written.written.filter((p) => p.startsWith(prefix)).length;
   const lines = [
     `${paint('green', '✓', color)} rendered ${written.written.length} files into ${options.out}/`,
-    `  terraform/   ${count('terraform/')} files (${result.modules.length} modules)`,
+    `  terraform/   ${count('terraform/')} files (roots: ${TERRAFORM_ROOTS.filter((r) => `terraform/${r}/main.tf` in result.files).join(', ')}; ${result.modules.length} modules)`,
     `  k8s/         ${count('k8s/')} files (base + ${plan.placements.filter((p) => p.provider !== 'local').length} overlays)`,
     `  monitoring/  ${count('monitoring/')} files`,
   ];
@@ -126,7 +126,8 @@ export async function runRender(
   lines.push(
     '',
     'Next:',
-    `  mcml infra plan -o ${options.out}            # terraform plan of the clusters and buckets`,
+    `  mcml infra plan -o ${options.out} --save tfplan   # terraform plan of every root, saved`,
+    `  mcml infra apply -o ${options.out} tfplan         # apply those plans; writes identities.json`,
     `  kubectl apply -k ${options.out}/k8s/overlays/<target> --context <target>`,
   );
   process.stdout.write(lines.join('\n') + '\n');
