@@ -12,6 +12,7 @@ export default tseslint.config(
       'test-artifacts/**',
       'bin/**',
       'src/apps/dashboard/web/vendor/**',
+      'test/fixtures/**/*.mjs',
     ],
   },
   js.configs.recommended,

@@ -43,6 +43,8 @@ export interface OpenStoreOptions {
     credentials?: { client_email: string; private_key: string };
     /** Objects up to this size use one simple upload (default 8 MiB). */
     simpleUploadLimit?: number;
+    /** Resumable upload chunk size (default 8 MiB, a multiple of 256 KiB). */
+    chunkSize?: number;
     /**
      * An OAuth2 access token to send instead of the default credential chain (also to a
      * custom endpoint); default GOOGLE_OAUTH_ACCESS_TOKEN, as Google's Terraform provider reads.
@@ -118,7 +120,7 @@ export async function openLocation(
       });
     }
     case 'gs': {
-      const [{ Storage }, { GcsObjectStore }] = await Promise.all([
+      const [{ Storage, IdempotencyStrategy }, { GcsObjectStore }] = await Promise.all([
         import('@google-cloud/storage'),
         import('./gcp/gcs-object-store.js'),
       ]);
@@ -133,16 +135,25 @@ export async function openLocation(
         ...(accessToken
           ? { authClient: bearer(accessToken), useAuthWithCustomEndpoint: true }
           : {}),
+        // Every write mcml makes is safe to repeat (same bytes, same metadata; a resumable
+        // chunk is placed by its offset), so retry them all, not only those with preconditions.
         retryOptions:
           o.maxRetries === 0
             ? { autoRetry: false }
-            : { autoRetry: true, maxRetries: o.maxRetries ?? 3 },
+            : {
+                autoRetry: true,
+                maxRetries: o.maxRetries ?? 3,
+                idempotencyStrategy: IdempotencyStrategy.RetryAlways,
+              },
       });
+      const journal = await journalFor(options, env);
       return new GcsObjectStore({
         storage,
         bucket: loc.bucket,
         prefix: loc.prefix,
         ...(o.simpleUploadLimit ? { simpleUploadLimit: o.simpleUploadLimit } : {}),
+        ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
+        ...(journal ? { journal } : {}),
       });
     }
     case 'az': {

@@ -17,6 +17,8 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true)
+    // A subcommand's flags are its own: `deploy status -f x` is not `deploy -f x status`.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),

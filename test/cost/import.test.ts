@@ -231,6 +231,34 @@ describe('mcml cost import', () => {
     expect(Number(n)).toBe(2000);
   });
 
+  it('reports read a daily rollup that matches the charges, and a store from before it gets one', async () => {
+    await run([samples]);
+    await run([join(samples, 'aws-focus-00001.csv')]);
+    const fromCharges = async () => {
+      const rows = await store.query<{ k: string; b: number }>(
+        `SELECT concat_ws('/', cloud, currency, day, tag_target, sub_account_id) AS k, sum(billed_cost) AS b
+         FROM charges GROUP BY ALL ORDER BY 1`,
+      );
+      return new Map(rows.map((r) => [r.k, Number(r.b)]));
+    };
+    const fromRollup = async () => {
+      const rows = await store.query<{ k: string; b: number }>(
+        `SELECT concat_ws('/', cloud, currency, day, tag_target, sub_account_id) AS k, sum(billed) AS b
+         FROM daily_costs GROUP BY ALL ORDER BY 1`,
+      );
+      return new Map(rows.map((r) => [r.k, Number(r.b)]));
+    };
+    const expected = await fromCharges();
+    expectSameTotals(await fromRollup(), expected);
+    // A store written before the rollup existed: opening it builds the rollup from its charges.
+    await store.connection.run('DROP TABLE daily_costs');
+    const path = store.path;
+    store.close();
+    store = await openCostStore(path);
+    expectSameTotals(await fromRollup(), expected);
+    expectSameTotals(await storeTotals(), await independentTotals(sampleFiles()));
+  });
+
   it('refuses a file that is not FOCUS, naming the missing columns', async () => {
     const file = join(dir, 'not-focus.csv');
     await writeFile(file, 'date,amount,service\n2026-11-01,3.5,ec2\n');

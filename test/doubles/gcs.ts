@@ -1,7 +1,9 @@
 /**
  * A small in-process double of the Google Cloud Storage JSON API, good enough for
  * `@google-cloud/storage` 7: bucket metadata, list with pagination, object metadata (get/patch),
- * media download with Range, simple (multipart/related) and resumable uploads, delete,
+ * media download with Range, simple (multipart/related) and resumable uploads (session URI,
+ * chunks with `Content-Range`, 308 + `Range` until the last, status query with `bytes` star-slash-N,
+ * cancel with DELETE → 499), delete,
  * rewrite/copy, and V4 signed URL reads (signature checked against the test key); with `token`
  * it refuses API requests without that bearer token (401), like GCS. Objects
  * become visible only when an upload finishes, like GCS. Every request is counted.
@@ -42,7 +44,11 @@ export interface GcsDouble {
    * Fail the next `n` requests (optionally only those whose path starts with `pathPrefix`)
    * with `status` (default 503) and a GCS-shaped error body.
    */
-  failNext(n: number, pathPrefix?: string, status?: number): void;
+  failNext(n: number, pathPrefix?: string, status?: number, method?: string): void;
+  /** Upload body bytes received (simple and resumable uploads). */
+  bytesReceived: { value: number };
+  /** Resumable sessions started and neither finished nor cancelled. */
+  openSessions(): number;
   stop(): Promise<void>;
 }
 
@@ -113,6 +119,8 @@ export async function startGcsDouble(
   let failures = 0;
   let failPrefix = '';
   let failStatus = 503;
+  let failMethod: string | undefined;
+  const bytesReceived = { value: 0 };
   let generation = 1;
   let endpoint = '';
 
@@ -240,7 +248,11 @@ export async function startGcsDouble(
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', endpoint);
     const method = req.method ?? 'GET';
-    if (failures > 0 && url.pathname.startsWith(failPrefix)) {
+    if (
+      failures > 0 &&
+      url.pathname.startsWith(failPrefix) &&
+      (failMethod === undefined || failMethod === method)
+    ) {
       failures--;
       count('failed');
       await body(req);
@@ -317,42 +329,51 @@ export async function startGcsDouble(
         res.end();
         return;
       }
+      if (method === 'DELETE' && type === 'resumable') {
+        // Cancelling a session: GCS answers 499 and forgets the bytes.
+        count('upload-resumable-cancel');
+        await body(req);
+        sessions.delete(url.searchParams.get('upload_id') ?? '');
+        res.writeHead(499, { 'content-length': '0' });
+        res.end();
+        return;
+      }
       if (method === 'PUT' && type === 'resumable') {
-        count('upload-resumable-put');
-        const s = sessions.get(url.searchParams.get('upload_id') ?? '');
-        if (!s) return error(res, 404, 'no such upload session');
-        const data = await body(req);
+        const id = url.searchParams.get('upload_id') ?? '';
+        const s = sessions.get(id);
         const range = /^bytes (\*|(\d+)-(\d+|\*))\/(\d+|\*)$/.exec(
           req.headers['content-range'] ?? '',
         );
-        if (range && range[1] !== '*' && data.length > 0) {
+        const statusQuery = range?.[1] === '*';
+        count(statusQuery ? 'upload-resumable-status' : 'upload-resumable-put');
+        const data = await body(req);
+        if (!s) return error(res, 404, 'no such upload session');
+        bytesReceived.value += data.length;
+        const total = range?.[4] !== undefined && range[4] !== '*' ? Number(range[4]) : undefined;
+        if (range && !statusQuery) {
           const start = Number(range[2]);
-          if (start !== s.received) {
-            // A retry resending bytes we have: keep only the new tail.
-            const skip = s.received - start;
-            if (skip < 0) return error(res, 400, 'gap in resumable upload');
-            s.chunks.push(data.subarray(skip));
-            s.received += Math.max(0, data.length - skip);
-          } else {
-            s.chunks.push(data);
-            s.received += data.length;
-          }
+          if (start > s.received)
+            return error(res, 400, `gap in resumable upload: have ${s.received}, got ${start}`);
+          // Every chunk but the last is a multiple of 256 KiB (GCS refuses others).
+          const last = range[3] === '*' || (total !== undefined && start + data.length === total);
+          if (!last && data.length % (256 * 1024) !== 0)
+            return error(res, 400, 'chunk size must be a multiple of 256 KiB');
+          // A retry resending bytes we have: keep only the new tail.
+          const tail = data.subarray(s.received - start);
+          s.chunks.push(tail);
+          s.received += tail.length;
         } else if (!range) {
           s.chunks.push(data);
           s.received += data.length;
         }
-        const total = range?.[4];
         // "bytes N-*/*" (or no Content-Range): a streamed single request, complete at its end.
         const streamedToEnd = !range || range[3] === '*';
-        if (
-          streamedToEnd ||
-          (total !== undefined && total !== '*' && Number(total) === s.received)
-        ) {
+        if (streamedToEnd || (total !== undefined && total === s.received)) {
           const all = Buffer.concat(s.chunks);
           if (s.md5Hash && s.md5Hash !== md5b64(all))
             return error(res, 400, 'Provided MD5 hash does not match the data');
           const o = store(s.bucket, s.name, all, s.contentType, s.metadata);
-          sessions.delete(url.searchParams.get('upload_id') ?? '');
+          sessions.delete(id);
           return json(res, 200, resource(s.bucket, o));
         }
         res.writeHead(308, {
@@ -510,11 +531,14 @@ export async function startGcsDouble(
       locations.set(name, location);
     },
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
-    failNext(n: number, pathPrefix = '', status = 503) {
+    failNext(n: number, pathPrefix = '', status = 503, method?: string) {
       failures = n;
       failPrefix = pathPrefix;
       failStatus = status;
+      failMethod = method;
     },
+    bytesReceived,
+    openSessions: () => sessions.size,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

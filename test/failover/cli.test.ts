@@ -110,6 +110,67 @@ describe('mcml failover (CLI)', () => {
     );
   });
 
+  it('run --prefer routes to that target before tier 1, and to the tiers when it is down', async () => {
+    const spec = await write(
+      'prefer.yaml',
+      `${service}${targets()}failover:\n  check: { interval: 200ms, timeout: 2s, failureThreshold: 1, successThreshold: 1 }\n  stablePeriod: 0s\n  frontDoor: { port: 0 }\n`,
+    );
+    const child = spawn(process.execPath, [bin, 'failover', 'run', '-f', spec, '--prefer', 'b'], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const infer = async (url: string) => {
+      const res = await fetch(`${url}/v2/models/iris/infer`, { method: 'POST', body: '{}' });
+      await res.arrayBuffer();
+      return res.headers.get('x-mcml-target');
+    };
+    const eventually = async (url: string, want: string) => {
+      const deadline = Date.now() + 20_000;
+      let got: string | null = null;
+      while (Date.now() < deadline) {
+        got = await infer(url);
+        if (got === want) return got;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return got;
+    };
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no front door URL in: ${out}`)), 20_000);
+        child.stdout.on('data', () => {
+          const m = /front door\s+(http:\/\/\S+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      expect(out).toMatch(/prefers\s+b, then the tiers/);
+      // b is tier 2, a tier 1: the preferred target wins while it is healthy.
+      expect(await eventually(url, 'b')).toBe('b');
+      await ups[1]!.kill();
+      try {
+        expect(await eventually(url, 'a')).toBe('a');
+      } finally {
+        await ups[1]!.restart();
+      }
+      // Back to the preferred target once it is healthy again.
+      expect(await eventually(url, 'b')).toBe('b');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+
+    const bad = await mcml(['failover', 'run', '-f', spec, '--prefer', 'zz']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--prefer zz: no such target/);
+    expect(bad.stderr).toMatch(/a, b/);
+  });
+
   it('status without a controller checks every target once', async () => {
     await ups[1]!.kill();
     try {

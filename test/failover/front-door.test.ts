@@ -388,4 +388,52 @@ frontDoor: { port: 0 }`,
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('a bug of its own answers a bare 500: the message goes to the event log, not the client', async () => {
+    fo = await startFailover({
+      spec: failoverSpec(
+        ups.map((u) => ({ name: u.name, url: u.url })),
+        'frontDoor: { port: 0 }',
+      ),
+      intercept: (req) => {
+        if (req.url !== '/boom') return false;
+        throw new TypeError("Cannot read properties of undefined (reading 'secretThing')");
+      },
+    });
+    const res = await request(`${fo.url}/boom`, { dispatcher: agent });
+    expect(res.statusCode).toBe(500);
+    const text = await res.body.text();
+    expect(JSON.parse(text)).toEqual({
+      error: 'internal_error',
+      message: 'the front door could not handle this request',
+    });
+    expect(fo.events.tail(10).find((e) => e.type === 'internal-error')).toMatchObject({
+      error: expect.stringContaining('secretThing') as string,
+    });
+    const next = await request(`${fo.url}/fine`, { dispatcher: agent });
+    expect(next.statusCode).toBe(200);
+    await next.body.dump();
+  });
+
+  it("a jurisdiction no target runs in is the client's error (400), not an outage", async () => {
+    fo = await startFailover({
+      spec: failoverSpec(
+        [
+          { name: 'a', url: ups[0]!.url, region: 'us-east-1' },
+          { name: 'b', url: ups[1]!.url, region: 'eu-west-1' },
+        ],
+        `routing: residency
+frontDoor: { port: 0 }`,
+      ),
+    });
+    const res = await request(`${fo.url}/x`, {
+      dispatcher: agent,
+      headers: { 'x-mcml-jurisdiction': 'zz' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(await res.body.text())).toMatchObject({
+      error: 'unknown_jurisdiction',
+      message: expect.stringMatching(/"zz".*targets run in: us, eu/) as string,
+    });
+  });
 });

@@ -59,6 +59,48 @@ describe('front door over mcml serve', () => {
     await agent.close();
   });
 
+  it('a flood of malformed percent-escapes gets 4xx from mcml serve and ejects no target (#14.1)', async () => {
+    const spec = failoverSpec(
+      serves.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.port}` })),
+      // Checks far apart and ejection after 2 errors: only the flood could move anything.
+      `check: { interval: 1h, timeout: 5s }
+outlier: { consecutiveErrors: 2, maxEjectionPercent: 100 }
+frontDoor: { port: 0 }`,
+    );
+    const fo = await startFailover({ spec });
+    try {
+      const statuses = new Set<number>();
+      for (const path of ['/v2/models/%ZZ/infer', '/v2/models/%ZZ', '/v2/%E0%A4%A', '/%']) {
+        for (let i = 0; i < 15; i++) {
+          const res = await request(`${fo.url}${path}`, {
+            dispatcher: agent,
+            method: i % 2 ? 'POST' : 'GET',
+            ...(i % 2 ? { body, headers: { 'content-type': 'application/json' } } : {}),
+          });
+          statuses.add(res.statusCode);
+          await res.body.dump();
+        }
+      }
+      expect([...statuses].every((s) => s >= 400 && s < 500)).toBe(true);
+      expect(fo.status().targets.map((t) => `${t.name}:${t.state}`)).toEqual([
+        'aws:healthy',
+        'gcp:healthy',
+        'azure:healthy',
+      ]);
+      const normal = await request(`${fo.url}/v2/models/iris/infer`, {
+        dispatcher: agent,
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(normal.statusCode).toBe(200);
+      expect(normal.headers['x-mcml-target']).toBe('aws');
+      await normal.body.dump();
+    } finally {
+      await fo.close();
+    }
+  });
+
   it('loses no inference request when the primary mcml serve is SIGKILLed', async () => {
     const spec = failoverSpec(
       serves.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.port}` })),

@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,82 @@ function localEnv(image: ImageConfig, container: Obj, scratch: string): Record<s
   return { PATH: process.env.PATH ?? '', HOME: join(scratch, 'home'), ...env };
 }
 
+/**
+ * The front door of an overlay, run as a kubelet would: its ConfigMap (the front door's spec)
+ * written where the pod mounts it (under `scratch`), the in-cluster Service URL of the server
+ * pointing at the server started here (what cluster DNS would do), the admin token from the
+ * Secret the user creates, and `--port` moved to a free port (a pod has its own network
+ * namespace; this machine does not). The probes must pass and an inference must be answered
+ * by the overlay's own target.
+ */
+async function checkFrontDoor(
+  image: ImageConfig,
+  overlay: string,
+  objects: Obj[],
+  serverPort: number,
+  scratch: string,
+): Promise<void> {
+  const deployment = objects.find(
+    (o) => o.kind === 'Deployment' && o.metadata.name === 'mcml-front-door',
+  )!;
+  const pod = deployment.spec.template.spec as Obj;
+  const container = (pod.containers as Obj[])[0]!;
+  const root = join(scratch, overlay);
+  for (const m of container.volumeMounts as Obj[]) {
+    const volume = (pod.volumes as Obj[]).find((v) => v.name === m.name)!;
+    const cm = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name,
+    )!;
+    mkdirSync(join(root, m.mountPath as string), { recursive: true });
+    for (const [key, text] of Object.entries(cm.data as Record<string, string>)) {
+      writeFileSync(
+        join(root, m.mountPath as string, key),
+        text.replace(
+          'http://ml-inference.ml-inference.svc.cluster.local',
+          `http://127.0.0.1:${serverPort}`,
+        ),
+      );
+    }
+  }
+  const token = 'front-door-admin-token-from-a-secret';
+  const env = containerEnv(image, container, { 'mcml-front-door-admin': { token } });
+  const target = env.TARGET!;
+  expect(overlay).toBe(`k8s/overlays/${target}`);
+  const port = await freePort();
+  const argv = composeArgv(image, container, env).map((a, i, all) =>
+    a.startsWith('/etc/mcml/') ? join(root, a) : all[i - 1] === '--port' ? String(port) : a,
+  );
+  expect(argv.slice(argv.indexOf('--prefer'))).toEqual(['--prefer', target]);
+  const s = start(
+    argv,
+    { PATH: process.env.PATH ?? '', HOME: join(root, 'home'), ...env },
+    resolve(REPO),
+  );
+  try {
+    await until(port, container.readinessProbe, s, `${overlay} front door readinessProbe`);
+    expect(await probe(port, container.livenessProbe), s.output()).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${port}/v2/models/iris/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    });
+    await res.arrayBuffer();
+    expect(res.status, s.output()).toBe(200);
+    expect(res.headers.get('x-mcml-target')).toBe(target);
+    // The admin API is on (the token came from the Secret), and the token is never printed.
+    expect(s.output()).toMatch(/admin\s+POST/);
+  } finally {
+    if (s.child.exitCode === null) {
+      s.child.kill('SIGTERM');
+      await once(s.child, 'exit');
+    }
+  }
+  expect(await s.exited, s.output()).toBe(0);
+  expect(s.output()).not.toContain(token);
+}
+
 describe('kubelet argv check', { timeout: 180_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'mcml-kubelet-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -166,6 +242,7 @@ describe('kubelet argv check', { timeout: 180_000 }, () => {
         const body = (await res.json()) as { outputs: unknown[] };
         expect(res.status, JSON.stringify(body)).toBe(200);
         expect(body.outputs.length).toBeGreaterThan(0);
+        await checkFrontDoor(image, overlay, objects, port, scratch);
       } finally {
         if (s.child.exitCode === null) {
           s.child.kill('SIGTERM');
@@ -175,6 +252,65 @@ describe('kubelet argv check', { timeout: 180_000 }, () => {
       // SIGTERM (what the kubelet sends) drains and exits 0.
       expect(await s.exited, s.output()).toBe(0);
     }
+  });
+
+  it('with service.auth, the container reads the token from its Secret and refuses requests without it', async () => {
+    const port = await freePort();
+    const { files } = renderExample('three-clouds', (text) =>
+      text
+        .replace(/\n {4}gpu:\n {6}model: \w+\n {6}count: 1/, '')
+        .replace('port: 8000', `port: ${port}`)
+        .replace(
+          '  replicas:\n    min: 2',
+          '  auth:\n    bearerTokenSecret: iris-token\n  replicas:\n    min: 2',
+        ),
+    );
+    const [, objects] = Object.entries(buildOverlays(files))[0]!;
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'ml-inference',
+    )!;
+    const container = (deployment.spec.template.spec.containers as Obj[])[0]!;
+    // Without the Secret the kubelet would not start the container (CreateContainerConfigError).
+    expect(() => containerEnv(image, container)).toThrow(/secret iris-token key token/);
+    const token = 'c2VjcmV0LWZyb20tYS1rdWJlcm5ldGVzLXNlY3JldA';
+    const env = localEnv(
+      image,
+      { ...container, env: (container.env as Obj[]).filter((e) => !e.valueFrom) },
+      scratch,
+    );
+    // The Secret's value, as the kubelet resolves valueFrom.secretKeyRef.
+    env.MCML_INFERENCE_TOKEN = containerEnv(image, container, {
+      'iris-token': { token },
+    }).MCML_INFERENCE_TOKEN!;
+    const s = start(composeArgv(image, container, env), env, resolve(REPO));
+    try {
+      await until(port, container.startupProbe, s, 'startupProbe (open without a token)');
+      const infer = (headers: Record<string, string>) =>
+        fetch(`http://127.0.0.1:${port}/v2/models/iris/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({
+            inputs: [
+              { name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] },
+            ],
+          }),
+        });
+      const none = await infer({});
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await infer({ authorization: 'Bearer wrong-token-of-some-length' })).status).toBe(
+        401,
+      );
+      const ok = await infer({ authorization: `Bearer ${token}` });
+      expect(ok.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    } finally {
+      if (s.child.exitCode === null) {
+        s.child.kill('SIGTERM');
+        await once(s.child, 'exit');
+      }
+    }
+    expect(s.output()).not.toContain(token);
   });
 
   it('a GPU overlay asks for CUDA and, without a loadable CUDA provider, exits 1 saying so', async () => {

@@ -9,7 +9,21 @@ import * as k8s from '@kubernetes/client-node';
 
 type Json = unknown;
 
-const KINDS: Record<string, { models: string; client: string }> = {
+/**
+ * `client` is the @kubernetes/client-node model for the unknown-field check; custom resources
+ * (Gateway API, cert-manager) have none there and are checked against their CRD schemas
+ * (`@kubernetes-models/gateway-api`, `@kubernetes-models/cert-manager`) only.
+ */
+const KINDS: Record<string, { models: string; client?: string }> = {
+  'gateway.networking.k8s.io/v1/Gateway': {
+    models: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway',
+  },
+  'gateway.networking.k8s.io/v1/HTTPRoute': {
+    models: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute',
+  },
+  'cert-manager.io/v1/Certificate': {
+    models: '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate',
+  },
   'v1/ConfigMap': { models: 'kubernetes-models/v1/ConfigMap', client: 'V1ConfigMap' },
   'v1/Namespace': { models: 'kubernetes-models/v1/Namespace', client: 'V1Namespace' },
   'v1/ServiceAccount': {
@@ -17,7 +31,9 @@ const KINDS: Record<string, { models: string; client: string }> = {
     client: 'V1ServiceAccount',
   },
   'v1/Service': { models: 'kubernetes-models/v1/Service', client: 'V1Service' },
+  'v1/Secret': { models: 'kubernetes-models/v1/Secret', client: 'V1Secret' },
   'apps/v1/Deployment': { models: 'kubernetes-models/apps/v1/Deployment', client: 'V1Deployment' },
+  'apps/v1/DaemonSet': { models: 'kubernetes-models/apps/v1/DaemonSet', client: 'V1DaemonSet' },
   'autoscaling/v2/HorizontalPodAutoscaler': {
     models: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
     client: 'V2HorizontalPodAutoscaler',
@@ -84,6 +100,6 @@ export async function validateObject(obj: Record<string, unknown>): Promise<stri
       `${key} ${JSON.stringify((obj.metadata as { name?: string } | undefined)?.name)}: ${(error as Error).message}`,
     );
   }
-  unknownFields(obj, kind.client, key, problems);
+  if (kind.client !== undefined) unknownFields(obj, kind.client, key, problems);
   return problems;
 }

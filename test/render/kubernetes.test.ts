@@ -68,18 +68,186 @@ describe('Kubernetes manifests', { timeout: 120_000 }, () => {
   it('every overlay builds with kubectl kustomize', () => {
     for (const objs of Object.values(built)) {
       expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+        expect.stringMatching(/^ConfigMap\/mcml-front-door-[a-z0-9]+$/),
         expect.stringMatching(/^ConfigMap\/mcml-prometheus-[a-z0-9]+$/),
+        'DaemonSet/mcml-dcgm-exporter',
+        'Deployment/mcml-front-door',
         'Deployment/mcml-prometheus',
         'Deployment/ml-inference',
         'HorizontalPodAutoscaler/ml-inference',
         'Namespace/ml-inference',
+        'PodDisruptionBudget/mcml-front-door',
         'PodDisruptionBudget/ml-inference',
+        'Service/mcml-dcgm-exporter',
+        'Service/mcml-front-door',
         'Service/mcml-prometheus',
         'Service/ml-inference',
         'Service/ml-inference-pods',
         'ServiceAccount/ml-inference',
       ]);
     }
+  });
+
+  it('labels every object, and every pod template, with its service, target and cloud', () => {
+    for (const [target, objs] of Object.entries(built)) {
+      const cloud = target.split('-')[0];
+      for (const o of objs) {
+        const want = {
+          'mcml.io/service': 'ml-inference',
+          'mcml.io/target': target,
+          'mcml.io/cloud': cloud,
+        };
+        expect(o.metadata.labels, `${target} ${o.kind}/${o.metadata.name}`).toMatchObject(want);
+        if (o.spec?.template) expect(o.spec.template.metadata.labels).toMatchObject(want);
+      }
+    }
+  });
+
+  it('pods keep serving a few seconds after removal from endpoints (preStop before SIGTERM)', () => {
+    for (const objs of Object.values(built)) {
+      for (const d of objs.filter(
+        (o) => o.kind === 'Deployment' && o.metadata.name !== 'mcml-prometheus',
+      )) {
+        const pod = d.spec.template.spec;
+        const seconds = pod.containers[0].lifecycle.preStop.sleep.seconds as number;
+        expect(seconds).toBeGreaterThanOrEqual(3);
+        // The drain after SIGTERM (serve --drain-timeout 10s) still fits in the grace period.
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(seconds + 10);
+      }
+    }
+  });
+
+  it('GPU nodes run the DCGM exporter, scraped by the cluster Prometheus and federated', () => {
+    for (const [target, objs] of Object.entries(built)) {
+      const ds = objs.find((o) => o.kind === 'DaemonSet')!;
+      const pod = ds.spec.template.spec;
+      expect(pod.nodeSelector).toEqual({ workload: 'ml' });
+      expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+      const c = pod.containers[0];
+      expect(c.image).toMatch(/^nvcr\.io\/nvidia\/k8s\/dcgm-exporter:/);
+      // It must not take a GPU from the service.
+      expect(c.resources.limits['nvidia.com/gpu']).toBeUndefined();
+      expect(c.ports[0].containerPort).toBe(9400);
+      if (target.startsWith('gcp')) {
+        expect(c.securityContext.privileged).toBe(true);
+        expect(c.volumeMounts.map((m: Obj) => m.mountPath)).toContain('/usr/local/nvidia');
+      } else expect(c.securityContext.privileged).toBeUndefined();
+    }
+    expect(result.files['k8s/base/prometheus-cluster.yml']).toContain(
+      'mcml-dcgm-exporter.ml-inference.svc.cluster.local',
+    );
+  });
+
+  describe('TLS at the edge and inference auth', () => {
+    const edged = loadSpec('three-clouds.yaml', (t) =>
+      t.replace(
+        '    LOG_LEVEL: info\n',
+        '    LOG_LEVEL: info\n  tls:\n    hosts: [ml.example.com]\n    issuer: letsencrypt-dns\n    gatewayClassName: { aws: envoy }\n  auth:\n    bearerTokenSecret: ml-inference-token\n',
+      ),
+    );
+    const files = render(edged, threeCloudsPlan(edged)).files;
+    let objects: Record<string, Obj[]> = {};
+    beforeAll(() => {
+      const tmp = mkdtempSync(join(tmpdir(), 'mcml-edge-'));
+      try {
+        for (const [path, content] of Object.entries(files)) {
+          mkdirSync(dirname(join(tmp, path)), { recursive: true });
+          writeFileSync(join(tmp, path), content);
+        }
+        objects = Object.fromEntries(
+          ['aws-primary', 'gcp-secondary', 'azure-tertiary'].map((target) => [
+            target,
+            parseAllDocuments(
+              execFileSync('kubectl', ['kustomize', join(tmp, 'k8s/overlays', target)], {
+                encoding: 'utf8',
+              }),
+            ).map((d) => d.toJSON() as Obj),
+          ]),
+        );
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+    const of = (target: string, kind: string, name: string) =>
+      objects[target]!.find((o) => o.kind === kind && o.metadata.name === name)!;
+
+    it('every object, Gateway API and cert-manager ones too, is valid', async () => {
+      for (const [target, objs] of Object.entries(objects)) {
+        for (const o of objs) expect(await validateObject(o), `${target} ${o.kind}`).toEqual([]);
+      }
+      // The CRD check can fail.
+      const bad = structuredClone(of('aws-primary', 'Gateway', 'mcml-edge'));
+      bad.spec.listeners[0].protocol = 7;
+      expect((await validateObject(bad)).join()).toMatch(/protocol/);
+    });
+
+    it('terminates TLS at a Gateway with a cert-manager certificate; Services stay inside', () => {
+      for (const [target, objs] of Object.entries(objects)) {
+        for (const svc of objs.filter((o) => o.kind === 'Service')) {
+          expect(svc.spec.type ?? 'ClusterIP', `${target} ${svc.metadata.name}`).toBe('ClusterIP');
+          expect(svc.metadata.annotations).toBeUndefined();
+        }
+        const cert = of(target, 'Certificate', 'mcml-edge');
+        expect(cert.spec.issuerRef).toEqual({
+          name: 'letsencrypt-dns',
+          kind: 'ClusterIssuer',
+          group: 'cert-manager.io',
+        });
+        const gw = of(target, 'Gateway', 'mcml-edge');
+        expect(gw.spec.listeners[0]).toMatchObject({
+          protocol: 'HTTPS',
+          port: 443,
+          tls: { certificateRefs: [{ name: cert.spec.secretName }] },
+        });
+        const route = of(target, 'HTTPRoute', 'mcml-edge');
+        expect(route.spec.hostnames).toEqual(['ml.example.com']);
+        expect(route.spec.rules[0].backendRefs).toEqual([{ name: 'mcml-front-door', port: 80 }]);
+        const redirect = of(target, 'HTTPRoute', 'mcml-edge-redirect');
+        expect(redirect.spec.rules[0].filters[0].requestRedirect.scheme).toBe('https');
+      }
+      expect(of('aws-primary', 'Gateway', 'mcml-edge').spec.gatewayClassName).toBe('envoy');
+      expect(of('gcp-secondary', 'Gateway', 'mcml-edge').spec.gatewayClassName).toBe(
+        'gke-l7-regional-external-managed',
+      );
+      expect(of('azure-tertiary', 'Gateway', 'mcml-edge').spec.gatewayClassName).toBe(
+        'azure-alb-external',
+      );
+      // aws-primary's endpoint is https://aws.ml.example.com: its Gateway answers that name
+      // with the service itself (other clusters' front doors and health checks use it).
+      expect(of('aws-primary', 'Certificate', 'mcml-edge').spec.dnsNames).toEqual([
+        'ml.example.com',
+        'aws.ml.example.com',
+      ]);
+      expect(of('aws-primary', 'HTTPRoute', 'mcml-edge-direct').spec.rules[0].backendRefs).toEqual([
+        { name: 'ml-inference', port: 80 },
+      ]);
+      expect(of('gcp-secondary', 'Certificate', 'mcml-edge').spec.dnsNames).toEqual([
+        'ml.example.com',
+      ]);
+    });
+
+    it('serve requires the bearer token from the Secret; no token in any file', () => {
+      const server = of('aws-primary', 'Deployment', 'ml-inference').spec.template.spec
+        .containers[0];
+      expect(server.args.slice(-2)).toEqual(['--auth-token-env', 'MCML_INFERENCE_TOKEN']);
+      expect(server.env).toContainEqual({
+        name: 'MCML_INFERENCE_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'ml-inference-token', key: 'token' } },
+      });
+      expect(Object.keys(files).some((p) => /secret/i.test(p))).toBe(false);
+      for (const objs of Object.values(objects)) {
+        expect(objs.some((o) => o.kind === 'Secret')).toBe(false);
+      }
+    });
+  });
+
+  it('a CPU service renders no DCGM exporter', () => {
+    const cpu = loadSpec('three-clouds.yaml', (t) => t.replace(/\n {4}gpu:\n(?: {6}.*\n)+/, '\n'));
+    expect(cpu.service.resources.gpu).toBeUndefined();
+    const files = render(cpu, threeCloudsPlan(cpu)).files;
+    expect(files['k8s/base/dcgm-exporter.yaml']).toBeUndefined();
+    expect(files['k8s/base/prometheus-cluster.yml']).not.toContain('dcgm');
+    expect(files['monitoring/rules.yml']).not.toContain('DCGM');
   });
 
   it('every object is valid against the Kubernetes OpenAPI schema', async () => {

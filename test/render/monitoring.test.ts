@@ -36,7 +36,8 @@ describe('monitoring', () => {
     expect(config.code).toBe(0);
     const rules = promtool(['check', 'rules', 'rules.yml'], join(dir, 'monitoring'));
     expect(rules.code, rules.out).toBe(0);
-    expect(rules.out).toMatch(/SUCCESS: 11 rules found/);
+    // 5 recording + 3 GPU recording; 5 alerts + one McmlNoReadyReplica per target + 3 GPU.
+    expect(rules.out).toMatch(/SUCCESS: 19 rules found/);
   });
 
   it('promtool rejects a broken rule file (the check can fail)', () => {
@@ -61,7 +62,8 @@ describe('monitoring', () => {
       expect(j.metrics_path).toBe(
         '/api/v1/namespaces/ml-inference/services/mcml-prometheus:9090/proxy/federate',
       );
-      expect(j.params['match[]']).toEqual(['{job="mcml"}']);
+      // The service's pods and, for a GPU service, the DCGM exporters.
+      expect(j.params['match[]']).toEqual(['{job="mcml"}', '{job="dcgm"}']);
       expect(files['monitoring/start-proxies.sh']).toContain(`--port ${18001 + i}`);
     });
     expect(cfg.scrape_configs.find((j: any) => j.job_name === 'mcml-failover').metrics_path).toBe(
@@ -116,6 +118,37 @@ describe('monitoring', () => {
               values: '0+600x15',
             },
             { series: 'mcml_target_up{target="aws-primary"}', values: '1 1 0 0 0 0 0 0' },
+            // aws-primary: ready replicas until minute 3, then every pod gone (no series at
+            // all: headless discovery lists ready pods only); gcp one ready pod throughout;
+            // azure never reported (its cluster cannot be reached).
+            {
+              series: 'mcml_server_ready{cloud="aws",target="aws-primary",instance="a"}',
+              values: '1 1 1 _ _ _ _ _ _ _ _',
+            },
+            {
+              series: 'mcml_server_ready{cloud="aws",target="aws-primary",instance="b"}',
+              values: '1 1 1 0 _ _ _ _ _ _ _',
+            },
+            {
+              series: 'mcml_server_ready{cloud="gcp",target="gcp-secondary",instance="c"}',
+              values: '1 1 1 1 1 1 1 1 1 1 1',
+            },
+            // GPU: hot and full on gcp.
+            {
+              series:
+                'DCGM_FI_DEV_GPU_TEMP{cloud="gcp",target="gcp-secondary",Hostname="n1",gpu="0"}',
+              values: '90+0x15',
+            },
+            {
+              series:
+                'DCGM_FI_DEV_FB_USED{cloud="gcp",target="gcp-secondary",Hostname="n1",gpu="0"}',
+              values: '15000+0x15',
+            },
+            {
+              series:
+                'DCGM_FI_DEV_FB_FREE{cloud="gcp",target="gcp-secondary",Hostname="n1",gpu="0"}',
+              values: '100+0x15',
+            },
             {
               series: 'mcml_failovers_total{from="aws-primary",to="gcp-secondary",reason="health"}',
               values: '0 0 0 1 1 1 1 1',
@@ -181,6 +214,77 @@ describe('monitoring', () => {
               ],
             },
             { eval_time: '1m', alertname: 'McmlTargetDown', exp_alerts: [] },
+            // Ready until 3m; the last series goes stale 5m after its last sample (the rule
+            // sees it until then, as a real Prometheus would without a staleness marker), and
+            // downFor (2m) later the alert fires for aws; azure fires from the start.
+            {
+              eval_time: '2m',
+              alertname: 'McmlNoReadyReplica',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', cloud: 'azure', target: 'azure-tertiary' },
+                  exp_annotations: {
+                    summary:
+                      'No ready replica of azure-tertiary (azure), or its cluster cannot be reached',
+                    description: 'No replica of azure-tertiary has reported ready for 2m.',
+                  },
+                },
+              ],
+            },
+            {
+              eval_time: '10m',
+              alertname: 'McmlNoReadyReplica',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', cloud: 'aws', target: 'aws-primary' },
+                  exp_annotations: {
+                    summary:
+                      'No ready replica of aws-primary (aws), or its cluster cannot be reached',
+                    description: 'No replica of aws-primary has reported ready for 2m.',
+                  },
+                },
+                {
+                  exp_labels: { severity: 'critical', cloud: 'azure', target: 'azure-tertiary' },
+                  exp_annotations: {
+                    summary:
+                      'No ready replica of azure-tertiary (azure), or its cluster cannot be reached',
+                    description: 'No replica of azure-tertiary has reported ready for 2m.',
+                  },
+                },
+              ],
+            },
+            {
+              eval_time: '12m',
+              alertname: 'McmlGpuHot',
+              exp_alerts: [
+                {
+                  exp_labels: {
+                    severity: 'warning',
+                    cloud: 'gcp',
+                    target: 'gcp-secondary',
+                    Hostname: 'n1',
+                    gpu: '0',
+                  },
+                  exp_annotations: {
+                    summary: 'GPU 0 on n1 (gcp-secondary) is above 85 °C',
+                    description: 'It is at 90 °C and will throttle.',
+                  },
+                },
+              ],
+            },
+            {
+              eval_time: '12m',
+              alertname: 'McmlGpuMemoryFull',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', cloud: 'gcp', target: 'gcp-secondary' },
+                  exp_annotations: {
+                    summary: 'GPU memory of gcp-secondary (gcp) is over 95% used',
+                    description: 'Used: 99.34%.',
+                  },
+                },
+              ],
+            },
           ],
         },
       ],

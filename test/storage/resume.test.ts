@@ -58,7 +58,20 @@ const az = (prefix: string): Promise<ObjectStore> =>
     },
   });
 
-/** Writes until `parts` part uploads were sent, then aborts while the next is in flight. */
+const gs = (b: string, prefix: string): Promise<ObjectStore> =>
+  openStore(`gs://${b}/${prefix}`, {
+    ...emu.storeOptions,
+    uploadStateDir: state,
+    gcs: { ...emu.storeOptions.gcs, chunkSize: PART, simpleUploadLimit: PART },
+  });
+
+/** Resumable chunks the GCS double received (status queries not included). */
+const gcsChunks = () => emu.gcs.requests.get('upload-resumable-put') ?? 0;
+
+/**
+ * Writes until `parts` part uploads were sent, then aborts while the next is in flight.
+ * `sent` counts the part uploads (default: `op` requests through `counter`).
+ */
 async function killedWrite(
   store: ObjectStore,
   key: string,
@@ -66,11 +79,13 @@ async function killedWrite(
   parts: number,
   counter = proxy,
   op = 'PUT multipart',
+  sent: () => number = () => counter.counts.get(op) ?? 0,
 ) {
   const controller = new AbortController();
   counter.reset();
+  const before = sent();
   const timer = setInterval(() => {
-    if ((counter.counts.get(op) ?? 0) > parts) controller.abort();
+    if (sent() - before > parts) controller.abort();
   }, 5);
   try {
     await expect(
@@ -202,6 +217,83 @@ describe('Azure block resume (Azurite)', () => {
     expect(info.resumedBytes).toBeUndefined();
     expect(azProxy.counts.get('PUT block')).toBe(6);
     expect(sha(await readAll(await store.read('w.bin')))).toBe(sha(second));
+  });
+});
+
+describe('GCS resumable session resume (GCS double)', () => {
+  it('a write killed mid-chunk continues the session from the bytes GCS holds', async () => {
+    const data = randomBytes(8 * PART + 77);
+    const b = emu.gcsBucket();
+    const store = await gs(b, 'kill/');
+    await killedWrite(store, 'model.bin', data, 4, proxy, '', gcsChunks);
+    expect(await store.stat('model.bin')).toBeUndefined();
+    expect(emu.gcs.openSessions()).toBeGreaterThanOrEqual(1);
+    const statusBefore = emu.gcs.requests.get('upload-resumable-status') ?? 0;
+    const received = emu.gcs.bytesReceived.value;
+    const info = await store.write('model.bin', body(data), {
+      size: data.length,
+      sha256: sha(data),
+    });
+    // Chunks go one after another: the four confirmed before the kill are kept.
+    expect(info.resumedBytes).toBeGreaterThanOrEqual(4 * PART);
+    expect(emu.gcs.requests.get('upload-resumable-status')).toBe(statusBefore + 1);
+    // Sent again: what GCS did not hold, plus at most the chunk in flight at the kill (its
+    // body may still have been arriving when the status was asked).
+    expect(emu.gcs.bytesReceived.value - received).toBeLessThanOrEqual(
+      data.length - info.resumedBytes! + PART,
+    );
+    expect(info.sha256).toBe(sha(data));
+    expect(sha(await readAll(await store.read('model.bin')))).toBe(sha(data));
+    expect(await new UploadJournal(state).get(store.uri, 'model.bin')).toBeUndefined();
+  });
+
+  it('a source that changed between runs cancels the old session and restarts', async () => {
+    const first = randomBytes(6 * PART);
+    const b = emu.gcsBucket();
+    const store = await gs(b, 'changed/');
+    const sessions = emu.gcs.openSessions();
+    await killedWrite(store, 'w.bin', first, 3, proxy, '', gcsChunks);
+    expect(emu.gcs.openSessions()).toBe(sessions + 1);
+    const second = Buffer.from(first);
+    second.fill(7, 0, PART); // same size, first chunk different
+    const info = await store.write('w.bin', body(second), {
+      size: second.length,
+      sha256: sha(second),
+    });
+    expect(info.resumedBytes).toBeUndefined();
+    expect(sha(await readAll(await store.read('w.bin')))).toBe(sha(second));
+    expect(emu.gcs.openSessions()).toBe(sessions); // the old one was cancelled
+  });
+
+  it('a chunk that fails once is sent again and the object is whole', async () => {
+    const data = randomBytes(4 * PART + 1);
+    const b = emu.gcsBucket();
+    const store = await gs(b, 'flaky/');
+    const chunks = gcsChunks();
+    emu.gcs.failNext(1, '/upload/', 503, 'PUT');
+    const info = await store.write('f.bin', body(data), { size: data.length, sha256: sha(data) });
+    expect(info.sha256).toBe(sha(data));
+    expect(emu.gcs.requests.get('failed')).toBeGreaterThanOrEqual(1);
+    // 5 chunks; the failed one was not counted as received, so exactly 5 arrived.
+    expect(gcsChunks() - chunks).toBe(5);
+    expect(sha(await readAll(await store.read('f.bin')))).toBe(sha(data));
+  }, 60_000);
+
+  it('abandoned sessions it started are cancelled; a fresh one is left to resume', async () => {
+    const data = randomBytes(4 * PART);
+    const b = emu.gcsBucket();
+    const store = await gs(b, 'abandoned/');
+    await killedWrite(store, 'old.bin', data, 1, proxy, '', gcsChunks);
+    await killedWrite(store, 'fresh.bin', data, 1, proxy, '', gcsChunks);
+    const open = emu.gcs.openSessions();
+    const journal = new UploadJournal(state);
+    const old = (await journal.get(store.uri, 'old.bin'))!;
+    await journal.put({ ...old, startedAt: new Date(Date.now() - 2 * 86400_000).toISOString() });
+    expect((await store.abandoned!()).map((a) => a.key)).toEqual(['old.bin']);
+    expect((await store.cleanAbandoned!()).map((a) => a.key)).toEqual(['old.bin']);
+    expect(emu.gcs.openSessions()).toBe(open - 1);
+    expect(await journal.get(store.uri, 'old.bin')).toBeUndefined();
+    expect(await journal.get(store.uri, 'fresh.bin')).toBeDefined();
   });
 });
 

@@ -400,6 +400,30 @@ describe('mcml data sync / verify (bad input and reports)', () => {
 });
 
 describe('crash safety', () => {
+  it("a local → S3 sync loads neither Azure's nor Google's SDK, and --json shows its start-up", async () => {
+    const bucket = await emu.s3Bucket();
+    const log = join(dir, 'modules.log');
+    const preload = new URL('../fixtures/module-log.mjs', import.meta.url).pathname;
+    const saved = env;
+    env = {
+      ...env,
+      MCML_MODULE_LOG: log,
+      NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import ${preload}`,
+    };
+    try {
+      const r = await mcml(['data', 'sync', join(dir, 'data'), `s3://${bucket}/lazy`, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { startupMs: number; timings: object };
+      expect(report.startupMs).toBeGreaterThan(0);
+      const modules = await readFile(log, 'utf8');
+      expect(modules).toContain('@aws-sdk/client-s3');
+      expect(modules).not.toMatch(/@azure\//);
+      expect(modules).not.toMatch(/@google-cloud\//);
+    } finally {
+      env = saved;
+    }
+  });
+
   it('kill -9 mid-transfer leaves no partial object; a rerun completes with every hash matching', async () => {
     const src = join(dir, 'large');
     await mkdir(src, { recursive: true });
@@ -460,5 +484,5 @@ describe('crash safety', () => {
     expect((await readFile(join(dir, 'crash-out', 'blob-0.bin'))).length).toBe(
       files.get('blob-0.bin')!.length,
     );
-  });
+  }, 180_000);
 });

@@ -5,7 +5,7 @@ import {
   type ClusterEvent,
   type LocalClusterOptions,
   type LocalTargetConfig,
-} from '../../src/apps/up/local-cluster.js';
+} from '../../src/adapters/local/local-cluster.js';
 import { fakeReplicaArgs } from './fixtures/fake-replica.js';
 import { alive } from './helpers.js';
 
@@ -53,6 +53,30 @@ async function until(cluster: LocalCluster, done: () => boolean, passes = 500): 
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`condition not reached: ${JSON.stringify(cluster.status(), null, 1)}`);
+}
+
+/** Resolves when the first target's status satisfies `ok` (checked on every event). */
+async function waitFor(
+  cluster: LocalCluster,
+  ok: (s: ReturnType<LocalCluster['status']>[number]) => boolean,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!ok(cluster.status()[0]!)) {
+    if (Date.now() > deadline) {
+      throw new Error(`condition not reached: ${JSON.stringify(cluster.status(), null, 1)}`);
+    }
+    await new Promise<void>((resolve) => {
+      const off = cluster.on(() => {
+        off();
+        clearTimeout(timer);
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        off();
+        resolve();
+      }, 200);
+    });
+  }
 }
 
 let clusters: LocalCluster[] = [];
@@ -278,6 +302,90 @@ describe('LocalCluster', () => {
     const stopped = events.filter((e) => e.type === 'replica-stopped').map((e) => e.message);
     expect(stopped.some((m) => m.includes('SIGKILL'))).toBe(true);
     expect(cluster.status().flatMap((t) => t.replicas)).toEqual([]);
+  });
+
+  it('keeps the restarts of a replica scaled away in the target total (a counter never drops)', async () => {
+    const { cluster } = make([target('alpha', {}, { initialReplicas: 2 })], {
+      backoff: { initialMs: 50 },
+    });
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    // Kill the newest replica: after its restart it is the newest again, so the scale-down
+    // removes exactly the replica that carries the restart.
+    const victim = cluster.status()[0]!.replicas.at(-1)!;
+    process.kill(-victim.pid!, 'SIGKILL');
+    await waitFor(cluster, (s) => s.replicas.some((r) => r.restarts === 1 && r.state === 'ready'));
+    expect(cluster.status()[0]!.restarts).toBe(1);
+    await cluster.scale('alpha', 1);
+    await waitFor(cluster, (s) => s.replicas.length === 1);
+    const after = cluster.status()[0]!;
+    expect(after.replicas.map((r) => r.id)).not.toContain(victim.id);
+    expect(after.restarts).toBe(1);
+  });
+
+  it('never lists the pid of a replica that has exited', async () => {
+    // A long backoff keeps the killed replica in "crashed" while the test looks.
+    const { cluster } = make([target('alpha')], { backoff: { initialMs: 60_000 } });
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const before = cluster.status()[0]!.replicas[0]!;
+    const exited = new Promise<void>((resolve) => {
+      const off = cluster.on((e) => {
+        if (e.type === 'replica-exited') {
+          off();
+          resolve();
+        }
+      });
+    });
+    process.kill(-before.pid!, 'SIGKILL');
+    await exited;
+    const after = cluster.status()[0]!.replicas[0]!;
+    expect(after.state).toBe('crashed');
+    expect(after.pid).toBeUndefined();
+  });
+
+  it('fails a rollout whose new replicas crash-loop, keeping the old ones serving', async () => {
+    const { cluster, events } = make([target('alpha', {}, { minReplicas: 2 })], {
+      backoff: { initialMs: 20, maxMs: 50 },
+    });
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const oldPids = cluster.status()[0]!.replicas.map((r) => r.pid);
+    const broken = target('alpha', { FAKE_EXIT_AT_START: '1' }, { minReplicas: 2 });
+    await expect(cluster.rollingUpdate('alpha', broken, { timeoutMs: 20_000 })).rejects.toThrow(
+      /crashed 3 times in a row \(last exit code 1\)/,
+    );
+    const failed = cluster.status()[0]!;
+    expect(failed.generation).toBe(2);
+    expect(failed.rolloutError).toMatch(/crashed 3 times/);
+    expect(failed.ready).toBe(2);
+    for (const pid of oldPids) expect(alive(pid!)).toBe(true);
+    expect(events.map((e) => e.type)).toContain('rollout-failed');
+
+    // Rolling back onto a good template replaces everything and clears the error.
+    await cluster.rollingUpdate('alpha', target('alpha', {}, { minReplicas: 2 }), {
+      timeoutMs: 20_000,
+    });
+    await waitFor(cluster, (s) => s.replicas.length === 2 && s.ready === 2);
+    const back = cluster.status()[0]!;
+    expect(back.rolloutError).toBeUndefined();
+    expect(back.replicas.every((r) => r.generation === 3)).toBe(true);
+  });
+
+  it('starts nothing for a target removed while a reconcile pass is in flight', async () => {
+    const { cluster, events } = make([target('alpha', {}, { minReplicas: 2 })]);
+    await cluster.start();
+    await cluster.waitReady({ timeoutMs: 20_000 });
+    const pids = cluster.status()[0]!.replicas.map((r) => r.pid!);
+    // The pass probes first (awaits), then matches the desired count: the removal lands between.
+    const pass = cluster.reconcile();
+    const from = events.length;
+    await cluster.removeTarget('alpha');
+    await pass;
+    await cluster.reconcile();
+    expect(events.slice(from).filter((e) => e.type === 'replica-starting')).toEqual([]);
+    expect(cluster.status()).toEqual([]);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 
   it('rejects a target whose max is below its min', () => {

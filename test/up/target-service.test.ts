@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../src/apps/up/local-cluster.js';
+import { LocalCluster } from '../../src/adapters/local/local-cluster.js';
 import { TargetService } from '../../src/apps/up/target-service.js';
 import { fakeReplicaArgs } from './fixtures/fake-replica.js';
 

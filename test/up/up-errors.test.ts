@@ -2,6 +2,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localExample, runMcml } from './helpers.js';
 
@@ -45,6 +48,25 @@ describe('mcml up bad input', () => {
     expect(r.stderr).toMatch(/the model \/nonexistent\/models\/iris\.onnx does not exist/);
     expect(r.stdout + r.stderr).not.toMatch(/starting on port/);
   });
+
+  it('stops at the first wave whose replicas cannot serve, naming the target (exit 1)', async () => {
+    // A model file that is not ONNX: the buckets fill, but no replica can load it.
+    const dir = await mkdtemp(join(tmpdir(), 'mcml-bad-model-'));
+    const model = join(dir, 'iris.onnx');
+    await writeFile(model, 'not an onnx model');
+    const spec = await localExample((s) => {
+      s.service.model.uri = model;
+    });
+    const r = await runMcml(['up', spec, '--port', '0', '--ready-timeout', '20s']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the rollout of the local targets failed/);
+    // The standby's wave goes first; the others are never started.
+    expect(r.stderr).toMatch(/local-azure \(wave 1\): failed/);
+    expect(r.stderr).toMatch(/local-gcp \(wave 2\): halted/);
+    expect(r.stderr).toMatch(/local-aws \(wave 3\): halted/);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(servesFor(spec.replace(/\/mcml\.yaml$/, ''))).toEqual([]);
+  }, 120_000);
 
   it('refuses a cloud target with no endpoint (exit 2) and one that does not answer (exit 1)', async () => {
     const noEndpoint = await localExample((s) => {

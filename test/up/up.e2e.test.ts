@@ -65,6 +65,25 @@ describe('mcml up', () => {
     }
     expect(state.sync.every((s) => s.state === 'done')).toBe(true);
 
+    // The replicas came up through the rollout engine: one wave per tier, the standby first,
+    // each target gated by a real inference before the next wave.
+    expect(state.rollout).toMatchObject({
+      state: 'done',
+      waves: [['local-azure'], ['local-gcp'], ['local-aws']],
+      wave: 3,
+    });
+    for (const t of state.rollout!.targets) {
+      expect(t.phase).toBe('done');
+      expect(t.revision).toBe(1);
+      expect(t.gates).toContainEqual(
+        expect.objectContaining({
+          gate: 'health',
+          ok: true,
+          message: expect.stringMatching(/model iris answered an inference/),
+        }),
+      );
+    }
+
     // One /metrics: every replica's series relabelled with its cloud and target.
     const metrics = await (await fetch(`${up.url}/metrics`)).text();
     for (const [cloud, target] of [
@@ -208,6 +227,20 @@ describe('mcml up', () => {
           .locator(`section[data-target="${name}"][data-health="healthy"]`)
           .waitFor({ timeout: 10_000 });
       }
+      // The start-up rollout: every target through its waves, each health gate passed.
+      await page.locator('[data-testid="rollout"][data-state="done"]').waitFor({ timeout: 10_000 });
+      expect(
+        await page
+          .locator('[data-testid="rollout"] tr[data-rollout-target]')
+          .evaluateAll((rows) =>
+            rows.map(
+              (r) => `${r.getAttribute('data-rollout-target')}:${r.getAttribute('data-phase')}`,
+            ),
+          ),
+      ).toEqual(['local-azure:done', 'local-gcp:done', 'local-aws:done']);
+      expect(
+        await page.locator('[data-testid="rollout"] [data-gate="health"][data-ok="true"]').count(),
+      ).toBe(3);
       await page.locator('[data-testid="send-traffic"]').click();
       await page
         .locator('.toast')

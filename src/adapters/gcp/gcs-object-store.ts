@@ -1,12 +1,16 @@
 /**
  * ObjectStore on Google Cloud Storage (@google-cloud/storage). Small objects go in one
  * multipart (simple) upload carrying their MD5, which GCS checks; large ones in a resumable
- * upload that streams (memory bounded by stream buffers) and becomes visible only when
- * finished. GCS listings carry md5Hash, crc32c and custom metadata, so a sync needs no stat.
+ * upload session sent in chunks (memory: one chunk), visible only when finished. A session
+ * of a known source version (size + sha256) is journaled, so a rerun after a kill asks GCS
+ * how many bytes it holds (a status query, answered 308 with a `Range` header) and sends only
+ * the rest. GCS listings carry md5Hash, crc32c and custom metadata, so a sync needs no stat.
  */
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
+import type { AbandonedWrite } from '../../ports/object-store.js';
+import { partSizeFor, type SourceVersion, type UploadJournal } from '../upload-journal.js';
 import { McmlError } from '../../core/errors.js';
 import type {
   ByteRange,
@@ -35,7 +39,20 @@ export interface GcsObjectStoreOptions {
   prefix: string;
   /** Objects up to this size use a single simple upload (default 8 MiB). */
   simpleUploadLimit?: number;
+  /** Resumable chunk size (default 8 MiB; a multiple of 256 KiB, grown for huge objects). */
+  chunkSize?: number;
+  /** Where interrupted resumable sessions are remembered for resuming (none: no resume). */
+  journal?: UploadJournal;
 }
+
+const MIB = 1024 * 1024;
+/** GCS wants chunks in multiples of 256 KiB; this many chunks keeps requests per object sane. */
+const MAX_CHUNKS = 10_000;
+/** A journaled session nobody resumed for this long is abandoned (GCS expires them at 7 days). */
+const ABANDONED_AFTER_MS = 24 * 3600_000;
+
+/** What GCS says about a resumable session. */
+type SessionState = { state: 'open'; persisted: number } | { state: 'gone' };
 
 interface GcsObjectMetadata {
   name?: string;
@@ -53,11 +70,17 @@ export class GcsObjectStore implements ObjectStore {
   private readonly bucket: Bucket;
   private readonly prefix: string;
   private readonly simpleLimit: number;
+  private readonly chunkSize: number;
+  private readonly journal: UploadJournal | undefined;
+  private readonly storage: Storage;
 
   constructor(options: GcsObjectStoreOptions) {
+    this.storage = options.storage;
     this.bucket = options.storage.bucket(options.bucket);
     this.prefix = options.prefix;
-    this.simpleLimit = options.simpleUploadLimit ?? 8 * 1024 * 1024;
+    this.simpleLimit = options.simpleUploadLimit ?? 8 * MIB;
+    this.chunkSize = Math.max(256 * 1024, options.chunkSize ?? 8 * MIB);
+    this.journal = options.journal;
     this.uri = `gs://${options.bucket}/${options.prefix}`;
   }
 
@@ -141,6 +164,7 @@ export class GcsObjectStore implements ObjectStore {
     body.on('error', (e) => hashing.destroy(e));
     body.pipe(hashing);
     let written: GcsObjectMetadata;
+    let resumedBytes = 0;
     try {
       const head = await readUpTo(hashing, this.simpleLimit + 1);
       if (head.ended) {
@@ -156,25 +180,7 @@ export class GcsObjectStore implements ObjectStore {
           },
         });
       } else {
-        const { Readable } = await import('node:stream');
-        const source = Readable.from(
-          (async function* () {
-            yield head.buffer;
-            for await (const chunk of hashing) yield chunk as Buffer;
-          })(),
-        );
-        await pipeline(
-          source,
-          file.createWriteStream({
-            resumable: true,
-            validation: 'md5',
-            metadata: {
-              ...(options.sha256 ? { metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
-              ...(options.contentType ? { contentType: options.contentType } : {}),
-            },
-          }),
-          ...(options.signal ? [{ signal: options.signal }] : []),
-        );
+        resumedBytes = await this.writeResumable(key, file, head.buffer, hashing, options);
         const d = hashing.digests();
         if (
           (options.sha256 !== undefined && options.sha256 !== d.sha256) ||
@@ -192,6 +198,8 @@ export class GcsObjectStore implements ObjectStore {
       throw storeError(error, `writing ${key}`, this.uri);
     }
     const d = hashing.digests();
+    // The server's MD5 covers every byte, those of an earlier run included: a splice of two
+    // source versions cannot pass.
     const serverMd5 = base64ToHex(written.md5Hash);
     if (serverMd5 && serverMd5 !== d.md5) {
       await file.delete({ ignoreNotFound: true }).catch(() => undefined);
@@ -200,7 +208,181 @@ export class GcsObjectStore implements ObjectStore {
         `${this.uri}${key}: GCS stored MD5 ${serverMd5}, sent ${d.md5}`,
       );
     }
-    return { ...this.info(key, written), sha256: d.sha256, md5: d.md5 };
+    return {
+      ...this.info(key, written),
+      sha256: d.sha256,
+      md5: d.md5,
+      ...(resumedBytes > 0 ? { resumedBytes } : {}),
+    };
+  }
+
+  /**
+   * Streams `head` + the rest of `hashing` into a resumable session in chunks, continuing a
+   * journaled session of the same source version from the bytes GCS holds. Returns the bytes
+   * not sent again. The session is journaled before the first chunk and forgotten when done.
+   */
+  private async writeResumable(
+    key: string,
+    file: File,
+    head: Buffer,
+    hashing: HashingStream,
+    options: WriteOptions,
+  ): Promise<number> {
+    const chunkSize = partSizeFor(options.size, this.chunkSize, MAX_CHUNKS);
+    const version =
+      options.sha256 !== undefined && options.size !== undefined
+        ? { size: options.size, sha256: options.sha256 }
+        : undefined;
+    const metadata = {
+      ...(options.size !== undefined ? { contentLength: options.size } : {}),
+      ...(options.sha256 ? { metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
+      ...(options.contentType ? { contentType: options.contentType } : {}),
+    };
+    const resumed = await this.resumable(key, version, chunkSize);
+    let uri = resumed?.uri;
+    const persisted = resumed?.persisted ?? 0;
+    if (!uri) {
+      [uri] = await file.createResumableUpload({ metadata });
+      if (version && this.journal)
+        await this.journal.put({
+          store: this.uri,
+          key,
+          id: uri,
+          version,
+          partSize: chunkSize,
+          startedAt: new Date().toISOString(),
+        });
+    }
+    const { Readable } = await import('node:stream');
+    // Every byte is read and hashed (the end-to-end sha256 and MD5 cover the whole object);
+    // the first `persisted` are not sent again.
+    let skip = persisted;
+    const source = Readable.from(
+      (async function* () {
+        yield head;
+        for await (const chunk of hashing) yield chunk as Buffer;
+      })(),
+    ).map((chunk: Buffer) => {
+      if (skip === 0) return chunk;
+      const n = Math.min(skip, chunk.length);
+      skip -= n;
+      return chunk.subarray(n);
+    });
+    if (persisted > 0) options.onResumed?.(persisted);
+    try {
+      await pipeline(
+        source,
+        file.createWriteStream({
+          resumable: true,
+          uri,
+          chunkSize,
+          // The SDK cannot hash bytes it skips; mcml checks the stored MD5 against its own.
+          validation: false,
+          metadata,
+          // Always given (0 too): the SDK would otherwise ask GCS again what we just asked.
+          offset: persisted,
+        }),
+        ...(options.signal ? [{ signal: options.signal }] : []),
+      );
+    } catch (error) {
+      // A journaled session stays for a rerun to resume (cancelled when the source changes or
+      // after a day, see abandoned()); one nobody can resume is cancelled now.
+      if (!version || !this.journal) await this.cancel(uri);
+      throw error;
+    }
+    await this.journal?.delete(this.uri, key);
+    return persisted;
+  }
+
+  /**
+   * The session to continue: the journaled one for this key when it belongs to the same
+   * source version and chunk size and GCS still has it, with the bytes GCS holds. A journaled
+   * session of another version is cancelled (restart, never splice).
+   */
+  private async resumable(
+    key: string,
+    version: SourceVersion | undefined,
+    chunkSize: number,
+  ): Promise<{ uri: string; persisted: number } | undefined> {
+    if (!this.journal) return undefined;
+    const record = await this.journal.get(this.uri, key);
+    if (!record) return undefined;
+    const same =
+      version !== undefined &&
+      record.version.size === version.size &&
+      record.version.sha256 === version.sha256 &&
+      record.partSize === chunkSize;
+    const status = same ? await this.sessionState(record.id, version.size) : undefined;
+    if (!same || status?.state !== 'open') {
+      if (!same) await this.cancel(record.id);
+      await this.journal.delete(this.uri, key);
+      return undefined;
+    }
+    return { uri: record.id, persisted: status.persisted };
+  }
+
+  /** Asks GCS how many bytes of a session it holds: PUT with `Content-Range: bytes` star/N. */
+  private async sessionState(uri: string, size: number): Promise<SessionState> {
+    const { status, headers } = await this.sessionRequest(uri, 'PUT', {
+      'Content-Range': `bytes */${size}`,
+    });
+    if (status === 308) {
+      const m = /bytes=0-(\d+)/.exec(headers.range ?? '');
+      return { state: 'open', persisted: m ? Number(m[1]) + 1 : 0 };
+    }
+    if (status === 404 || status === 410 || (status >= 200 && status < 300))
+      return { state: 'gone' }; // expired, cancelled, or finished by the run that was killed
+    throw new McmlError('PROVIDER_UNAVAILABLE', `${this.uri}: resumable session status ${status}`, {
+      details: { retryable: status >= 500 || status === 429 },
+    });
+  }
+
+  /** Cancels a resumable session (GCS answers 499); nothing is billed for it afterwards. */
+  private async cancel(uri: string): Promise<void> {
+    await this.sessionRequest(uri, 'DELETE', {}).catch(() => undefined);
+  }
+
+  /** One authenticated request to a session URI (the SDK's auth, retries off). */
+  private sessionRequest(
+    uri: string,
+    method: 'PUT' | 'DELETE',
+    headers: Record<string, string>,
+  ): Promise<{ status: number; headers: Record<string, string | undefined> }> {
+    return new Promise((resolve, reject) => {
+      this.storage.makeAuthenticatedRequest(
+        { uri, method, headers: { 'Content-Length': '0', ...headers }, body: '' },
+        (error, _body, response) => {
+          const r = (response ?? (error as { response?: unknown } | null)?.response) as
+            { statusCode?: number; headers?: Record<string, string | undefined> } | undefined;
+          if (r?.statusCode !== undefined)
+            return resolve({ status: r.statusCode, headers: r.headers ?? {} });
+          const code = statusOf(error);
+          if (code !== undefined) return resolve({ status: code, headers: {} });
+          reject(error ?? new Error('no response'));
+        },
+      );
+    });
+  }
+
+  /** Journaled sessions of this store older than a day: nobody resumed them. */
+  async abandoned(): Promise<AbandonedWrite[]> {
+    if (!this.journal) return [];
+    const cutoff = Date.now() - ABANDONED_AFTER_MS;
+    return (await this.journal.list(this.uri))
+      .filter((r) => Date.parse(r.startedAt) < cutoff)
+      .map((r) => ({ key: r.key, size: r.version.size, started: new Date(r.startedAt) }));
+  }
+
+  /** Cancels what `abandoned()` lists. */
+  async cleanAbandoned(): Promise<AbandonedWrite[]> {
+    if (!this.journal) return [];
+    const old = await this.abandoned();
+    for (const a of old) {
+      const r = await this.journal.get(this.uri, a.key);
+      if (r) await this.cancel(r.id);
+      await this.journal.delete(this.uri, a.key);
+    }
+    return old;
   }
 
   async delete(key: string): Promise<void> {

@@ -1,5 +1,5 @@
 export {
   Route53Provider,
   type Route53Options,
-  type Route53FailoverSide,
+  type Route53FailoverTier,
 } from './route53-provider.js';

@@ -13,7 +13,9 @@ import {
   type Change,
   type ResourceRecordSet,
   type Route53ClientConfig,
+  type RRType,
 } from '@aws-sdk/client-route-53';
+import { route53ChangeBatch } from '../../core/render/dns.js';
 import { McmlError } from '../../core/errors.js';
 import type { DnsProvider, DnsRecord, DnsRecordType } from '../../ports/dns-provider.js';
 
@@ -27,12 +29,31 @@ export interface Route53Options {
   clientConfig?: Route53ClientConfig;
 }
 
-/** One side of a native Route 53 failover pair. */
-export interface Route53FailoverSide {
-  type: DnsRecordType;
-  value: string;
+/** One tier of a native Route 53 failover chain. */
+export interface Route53FailoverTier {
+  /** Target name: the record sets' SetIdentifier. */
+  target: string;
+  /** The target's endpoint URL; its host is where the tier's CNAME points. */
+  endpoint: string;
   /** URL Route 53's checkers probe, e.g. http://203.0.113.10:8000/v2/health/ready. */
   healthCheckUrl: string;
+}
+
+/** The host a tier's CNAME points at: a DNS name, or an IPv4 address (given an A record). */
+function chainHost(tier: Route53FailoverTier): string {
+  const host = new URL(tier.endpoint).hostname;
+  if (host.startsWith('[')) {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `target ${tier.target}: Route 53 failover records need a DNS name or an IPv4 address, not ${host}`,
+      { hint: 'give the target an endpoint with a DNS name (its load balancer)' },
+    );
+  }
+  return host;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 const fqdn = (name: string) => name.replace(/\.$/, '').toLowerCase();
@@ -100,56 +121,86 @@ export class Route53Provider implements DnsProvider {
   }
 
   /**
-   * Creates (or finds: same settings, same caller reference) a Route 53 health check for each
-   * side and upserts PRIMARY/SECONDARY failover records. Route 53 then fails over by itself,
-   * in 30–90 s plus the TTL; mcml's own controller stays faster and covers more tiers.
+   * Route 53's own failover over every tier, the record sets the `route53-failover` Terraform
+   * module creates (src/core/render/dns.ts): the record is PRIMARY tier 1 / SECONDARY an alias
+   * to `tier2.<record>`, which is PRIMARY tier 2 / SECONDARY `tier3.<record>`, and so on; the
+   * deepest level's SECONDARY is the last tier. Each tier gets a Route 53 health check (found
+   * again, not duplicated, on a rerun). Sets mcml wrote before under these names that are no
+   * longer wanted (a removed tier, a plain record) are deleted in the same change batch.
+   * Route 53 then fails over by itself, in 30–90 s plus the TTL.
    */
-  async upsertFailoverPair(
+  async upsertFailoverChain(
     name: string,
     ttl: number,
-    primary: Route53FailoverSide,
-    secondary: Route53FailoverSide,
-  ): Promise<{ primaryHealthCheckId: string; secondaryHealthCheckId: string }> {
+    tiers: readonly Route53FailoverTier[],
+  ): Promise<{ healthCheckIds: Record<string, string> }> {
     const record = this.inZone(name);
-    if (primary.type !== secondary.type) {
-      throw new McmlError('INVALID_ARGUMENT', 'both sides of a failover pair need one type', {
-        details: { primary: primary.type, secondary: secondary.type },
-      });
+    if (tiers.length === 0) {
+      throw new McmlError('INVALID_ARGUMENT', `the failover chain of ${record} needs a tier`);
     }
-    const [p, s] = await Promise.all([
-      this.healthCheck(primary.healthCheckUrl),
-      this.healthCheck(secondary.healthCheckUrl),
+    const hosts = tiers.map((t) => ({ target: t.target, host: chainHost(t) }));
+    const zoneId = await this.resolveZone();
+    const ids = await Promise.all(tiers.map((t) => this.healthCheck(t.healthCheckUrl)));
+    const healthCheckIds = Object.fromEntries(tiers.map((t, i) => [t.target, ids[i]!]));
+    const wanted = route53ChangeBatch({
+      record,
+      ttl,
+      hostedZoneId: zoneId,
+      tiers: hosts,
+      healthCheckIds,
+    }).Changes.map((c) => c.ResourceRecordSet as ResourceRecordSet);
+    const key = (s: ResourceRecordSet) =>
+      `${fqdn(unescapeName(s.Name ?? ''))} ${s.Type} ${s.SetIdentifier ?? ''}`;
+    const keep = new Set(wanted.map(key));
+    const stale = (await this.failoverChain(record)).filter((s) => !keep.has(key(s)));
+    await this.change([
+      ...stale.map((s): Change => ({ Action: 'DELETE', ResourceRecordSet: s })),
+      ...wanted.map((s): Change => ({ Action: 'UPSERT', ResourceRecordSet: s })),
     ]);
-    const side = (role: 'PRIMARY' | 'SECONDARY', v: Route53FailoverSide, id: string): Change => ({
-      Action: 'UPSERT',
-      ResourceRecordSet: {
-        Name: dotted(record),
-        Type: v.type,
-        SetIdentifier: `mcml-${role.toLowerCase()}`,
-        Failover: role,
-        TTL: ttl,
-        HealthCheckId: id,
-        ResourceRecords: [{ Value: v.value }],
-      },
-    });
-    await this.change([side('PRIMARY', primary, p), side('SECONDARY', secondary, s)]);
-    return { primaryHealthCheckId: p, secondaryHealthCheckId: s };
+    return { healthCheckIds };
   }
 
-  /** The failover record sets of a name, as Route 53 has them. */
-  async failoverRecords(name: string): Promise<ResourceRecordSet[]> {
+  /**
+   * The record sets of a failover chain as Route 53 has them: the record and its
+   * `tier<k>.<record>` levels (failover sets, or a plain record at the name itself) and the
+   * `<target>.lb.<record>` A records of tiers whose host is an IPv4 address.
+   */
+  async failoverChain(name: string): Promise<ResourceRecordSet[]> {
+    const record = this.inZone(name);
     const zoneId = await this.resolveZone();
-    const out = await this.call(() =>
-      this.client.send(
-        new ListResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          StartRecordName: dotted(this.inZone(name)),
-        }),
-      ),
-    );
-    return (out.ResourceRecordSets ?? []).filter(
-      (r) => fqdn(unescapeName(r.Name ?? '')) === fqdn(name) && r.Failover !== undefined,
-    );
+    const level = new RegExp(`^tier\\d+\\.${escapeRegExp(record)}$`);
+    const lb = new RegExp(`^[^.]+\\.lb\\.${escapeRegExp(record)}$`);
+    const out: ResourceRecordSet[] = [];
+    let start: { name?: string; type?: RRType; id?: string } = {};
+    for (;;) {
+      const page = await this.call(() =>
+        this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: zoneId,
+            ...(start.name ? { StartRecordName: start.name } : {}),
+            ...(start.type ? { StartRecordType: start.type } : {}),
+            ...(start.id ? { StartRecordIdentifier: start.id } : {}),
+          }),
+        ),
+      );
+      for (const s of page.ResourceRecordSets ?? []) {
+        const n = fqdn(unescapeName(s.Name ?? ''));
+        const chained = s.Type === 'CNAME' || s.Type === 'A' || s.Type === 'AAAA';
+        if (
+          (chained && n === record) ||
+          (s.Failover !== undefined && level.test(n)) ||
+          (s.Type === 'A' && lb.test(n))
+        ) {
+          out.push(s);
+        }
+      }
+      if (!page.IsTruncated) return out;
+      start = {
+        ...(page.NextRecordName ? { name: page.NextRecordName } : {}),
+        ...(page.NextRecordType ? { type: page.NextRecordType } : {}),
+        ...(page.NextRecordIdentifier ? { id: page.NextRecordIdentifier } : {}),
+      };
+    }
   }
 
   async close(): Promise<void> {

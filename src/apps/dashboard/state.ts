@@ -42,7 +42,7 @@ export interface TargetView {
 }
 
 export type EventKind =
-  'failover' | 'failback' | 'health' | 'admin' | 'replica' | 'scale' | 'sync' | 'info';
+  'failover' | 'failback' | 'health' | 'admin' | 'replica' | 'scale' | 'sync' | 'deploy' | 'info';
 export type EventLevel = 'info' | 'ok' | 'warn' | 'error';
 
 /** One line of the event timeline. */
@@ -95,6 +95,29 @@ export interface CostsView {
   };
 }
 
+/** One target's place in a rollout. */
+export interface RolloutTargetView {
+  name: string;
+  wave: number;
+  /** waiting, connecting, applying, rolling-out, health-gate, metric-gate, baking, done, failed… */
+  phase: string;
+  message: string;
+  revision?: number;
+  gates: { gate: 'health' | 'metric'; ok: boolean; message: string }[];
+}
+
+/** The rollout that put the service on its targets (for `mcml up`: at start-up). */
+export interface RolloutView {
+  state: 'running' | 'done' | 'failed' | 'interrupted';
+  /** Target names per wave, first wave first. */
+  waves: string[][];
+  /** The wave running now, or the last one that ran (1-based; 0 before the first). */
+  wave: number;
+  startedAt: number;
+  finishedAt?: number;
+  targets: RolloutTargetView[];
+}
+
 export interface DashboardState {
   service: string;
   /** The model name in the inference API. */
@@ -114,6 +137,8 @@ export interface DashboardState {
   traffic: { t: number[]; series: Record<string, number[]> };
   /** The Costs view, when the deployment feeds one (mcml up does). */
   costs?: CostsView;
+  /** The rollout through the deploy engine (waves, phases, gates), when there was one. */
+  rollout?: RolloutView;
 }
 
 /** The result of the "send test traffic" action. */

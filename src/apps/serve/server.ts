@@ -4,6 +4,7 @@
  * Prometheus `/metrics`. Not ready until every model is loaded and warmed up; `close()` drains.
  */
 import { constants } from 'node:buffer';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -49,6 +50,11 @@ export interface ServeOptions {
   device?: Device;
   /** Where downloaded models are cached. */
   cacheDir: string;
+  /**
+   * When set, model routes (/v2/models/…, /v1/models/…) answer 401 unless the request carries
+   * `Authorization: Bearer <token>`; health, metrics and /v2 stay open for probes and scrapes.
+   */
+  authToken?: string | undefined;
   /** Opens object stores for s3://, gs://, az:// model URIs. */
   resolveStore?: ResolveStore | undefined;
   labels: DeploymentLabels;
@@ -97,6 +103,21 @@ const DEFAULTS = {
   drainIdleMs: 1000,
   intraOpThreads: Math.max(1, availableParallelism() - 1),
 };
+
+/** Throws 401 unless the request carries the bearer token (compared in constant time). */
+function authorize(req: IncomingMessage, token: string): void {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  const given = Buffer.from(m?.[1]?.trim() ?? '');
+  const want = Buffer.from(token);
+  if (given.length === want.length && timingSafeEqual(given, want)) return;
+  req.resume();
+  throw new HttpError(
+    401,
+    m ? 'the bearer token is not valid' : 'this endpoint needs Authorization: Bearer <token>',
+    { 'WWW-Authenticate': 'Bearer realm="mcml"' },
+  );
+}
 
 class HttpError extends Error {
   constructor(
@@ -519,6 +540,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       allowMethod(req, 'GET');
       sendJson(res, ready ? 200 : 503, { ready });
       return;
+    }
+    if (o.authToken !== undefined && /^\/v[12]\/models(\/|$)/.test(path)) {
+      setRoute('unauthorized');
+      authorize(req, o.authToken);
     }
     // /v2/models/{name}[/versions/{v}][/ready|/infer]
     const v2 = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import type { Clock } from '../../ports/clock.js';
-import { systemClock } from './system-clock.js';
+import { systemClock } from '../../adapters/local/system-clock.js';
 import { TrafficStats } from './traffic-stats.js';
 
 export interface TargetServiceOptions {

@@ -26,7 +26,7 @@ import {
   type PullOutcome,
 } from '../../engines/cost/index.js';
 import type { BillingSource } from '../../ports/billing-source.js';
-import { systemClock } from '../../apps/up/system-clock.js';
+import { systemClock } from '../../adapters/local/system-clock.js';
 import { loadCatalog } from '../catalog-files.js';
 import { useColor } from '../output.js';
 import { DEFAULT_SPEC_FILE, loadSpecFile } from '../spec-file.js';

@@ -7,17 +7,18 @@ import {
   runDataSync,
   runSync,
   verifyStores,
-  type SyncEvent,
   type SyncReport,
   type VerifyReport,
 } from '../../engines/sync/index.js';
 import { loadSpecFile } from '../spec-file.js';
 import { paint, useColor } from '../output.js';
+import { formatBytes, startProgress } from './data-progress.js';
 
 export interface DataSyncFlags {
   file?: string;
   dataset?: string;
   transfers?: string;
+  downloadStreams?: string;
   dryRun?: boolean;
   delete?: boolean;
   maxDelete?: string;
@@ -46,64 +47,6 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   if (!Number.isInteger(n) || n < 0)
     throw new McmlError('USAGE', `${name} must be a whole number, got "${value}"`);
   return n;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
-
-/** A progress bar on stderr when it is a terminal; returns the event sink and a stop(). */
-async function progress(
-  enabled: boolean,
-): Promise<{ onEvent: (e: SyncEvent) => void; stop: () => void }> {
-  if (!enabled || !process.stderr.isTTY) return { onEvent: () => undefined, stop: () => undefined };
-  const { SingleBar, Presets } = await import('cli-progress');
-  const bar = new SingleBar(
-    {
-      stream: process.stderr,
-      format:
-        '{bar} {percentage}% | {objects}/{totalObjects} objects | {done}/{total_h} | {rate}/s | ETA {eta_formatted}',
-      hideCursor: true,
-      clearOnComplete: true,
-      etaBuffer: 50,
-    },
-    Presets.shades_classic,
-  );
-  let objects = 0;
-  let totalObjects = 0;
-  let bytes = 0;
-  let total = 0;
-  const started = Date.now();
-  const payload = () => ({
-    objects,
-    totalObjects,
-    done: formatBytes(bytes),
-    total_h: formatBytes(total),
-    rate: formatBytes(bytes / Math.max(0.001, (Date.now() - started) / 1000)),
-  });
-  return {
-    onEvent: (e) => {
-      if (e.type === 'planned') {
-        totalObjects = e.objects;
-        total = e.bytes;
-        bar.start(Math.max(1, total), 0, payload());
-      } else if (e.type === 'bytes') {
-        bytes += e.bytes;
-        bar.update(bytes, payload());
-      } else if (e.type === 'object-done') {
-        objects++;
-        bar.update(bytes, payload());
-      }
-    },
-    stop: () => bar.stop(),
-  };
 }
 
 function summarise(report: SyncReport, color: boolean, label?: string): string {
@@ -177,13 +120,23 @@ export async function runDataSyncCommand(
   dst: string[],
   flags: DataSyncFlags,
 ): Promise<void> {
+  // Process start to here: node, the CLI and this command's modules. Cloud SDKs load later,
+  // only for the schemes used, when the stores open (openMs).
+  const startupMs = Math.round(performance.now());
   const transfers = positiveInt('--transfers', flags.transfers, 16);
   if (transfers === 0) throw new McmlError('USAGE', '--transfers must be at least 1');
   const maxDelete = positiveInt('--max-delete', flags.maxDelete, 1000);
+  const downloadStreams = positiveInt('--download-streams', flags.downloadStreams, 1);
+  if (downloadStreams === 0) throw new McmlError('USAGE', '--download-streams must be at least 1');
   const color = useColor(process.stderr);
-  const bar = await progress(flags.progress !== false && !flags.json);
+  const bar = startProgress({
+    enabled: flags.progress !== false,
+    json: flags.json === true,
+    stream: process.stderr,
+  });
   const common = {
     transfers,
+    downloadStreams,
     maxDelete,
     ...(flags.dryRun ? { dryRun: true } : {}),
     ...(flags.delete ? { delete: true } : {}),
@@ -211,7 +164,8 @@ export async function runDataSyncCommand(
         open: (uri) => openStore(uri, { baseDir: specDir }),
       });
       bar.stop();
-      if (flags.json) process.stdout.write(JSON.stringify({ datasets: results }, null, 2) + '\n');
+      if (flags.json)
+        process.stdout.write(JSON.stringify({ datasets: results, startupMs }, null, 2) + '\n');
       else
         for (const r of results)
           process.stdout.write(
@@ -229,8 +183,11 @@ export async function runDataSyncCommand(
       throw new McmlError('USAGE', 'mcml data sync needs SRC and at least one DST (or -f SPEC)', {
         hint: 'e.g. mcml data sync ./models s3://bucket/models gs://bucket/models',
       });
-    const source = await openStore(src);
-    const destinations = await Promise.all(dst.map((d) => openStore(d)));
+    const [source, destinations] = await Promise.all([
+      openStore(src),
+      Promise.all(dst.map((d) => openStore(d))),
+    ]);
+    const openMs = Math.round(performance.now()) - startupMs;
     if (flags.jurisdiction !== undefined)
       await checkJurisdiction(
         destinations,
@@ -246,7 +203,9 @@ export async function runDataSyncCommand(
     });
     bar.stop();
     process.stdout.write(
-      (flags.json ? JSON.stringify(report, null, 2) : summarise(report, color)) + '\n',
+      (flags.json
+        ? JSON.stringify({ ...report, startupMs, openMs }, null, 2)
+        : summarise(report, color)) + '\n',
     );
     if (!report.ok) process.exitCode = failureExitCode([report]);
   } finally {

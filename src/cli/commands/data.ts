@@ -20,6 +20,11 @@ export function registerData(program: Command): void {
     .option('-f, --file <spec>', 'replicate the data sets of this spec to their allowed targets')
     .option('--dataset <name>', 'with -f: only this data set')
     .option('--transfers <n>', 'objects in flight', '16')
+    .option(
+      '--download-streams <n>',
+      'ranged GETs in flight per large source object (1: one stream; 4 suits real clouds)',
+      '1',
+    )
     .option('--dry-run', 'show what would be copied and deleted, change nothing')
     .option('--delete', 'delete destination objects that are not in the source')
     .option('--max-delete <n>', 'refuse --delete when more than N objects would go', '1000')

@@ -25,6 +25,7 @@ export interface FailoverRunFlags {
   file: string;
   host?: string;
   port?: string;
+  prefer?: string;
   events?: string;
   json?: boolean;
 }
@@ -100,9 +101,44 @@ function describeEvent(e: FailoverLogEntry, color: boolean): string {
   }
 }
 
+/** The plan with `--prefer` applied; an unknown target is a usage error naming the targets. */
+export function withPreferred(plan: FailoverPlan, prefer: string | undefined): FailoverPlan {
+  if (prefer === undefined) return plan;
+  const names = plan.targets.map((t) => t.name);
+  if (!names.includes(prefer)) {
+    throw new McmlError('USAGE', `--prefer ${prefer}: no such target`, {
+      hint: `use one of: ${names.join(', ')}`,
+    });
+  }
+  return { ...plan, machine: { ...plan.machine, prefer } };
+}
+
+/**
+ * Route 53 failover records over every tier, with Route 53 health checks (the same record
+ * sets `mcml render` gives Terraform). Route 53 then moves the record by itself, so the
+ * controller does not rewrite it. Prints the chain; false when the provider is not Route 53.
+ */
+async function writeRoute53Chain(dns: DnsProvider, plan: FailoverPlan): Promise<boolean> {
+  const dnsConfig = plan.config.dns;
+  if (!dnsConfig || dnsConfig.provider !== 'route53') return false;
+  const tiers = [...plan.targets].sort((a, b) => a.tier - b.tier);
+  const r53 = dns as Route53Provider;
+  await r53.upsertFailoverChain(
+    dnsConfig.record,
+    dnsConfig.ttl,
+    tiers.map((t) => ({ target: t.name, endpoint: t.endpoint, healthCheckUrl: t.probes[0]! })),
+  );
+  process.stdout.write(
+    `route53: failover records ${tiers.map((t) => t.name).join(' → ')} with health checks\n`,
+  );
+  return true;
+}
+
 /** `mcml failover run`: runs until SIGINT/SIGTERM. */
 export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
-  const { spec, plan } = await loadPlan(flags.file);
+  const loaded = await loadPlan(flags.file);
+  const spec = loaded.spec;
+  const plan = withPreferred(loaded.plan, flags.prefer);
   const color = useColor();
   let dns: DnsProvider | undefined;
   const dnsConfig = plan.config.dns;
@@ -112,10 +148,12 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
   }
   const adminToken = process.env[plan.config.frontDoor.adminTokenEnv];
   const port = parsePort(flags.port);
+  const chained = dns && dnsConfig?.route53Failover ? await writeRoute53Chain(dns, plan) : false;
   const fo = await startFailover({
     spec,
     plan,
     ...(dns ? { dns, dnsFailFast: true } : {}),
+    ...(chained ? { dnsUpdater: false } : {}),
     ...(flags.events ? { eventsFile: flags.events } : {}),
     ...(adminToken ? { adminToken } : {}),
     ...(flags.host ? { host: flags.host } : {}),
@@ -125,25 +163,11 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
     process.stdout.write((flags.json ? JSON.stringify(e) : describeEvent(e, color)) + '\n');
   for (const e of fo.events.tail(100)) if (e.type !== 'start' && e.type !== 'listening') print(e);
   fo.events.on('event', print);
-  if (dnsConfig?.route53Failover && dnsConfig.provider === 'route53' && dns) {
-    const [primary, secondary] = [...plan.targets].sort((a, b) => a.tier - b.tier);
-    if (primary && secondary) {
-      const { dnsValueFor } = await import('../../core/failover/index.js');
-      const side = (t: typeof primary) => ({
-        ...dnsValueFor(t.endpoint),
-        healthCheckUrl: t.probes[0]!,
-      });
-      const r53 = dns as Route53Provider;
-      await r53.upsertFailoverPair(dnsConfig.record, dnsConfig.ttl, side(primary), side(secondary));
-      process.stdout.write(
-        `route53: PRIMARY ${primary.name} / SECONDARY ${secondary.name} records with health checks\n`,
-      );
-    }
-  }
   const status = fo.status();
   const lines = [
     `${paint('green', '✓', color)} failover running: ${status.targets.length} targets, routing ${status.routing}, failback ${status.failback}, active ${paint('bold', status.active ?? 'none', color)}`,
   ];
+  if (flags.prefer !== undefined) lines.push(`  prefers     ${flags.prefer}, then the tiers`);
   if (fo.url) {
     lines.push(`  front door  ${fo.url}`);
     lines.push(`  status      ${fo.url}/_mcml/status   metrics ${fo.url}/_mcml/metrics`);

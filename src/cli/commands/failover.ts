@@ -12,6 +12,10 @@ export function registerFailover(program: Command): void {
     .option('-f, --file <spec>', 'spec file', 'mcml.yaml')
     .option('--host <address>', 'front door address (default failover.frontDoor.host)')
     .option('-p, --port <port>', 'front door port, 0 for any (default failover.frontDoor.port)')
+    .option(
+      '--prefer <target>',
+      "route to this target before every tier (a front door in a target's own cluster)",
+    )
     .option('--events <file>', 'append every event to this file as JSON lines')
     .option('--json', 'print events as JSON lines instead of text')
     .action(async (options: FailoverRunFlags) => {

@@ -12,6 +12,7 @@ import { registerStatus } from './status.js';
 import { registerData } from './data.js';
 import { registerFailover } from './failover.js';
 import { registerCost } from './cost.js';
+import { registerDeploy } from './deploy.js';
 
 export const COMMANDS: ((program: Command) => void)[] = [
   registerInit,
@@ -21,6 +22,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerServe,
   registerRender,
   registerInfra,
+  registerDeploy,
   registerUp,
   registerStatus,
   registerData,

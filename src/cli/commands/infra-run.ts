@@ -229,6 +229,42 @@ async function writeIdentities(
   return file;
 }
 
+/** Merges every root's kubeconfig_commands into <out>/contexts.json (target → context). */
+async function writeContexts(bin: string, steps: Step[], out: string): Promise<string | undefined> {
+  const contexts: Record<string, string> = {};
+  let found = false;
+  for (const { dir } of steps) {
+    if (!(await exists(join(dir, 'outputs.tf')))) continue;
+    const r = await run(bin, ['output', '-json', 'kubeconfig_commands'], dir, { capture: true });
+    if (r.code !== 0) continue;
+    found = true;
+    try {
+      Object.assign(contexts, contextsFromCommands(JSON.parse(r.stdout)));
+    } catch {
+      // not JSON: mcml deploy then asks for targets[].context
+    }
+  }
+  if (!found) return undefined;
+  const file = join(out, 'contexts.json');
+  await writeFile(file, JSON.stringify(contexts, null, 2) + '\n');
+  return file;
+}
+
+/**
+ * target → kubeconfig context, from `terraform output -json kubeconfig_commands`: the context
+ * each command names (`--alias X`, `rename-context … X`, `--context X`). `mcml deploy` reads it.
+ */
+export function contextsFromCommands(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const [target, command] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof command !== 'string') continue;
+    const m = /(?:--alias|rename-context\s+\S+|--context)\s+(\S+)\s*$/.exec(command.trim());
+    if (m) out[target] = m[1]!;
+  }
+  return out;
+}
+
 /**
  * `mcml infra plan|apply`: terraform init + plan/apply in every rendered root, in order
  * (clouds, add-ons, dns), each with its own state. `planFile` applies saved plans.
@@ -321,6 +357,13 @@ export async function runInfra(
       process.stdout.write(
         `\nWorkload identities written to ${file}. Render the manifests with them:\n` +
           `  mcml render -o ${options.out} --identities ${file}\n`,
+      );
+    }
+    const contexts = await writeContexts(tool.bin, steps, options.out);
+    if (contexts !== undefined) {
+      process.stdout.write(
+        `Kubeconfig contexts of the clusters written to ${contexts} (mcml deploy uses them).\n` +
+          `Add the clusters to your kubeconfig with: terraform -chdir=<root> output kubeconfig_commands\n`,
       );
     }
   }

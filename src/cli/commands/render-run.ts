@@ -128,7 +128,7 @@ export async function runRender(
     'Next:',
     `  mcml infra plan -o ${options.out} --save tfplan   # terraform plan of every root, saved`,
     `  mcml infra apply -o ${options.out} tfplan         # apply those plans; writes identities.json`,
-    `  kubectl apply -k ${options.out}/k8s/overlays/<target> --context <target>`,
+    `  mcml deploy -f ${file} -o ${options.out}     # every cluster in waves, gated, one status`,
   );
   process.stdout.write(lines.join('\n') + '\n');
 }

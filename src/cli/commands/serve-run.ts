@@ -106,6 +106,28 @@ function defaultCacheDir(): string {
   return join(base, 'mcml', 'models');
 }
 
+/** The inference token from the variable `--auth-token-env` names (never the token itself). */
+function authTokenFrom(name: unknown): string | undefined {
+  if (typeof name !== 'string') return undefined;
+  const variable = name;
+  const token = process.env[variable]?.trim();
+  if (token === undefined || token === '') {
+    throw new McmlError('USAGE', `--auth-token-env ${variable}: the variable is not set`, {
+      hint: `set ${variable} to the bearer token clients send (in Kubernetes: from the Secret the render names), or leave the flag out for open inference`,
+    });
+  }
+  if (token.length < 16) {
+    throw new McmlError(
+      'USAGE',
+      `--auth-token-env ${variable}: the token is shorter than 16 characters`,
+      {
+        hint: 'use a random token, e.g. openssl rand -hex 32',
+      },
+    );
+  }
+  return token;
+}
+
 export async function runServe(raw: RawOptions): Promise<void> {
   const given = (raw.model as string[] | undefined) ?? [];
   const models: ModelSpec[] = given.map((m) => parseModelSpec(m));
@@ -138,6 +160,7 @@ export async function runServe(raw: RawOptions): Promise<void> {
     });
   }
   const server = await startServer({
+    authToken: authTokenFrom(raw.authTokenEnv),
     models,
     host: parseHost('--host', raw.host),
     // The default comes from $PORT: say so when that is what is wrong.

@@ -40,6 +40,10 @@ export function registerServe(program: Command): void {
       'cpu',
     )
     .option(
+      '--auth-token-env <name>',
+      'require Authorization: Bearer <token> on model routes, the token read from this environment variable',
+    )
+    .option(
       '--cache-dir <dir>',
       'where downloaded models are cached (default ~/.cache/mcml/models)',
     )

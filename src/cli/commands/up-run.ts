@@ -144,7 +144,7 @@ export async function runUp(fileArg: string | undefined, options: UpCommandOptio
         '--host',
         '127.0.0.1',
         '--port',
-        String(c.port),
+        c.port,
         '--model',
         `${c.modelName}=${c.modelUri}`,
         '--threads',

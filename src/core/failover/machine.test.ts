@@ -291,9 +291,11 @@ describe('FailoverMachine', () => {
     round({ aws: false });
     const us = m.route({ jurisdiction: 'us' });
     expect(us).toEqual({ ok: false, reason: 'no healthy target in jurisdiction "us"' });
+    // No target there at all: the request asks for what the service does not offer.
     expect(m.route({ jurisdiction: 'jp' })).toEqual({
       ok: false,
-      reason: 'no target runs in jurisdiction "jp"',
+      unknownJurisdiction: true,
+      reason: 'no target runs in jurisdiction "jp"; targets run in: us, eu',
     });
     round({ gcp: false });
     expect(m.route({ jurisdiction: 'eu' })).toEqual({ ok: true, targets: ['azure'] });

@@ -108,7 +108,10 @@ export interface CheckResult {
 }
 
 /** A request's route: the targets to try, in order, or why there is none. */
-export type Route = { ok: true; targets: string[] } | { ok: false; reason: string };
+export type Route =
+  | { ok: true; targets: string[] }
+  /** `unknownJurisdiction`: no target runs where the request asks to stay (the client's error). */
+  | { ok: false; reason: string; unknownJurisdiction?: boolean };
 
 export interface RouteOptions {
   /** The request's jurisdiction (residency routing); undefined when the request has none. */
@@ -404,10 +407,15 @@ export class FailoverMachine {
     let pool = this.targets.filter((t) => !t.disabled);
     const { jurisdiction } = options;
     if (this.config.routing === 'residency' && jurisdiction !== undefined && jurisdiction !== '') {
-      pool = pool.filter((t) => t.jurisdiction === jurisdiction);
-      if (pool.length === 0) {
-        return { ok: false, reason: `no target runs in jurisdiction "${jurisdiction}"` };
+      if (!this.targets.some((t) => t.jurisdiction === jurisdiction)) {
+        const known = [...new Set(this.targets.map((t) => t.jurisdiction))].filter(Boolean);
+        return {
+          ok: false,
+          unknownJurisdiction: true,
+          reason: `no target runs in jurisdiction "${jurisdiction.slice(0, 32)}"; targets run in: ${known.join(', ')}`,
+        };
       }
+      pool = pool.filter((t) => t.jurisdiction === jurisdiction);
     }
     const usable = this.ranked(pool.filter((t) => this.usable(t)));
     // Recovering targets are a last resort: they answered their latest checks.

@@ -14,6 +14,7 @@ import {
   route53ChangeBatch,
   wantsRoute53,
 } from './dns.js';
+import { frontDoorWarnings } from './front-door.js';
 import { renderKubernetes } from './kubernetes.js';
 import { renderMonitoring } from './monitoring.js';
 import { renderTerraform } from './terraform.js';
@@ -27,7 +28,8 @@ export {
   type FailoverTier,
   type HealthCheckRequest,
 } from './dns.js';
-export { METRICS, PROXY_BASE_PORT } from './monitoring.js';
+export { FRONT_DOOR } from './front-door.js';
+export { METRICS, PROXY_BASE_PORT, alertRules, type RuleTarget } from './monitoring.js';
 export {
   AFTER_DEPLOY_ROOTS,
   KUBERNETES_VERSION,
@@ -122,7 +124,7 @@ export function render(spec: Spec, plan: Plan, options: RenderOptions = {}): Ren
     });
   }
   const terraform = renderTerraform(ctx);
-  const warnings = [...ctx.warnings, ...terraform.warnings];
+  const warnings = [...ctx.warnings, ...frontDoorWarnings(ctx), ...terraform.warnings];
   const files: Record<string, string> = {
     ...terraform.files,
     ...renderKubernetes(ctx),

@@ -7,7 +7,21 @@
 import { stringify } from 'yaml';
 import type { RenderContext, RenderTarget } from './context.js';
 import { azureDnsLabel } from './dns.js';
-import { CLUSTER_PROMETHEUS, clusterPrometheusConfig, headlessServiceName } from './monitoring.js';
+import { edgeObjects, wantsEdge } from './edge.js';
+import {
+  FRONT_DOOR,
+  frontDoorDnsLabel,
+  frontDoorObjects,
+  frontDoorSpec,
+  wantsFrontDoor,
+} from './front-door.js';
+import {
+  CLUSTER_PROMETHEUS,
+  DCGM_EXPORTER,
+  clusterPrometheusConfig,
+  dcgmServiceName,
+  headlessServiceName,
+} from './monitoring.js';
 
 type Obj = Record<string, unknown>;
 
@@ -34,6 +48,22 @@ function labels(ctx: RenderContext): Obj {
 function selector(ctx: RenderContext): Obj {
   return { 'app.kubernetes.io/name': ctx.spec.service.name };
 }
+
+/** Labels every rendered object carries (kustomize adds them, also to pod templates). */
+export const MCML_LABELS = {
+  service: 'mcml.io/service',
+  target: 'mcml.io/target',
+  cloud: 'mcml.io/cloud',
+} as const;
+
+/** The variable `mcml serve --auth-token-env` reads, filled from the spec's Secret. */
+export const INFERENCE_TOKEN_ENV = 'MCML_INFERENCE_TOKEN';
+
+/**
+ * Seconds a terminating pod keeps serving before SIGTERM: endpoint removal reaches kube-proxy
+ * and the cloud load balancers asynchronously, so requests still arrive for a few seconds.
+ */
+export const PRE_STOP_SECONDS = 5;
 
 /**
  * The numeric user and group of the mcml image (Dockerfile `USER 10001:10001`). Pods set it as
@@ -66,6 +96,14 @@ function baseDeployment(ctx: RenderContext): Obj {
     ...Object.keys(s.env)
       .sort()
       .map((name) => ({ name, value: s.env[name] })),
+    ...(s.auth === undefined
+      ? []
+      : [
+          {
+            name: INFERENCE_TOKEN_ENV,
+            valueFrom: { secretKeyRef: { name: s.auth.bearerTokenSecret, key: 'token' } },
+          },
+        ]),
   ];
   const podSpec: Obj = {
     serviceAccountName: ctx.serviceAccount,
@@ -95,7 +133,13 @@ function baseDeployment(ctx: RenderContext): Obj {
         image: ctx.spec.service.image,
         // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
         // so they name the command once. GPU nodes: the CUDA execution provider.
-        args: ['serve', '--port', String(port(ctx)), ...(gpu ? ['--device', 'cuda'] : [])],
+        args: [
+          'serve',
+          '--port',
+          String(port(ctx)),
+          ...(gpu ? ['--device', 'cuda'] : []),
+          ...(s.auth === undefined ? [] : ['--auth-token-env', INFERENCE_TOKEN_ENV]),
+        ],
         ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
         env,
         resources: { requests, limits },
@@ -116,6 +160,8 @@ function baseDeployment(ctx: RenderContext): Obj {
           timeoutSeconds: 2,
           failureThreshold: 3,
         },
+        // The kubelet's own sleep (no shell needed in the image); serve drains after SIGTERM.
+        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
         volumeMounts: [{ name: 'model-cache', mountPath: '/var/cache/mcml' }],
       },
@@ -167,7 +213,15 @@ function baseFiles(ctx: RenderContext): Record<string, string> {
       },
     });
   }
+  const extra: Record<string, string> = {};
+  if (s.resources.gpu) extra['k8s/base/dcgm-exporter.yaml'] = yaml(dcgmExporter());
+  if (wantsFrontDoor(ctx)) {
+    extra['k8s/base/front-door.yaml'] = yaml(
+      frontDoorObjects(ctx, { image: s.image, uid: IMAGE_UID, preStopSeconds: PRE_STOP_SECONDS }),
+    );
+  }
   return {
+    ...extra,
     'k8s/base/kustomization.yaml': yaml([
       {
         apiVersion: 'kustomize.config.k8s.io/v1beta1',
@@ -182,7 +236,9 @@ function baseFiles(ctx: RenderContext): Record<string, string> {
           'hpa.yaml',
           'pdb.yaml',
           'prometheus.yaml',
+          ...Object.keys(extra).map((p) => p.slice('k8s/base/'.length)),
         ],
+        labels: [{ pairs: { [MCML_LABELS.service]: s.name }, includeTemplates: true }],
         configMapGenerator: [
           {
             name: CLUSTER_PROMETHEUS.name,
@@ -329,8 +385,136 @@ function clusterPrometheus(): Obj[] {
   ];
 }
 
+/**
+ * NVIDIA's DCGM exporter on every GPU node: utilisation, memory and temperature per GPU, with
+ * the pod using it (from the kubelet's pod-resources socket). It reads the GPUs through the
+ * NVIDIA container runtime (NVIDIA_VISIBLE_DEVICES=all) without requesting one, so it takes
+ * no GPU from the service. It tolerates every taint: GPU and spot nodes are tainted.
+ */
+function dcgmExporter(): Obj[] {
+  const name = DCGM_EXPORTER.name;
+  const dcgmLabels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mcml' };
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name, labels: dcgmLabels },
+      spec: {
+        selector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+        template: {
+          metadata: { labels: dcgmLabels },
+          spec: {
+            automountServiceAccountToken: false,
+            // The GPU nodes of the service: the same selector as its pods.
+            nodeSelector: { workload: 'ml' },
+            tolerations: [{ operator: 'Exists' }],
+            containers: [
+              {
+                name: 'dcgm-exporter',
+                image: DCGM_EXPORTER.image,
+                // DCGM talks to the driver as root; it needs no capability for the
+                // device-level counters (DCGM_FI_DEV_*) the rules use.
+                securityContext: {
+                  runAsNonRoot: false,
+                  runAsUser: 0,
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ['ALL'] },
+                },
+                env: [
+                  { name: 'DCGM_EXPORTER_LISTEN', value: `:${DCGM_EXPORTER.port}` },
+                  { name: 'DCGM_EXPORTER_KUBERNETES', value: 'true' },
+                  { name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' },
+                  { name: 'NVIDIA_DRIVER_CAPABILITIES', value: 'utility' },
+                ],
+                ports: [{ name: 'metrics', containerPort: DCGM_EXPORTER.port, protocol: 'TCP' }],
+                readinessProbe: {
+                  httpGet: { path: '/health', port: 'metrics' },
+                  periodSeconds: 10,
+                },
+                livenessProbe: {
+                  httpGet: { path: '/health', port: 'metrics' },
+                  initialDelaySeconds: 45,
+                  periodSeconds: 20,
+                },
+                resources: {
+                  requests: { cpu: '100m', memory: '256Mi' },
+                  limits: { memory: '512Mi' },
+                },
+                volumeMounts: [
+                  {
+                    name: 'pod-resources',
+                    mountPath: '/var/lib/kubelet/pod-resources',
+                    readOnly: true,
+                  },
+                ],
+              },
+            ],
+            volumes: [
+              {
+                name: 'pod-resources',
+                hostPath: { path: '/var/lib/kubelet/pod-resources', type: 'Directory' },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: dcgmServiceName(), labels: dcgmLabels },
+      spec: {
+        // Headless: the cluster Prometheus finds every node's exporter by DNS.
+        clusterIP: 'None',
+        selector: { 'app.kubernetes.io/name': name },
+        ports: [
+          { name: 'metrics', port: DCGM_EXPORTER.port, targetPort: 'metrics', protocol: 'TCP' },
+        ],
+      },
+    },
+  ];
+}
+
+/**
+ * GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia and has no NVIDIA container
+ * runtime: the exporter reaches the GPUs privileged, with the driver mounted (NVIDIA's GKE
+ * instructions for dcgm-exporter).
+ */
+function gkeDcgmPatch(): Obj {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: DCGM_EXPORTER.name },
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'dcgm-exporter',
+              securityContext: { privileged: true, allowPrivilegeEscalation: true },
+              env: [{ name: 'LD_LIBRARY_PATH', value: '/usr/local/nvidia/lib64' }],
+              volumeMounts: [{ name: 'nvidia-install-dir', mountPath: '/usr/local/nvidia' }],
+            },
+          ],
+          volumes: [
+            {
+              name: 'nvidia-install-dir',
+              hostPath: { path: '/home/kubernetes/bin/nvidia', type: 'Directory' },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
 /** The cloud's annotations for a public L4 load balancer that health-checks the server. */
-function serviceAnnotations(ctx: RenderContext, t: RenderTarget): Record<string, string> {
+function serviceAnnotations(
+  ctx: RenderContext,
+  t: RenderTarget,
+  azureLabel = azureDnsLabel(ctx.spec.service.name, t.placement.target),
+): Record<string, string> {
   const health = ctx.spec.service.healthPath;
   if (t.cloud === 'aws') {
     return {
@@ -346,10 +530,7 @@ function serviceAnnotations(ctx: RenderContext, t: RenderTarget): Record<string,
     return { 'cloud.google.com/l4-rbs': 'enabled' };
   }
   return {
-    'service.beta.kubernetes.io/azure-dns-label-name': azureDnsLabel(
-      ctx.spec.service.name,
-      t.placement.target,
-    ),
+    'service.beta.kubernetes.io/azure-dns-label-name': azureLabel,
     'service.beta.kubernetes.io/azure-load-balancer-health-probe-protocol': 'http',
     'service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path': health,
   };
@@ -435,18 +616,21 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
     metadata: { name: s.name },
     spec: { minReplicas: min, maxReplicas: Math.max(p.replicas.max, min) },
   };
-  const service = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: s.name, annotations: serviceAnnotations(ctx, t) },
-  };
+  const service = publicService(ctx, s.name, serviceAnnotations(ctx, t));
   const kustomization: Obj = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
+    // The generators below must land in the service's namespace (and so match its references).
+    namespace: ctx.namespace,
     resources: ['../../base'],
     labels: [
       {
-        pairs: { 'mcml.dev/target': p.target, 'mcml.dev/cloud': t.cloud },
+        // The service label again: the base's labels do not reach this overlay's generators.
+        pairs: {
+          [MCML_LABELS.service]: s.name,
+          [MCML_LABELS.target]: p.target,
+          [MCML_LABELS.cloud]: t.cloud,
+        },
         includeTemplates: true,
       },
     ],
@@ -468,12 +652,68 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
       },
     ];
   }
+  const extra: Record<string, string> = {};
+  if (wantsEdge(ctx)) {
+    extra[`${dir}/edge.yaml`] = yaml(edgeObjects(ctx, t));
+    (kustomization.resources as string[]).push('edge.yaml');
+  }
+  if (wantsFrontDoor(ctx)) {
+    Object.assign(extra, frontDoorOverlay(ctx, t, dir));
+    (kustomization.patches as Obj[]).push({ path: 'front-door-patch.yaml' });
+    kustomization.configMapGenerator = [
+      { name: FRONT_DOOR.name, files: ['mcml.yaml=front-door-mcml.yaml'] },
+    ];
+  }
+  if (t.cloud === 'gcp' && s.resources.gpu) {
+    extra[`${dir}/dcgm-exporter-patch.yaml`] = yaml([gkeDcgmPatch()]);
+    (kustomization.patches as Obj[]).push({ path: 'dcgm-exporter-patch.yaml' });
+  }
   return {
+    ...extra,
     [`${dir}/kustomization.yaml`]: yaml([kustomization]),
     [`${dir}/deployment-patch.yaml`]: yaml([deployment]),
     [`${dir}/service-patch.yaml`]: yaml([service]),
     [`${dir}/serviceaccount-patch.yaml`]: yaml([serviceAccount]),
     [`${dir}/hpa-patch.yaml`]: yaml([hpa]),
+  };
+}
+
+/**
+ * The patch of a Service the base makes a public load balancer: the cloud's annotations, or,
+ * with TLS at the edge, ClusterIP (only the Gateway is public).
+ */
+function publicService(ctx: RenderContext, name: string, annotations: Record<string, string>): Obj {
+  if (wantsEdge(ctx)) {
+    return { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { type: 'ClusterIP' } };
+  }
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, annotations } };
+}
+
+/** The front door's spec, its preferred target and its load balancer's annotations. */
+function frontDoorOverlay(
+  ctx: RenderContext,
+  t: RenderTarget,
+  dir: string,
+): Record<string, string> {
+  const target = t.placement.target;
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: FRONT_DOOR.name },
+    spec: {
+      template: {
+        spec: { containers: [{ name: 'front-door', env: [{ name: 'TARGET', value: target }] }] },
+      },
+    },
+  };
+  const service = publicService(
+    ctx,
+    FRONT_DOOR.name,
+    serviceAnnotations(ctx, t, frontDoorDnsLabel(ctx.spec.service.name, target)),
+  );
+  return {
+    [`${dir}/front-door-mcml.yaml`]: frontDoorSpec(ctx, t),
+    [`${dir}/front-door-patch.yaml`]: yaml([deployment, service]),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { stringify } from 'yaml';
 import { durationMs } from '../spec/parse.js';
+import type { Spec } from '../spec/schema.js';
 import type { RenderContext } from './context.js';
 
 /** First local port of the per-cluster `kubectl proxy`es; target i (in tier order) gets +i. */
@@ -26,11 +27,34 @@ export const METRICS = {
   failovers: 'mcml_failovers_total',
 } as const;
 
+/** GPU series of NVIDIA's DCGM exporter (its default counters) that the rules and dashboard use. */
+export const DCGM_METRICS = {
+  utilization: 'DCGM_FI_DEV_GPU_UTIL',
+  memoryUsed: 'DCGM_FI_DEV_FB_USED',
+  memoryFree: 'DCGM_FI_DEV_FB_FREE',
+  temperature: 'DCGM_FI_DEV_GPU_TEMP',
+} as const;
+
+/** NVIDIA's DCGM exporter, one per GPU node (k8s/base/dcgm-exporter.yaml). */
+export const DCGM_EXPORTER = {
+  name: 'mcml-dcgm-exporter',
+  image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04',
+  port: 9400,
+  job: 'dcgm',
+} as const;
+
+/** A target as the alert rules see it. */
+export interface RuleTarget {
+  target: string;
+  cloud: string;
+}
+
 /** Routes that are not inference traffic. */
 const NOT_TRAFFIC = 'route!~"/metrics|/health|/v2/health/.*"';
 
 function promDuration(value: string | number): string {
   const ms = durationMs(value);
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
@@ -55,6 +79,11 @@ export const CLUSTER_PROMETHEUS = {
   job: 'mcml',
 } as const;
 
+/** The headless Service whose DNS name lists the DCGM exporters (GPU services only). */
+export function dcgmServiceName(): string {
+  return DCGM_EXPORTER.name;
+}
+
 /** The headless Service whose DNS name lists the service's ready pods. */
 export function headlessServiceName(ctx: RenderContext): string {
   return `${ctx.spec.service.name}-pods`;
@@ -67,26 +96,33 @@ export function headlessServiceName(ctx: RenderContext): string {
  */
 export function clusterPrometheusConfig(ctx: RenderContext): string {
   const interval = promDuration(ctx.spec.monitoring.scrapeInterval);
+  const byDns = (job: string, service: string, port: number) => ({
+    job_name: job,
+    metrics_path: '/metrics',
+    dns_sd_configs: [
+      {
+        names: [`${service}.${ctx.namespace}.svc.cluster.local`],
+        type: 'A',
+        port,
+        refresh_interval: interval,
+      },
+    ],
+  });
+  const jobs = [byDns(CLUSTER_PROMETHEUS.job, headlessServiceName(ctx), ctx.spec.service.port)];
+  if (ctx.spec.service.resources.gpu) {
+    jobs.push(byDns(DCGM_EXPORTER.job, dcgmServiceName(), DCGM_EXPORTER.port));
+  }
   return stringify(
-    {
-      global: { scrape_interval: interval, evaluation_interval: interval },
-      scrape_configs: [
-        {
-          job_name: CLUSTER_PROMETHEUS.job,
-          metrics_path: '/metrics',
-          dns_sd_configs: [
-            {
-              names: [`${headlessServiceName(ctx)}.${ctx.namespace}.svc.cluster.local`],
-              type: 'A',
-              port: ctx.spec.service.port,
-              refresh_interval: interval,
-            },
-          ],
-        },
-      ],
-    },
+    { global: { scrape_interval: interval, evaluation_interval: interval }, scrape_configs: jobs },
     { lineWidth: 0 },
   );
+}
+
+/** The jobs the global Prometheus federates from each cluster's Prometheus. */
+function federatedJobs(ctx: RenderContext): string[] {
+  return ctx.spec.service.resources.gpu
+    ? [CLUSTER_PROMETHEUS.job, DCGM_EXPORTER.job]
+    : [CLUSTER_PROMETHEUS.job];
 }
 
 function prometheusConfig(ctx: RenderContext): string {
@@ -99,7 +135,7 @@ function prometheusConfig(ctx: RenderContext): string {
       job_name: `mcml-${p.target}`,
       honor_labels: true,
       metrics_path: `/api/v1/namespaces/${ctx.namespace}/services/${CLUSTER_PROMETHEUS.name}:${CLUSTER_PROMETHEUS.port}/proxy/federate`,
-      params: { 'match[]': [`{job="${CLUSTER_PROMETHEUS.job}"}`] },
+      params: { 'match[]': federatedJobs(ctx).map((job) => `{job="${job}"}`) },
       static_configs: [
         {
           targets: [`127.0.0.1:${PROXY_BASE_PORT + i}`],
@@ -161,12 +197,14 @@ function shellQuote(text: string): string {
   return /^[A-Za-z0-9_.:@/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function rules(ctx: RenderContext): string {
-  const a = ctx.spec.monitoring.alerts;
+/** GPU alert thresholds (DCGM): hotter than this throttles; fuller than this fails to allocate. */
+const GPU_LIMITS = { temperatureCelsius: 85, memoryRatio: 0.95, idleUtilizationPercent: 5 };
+
+function recordingRules(gpu: boolean): Record<string, unknown>[] {
   const m = METRICS;
   const byCloudRate = (extra: string) =>
     `sum by (cloud) (rate(${m.requests}{${NOT_TRAFFIC}${extra}}[5m]))`;
-  const recording = [
+  const rules: Record<string, unknown>[] = [
     { record: 'cloud:mcml_requests:rate5m', expr: byCloudRate('') },
     {
       record: 'cloud:mcml_request_errors:ratio_rate5m',
@@ -185,6 +223,93 @@ function rules(ctx: RenderContext): string {
       expr: `count by (cloud, target) (${m.serverReady} == 1)`,
     },
   ];
+  if (!gpu) return rules;
+  const d = DCGM_METRICS;
+  return [
+    ...rules,
+    {
+      record: 'target:mcml_gpu_utilization:avg',
+      expr: `avg by (cloud, target) (${d.utilization})`,
+    },
+    {
+      record: 'target:mcml_gpu_memory_used:ratio',
+      expr: `sum by (cloud, target) (${d.memoryUsed})\n/\nsum by (cloud, target) (${d.memoryUsed} + ${d.memoryFree})`,
+    },
+    {
+      record: 'target:mcml_gpu_temperature_celsius:max',
+      expr: `max by (cloud, target) (${d.temperature})`,
+    },
+  ];
+}
+
+/**
+ * One rule per target: `absent()` of a ready replica is true when every pod is down, when the
+ * cluster's Prometheus cannot be reached and when the target never reported, so the alert
+ * has a series to fire on in exactly the cases a `sum(...) == 0` has none (headless discovery
+ * lists ready pods only).
+ */
+function noReadyReplicaRules(
+  spec: Spec,
+  targets: readonly RuleTarget[],
+): Record<string, unknown>[] {
+  const downFor = promDuration(spec.monitoring.alerts.downFor);
+  return targets.map((t) => ({
+    alert: 'McmlNoReadyReplica',
+    expr: `absent(${METRICS.serverReady}{target=${promString(t.target)}} == 1)`,
+    for: downFor,
+    labels: { severity: 'critical', cloud: t.cloud, target: t.target },
+    annotations: {
+      summary: `No ready replica of ${t.target} (${t.cloud}), or its cluster cannot be reached`,
+      description: `No replica of ${t.target} has reported ready for ${downFor}.`,
+    },
+  }));
+}
+
+function gpuAlerts(): Record<string, unknown>[] {
+  const g = GPU_LIMITS;
+  return [
+    {
+      alert: 'McmlGpuHot',
+      expr: `max by (cloud, target, Hostname, gpu) (${DCGM_METRICS.temperature}) > ${g.temperatureCelsius}`,
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.target }}) is above ${g.temperatureCelsius} °C`,
+        description: 'It is at {{ $value }} °C and will throttle.',
+      },
+    },
+    {
+      alert: 'McmlGpuMemoryFull',
+      expr: `target:mcml_gpu_memory_used:ratio > ${g.memoryRatio}`,
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `GPU memory of {{ $labels.target }} ({{ $labels.cloud }}) is over ${g.memoryRatio * 100}% used`,
+        description: 'Used: {{ $value | humanizePercentage }}.',
+      },
+    },
+    {
+      alert: 'McmlGpuIdle',
+      expr: `target:mcml_gpu_utilization:avg < ${g.idleUtilizationPercent}`,
+      for: '1h',
+      labels: { severity: 'info' },
+      annotations: {
+        summary: `The GPUs of {{ $labels.target }} ({{ $labels.cloud }}) are idle but paid for`,
+        description:
+          'Average utilisation {{ $value }}% for an hour: fewer replicas or a CPU target may do.',
+      },
+    },
+  ];
+}
+
+/**
+ * The recording and alerting rules for these targets (`monitoring/rules.yml`; `mcml up` writes
+ * the same for its local targets).
+ */
+export function alertRules(spec: Spec, targets: readonly RuleTarget[]): string {
+  const a = spec.monitoring.alerts;
+  const m = METRICS;
+  const gpu = spec.service.resources.gpu !== undefined;
   const pct = (x: number) => `${Math.round(x * 10000) / 100}%`;
   const alerts = [
     {
@@ -197,16 +322,7 @@ function rules(ctx: RenderContext): string {
         description: 'The failover controller has marked {{ $labels.target }} down for 1 minute.',
       },
     },
-    {
-      alert: 'McmlNoReadyReplica',
-      expr: `sum by (cloud, target) (${m.serverReady}) == 0 or sum by (cloud, target) (up{job=~"mcml-.+", job!="mcml-failover"}) == 0`,
-      for: '2m',
-      labels: { severity: 'critical' },
-      annotations: {
-        summary:
-          'No ready replica of {{ $labels.target }} ({{ $labels.cloud }}), or its cluster cannot be reached',
-      },
-    },
+    ...noReadyReplicaRules(spec, targets),
     {
       alert: 'McmlHighErrorRatio',
       expr: `cloud:mcml_request_errors:ratio_rate5m > ${a.errorRatio}`,
@@ -243,15 +359,28 @@ function rules(ctx: RenderContext): string {
       labels: { severity: 'critical' },
       annotations: { summary: 'The failover controller has no healthy target to send traffic to' },
     },
+    ...(gpu ? gpuAlerts() : []),
   ];
   return stringify(
     {
       groups: [
-        { name: 'mcml-recording', rules: recording },
+        { name: 'mcml-recording', rules: recordingRules(gpu) },
         { name: 'mcml-alerts', rules: alerts },
       ],
     },
     { lineWidth: 0 },
+  );
+}
+
+/** A PromQL string literal. */
+function promString(text: string): string {
+  return JSON.stringify(text);
+}
+
+function rules(ctx: RenderContext): string {
+  return alertRules(
+    ctx.spec,
+    ctx.targets.map((t) => ({ target: t.placement.target, cloud: t.cloud })),
   );
 }
 
@@ -343,6 +472,36 @@ function dashboard(ctx: RenderContext): string {
       'none',
     ),
   ];
+  if (ctx.spec.service.resources.gpu) {
+    panels.push(
+      panel(
+        'GPU utilisation by target',
+        'timeseries',
+        { x: 0, y: 24, w: 8, h: 8 },
+        [{ expr: 'target:mcml_gpu_utilization:avg', legendFormat: '{{target}} ({{cloud}})' }],
+        'percent',
+      ),
+      panel(
+        'GPU memory used',
+        'timeseries',
+        { x: 8, y: 24, w: 8, h: 8 },
+        [{ expr: 'target:mcml_gpu_memory_used:ratio', legendFormat: '{{target}} ({{cloud}})' }],
+        'percentunit',
+      ),
+      panel(
+        'GPU temperature (hottest)',
+        'timeseries',
+        { x: 16, y: 24, w: 8, h: 8 },
+        [
+          {
+            expr: 'target:mcml_gpu_temperature_celsius:max',
+            legendFormat: '{{target}} ({{cloud}})',
+          },
+        ],
+        'celsius',
+      ),
+    );
+  }
   const doc = {
     title: `mcml: ${ctx.spec.service.name}`,
     uid: `mcml-${ctx.spec.service.name}`.slice(0, 40),

@@ -148,6 +148,48 @@ const replicasSchema = z
   })
   .describe('Replica count per target and the autoscaling target.');
 
+const tlsSchema = z
+  .strictObject({
+    hosts: z
+      .array(
+        z.string().regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, {
+          message: 'must be a lower-case DNS name such as ml.example.com',
+        }),
+      )
+      .min(1)
+      .describe(
+        "Names clients use (the DNS failover record, e.g. ml.example.com): the certificate covers them and each cluster's Gateway routes them to its front door. An https:// target endpoint's host is added for that cluster and routed to its service.",
+      ),
+    issuer: z
+      .string()
+      .min(1)
+      .describe(
+        "cert-manager issuer that signs the certificate, e.g. a Let's Encrypt ClusterIssuer with a DNS-01 solver (HTTP-01 cannot validate a name DNS points at another cluster).",
+      ),
+    issuerKind: z.enum(['ClusterIssuer', 'Issuer']).default('ClusterIssuer'),
+    gatewayClassName: z
+      .strictObject({
+        aws: z.string().min(1).default('eg'),
+        gcp: z.string().min(1).default('gke-l7-regional-external-managed'),
+        azure: z.string().min(1).default('azure-alb-external'),
+      })
+      .prefault({})
+      .describe(
+        'GatewayClass per cloud; defaults: aws eg (Envoy Gateway), gcp gke-l7-regional-external-managed, azure azure-alb-external (Application Gateway for Containers).',
+      ),
+  })
+  .describe(
+    'TLS at the edge: a cert-manager Certificate and a Gateway API Gateway + HTTPRoutes in every cluster; the Services stay inside the cluster (ClusterIP). Needs cert-manager and a Gateway API implementation in each cluster.',
+  );
+
+const authSchema = z
+  .strictObject({
+    bearerTokenSecret: dnsLabel.describe(
+      'Kubernetes Secret (key "token", in the service namespace) holding the bearer token; mcml serve answers 401 on model routes without it. Create it yourself: it is never rendered.',
+    ),
+  })
+  .describe('Inference authentication: clients send Authorization: Bearer <token>.');
+
 export const serviceSchema = z
   .strictObject({
     name: dnsLabel.describe('Service name: Kubernetes names, DNS labels and bucket prefixes.'),
@@ -162,6 +204,8 @@ export const serviceSchema = z
       .default('/v2/health/ready')
       .describe('HTTP path that answers 200 when a replica is ready.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables.'),
+    tls: tlsSchema.optional(),
+    auth: authSchema.optional(),
   })
   .describe('The inference service deployed to every target.');
 
@@ -412,6 +456,11 @@ export const monitoringSchema = z
       .strictObject({
         errorRatio: z.number().min(0).max(1).default(0.05),
         p99LatencyMs: z.number().positive().default(500),
+        downFor: duration(
+          '0s',
+          '1h',
+          'How long a target may have no ready replica (or an unreachable cluster) before McmlNoReadyReplica fires.',
+        ).default('2m'),
       })
       .prefault({}),
     grafana: z.boolean().default(true),

@@ -250,6 +250,7 @@ async function importFile(
   }
 }
 
+/** Rolls the import up by day and summarises it from the rollup. */
 async function summarise(
   store: CostStore,
   file: FocusFile,
@@ -257,16 +258,12 @@ async function summarise(
   importId: number,
   rows: number,
 ): Promise<ImportedFile> {
-  const billed = await store.query<{ cloud: string; currency: string; billed: number }>(
-    `SELECT coalesce(cloud, '(unknown)') AS cloud, coalesce(currency, '(none)') AS currency,
-            sum(coalesce(billed_cost, 0)) AS billed
-     FROM charges WHERE import_id = ${importId} GROUP BY ALL ORDER BY 1, 2`,
-  );
+  await store.rollUp(importId);
   return {
     source: file.source,
     rows,
     focusVersion: focusVersionOf(columns.map((c) => c.name)),
-    billed: billed.map((b) => ({ ...b, billed: Number(b.billed) })),
+    billed: await store.importTotals(importId),
     extensionColumns: columns.filter((c) => c.name.startsWith('x_')).map((c) => c.name),
   };
 }

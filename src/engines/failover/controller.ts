@@ -61,6 +61,11 @@ export interface StartFailoverOptions {
    * rejects, a zone that does not exist) instead of retrying it forever. The CLI sets it.
    */
   dnsFailFast?: boolean;
+  /**
+   * false: the DNS provider fails over by itself (Route 53 failover records with health
+   * checks, written by the caller), so no record is rewritten when the active target moves.
+   */
+  dnsUpdater?: boolean;
   /** Seeded randomness for weighted routing (default Math.random). */
   random?: () => number;
 }
@@ -133,7 +138,7 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
   const plan =
     options.plan ?? planFailover(options.spec, options.jurisdictionOf ?? jurisdictionFromRegion);
   const config = plan.config;
-  const useDns = config.mode !== 'front-door';
+  const useDns = config.mode !== 'front-door' && options.dnsUpdater !== false;
   const useFrontDoor = options.frontDoor ?? config.mode !== 'dns';
   if (useDns && !options.dns) {
     throw new McmlError('INVALID_ARGUMENT', `failover mode "${config.mode}" needs a DNS provider`, {
@@ -408,6 +413,11 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
         },
         admin,
         metrics,
+        onInternalError: (error) => {
+          const message = error instanceof Error ? error.message : String(error);
+          events.record('internal-error', clock.now(), { error: message });
+          logger?.error({ err: error }, 'front door failed on a request');
+        },
         ...(options.server ? { server: options.server } : {}),
         ...(options.intercept ? { intercept: options.intercept } : {}),
       });

@@ -67,6 +67,8 @@ export interface FrontDoorOptions {
   /** Serve on this already listening server instead of opening one (host/port unused). */
   server?: Server;
   metrics?: FailoverMetrics;
+  /** An unexpected error while handling a request (a bug); the client gets a bare 500. */
+  onInternalError?: (error: unknown) => void;
 }
 
 export interface FrontDoor {
@@ -266,8 +268,13 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     const route = options.route({ jurisdiction: jurisdiction?.trim().toLowerCase() });
     if (!route.ok) {
       req.resume();
-      counters.request('none', 503);
-      jsonError(res, 503, { error: 'no_healthy_target', message: route.reason });
+      // Asking to stay where no target runs is the client's error, not an outage.
+      const status = route.unknownJurisdiction ? 400 : 503;
+      counters.request('none', status);
+      jsonError(res, status, {
+        error: route.unknownJurisdiction ? 'unknown_jurisdiction' : 'no_healthy_target',
+        message: route.reason,
+      });
       return;
     }
     const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -593,7 +600,12 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     try {
       handle(req, res);
     } catch (error) {
-      jsonError(res, 502, { error: 'bad_gateway', message: describeNetworkError(error) });
+      // A bug of ours: the operator hears the details, the client only that it failed.
+      options.onInternalError?.(error);
+      jsonError(res, 500, {
+        error: 'internal_error',
+        message: 'the front door could not handle this request',
+      });
     }
   };
   const onClientError = (_error: Error, socket: Duplex) => {

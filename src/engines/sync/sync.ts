@@ -18,6 +18,7 @@ import {
 } from '../../core/sync/diff.js';
 import { isInside, parseStorageUri, redactUri } from '../../core/storage-uri.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
+import { downloadPartSize, rangedRead, worthRanges } from './ranged-read.js';
 
 export interface SyncOptions {
   source: ObjectStore;
@@ -31,6 +32,11 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Objects in flight (default 16). */
   transfers?: number;
+  /**
+   * Ranged GETs in flight per large object read from the source (default 1: one stream).
+   * Above 1, objects of at least 2 × streams parts are read as parallel ranges, in order.
+   */
+  downloadStreams?: number;
   /** Let destinations fetch from a presigned source URL (Azure Put Block From URL). */
   serverSide?: boolean;
   /** Attempts per object for retryable failures (default 5). */
@@ -364,8 +370,16 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const failures = new Map<number, unknown>();
     const info = srcByKey.get(item.key)!;
     let body: Readable;
+    const streams = options.downloadStreams ?? 1;
     try {
-      body = await source.read(item.key);
+      body = worthRanges(info.size, streams)
+        ? rangedRead(source, item.key, {
+            size: info.size,
+            partSize: downloadPartSize(info.size),
+            streams,
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
+        : await source.read(item.key);
     } catch (error) {
       for (const i of targets) failures.set(i, error);
       return failures;

@@ -8,7 +8,14 @@ import { render } from 'preact';
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import type { DashboardState, EventView, SyncView, TargetView, TrafficResult } from '../state.js';
+import type {
+  DashboardState,
+  EventView,
+  RolloutView,
+  SyncView,
+  TargetView,
+  TrafficResult,
+} from '../state.js';
 import { CostsPanel } from './costs.js';
 
 const TOKEN_KEY = 'mcml-admin-token';
@@ -335,6 +342,66 @@ function Sync(props: { sync: SyncView[] }) {
   `;
 }
 
+/** The rollout through the deploy engine: waves in order, each target's phase and gates. */
+function Rollout(props: { rollout: RolloutView }) {
+  const r = props.rollout;
+  const phaseClass = (phase: string) =>
+    phase === 'done'
+      ? 'state-done'
+      : phase === 'failed' || phase === 'rolled-back'
+        ? 'state-failed'
+        : phase === 'waiting' ||
+            phase === 'halted' ||
+            phase === 'skipped' ||
+            phase === 'interrupted'
+          ? 'state-skipped'
+          : 'state-syncing';
+  return html`
+    <div class="card" data-testid="rollout" data-state=${r.state}>
+      <div class="panel-title">
+        Rollout ·
+        <span class=${phaseClass(r.state === 'running' ? 'rolling' : r.state)}>${r.state}</span>
+        <span class="muted"> · wave ${r.wave} of ${r.waves.length}</span>
+      </div>
+      <table>
+        <thead>
+          <tr>
+            <th>wave</th>
+            <th>target</th>
+            <th>phase</th>
+            <th>rev</th>
+            <th>gates</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${r.targets.map(
+            (t) =>
+              html`<tr data-rollout-target=${t.name} data-phase=${t.phase} title=${t.message}>
+                <td>${t.wave}</td>
+                <td>${t.name}</td>
+                <td class=${phaseClass(t.phase)}>${t.phase}</td>
+                <td>${t.revision ?? ''}</td>
+                <td>
+                  ${t.gates.length === 0 ? html`<span class="muted">—</span>` : null}
+                  ${t.gates.map(
+                    (g) =>
+                      html`<div
+                        class=${g.ok ? 'state-done' : 'state-failed'}
+                        data-gate=${g.gate}
+                        data-ok=${String(g.ok)}
+                      >
+                        ${g.ok ? '✓' : '✗'} ${g.gate}: ${g.message}
+                      </div>`,
+                  )}
+                </td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+  `;
+}
+
 function App() {
   const [state, setState] = useState<DashboardState | null>(null);
   const [connected, setConnected] = useState(true);
@@ -496,6 +563,7 @@ curl -s ${state.frontDoor}/v2/models/${state.model}/infer \\
           }
         </div>
       </div>
+      ${state.rollout ? html`<div style="margin-top:14px"><${Rollout} rollout=${state.rollout} /></div>` : null}
       ${state.costs ? html`<div style="margin-top:14px"><${CostsPanel} costs=${state.costs} /></div>` : null}
       ${toast ? html`<div class=${`toast ${toast.error ? 'error' : ''}`} role="status">${toast.text}</div>` : null}
     </div>

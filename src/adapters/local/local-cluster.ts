@@ -3,8 +3,11 @@
  * machine. For each target it keeps N replica processes running (restart on crash with
  * exponential backoff), probes their readiness URL, scales between min and max on load
  * (queue depth from each replica's /metrics, or CPU) with a scale-down stabilization window,
- * does rolling restarts one replica at a time (surge 1, none unavailable), and stops cleanly:
- * SIGTERM to each replica's process group, SIGKILL after a bound, no orphans.
+ * rolls replicas onto a new template one at a time (surge 1, none unavailable; a newer rollout
+ * supersedes a running one, and a new replica that crash-loops or never turns ready fails the
+ * rollout while the old replicas keep serving), and stops cleanly: SIGTERM to each replica's
+ * process group, SIGKILL after a bound, no orphans. Targets can be added, reconfigured and
+ * removed while it runs (the Local Cluster adapter does that on apply).
  *
  * Time comes from a `Clock`, so backoff and stabilization are testable; `reconcile()` runs one
  * pass of the loop and `start()` runs it every `intervalMs`.
@@ -14,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Clock } from '../../ports/clock.js';
 import { McmlError } from '../../core/errors.js';
-import { sumSamples } from './prom-text.js';
+import { sumSamples } from '../../core/metrics/prom-text.js';
 import { systemClock } from './system-clock.js';
 
 /** The process that runs one replica. */
@@ -66,6 +69,8 @@ export interface LocalClusterOptions {
   stopGraceMs?: number;
   /** A replica not ready after this long is killed and restarted. */
   startupTimeoutMs?: number;
+  /** A rollout fails when one of its new replicas has crashed this many times in a row. */
+  rolloutCrashLimit?: number;
   /** Scale down only to the highest recommendation seen in this window (HPA: 300 s). */
   scaleDownStabilizationMs?: number;
   /** No scaling while |metric/target − 1| is within this (HPA: 0.1). */
@@ -85,9 +90,14 @@ export interface ReplicaStatus {
   target: string;
   port: number;
   url: string;
+  /** The running process; undefined as soon as it has exited (never a dead pid). */
   pid: number | undefined;
   state: ReplicaState;
   restarts: number;
+  /** Consecutive crashes (reset once the replica has stayed up a while). */
+  crashes: number;
+  /** The target template generation this replica runs. */
+  generation: number;
   startedAt: number;
   readyAt?: number;
   /** When a crashed replica will be started again. */
@@ -101,7 +111,13 @@ export interface TargetStatus {
   min: number;
   max: number;
   ready: number;
+  /** Restarts of every replica the target ever had: never decreases (a Prometheus counter). */
+  restarts: number;
+  /** The template generation replicas should run; bumped by every rollout. */
+  generation: number;
   rollingOut: boolean;
+  /** Why the last rollout of this generation failed; cleared by the next rollout. */
+  rolloutError?: string;
   /** Last autoscaling metric (average per replica) and its target. */
   metric?: { name: string; value: number; target: number };
   replicas: ReplicaStatus[];
@@ -116,7 +132,8 @@ export type ClusterEventType =
   | 'replica-timeout'
   | 'scaled'
   | 'rollout-started'
-  | 'rollout-finished';
+  | 'rollout-finished'
+  | 'rollout-failed';
 
 /** Every change the driver makes or sees. */
 export interface ClusterEvent {
@@ -130,6 +147,9 @@ export interface ClusterEvent {
 interface Replica {
   id: string;
   target: string;
+  /** The template this replica was started from (restarts keep it). */
+  config: LocalTargetConfig;
+  generation: number;
   port: number;
   child: ChildProcess | undefined;
   state: ReplicaState;
@@ -152,7 +172,14 @@ interface TargetRuntime {
   desired: number;
   replicas: Replica[];
   seq: number;
+  generation: number;
+  /** Restarts of replicas already removed, so the target's total never goes down. */
+  retiredRestarts: number;
   rollingOut: boolean;
+  rollout?: { controller: AbortController; done: Promise<void> };
+  rolloutError?: string;
+  /** Removed: a reconcile pass still holding it must not start replicas for it. */
+  removed?: boolean;
   recommendations: { at: number; desired: number }[];
   metric?: { name: string; value: number; target: number };
 }
@@ -182,6 +209,7 @@ export class LocalCluster {
       intervalMs: options.intervalMs ?? 1000,
       stopGraceMs: options.stopGraceMs ?? 5000,
       startupTimeoutMs: options.startupTimeoutMs ?? 60_000,
+      rolloutCrashLimit: options.rolloutCrashLimit ?? 3,
       scaleDownStabilizationMs: options.scaleDownStabilizationMs ?? 30_000,
       scaleTolerance: options.scaleTolerance ?? 0.1,
       probeTimeoutMs: options.probeTimeoutMs ?? 1000,
@@ -193,26 +221,63 @@ export class LocalCluster {
       },
       allocatePort: options.allocatePort ?? (() => freeLoopbackPort(host)),
     };
-    for (const config of targets) {
-      if (this.#targets.has(config.name)) {
-        throw new McmlError('INVALID_ARGUMENT', `target "${config.name}" appears twice`);
-      }
-      if (config.maxReplicas < Math.max(1, config.minReplicas)) {
-        throw new McmlError(
-          'INVALID_ARGUMENT',
-          `target "${config.name}": max replicas ${config.maxReplicas} is below min ${config.minReplicas}`,
-        );
-      }
-      const initial = config.initialReplicas ?? Math.max(1, config.minReplicas);
-      this.#targets.set(config.name, {
-        config,
-        desired: clamp(initial, config.minReplicas, config.maxReplicas),
-        replicas: [],
-        seq: 0,
-        rollingOut: false,
-        recommendations: [],
-      });
+    for (const config of targets) this.#add(config);
+  }
+
+  /** Adds a target; the running loop starts its replicas on its next pass. */
+  addTarget(config: LocalTargetConfig): void {
+    if (this.#stopped) throw new McmlError('UNAVAILABLE', 'the local cluster was stopped');
+    this.#add(config);
+    if (this.#loop) void this.reconcile();
+  }
+
+  /**
+   * Changes how a target scales (min, max, autoscaling, readiness) without replacing its
+   * replicas; `desired` sets the count (clamped). New replicas use `config.launch`.
+   */
+  async reconfigure(target: string, config: LocalTargetConfig, desired?: number): Promise<void> {
+    const rt = this.#target(target);
+    checkBounds(config);
+    rt.config = config;
+    const next = clamp(desired ?? rt.desired, config.minReplicas, config.maxReplicas);
+    if (next !== rt.desired) {
+      this.#emit('scaled', rt, `scaled from ${rt.desired} to ${next} replicas (spec)`);
+      rt.desired = next;
     }
+    await this.reconcile();
+  }
+
+  /** Stops a target's rollout and replicas and forgets it. */
+  async removeTarget(target: string): Promise<void> {
+    const rt = this.#target(target);
+    rt.rollout?.controller.abort();
+    await rt.rollout?.done.catch(() => undefined);
+    rt.removed = true;
+    this.#targets.delete(target);
+    await Promise.all(
+      rt.replicas.map((r) => {
+        r.retiring = true;
+        return this.#stopReplica(rt, r);
+      }),
+    );
+  }
+
+  #add(config: LocalTargetConfig): void {
+    if (this.#targets.has(config.name)) {
+      throw new McmlError('INVALID_ARGUMENT', `target "${config.name}" appears twice`);
+    }
+    checkBounds(config);
+    const initial = config.initialReplicas ?? Math.max(1, config.minReplicas);
+    this.#targets.set(config.name, {
+      config,
+      desired: clamp(initial, config.minReplicas, config.maxReplicas),
+      replicas: [],
+      seq: 0,
+      generation: 1,
+      retiredRestarts: 0,
+      rollingOut: false,
+      recommendations: [],
+    });
   }
 
   /** Subscribes to events; returns the unsubscribe function. */
@@ -293,22 +358,86 @@ export class LocalCluster {
    * ready, then stop one old one. Capacity never drops below the desired count.
    */
   async rollingRestart(target: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.rollingUpdate(target, undefined, options);
+  }
+
+  /**
+   * Rolls a target onto `config` (default: its current one, i.e. a restart) as a new
+   * generation, one replica at a time, surge 1, none unavailable. A rollout already running is
+   * superseded (its new replicas become old ones). Rejects when a new replica crash-loops
+   * (`rolloutCrashLimit` crashes in a row) or is not ready within `timeoutMs`; the old replicas
+   * keep serving then, and `status()` carries the reason as `rolloutError`.
+   */
+  async rollingUpdate(
+    target: string,
+    config?: LocalTargetConfig,
+    options: { timeoutMs?: number } = {},
+  ): Promise<void> {
     const rt = this.#target(target);
-    if (rt.rollingOut) throw new McmlError('CONFLICT', `a rollout of "${target}" is in progress`);
+    // Everything up to the first await happens now, so status shows the new generation at once.
+    const previous = rt.rollout;
+    previous?.controller.abort();
+    if (config) {
+      checkBounds(config);
+      rt.config = config;
+      rt.desired = clamp(rt.desired, config.minReplicas, config.maxReplicas);
+    }
+    rt.generation += 1;
+    delete rt.rolloutError;
     rt.rollingOut = true;
-    this.#emit('rollout-started', rt, `rolling restart of ${rt.desired} replicas`);
+    const controller = new AbortController();
+    const timeoutMs = options.timeoutMs ?? this.#opts.startupTimeoutMs;
+    const done = (async () => {
+      await previous?.done.catch(() => undefined);
+      await this.#roll(rt, controller.signal, timeoutMs, config === undefined);
+    })();
+    rt.rollout = { controller, done };
     try {
-      const old = rt.replicas.filter((r) => !r.retiring);
-      for (const previous of old) {
-        if (this.#stopped) return;
-        const fresh = await this.#startReplica(rt);
-        await this.#waitReplicaReady(fresh, options.timeoutMs ?? this.#opts.startupTimeoutMs);
-        previous.retiring = true;
-        await this.#stopReplica(rt, previous);
-      }
-      this.#emit('rollout-finished', rt, `rolling restart done`);
+      await done;
     } finally {
-      rt.rollingOut = false;
+      if (rt.rollout?.done === done) {
+        delete rt.rollout;
+        rt.rollingOut = false;
+      }
+    }
+  }
+
+  async #roll(
+    rt: TargetRuntime,
+    signal: AbortSignal,
+    timeoutMs: number,
+    restart: boolean,
+  ): Promise<void> {
+    const what = restart ? 'rolling restart' : `rollout of generation ${rt.generation}`;
+    this.#emit(
+      'rollout-started',
+      rt,
+      restart ? `rolling restart of ${rt.desired} replicas` : `${what} to ${rt.desired} replicas`,
+    );
+    try {
+      for (;;) {
+        if (this.#stopped || signal.aborted) return;
+        const live = rt.replicas.filter((r) => !r.retiring);
+        const old = live.filter((r) => r.generation !== rt.generation);
+        if (old.length === 0) break;
+        const fresh = live.filter((r) => r.generation === rt.generation);
+        if (fresh.length < rt.desired) {
+          const replica = await this.#startReplica(rt);
+          await this.#waitReplicaReady(replica, timeoutMs, signal);
+          if (signal.aborted) return;
+        }
+        // One old replica goes; one that serves nothing first.
+        const order: ReplicaState[] = ['crashed', 'starting', 'unready', 'ready'];
+        const victim = [...old].sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state))[0]!;
+        victim.retiring = true;
+        await this.#stopReplica(rt, victim);
+      }
+      this.#emit('rollout-finished', rt, `${what} done`);
+    } catch (error) {
+      if (signal.aborted || this.#stopped) return;
+      rt.rolloutError = (error as Error).message;
+      this.#emit('rollout-failed', rt, `${what} failed: ${rt.rolloutError}`);
+      throw error;
     }
   }
 
@@ -320,7 +449,10 @@ export class LocalCluster {
       min: t.config.minReplicas,
       max: t.config.maxReplicas,
       ready: readyCount(t),
+      restarts: t.retiredRestarts + t.replicas.reduce((a, r) => a + r.restarts, 0),
+      generation: t.generation,
       rollingOut: t.rollingOut,
+      ...(t.rolloutError === undefined ? {} : { rolloutError: t.rolloutError }),
       ...(t.metric ? { metric: { ...t.metric } } : {}),
       replicas: t.replicas.map((r) => this.#replicaStatus(r)),
     }));
@@ -371,9 +503,11 @@ export class LocalCluster {
       target: r.target,
       port: r.port,
       url: this.#url(r),
-      pid: r.child?.pid,
+      pid: running(r.child) ? r.child?.pid : undefined,
       state: r.state,
       restarts: r.restarts,
+      crashes: r.crashes,
+      generation: r.generation,
       startedAt: r.startedAt,
       ...(r.readyAt === undefined ? {} : { readyAt: r.readyAt }),
       ...(r.restartAt === undefined ? {} : { restartAt: r.restartAt }),
@@ -418,7 +552,7 @@ export class LocalCluster {
     }
     await Promise.all(rt.replicas.map((r) => this.#probe(rt, r)));
     if (!rt.rollingOut) await this.#autoscale(rt);
-    if (this.#stopped) return;
+    if (this.#stopped || rt.removed) return;
     // Match the desired count: crashed replicas waiting for their restart count as present.
     const live = rt.replicas.filter((r) => !r.retiring);
     for (let i = live.length; i < rt.desired; i++) await this.#startReplica(rt);
@@ -436,7 +570,7 @@ export class LocalCluster {
 
   async #probe(rt: TargetRuntime, r: Replica): Promise<void> {
     if (r.state !== 'starting' && r.state !== 'ready' && r.state !== 'unready') return;
-    const ok = await httpOk(this.#url(r) + rt.config.readinessPath, this.#opts.probeTimeoutMs);
+    const ok = await httpOk(this.#url(r) + r.config.readinessPath, this.#opts.probeTimeoutMs);
     // The process may have exited or been stopped while the probe was in flight.
     if (r.state !== 'starting' && r.state !== 'ready' && r.state !== 'unready') return;
     const now = this.#clock.now();
@@ -511,7 +645,7 @@ export class LocalCluster {
   ): Promise<number | undefined> {
     if (policy.metric === 'queue-depth') {
       const text = await httpText(
-        this.#url(r) + (rt.config.metricsPath ?? '/metrics'),
+        this.#url(r) + (r.config.metricsPath ?? '/metrics'),
         this.#opts.probeTimeoutMs,
       );
       return text === undefined ? undefined : sumSamples(text, policy.metricName);
@@ -537,6 +671,8 @@ export class LocalCluster {
     const replica: Replica = {
       id: `${rt.config.name}-${rt.seq}`,
       target: rt.config.name,
+      config: rt.config,
+      generation: rt.generation,
       port,
       child: undefined,
       state: 'crashed',
@@ -553,8 +689,8 @@ export class LocalCluster {
   }
 
   #spawn(rt: TargetRuntime, r: Replica): void {
-    if (this.#stopped) return;
-    const launch = rt.config.launch(r.port, r.id);
+    if (this.#stopped || rt.removed) return;
+    const launch = r.config.launch(r.port, r.id);
     const child = spawn(launch.command, launch.args, {
       // Its own process group, so stopping it also stops anything it started.
       detached: true,
@@ -610,7 +746,7 @@ export class LocalCluster {
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (r.state === 'stopping' || r.retiring || this.#stopped) {
       r.state = 'stopping';
-      rt.replicas = rt.replicas.filter((x) => x !== r);
+      this.#remove(rt, r);
       this.#emit('replica-stopped', rt, `${r.id} stopped (${how})`, r);
     } else {
       r.crashes += 1;
@@ -629,10 +765,28 @@ export class LocalCluster {
     resolve();
   }
 
-  async #waitReplicaReady(r: Replica, timeoutMs: number): Promise<void> {
+  /** Rows a replica out of its target; its restarts stay in the target's total. */
+  #remove(rt: TargetRuntime, r: Replica): void {
+    if (!rt.replicas.includes(r)) return;
+    rt.replicas = rt.replicas.filter((x) => x !== r);
+    rt.retiredRestarts += r.restarts;
+  }
+
+  async #waitReplicaReady(r: Replica, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = this.#clock.now() + timeoutMs;
     while (r.state !== 'ready') {
       if (this.#stopped) throw new McmlError('UNAVAILABLE', 'the local cluster was stopped');
+      if (signal?.aborted) throw new McmlError('UNAVAILABLE', 'the rollout was superseded');
+      if (r.crashes >= this.#opts.rolloutCrashLimit) {
+        const exit = r.lastExit;
+        const how = exit?.signal ? `signal ${exit.signal}` : `code ${exit?.code ?? '?'}`;
+        const tail = r.log.slice(-3).join(' | ');
+        throw new McmlError(
+          'UNAVAILABLE',
+          `${r.id} crashed ${r.crashes} times in a row (last exit ${how})${tail ? `: ${tail}` : ''}`,
+          { details: { log: r.log.slice(-10) } },
+        );
+      }
       if (this.#clock.now() > deadline) {
         throw new McmlError('TIMEOUT', `${r.id} did not become ready`, {
           details: { log: r.log.slice(-10) },
@@ -645,7 +799,7 @@ export class LocalCluster {
   async #stopReplica(rt: TargetRuntime, r: Replica): Promise<void> {
     const child = r.child;
     if (!child || r.state === 'crashed') {
-      rt.replicas = rt.replicas.filter((x) => x !== r);
+      this.#remove(rt, r);
       if (r.state === 'crashed') this.#emit('replica-stopped', rt, `${r.id} removed`, r);
       r.state = 'stopping';
       return;
@@ -732,6 +886,19 @@ function startWatchdog(): Watchdog | undefined {
   } catch {
     return undefined;
   }
+}
+
+function checkBounds(config: LocalTargetConfig): void {
+  if (config.maxReplicas < Math.max(1, config.minReplicas)) {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `target "${config.name}": max replicas ${config.maxReplicas} is below min ${config.minReplicas}`,
+    );
+  }
+}
+
+function running(child: ChildProcess | undefined): boolean {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
 function readyCount(t: TargetRuntime): number {

@@ -1,0 +1,223 @@
+/**
+ * What every `mcml deploy` command starts from: the spec planned and rendered in memory, each
+ * cloud target's objects built as `kubectl kustomize` would build its overlay, and one
+ * Kubernetes cluster per target bound to its kubeconfig context. The context comes from
+ * `targets[].context`, else from the contexts `mcml infra apply` wrote (<out>/contexts.json),
+ * else the command stops with a message saying how to name it.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  KubernetesCluster,
+  kubeconfigFiles,
+  loadKubeConfig,
+} from '../../adapters/kubernetes/index.js';
+import { McmlError } from '../../core/errors.js';
+import { planDocument } from '../../core/plan/planner.js';
+import type { Placement, Plan } from '../../core/plan/types.js';
+import { render, type WorkloadIdentity } from '../../core/render/index.js';
+import type { Spec } from '../../core/spec/index.js';
+import type { ApplySet, ClusterObject } from '../../ports/cluster.js';
+import {
+  targetObjects,
+  type DeployTarget,
+  type InferenceProbe,
+} from '../../engines/deploy/index.js';
+import { loadCatalog } from '../catalog-files.js';
+import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
+import { VERSION } from '../version.js';
+import { parseIdentities } from './render-run.js';
+
+/** Flags every deploy command shares. */
+export interface DeploySourceOptions {
+  file?: string;
+  out?: string;
+  catalog?: string;
+  plan?: string;
+  identities?: string;
+  kubeconfig?: string;
+  /** Per-request limit towards one API server (ms). */
+  requestTimeoutMs?: number;
+}
+
+/** The file `mcml infra apply` writes: target → kubeconfig context. */
+export const CONTEXTS_FILE = 'contexts.json';
+
+async function readOptionalJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new McmlError('INVALID_ARGUMENT', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new McmlError('INVALID_ARGUMENT', `${file} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+async function readJsonFile(file: string, what: string): Promise<unknown> {
+  const value = await readOptionalJson(file);
+  if (value === undefined) throw new McmlError('NOT_FOUND', `${what} ${file} does not exist`);
+  return value;
+}
+
+/** The contexts `mcml infra apply` recorded, or an empty map. */
+async function recordedContexts(out: string): Promise<Record<string, string>> {
+  const file = join(out, CONTEXTS_FILE);
+  const value = await readOptionalJson(file);
+  if (value === undefined) return {};
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new McmlError('INVALID_ARGUMENT', `${file} is not a map of target → context`, {
+      hint: 'mcml infra apply writes it; delete it and run that again, or set targets[].context',
+    });
+  }
+  return Object.fromEntries(
+    Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
+/** The cloud targets of the plan (local targets are what `mcml up` runs). */
+function cloudPlacements(plan: Plan): Placement[] {
+  const cloud = plan.placements.filter((p) => p.provider !== 'local');
+  if (cloud.length === 0) {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      'the spec has no aws, gcp or azure target to deploy to',
+      {
+        hint: 'local targets run on this machine with "mcml up"; add a cloud target with a kubeconfig context to deploy to a cluster',
+      },
+    );
+  }
+  return cloud;
+}
+
+function contextOf(p: Placement, recorded: Record<string, string>, out: string): string {
+  const context = p.context ?? recorded[p.target];
+  if (context !== undefined) return context;
+  throw new McmlError('INVALID_ARGUMENT', `target "${p.target}" has no kubeconfig context`, {
+    hint: `set targets[].context for "${p.target}" in the spec (kubectl config get-contexts lists them), or run "mcml infra apply -o ${out}", which records the context of each cluster it creates in ${join(out, CONTEXTS_FILE)}`,
+    details: { target: p.target },
+  });
+}
+
+/** The first container image and the MODEL_PATH of the set's service Deployment. */
+export function imageAndModel(
+  objects: ClusterObject[],
+  service: string,
+): { image?: string; model?: string } {
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === service) as
+    | {
+        spec?: {
+          template?: {
+            spec?: { containers?: { image?: string; env?: { name: string; value?: string }[] }[] };
+          };
+        };
+      }
+    | undefined;
+  const c = d?.spec?.template?.spec?.containers?.[0];
+  const model = c?.env?.find((e) => e.name === 'MODEL_PATH')?.value;
+  return { ...(c?.image ? { image: c.image } : {}), ...(model ? { model } : {}) };
+}
+
+/** Where the model answers: the service's Service, its first port. */
+function probeOf(
+  spec: Spec,
+  objects: ClusterObject[],
+  namespace: string,
+): InferenceProbe | undefined {
+  const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === spec.service.name) as
+    { spec?: { ports?: { port?: number }[] } } | undefined;
+  const port = svc?.spec?.ports?.[0]?.port;
+  if (port === undefined) return undefined;
+  return {
+    namespace,
+    service: spec.service.name,
+    port,
+    model: spec.service.model.name ?? spec.service.name,
+  };
+}
+
+export interface DeploySource {
+  spec: Spec;
+  plan: Plan;
+  kubeconfig: KubeConfig;
+  targets: DeployTarget[];
+  /** The owner of the objects on every cluster. */
+  set: { name: string; namespace: string };
+}
+
+/**
+ * Plans, renders and binds every cloud target to its cluster. Everything that can be wrong in
+ * the input (the spec, a context, the kubeconfig) fails here, before any cluster is touched.
+ */
+export async function loadDeploySource(
+  fileArg: string | undefined,
+  options: DeploySourceOptions,
+): Promise<DeploySource> {
+  const out = options.out ?? 'out';
+  const file = givenSpecFile(fileArg, options.file) ?? DEFAULT_SPEC_FILE;
+  const doc = await loadSpecFile(file);
+  const plan =
+    options.plan !== undefined
+      ? ((await readJsonFile(options.plan, 'plan')) as Plan)
+      : planDocument(doc, await loadCatalog(options.catalog));
+  const identitiesFile = options.identities ?? join(out, 'identities.json');
+  const rawIdentities =
+    options.identities !== undefined
+      ? await readJsonFile(identitiesFile, 'identities file')
+      : await readOptionalJson(identitiesFile);
+  const identities: Record<string, WorkloadIdentity> | undefined =
+    rawIdentities === undefined ? undefined : parseIdentities(rawIdentities, identitiesFile);
+  const rendered = render(doc.spec, plan, identities === undefined ? {} : { identities });
+  const placements = cloudPlacements(plan);
+  const recorded = await recordedContexts(out);
+  const contexts = placements.map((p) => contextOf(p, recorded, out));
+  const kubeconfig = loadKubeConfig(kubeconfigFiles(options.kubeconfig));
+  const targets = placements.map((p, i): DeployTarget => {
+    const objects = targetObjects(rendered.files, p.target);
+    const namespace =
+      objects.find((o) => o.kind === 'Namespace')?.metadata.name ?? doc.spec.service.name;
+    const set: ApplySet = {
+      name: doc.spec.service.name,
+      namespace,
+      objects,
+      note: { ...imageAndModel(objects, doc.spec.service.name), cause: `mcml ${VERSION} deploy` },
+    };
+    const cluster = new KubernetesCluster({
+      target: p.target,
+      context: contexts[i]!,
+      kubeconfig,
+      ...(options.requestTimeoutMs === undefined
+        ? {}
+        : { requestTimeoutMs: options.requestTimeoutMs }),
+    });
+    const probe = probeOf(doc.spec, objects, namespace);
+    return { name: p.target, tier: p.tier, cluster, set, ...(probe ? { probe } : {}) };
+  });
+  const first = targets[0]!.set;
+  return {
+    spec: doc.spec,
+    plan,
+    kubeconfig,
+    targets,
+    set: { name: first.name, namespace: first.namespace },
+  };
+}
+
+/** Keeps the targets named (all when none is); an unknown name is a usage error. */
+export function selectTargets(targets: DeployTarget[], names: string[]): DeployTarget[] {
+  if (names.length === 0) return targets;
+  const known = targets.map((t) => t.name);
+  for (const n of names) {
+    if (!known.includes(n)) {
+      throw new McmlError('USAGE', `"${n}" is not a cloud target of the spec`, {
+        hint: `targets: ${known.join(', ')}`,
+      });
+    }
+  }
+  return targets.filter((t) => names.includes(t.name));
+}

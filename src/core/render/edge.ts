@@ -1,0 +1,98 @@
+/**
+ * TLS at the edge (`service.tls`): in every cluster a cert-manager Certificate, a Gateway API
+ * Gateway that terminates TLS with it, and HTTPRoutes: the client-facing names go to the
+ * cluster's front door (or the service without one), the target's own https endpoint name to
+ * its service (for the other clusters' front doors and health checks), and plain HTTP
+ * redirects to HTTPS. The Services then stay inside the cluster (ClusterIP).
+ */
+import type { RenderContext, RenderTarget } from './context.js';
+import { FRONT_DOOR, wantsFrontDoor } from './front-door.js';
+
+type Obj = Record<string, unknown>;
+
+/** Names of the edge objects (one set per cluster, in the service namespace). */
+export const EDGE = {
+  gateway: 'mcml-edge',
+  certificate: 'mcml-edge',
+  secret: 'mcml-edge-tls',
+  route: 'mcml-edge',
+  directRoute: 'mcml-edge-direct',
+  redirectRoute: 'mcml-edge-redirect',
+} as const;
+
+/** Whether the spec asks for TLS at the edge. */
+export function wantsEdge(ctx: RenderContext): boolean {
+  return ctx.spec.service.tls !== undefined;
+}
+
+/** The host of a target's https endpoint, which its own Gateway must answer. */
+function ownHost(t: RenderTarget): string | undefined {
+  const endpoint = t.placement.endpoint ?? t.target.endpoint;
+  if (endpoint === undefined) return undefined;
+  const url = new URL(endpoint);
+  return url.protocol === 'https:' ? url.hostname : undefined;
+}
+
+/** The Gateway, Certificate and HTTPRoutes of one cluster. */
+export function edgeObjects(ctx: RenderContext, t: RenderTarget): Obj[] {
+  const tls = ctx.spec.service.tls!;
+  const own = ownHost(t);
+  const hosts = [...tls.hosts];
+  const direct = own !== undefined && !hosts.includes(own) ? own : undefined;
+  const allHosts = direct === undefined ? hosts : [...hosts, direct];
+  const entry = wantsFrontDoor(ctx) ? FRONT_DOOR.name : ctx.spec.service.name;
+  const route = (name: string, names: string[], section: string, rule: Obj): Obj => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name },
+    spec: {
+      parentRefs: [{ name: EDGE.gateway, sectionName: section }],
+      hostnames: names,
+      rules: [rule],
+    },
+  });
+  const to = (service: string) => ({ backendRefs: [{ name: service, port: 80 }] });
+  return [
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: EDGE.certificate },
+      spec: {
+        secretName: EDGE.secret,
+        dnsNames: allHosts,
+        issuerRef: { name: tls.issuer, kind: tls.issuerKind, group: 'cert-manager.io' },
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      },
+    },
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: EDGE.gateway },
+      spec: {
+        gatewayClassName: tls.gatewayClassName[t.cloud],
+        listeners: [
+          {
+            name: 'https',
+            protocol: 'HTTPS',
+            port: 443,
+            tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: EDGE.secret }] },
+            allowedRoutes: { namespaces: { from: 'Same' } },
+          },
+          {
+            name: 'http',
+            protocol: 'HTTP',
+            port: 80,
+            allowedRoutes: { namespaces: { from: 'Same' } },
+          },
+        ],
+      },
+    },
+    route(EDGE.route, hosts, 'https', to(entry)),
+    ...(direct === undefined
+      ? []
+      : [route(EDGE.directRoute, [direct], 'https', to(ctx.spec.service.name))]),
+    route(EDGE.redirectRoute, allHosts, 'http', {
+      filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }],
+    }),
+  ];
+}

@@ -1,0 +1,143 @@
+/**
+ * The dashboard's Rollout panel in Chromium: waves in order, each target's phase, revision and
+ * gate results — here a rollout where the second wave's health gate failed and rolled back.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDashboardHandler } from '../../src/apps/dashboard/server.js';
+import type { DashboardState, RolloutView } from '../../src/apps/dashboard/state.js';
+import { fakeBackend } from './fake-backend.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let server: Server;
+let base: string;
+let browser: Browser;
+
+const rollout: RolloutView = {
+  state: 'failed',
+  waves: [['azure-east'], ['gcp-central'], ['aws-east']],
+  wave: 2,
+  startedAt: Date.now() - 60_000,
+  finishedAt: Date.now() - 5_000,
+  targets: [
+    {
+      name: 'azure-east',
+      wave: 1,
+      phase: 'done',
+      message: 'at revision 2',
+      revision: 2,
+      gates: [
+        {
+          gate: 'health',
+          ok: true,
+          message: '1 pod(s) ready; model iris answered an inference (2 outputs)',
+        },
+      ],
+    },
+    {
+      name: 'gcp-central',
+      wave: 2,
+      phase: 'rolled-back',
+      message: "rolled back to revision 1's objects (recorded as revision 3)",
+      revision: 3,
+      gates: [
+        { gate: 'health', ok: false, message: 'inference on iris: HTTP 500 model failed to load' },
+      ],
+    },
+    {
+      name: 'aws-east',
+      wave: 3,
+      phase: 'halted',
+      message: 'untouched: an earlier wave failed',
+      gates: [],
+    },
+  ],
+};
+
+beforeAll(async () => {
+  const backend = fakeBackend();
+  const withRollout = {
+    ...backend,
+    state: (): DashboardState => ({ ...backend.state(), rollout }),
+  };
+  const handler = createDashboardHandler({
+    backend: withRollout,
+    adminToken: 'x'.repeat(32),
+    pushIntervalMs: 60_000,
+  });
+  server = createServer((req, res) => {
+    if (!handler(req, res)) {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install it with "apt-get install -y chromium"`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r));
+});
+
+describe('dashboard Rollout panel', () => {
+  it('shows the waves in order, each target phase and its gate results', async () => {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 1400 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/`);
+    const panel = page.locator('[data-testid="rollout"]');
+    await panel.waitFor({ timeout: 10_000 });
+    expect(await panel.getAttribute('data-state')).toBe('failed');
+    await expect.poll(() => panel.locator('.panel-title').textContent()).toMatch(/wave 2 of 3/);
+    const rows = panel.locator('tr[data-rollout-target]');
+    expect(
+      await rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-rollout-target'))),
+    ).toEqual(['azure-east', 'gcp-central', 'aws-east']);
+    expect(await rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-phase')))).toEqual([
+      'done',
+      'rolled-back',
+      'halted',
+    ]);
+    const passed = panel.locator('tr[data-rollout-target="azure-east"] [data-gate="health"]');
+    expect(await passed.getAttribute('data-ok')).toBe('true');
+    expect(await passed.textContent()).toMatch(/answered an inference/);
+    const failed = panel.locator('tr[data-rollout-target="gcp-central"] [data-gate="health"]');
+    expect(await failed.getAttribute('data-ok')).toBe('false');
+    expect(await failed.textContent()).toMatch(/HTTP 500 model failed to load/);
+    expect(
+      await panel.locator('tr[data-rollout-target="gcp-central"] td').nth(3).textContent(),
+    ).toBe('3');
+    await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
+    await panel.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-rollout.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('serves the rollout in the state API', async () => {
+    const res = await fetch(`${base}/_mcml/api/state`);
+    const state = (await res.json()) as DashboardState;
+    expect(state.rollout?.waves).toEqual(rollout.waves);
+    expect(state.rollout?.targets.map((t) => t.phase)).toEqual(['done', 'rolled-back', 'halted']);
+  });
+});
