@@ -134,14 +134,18 @@ function walk(s: JsonSchema, path: string, required: boolean, rows: Row[]): void
     return;
   }
   const variants = s.oneOf ?? s.anyOf;
-  if (variants && variants.every((v) => v.properties?.type?.const !== undefined)) {
+  // A discriminated union (strategy by `type`, infra.state by `backend`): one row per variant.
+  const tagKey = ['type', 'backend'].find((k) =>
+    variants?.every((v) => v.properties?.[k]?.const !== undefined),
+  );
+  if (variants && tagKey !== undefined) {
     row(
-      `one of ${variants.map((v) => `\`type: ${String(v.properties!.type!.const)}\``).join(', ')}`,
+      `one of ${variants.map((v) => `\`${tagKey}: ${String(v.properties![tagKey]!.const)}\``).join(', ')}`,
     );
     for (const v of variants) {
-      const tag = String(v.properties!.type!.const);
+      const tag = String(v.properties![tagKey]!.const);
       for (const [key, value] of Object.entries(v.properties ?? {})) {
-        if (key === 'type') continue;
+        if (key === tagKey) continue;
         walk(value, `${path}.${key} (${tag})`, (v.required ?? []).includes(key), rows);
       }
     }

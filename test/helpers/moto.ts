@@ -94,11 +94,14 @@ async function createUser(
  * actions create the IAM user whose key `credentials` holds); a wrong key or signature is
  * refused as AWS refuses it.
  */
-export async function startMoto(options: { auth?: boolean } = {}): Promise<Moto> {
+export async function startMoto(
+  options: { auth?: boolean; env?: Record<string, string> } = {},
+): Promise<Moto> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env };
   // moto answers plain HTTP; the machine's CA bundle only matters for real AWS.
   delete env.AWS_CA_BUNDLE;
+  Object.assign(env, options.env);
   if (options.auth) env.INITIAL_NO_AUTH_ACTION_COUNT = '3';
   const server = await startServer('moto_server', ['-H', '127.0.0.1', '-p', String(port)], port, {
     env,

@@ -218,14 +218,18 @@ describe('mcml render (CLI)', { timeout: 120_000 }, () => {
     expect(unset.stderr).toMatch(
       /the Terraform variables gcp_project of id-out\/terraform\/gcp are not set/,
     );
-    expect(unset.stderr).toMatch(/terraform\.tfvars\.example/);
-    // out/ has a terraform.tfvars (from an earlier test).
-    const run = await mcml(['infra', 'plan', '-o', 'out'], work, { PATH: '/nonexistent' });
+    expect(unset.stderr).toMatch(/cp id-out\/terraform\/gcp\/terraform\.tfvars\.example/);
+    // out/terraform/gcp has a terraform.tfvars (from an earlier test); azure's comes from TF_VAR_.
+    const run = await mcml(['infra', 'plan', '-o', 'out'], work, {
+      PATH: '/nonexistent',
+      TF_VAR_azure_subscription_id: '00000000-0000-0000-0000-000000000000',
+    });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/neither terraform nor tofu is installed/);
     expect(run.stderr).toMatch(/opentofu\.org/);
-    const missing = await mcml(['infra', 'apply', '-o', 'nothing-here'], work);
+    const missing = await mcml(['infra', 'plan', '-o', 'nothing-here'], work);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/nothing-here\/terraform\/main\.tf does not exist/);
+    expect(missing.stderr).toMatch(/nothing-here\/terraform holds no Terraform root/);
+    expect(missing.stderr).toMatch(/run "mcml render -o nothing-here" first/);
   });
 });

@@ -168,8 +168,12 @@ async function stepsToRun(
   return steps;
 }
 
+/** Terraform's colours only on a terminal: logs in CI stay readable. */
+const colour = (): string[] =>
+  process.stdout.isTTY === true && process.env.NO_COLOR === undefined ? [] : ['-no-color'];
+
 function initArgs(options: InfraCommandOptions): string[] {
-  const args = ['init', '-input=false'];
+  const args = ['init', '-input=false', ...colour()];
   if (options.pluginDir !== undefined) args.push(`-plugin-dir=${options.pluginDir}`);
   for (const c of options.backendConfig ?? []) args.push(`-backend-config=${c}`);
   return args;
@@ -203,6 +207,9 @@ function checkPlanName(name: string | undefined, flag: string): void {
   );
 }
 
+/** The roots that create clusters and so output workload_identities. */
+const CLOUD_ROOTS: readonly TerraformRoot[] = ['aws', 'gcp', 'azure'];
+
 /** Merges every root's workload_identities output into <out>/identities.json. */
 async function writeIdentities(
   bin: string,
@@ -210,8 +217,8 @@ async function writeIdentities(
   out: string,
 ): Promise<string | undefined> {
   const merged: Record<string, unknown> = {};
-  for (const { dir } of steps) {
-    if (!(await exists(join(dir, 'outputs.tf')))) continue;
+  for (const { root, dir } of steps) {
+    if (!CLOUD_ROOTS.includes(root)) continue;
     const r = await run(bin, ['output', '-json', 'workload_identities'], dir, { capture: true });
     if (r.code !== 0) continue;
     Object.assign(merged, JSON.parse(r.stdout) as Record<string, unknown>);
@@ -309,12 +316,17 @@ export async function runInfra(
     }
     const args =
       action === 'plan'
-        ? ['plan', '-input=false', ...(options.save === undefined ? [] : [`-out=${options.save}`])]
+        ? [
+            'plan',
+            '-input=false',
+            ...colour(),
+            ...(options.save === undefined ? [] : [`-out=${options.save}`]),
+          ]
         : planFile !== undefined
-          ? ['apply', '-input=false', planFile]
+          ? ['apply', '-input=false', ...colour(), planFile]
           : options.autoApprove === true
-            ? ['apply', '-input=false', '-auto-approve']
-            : ['apply'];
+            ? ['apply', '-input=false', ...colour(), '-auto-approve']
+            : ['apply', ...colour()];
     const interactive =
       action === 'apply' && planFile === undefined && options.autoApprove !== true;
     const step = await run(tool.bin, args, dir, { interactive });

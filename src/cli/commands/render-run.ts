@@ -1,7 +1,7 @@
 import { McmlError } from '../../core/errors.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Plan } from '../../core/plan/types.js';
-import { render, type WorkloadIdentity } from '../../core/render/index.js';
+import { TERRAFORM_ROOTS, render, type WorkloadIdentity } from '../../core/render/index.js';
 import { readModules, writeOutput } from '../../engines/render/index.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, useColor } from '../output.js';
@@ -122,7 +122,7 @@ export async function runRender(
   const count = (prefix: string) => written.written.filter((p) => p.startsWith(prefix)).length;
   const lines = [
     `${paint('green', '✓', color)} rendered ${written.written.length} files into ${options.out}/`,
-    `  terraform/   ${count('terraform/')} files (${result.modules.length} modules)`,
+    `  terraform/   ${count('terraform/')} files (roots: ${TERRAFORM_ROOTS.filter((r) => `terraform/${r}/main.tf` in result.files).join(', ')}; ${result.modules.length} modules)`,
     `  k8s/         ${count('k8s/')} files (base + ${plan.placements.filter((p) => p.provider !== 'local').length} overlays)`,
     `  monitoring/  ${count('monitoring/')} files`,
   ];
@@ -137,8 +137,8 @@ export async function runRender(
   lines.push(
     '',
     'Next:',
-    `  mcml infra plan -o ${options.out}            # terraform plan of the clusters and buckets`,
-    `  mcml infra apply -o ${options.out}           # the clusters, buckets and identities`,
+    `  mcml infra plan -o ${options.out} --save tfplan   # terraform plan of every root, saved`,
+    `  mcml infra apply -o ${options.out} tfplan         # apply those plans; writes identities.json`,
     `  mcml deploy -f ${file} -o ${options.out}     # every cluster in waves, gated, one status`,
   );
   process.stdout.write(lines.join('\n') + '\n');

@@ -18,7 +18,7 @@ export function registerRender(program: Command): void {
     .option('--plan <file>', 'use this plan JSON ("mcml plan --json") instead of planning')
     .option(
       '--identities <file>',
-      'workload identities: "terraform -chdir=out/terraform output -json workload_identities"',
+      'workload identities: the identities.json "mcml infra apply" writes (or "terraform -chdir=out/terraform/<cloud> output -json workload_identities")',
     )
     .action(async (file: string | undefined, options: RenderCommandOptions) => {
       const { runRender } = await import('./render-run.js');

@@ -122,8 +122,10 @@ resource "google_container_cluster" "this" {
     }
   }
 
+  # A private endpoint needs authorized networks on: with no CIDRs listed, only the cluster's
+  # own network reaches it.
   dynamic "master_authorized_networks_config" {
-    for_each = length(var.api_authorized_cidrs) > 0 ? [1] : []
+    for_each = var.api_private || length(var.api_authorized_cidrs) > 0 ? [1] : []
     content {
       dynamic "cidr_blocks" {
         for_each = var.api_authorized_cidrs
