@@ -9,6 +9,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { AbandonedWrite } from '../ports/object-store.js';
+
+/** An upload nobody resumed for this long is abandoned: the adapters end it on request. */
+export const ABANDONED_AFTER_MS = 24 * 3600_000;
 
 /** The source version an upload belongs to: a different one means start again. */
 export interface SourceVersion {
@@ -74,6 +78,30 @@ export class UploadJournal {
     }
     return out;
   }
+
+  /** One store's records older than ABANDONED_AFTER_MS: nobody resumed them. */
+  async abandoned(store: string): Promise<UploadRecord[]> {
+    const cutoff = Date.now() - ABANDONED_AFTER_MS;
+    return (await this.list(store)).filter((r) => Date.parse(r.startedAt) < cutoff);
+  }
+
+  /** Ends each abandoned upload of one store with `end` (abort, cancel), then forgets it. */
+  async cleanAbandoned(
+    store: string,
+    end: (record: UploadRecord) => Promise<void>,
+  ): Promise<AbandonedWrite[]> {
+    const old = await this.abandoned(store);
+    for (const r of old) {
+      await end(r);
+      await this.delete(store, r.key);
+    }
+    return old.map(abandonedWrite);
+  }
+}
+
+/** What the ObjectStore port reports of an abandoned upload. */
+export function abandonedWrite(r: UploadRecord): AbandonedWrite {
+  return { key: r.key, size: r.version.size, started: new Date(r.startedAt) };
 }
 
 /** The journal directory: MCML_UPLOAD_STATE_DIR, else $XDG_CACHE_HOME/mcml/uploads. */

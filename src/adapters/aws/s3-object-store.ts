@@ -46,7 +46,12 @@ import {
   storeError,
   waitEnd,
 } from '../object-store-common.js';
-import { partSizeFor, type SourceVersion, type UploadJournal } from '../upload-journal.js';
+import {
+  abandonedWrite,
+  partSizeFor,
+  type SourceVersion,
+  type UploadJournal,
+} from '../upload-journal.js';
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
@@ -66,7 +71,6 @@ const MAX_SINGLE_COPY = 5 * 1024 * MIB;
 /** S3's limit on parts per upload. */
 const MAX_PARTS = 10_000;
 /** A journaled upload nobody resumed for this long is abandoned. */
-const ABANDONED_AFTER_MS = 24 * 3600_000;
 
 function unquote(etag: string | undefined): string | undefined {
   return etag?.replace(/^"|"$/g, '');
@@ -452,23 +456,14 @@ export class S3ObjectStore implements ObjectStore {
 
   /** Journaled uploads of this store older than a day: nobody resumed them. */
   async abandoned(): Promise<AbandonedWrite[]> {
-    if (!this.journal) return [];
-    const cutoff = Date.now() - ABANDONED_AFTER_MS;
-    return (await this.journal.list(this.uri))
-      .filter((r) => Date.parse(r.startedAt) < cutoff)
-      .map((r) => ({ key: r.key, size: r.version.size, started: new Date(r.startedAt) }));
+    return this.journal ? (await this.journal.abandoned(this.uri)).map(abandonedWrite) : [];
   }
 
   /** Aborts what `abandoned()` lists (S3 bills stored parts until then). */
   async cleanAbandoned(): Promise<AbandonedWrite[]> {
-    if (!this.journal) return [];
-    const old = await this.abandoned();
-    for (const a of old) {
-      const r = await this.journal.get(this.uri, a.key);
-      if (r) await this.abort(this.full(a.key), r.id);
-      await this.journal.delete(this.uri, a.key);
-    }
-    return old;
+    return this.journal
+      ? this.journal.cleanAbandoned(this.uri, (r) => this.abort(this.full(r.key), r.id))
+      : [];
   }
 
   async delete(key: string): Promise<void> {

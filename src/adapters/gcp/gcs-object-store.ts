@@ -10,7 +10,12 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
 import type { AbandonedWrite } from '../../ports/object-store.js';
-import { partSizeFor, type SourceVersion, type UploadJournal } from '../upload-journal.js';
+import {
+  abandonedWrite,
+  partSizeFor,
+  type SourceVersion,
+  type UploadJournal,
+} from '../upload-journal.js';
 import { McmlError } from '../../core/errors.js';
 import type {
   ByteRange,
@@ -49,7 +54,6 @@ const MIB = 1024 * 1024;
 /** GCS wants chunks in multiples of 256 KiB; this many chunks keeps requests per object sane. */
 const MAX_CHUNKS = 10_000;
 /** A journaled session nobody resumed for this long is abandoned (GCS expires them at 7 days). */
-const ABANDONED_AFTER_MS = 24 * 3600_000;
 
 /** What GCS says about a resumable session. */
 type SessionState = { state: 'open'; persisted: number } | { state: 'gone' };
@@ -366,23 +370,12 @@ export class GcsObjectStore implements ObjectStore {
 
   /** Journaled sessions of this store older than a day: nobody resumed them. */
   async abandoned(): Promise<AbandonedWrite[]> {
-    if (!this.journal) return [];
-    const cutoff = Date.now() - ABANDONED_AFTER_MS;
-    return (await this.journal.list(this.uri))
-      .filter((r) => Date.parse(r.startedAt) < cutoff)
-      .map((r) => ({ key: r.key, size: r.version.size, started: new Date(r.startedAt) }));
+    return this.journal ? (await this.journal.abandoned(this.uri)).map(abandonedWrite) : [];
   }
 
   /** Cancels what `abandoned()` lists. */
   async cleanAbandoned(): Promise<AbandonedWrite[]> {
-    if (!this.journal) return [];
-    const old = await this.abandoned();
-    for (const a of old) {
-      const r = await this.journal.get(this.uri, a.key);
-      if (r) await this.cancel(r.id);
-      await this.journal.delete(this.uri, a.key);
-    }
-    return old;
+    return this.journal ? this.journal.cleanAbandoned(this.uri, (r) => this.cancel(r.id)) : [];
   }
 
   async delete(key: string): Promise<void> {
