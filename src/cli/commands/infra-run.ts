@@ -210,44 +210,55 @@ function checkPlanName(name: string | undefined, flag: string): void {
 /** The roots that create clusters and so output workload_identities. */
 const CLOUD_ROOTS: readonly TerraformRoot[] = ['aws', 'gcp', 'azure'];
 
-/** Merges every root's workload_identities output into <out>/identities.json. */
-async function writeIdentities(
-  bin: string,
-  steps: Step[],
-  out: string,
-): Promise<string | undefined> {
-  const merged: Record<string, unknown> = {};
-  for (const { root, dir } of steps) {
-    if (!CLOUD_ROOTS.includes(root)) continue;
-    const r = await run(bin, ['output', '-json', 'workload_identities'], dir, { capture: true });
-    if (r.code !== 0) continue;
-    Object.assign(merged, JSON.parse(r.stdout) as Record<string, unknown>);
-  }
-  if (Object.keys(merged).length === 0) return undefined;
-  const file = join(out, 'identities.json');
-  await writeFile(file, JSON.stringify(merged, null, 2) + '\n');
-  return file;
+/** The outputs of the cloud roots `mcml` needs after apply, read with one `terraform output` each. */
+interface CloudOutputs {
+  /** workload_identities merged over the roots; empty when none has it. */
+  identities: Record<string, unknown>;
+  /** target → kubeconfig context, or undefined when no root has kubeconfig_commands. */
+  contexts: Record<string, string> | undefined;
 }
 
-/** Merges every root's kubeconfig_commands into <out>/contexts.json (target → context). */
-async function writeContexts(bin: string, steps: Step[], out: string): Promise<string | undefined> {
-  const contexts: Record<string, string> = {};
-  let found = false;
-  for (const { dir } of steps) {
-    if (!(await exists(join(dir, 'outputs.tf')))) continue;
-    const r = await run(bin, ['output', '-json', 'kubeconfig_commands'], dir, { capture: true });
+async function readCloudOutputs(bin: string, steps: Step[]): Promise<CloudOutputs> {
+  const out: CloudOutputs = { identities: {}, contexts: undefined };
+  for (const { root, dir } of steps) {
+    if (!CLOUD_ROOTS.includes(root)) continue;
+    const r = await run(bin, ['output', '-json'], dir, { capture: true });
     if (r.code !== 0) continue;
-    found = true;
+    let outputs: Record<string, { value?: unknown } | undefined>;
     try {
-      Object.assign(contexts, contextsFromCommands(JSON.parse(r.stdout)));
+      outputs = JSON.parse(r.stdout) as typeof outputs;
     } catch {
-      // not JSON: mcml deploy then asks for targets[].context
+      continue; // not JSON: mcml deploy then asks for targets[].context
+    }
+    Object.assign(out.identities, outputs.workload_identities?.value ?? {});
+    if (outputs.kubeconfig_commands !== undefined) {
+      out.contexts = {
+        ...out.contexts,
+        ...contextsFromCommands(outputs.kubeconfig_commands.value),
+      };
     }
   }
-  if (!found) return undefined;
-  const file = join(out, 'contexts.json');
-  await writeFile(file, JSON.stringify(contexts, null, 2) + '\n');
-  return file;
+  return out;
+}
+
+/** Writes <out>/identities.json and <out>/contexts.json from the outputs; says where. */
+async function writeCloudOutputs(outputs: CloudOutputs, out: string): Promise<void> {
+  if (Object.keys(outputs.identities).length > 0) {
+    const file = join(out, 'identities.json');
+    await writeFile(file, JSON.stringify(outputs.identities, null, 2) + '\n');
+    process.stdout.write(
+      `\nWorkload identities written to ${file}. Render the manifests with them:\n` +
+        `  mcml render -o ${out} --identities ${file}\n`,
+    );
+  }
+  if (outputs.contexts !== undefined) {
+    const file = join(out, 'contexts.json');
+    await writeFile(file, JSON.stringify(outputs.contexts, null, 2) + '\n');
+    process.stdout.write(
+      `Kubeconfig contexts of the clusters written to ${file} (mcml deploy uses them).\n` +
+        `Add the clusters to your kubeconfig with: terraform -chdir=<root> output kubeconfig_commands\n`,
+    );
+  }
 }
 
 /**
@@ -352,19 +363,6 @@ export async function runInfra(
     );
   }
   if (action === 'apply') {
-    const file = await writeIdentities(tool.bin, steps, options.out);
-    if (file !== undefined) {
-      process.stdout.write(
-        `\nWorkload identities written to ${file}. Render the manifests with them:\n` +
-          `  mcml render -o ${options.out} --identities ${file}\n`,
-      );
-    }
-    const contexts = await writeContexts(tool.bin, steps, options.out);
-    if (contexts !== undefined) {
-      process.stdout.write(
-        `Kubeconfig contexts of the clusters written to ${contexts} (mcml deploy uses them).\n` +
-          `Add the clusters to your kubeconfig with: terraform -chdir=<root> output kubeconfig_commands\n`,
-      );
-    }
+    await writeCloudOutputs(await readCloudOutputs(tool.bin, steps), options.out);
   }
 }
