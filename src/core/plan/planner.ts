@@ -30,6 +30,7 @@ import {
   type PlacementCloud,
   type Plan,
 } from './types.js';
+import { formatDecimal } from '../decimal.js';
 
 type PathKey = string | number;
 
@@ -145,7 +146,7 @@ function describeOffering(o: Offering): string {
 
 function money(x: number): string {
   const digits = x !== 0 && Math.abs(x) < 1 ? 4 : 2;
-  return `$${x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  return `$${formatDecimal(x, digits)}`;
 }
 
 /** Continent of a jurisdiction, to price egress of data that starts there. */
