@@ -55,7 +55,7 @@ export async function buildDist(root = repo): Promise<number> {
     metafile: true,
     write: false,
     logLevel: 'warning',
-    plugins: [ownModulesStayFiles(src)],
+    plugins: [ownModulesStayFiles(src), englishZod()],
   });
   for (const file of node.outputFiles) {
     mkdirSync(dirname(file.path), { recursive: true });
@@ -95,6 +95,23 @@ function ownModulesStayFiles(src: string): Plugin {
         if (args.path.startsWith('./') || args.path.startsWith('../')) return external;
         return BUNDLED.test(args.path) ? undefined : external;
       });
+    },
+  };
+}
+
+/**
+ * zod's `locales` namespace re-exports the error messages of ~50 languages (a third of its
+ * code), which no tree shaking can drop from a namespace; mcml speaks English (`en` is zod's
+ * default), so only that one is bundled.
+ */
+function englishZod(): Plugin {
+  return {
+    name: 'english-zod',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+        contents: 'export { default as en } from "./en.js";\n',
+        resolveDir: dirname(args.path),
+      }));
     },
   };
 }
