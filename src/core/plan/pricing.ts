@@ -3,6 +3,7 @@
  * every phase (candidates, strategies, placements, data transfers, the per-cloud comparison).
  */
 import type { Catalog, EgressKind, Offering } from '../catalog/types.js';
+import { formatDecimal } from '../decimal.js';
 import { memoryGiB } from '../spec/parse.js';
 import type { GpuModel, Jurisdiction, Spec } from '../spec/schema.js';
 import type { Cloud } from './types.js';
@@ -113,7 +114,7 @@ export function describeOffering(o: Offering): string {
 
 export function money(x: number): string {
   const digits = x !== 0 && Math.abs(x) < 1 ? 4 : 2;
-  return `$${x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  return `$${formatDecimal(x, digits)}`;
 }
 
 /** Continent of a jurisdiction, to price egress of data that starts there. */
