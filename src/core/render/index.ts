@@ -14,7 +14,7 @@ import {
   route53ChangeBatch,
   wantsRoute53,
 } from './dns.js';
-import { frontDoorWarnings } from './front-door.js';
+import { frontDoorWarnings, wantsFrontDoor } from './front-door.js';
 import { renderKubernetes } from './kubernetes.js';
 import { renderMonitoring } from './monitoring.js';
 import { renderTerraform } from './terraform.js';
@@ -64,9 +64,12 @@ function renderDns(ctx: RenderContext, warnings: string[]): Record<string, strin
   const tiers = failoverTiers(ctx);
   const unknown = tiers.filter((t) => t.host === undefined).map((t) => t.target);
   if (unknown.length > 0) {
+    const why = wantsFrontDoor(ctx)
+      ? `the DNS failover records point at each cluster's front door, whose address ${unknown.join(', ')} will have only after "mcml deploy"`
+      : `${unknown.join(', ')} ha${unknown.length === 1 ? 's' : 've'} no endpoint in mcml.yaml`;
     warnings.push(
-      `dns: ${unknown.join(', ')} ha${unknown.length === 1 ? 's' : 've'} no endpoint in mcml.yaml, so dns/ is not written; ` +
-        'terraform/dns/ takes their load balancer names as variables (lb_host_*): after "mcml deploy", "mcml infra apply --root dns" fills them from terraform.tfvars or TF_VAR_lb_host_*',
+      `dns: ${why}, so dns/ is not written; ` +
+        'terraform/dns/ takes those load balancer names as variables (lb_host_*): after "mcml deploy", "mcml infra apply --root dns" fills them from terraform.tfvars or TF_VAR_lb_host_*',
     );
     return {};
   }
