@@ -234,6 +234,21 @@ describe('Route 53 failover records with the in-cluster front doors (front-door 
     );
   });
 
+  it('with another DNS provider: no records rendered, and render says where the name must point', () => {
+    for (const mode of ['front-door', 'both']) {
+      const other = loadSpec('three-clouds.yaml', (t) =>
+        t.replace('mode: both', `mode: ${mode}`).replace('provider: route53', 'provider: clouddns'),
+      );
+      const r = render(other, threeCloudsPlan(other));
+      expect(Object.keys(r.files).filter((p) => /^(dns|terraform\/dns)\//.test(p))).toEqual([]);
+      expect(r.warnings.join('\n')).toMatch(
+        mode === 'both'
+          ? /dns: render writes failover records for Route 53 only; with clouddns, "mcml failover" \(mode both\) points ml\.example\.com at the active target's service, past the in-cluster front doors/
+          : /dns: render writes failover records for Route 53 only; with clouddns, point ml\.example\.com at the clusters' front doors \(kubectl -n ml-inference get service mcml-front-door in each cluster\) yourself/,
+      );
+    }
+  });
+
   it('the front door prefers its own target, then the next tiers', () => {
     const own = parseYaml(files['k8s/overlays/gcp-secondary/front-door-mcml.yaml']!);
     expect(own.targets.map((t: any) => [t.name, t.endpoint])).toEqual([
