@@ -407,6 +407,9 @@ describe('monitoring', () => {
       'cloud:mcml_request_errors:ratio_rate5m',
       'mcml_active_target',
       'target:mcml_ready_replicas:count',
+      // Each cluster's front door: its traffic and where it sends it.
+      'sum by (front_door, code) (rate(mcml_proxy_requests_total{job="mcml-front-door"}[5m]))',
+      'mcml_active_target{job="mcml-front-door"} == 1',
     ]) {
       expect(exprs).toContain(m);
     }

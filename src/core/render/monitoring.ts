@@ -27,6 +27,7 @@ export const METRICS = {
   targetUp: 'mcml_target_up',
   activeTarget: 'mcml_active_target',
   failovers: 'mcml_failovers_total',
+  proxyRequests: 'mcml_proxy_requests_total',
 } as const;
 
 /** GPU series of NVIDIA's DCGM exporter (its default counters) that the rules and dashboard use. */
@@ -578,6 +579,35 @@ function dashboard(ctx: RenderContext): string {
           },
         ],
         'celsius',
+      ),
+    );
+  }
+  if (wantsFrontDoor(ctx)) {
+    const fd = `job=${promString(FRONT_DOOR.job)}`;
+    panels.push(
+      panel(
+        'Front doors: requests/s by cluster and status',
+        'timeseries',
+        { x: 0, y: 32, w: 12, h: 8 },
+        [
+          {
+            expr: `sum by (${FRONT_DOOR_LABELS.target}, code) (rate(${METRICS.proxyRequests}{${fd}}[5m]))`,
+            legendFormat: `{{${FRONT_DOOR_LABELS.target}}} {{code}}`,
+          },
+        ],
+        'reqps',
+      ),
+      panel(
+        'Front doors: where each sends traffic',
+        'stat',
+        { x: 12, y: 32, w: 12, h: 8 },
+        [
+          {
+            expr: `${METRICS.activeTarget}{${fd}} == 1`,
+            legendFormat: `{{${FRONT_DOOR_LABELS.target}}} → {{target}}`,
+          },
+        ],
+        'none',
       ),
     );
   }
