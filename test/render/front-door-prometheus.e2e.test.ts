@@ -191,6 +191,16 @@ async function startPrometheus(
     { timeoutMs: 60_000, installHint: PROM_HINT },
   );
   stops.push(() => prom.stop());
+  // The port opens before the TSDB and rules are loaded: the API answers 503 until ready.
+  await until(
+    `${name} Prometheus ready`,
+    () =>
+      fetch(`http://127.0.0.1:${port}/-/ready`).then(
+        (r) => r.status,
+        () => 0,
+      ),
+    (s) => s === 200,
+  );
   return prom;
 }
 
