@@ -22,7 +22,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { render } from '../../src/core/render/index.js';
 import { startUpstream, type Upstream } from '../failover/upstreams.js';
 import { freePort, startServer, type RunningServer } from '../helpers/process.js';
-import { composeArgv, containerEnv, readImageConfig } from '../production/kubelet.js';
+import { frontDoorCommand, readImageConfig } from '../production/kubelet.js';
 import { buildOverlays } from '../production/rendered.js';
 import { loadSpec, REPO, threeCloudsPlan } from './fixtures.js';
 
@@ -68,39 +68,18 @@ function rendered(): Record<string, string> {
 /** Starts a cluster's front door as its kubelet would: ConfigMap mounted, argv composed. */
 async function startFrontDoor(target: string, objects: Obj[]): Promise<number> {
   const image = readImageConfig(join(REPO, 'Dockerfile'));
-  const deployment = objects.find(
-    (o) => o.kind === 'Deployment' && o.metadata.name === 'mcml-front-door',
-  )!;
-  const pod = deployment.spec.template.spec as Obj;
-  const container = (pod.containers as Obj[])[0]!;
   const root = join(scratch, target);
-  for (const m of container.volumeMounts as Obj[]) {
-    const volume = (pod.volumes as Obj[]).find((v) => v.name === m.name)!;
-    const cm = objects.find(
-      (o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name,
-    )!;
-    mkdirSync(join(root, m.mountPath as string), { recursive: true });
-    for (const [key, text] of Object.entries(cm.data as Record<string, string>)) {
-      // What cluster DNS and the other clusters' load balancers would answer.
-      let local = text.replace(IN_CLUSTER, upstreams[target]!.url);
-      for (const [name, url] of Object.entries(PUBLIC)) {
-        local = local.replaceAll(url, upstreams[name]!.url);
-      }
-      writeFileSync(join(root, m.mountPath as string, key), local);
-    }
-  }
-  const env = containerEnv(image, container);
-  expect(env.TARGET).toBe(target);
   const port = await freePort();
-  const argv = composeArgv(image, container, env).map((a, i, all) =>
-    a.startsWith('/etc/mcml/')
-      ? join(root, a)
-      : all[i - 1] === '--port'
-        ? String(port)
-        : all[i - 1] === '--host'
-          ? '127.0.0.1'
-          : a,
-  );
+  const { env, argv } = frontDoorCommand(image, objects, root, {
+    // What cluster DNS and the other clusters' load balancers would answer.
+    rewrite: (text) =>
+      Object.entries(PUBLIC).reduce(
+        (t, [name, url]) => t.replaceAll(url, upstreams[name]!.url),
+        text.replace(IN_CLUSTER, upstreams[target]!.url),
+      ),
+    flags: { '--port': String(port), '--host': '127.0.0.1' },
+  });
+  expect(env.TARGET).toBe(target);
   const [bin, ...args] = argv;
   const child = spawn(bin === 'node' ? process.execPath : bin!, args, {
     cwd: REPO,
