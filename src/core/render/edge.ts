@@ -2,8 +2,9 @@
  * TLS at the edge (`service.tls`): in every cluster a cert-manager Certificate, a Gateway API
  * Gateway that terminates TLS with it, and HTTPRoutes: the client-facing names go to the
  * cluster's front door (or the service without one), the target's own https endpoint name to
- * its service (for the other clusters' front doors and health checks), and plain HTTP
- * redirects to HTTPS. The Services then stay inside the cluster (ClusterIP).
+ * its service (for the other clusters' front doors and health checks), the health path by
+ * address (no hostname) to the front door for the DNS failover records' health checks, and
+ * plain HTTP redirects to HTTPS. The Services then stay inside the cluster (ClusterIP).
  */
 import type { RenderContext, RenderTarget } from './context.js';
 import { FRONT_DOOR, wantsFrontDoor } from './front-door.js';
