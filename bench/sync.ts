@@ -9,7 +9,8 @@
  *   (f) 1 × 2 GiB                local → S3, S3 → Azure; rclone at its defaults and at equal
  *                                concurrency; peak RSS
  *   (g) resume                   kill -9 at ~50% of a 2 GiB local → S3 upload, rerun: bytes
- *                                sent again and total time, rclone in the same situation
+ *                                sent again, total time and the rerun's peak RSS, rclone in
+ *                                the same situation
  * (b) and (f) run rclone twice: at its defaults, and at mcml's concurrency (16 objects, 4 parts
  * per object). (c) compares with `rclone copy --checksum`. --repeat N runs (a) N times,
  * alternating the tools, and reports the median and spread. Every figure carries the load
@@ -288,6 +289,7 @@ async function main() {
         r.seconds.toFixed(1),
         (killedAfter + r.seconds).toFixed(1),
         ((firstSent + resent - bigSize) / MIB).toFixed(0),
+        r.rssMiB.toFixed(0),
         String(load),
       ]);
       process.stderr.write(`(g) ${tool}: ${resumeRows[resumeRows.length - 1]!.join(' | ')}\n`);
@@ -455,6 +457,7 @@ async function main() {
         'rerun s',
         'total s',
         'MiB sent beyond the object',
+        'rerun peak RSS MiB',
         'load',
       ],
       resumeRows,
