@@ -566,6 +566,29 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
+/**
+ * Over TLS, object bytes are not hashed a second time for the request signature: PutObject
+ * and UploadPart carry Content-MD5 (S3 checks it) and TLS authenticates the body, so they sign
+ * `UNSIGNED-PAYLOAD` (as S3 allows) instead of a sha256 of every byte; mcml's own sha256 is
+ * computed once, upstream. Plain-HTTP endpoints (emulators) keep the signed payload, the
+ * only thing that authenticates a body there.
+ */
+export function unsignedPayloadOverTls(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const request = args.request as { protocol?: string; headers?: Record<string, string> };
+      if (
+        request.protocol === 'https:' &&
+        request.headers &&
+        (context.commandName === 'UploadPartCommand' || context.commandName === 'PutObjectCommand')
+      )
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'mcmlUnsignedPayloadOverTls' },
+  );
+}
+
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
