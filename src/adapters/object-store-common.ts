@@ -249,6 +249,18 @@ export async function readUpTo(
   stream: Readable,
   limit: number,
 ): Promise<{ buffer: Buffer; ended: boolean }> {
+  const { chunks, ended } = await readChunks(stream, limit);
+  return { buffer: Buffer.concat(chunks), ended };
+}
+
+/**
+ * Like readUpTo, but the chunks as they came (no copy): a part made of them is hashed chunk by
+ * chunk and sent from a stream over them.
+ */
+export async function readChunks(
+  stream: Readable,
+  limit: number,
+): Promise<{ chunks: Buffer[]; length: number; ended: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   return new Promise((resolve, reject) => {
@@ -263,7 +275,7 @@ export async function readUpTo(
     };
     const onEnd = () => {
       cleanup();
-      resolve({ buffer: Buffer.concat(chunks), ended: true });
+      resolve({ chunks, length: size, ended: true });
     };
     const onReadable = () => {
       let chunk: Buffer | null;
@@ -281,7 +293,7 @@ export async function readUpTo(
         // A failure before the next consumer attaches stays in `stream.errored`, which that
         // consumer (an async iterator or pipe) reports; it must not crash the process.
         if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
-        resolve({ buffer: Buffer.concat(chunks), ended: false });
+        resolve({ chunks, length: size, ended: false });
       }
     };
     stream.on('readable', onReadable);

@@ -9,7 +9,7 @@
  * so this returns undefined and residency uses the region from the spec.
  */
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   BlobSASPermissions,
   StorageSharedKeyCredential,
@@ -34,9 +34,7 @@ import {
   copyError,
   HashingStream,
   hashingFor,
-  PartBuffers,
-  readInto,
-  readUpTo,
+  readChunks,
   SHA256_METADATA_KEY,
   statCopied,
   statusOf,
@@ -173,9 +171,9 @@ export class AzureBlobObjectStore implements ObjectStore {
     const blob = this.blob(key);
     const blockSize = partSizeFor(options.size, this.blockSize, MAX_BLOCKS);
     // Read the first block: if the body ends within it, one Put Blob does it all.
-    const head = await readUpTo(body, blockSize + 1);
-    if (head.ended) return this.putSingle(key, blob, head.buffer, options);
-    body.unshift(head.buffer);
+    const head = await readChunks(body, blockSize + 1);
+    if (head.ended) return this.putSingle(key, blob, Buffer.concat(head.chunks), options);
+    for (let i = head.chunks.length - 1; i >= 0; i--) body.unshift(head.chunks[i]);
     return this.putBlocks(key, blob, body, blockSize, options);
   }
 
@@ -226,7 +224,6 @@ export class AzureBlobObjectStore implements ObjectStore {
       Buffer.from(
         `${run}-${blockSize.toString(16).padStart(8, '0')}-${String(index).padStart(6, '0')}`,
       ).toString('base64');
-    const buffers = new PartBuffers(blockSize, this.concurrency + 1);
     const ids: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
@@ -235,24 +232,21 @@ export class AzureBlobObjectStore implements ObjectStore {
       const staged = await this.staged(blob, resumable);
       for (let index = 0; ; index++) {
         options.signal?.throwIfAborted();
-        const target = await buffers.take();
-        const { length, ended } = await readInto(hashing, target);
-        if (length === 0) {
-          buffers.give(target);
-          break;
-        }
-        const buffer = target.subarray(0, length);
+        // The block is the chunks as they came: hashed one by one and sent from a stream over
+        // them (made again for a retry), never copied into one buffer.
+        const { chunks, length, ended } = await readChunks(hashing, blockSize);
+        if (length === 0) break;
         const id = blockId(index);
         ids.push(id);
         if (staged.get(id) === length) {
           resumedBytes += length;
           options.onResumed?.(length);
-          buffers.give(target);
         } else {
-          const md5 = createHash('md5').update(buffer).digest();
+          const md5 = createHash('md5');
+          for (const c of chunks) md5.update(c);
           const p = blob
-            .stageBlock(id, buffer, length, {
-              transactionalContentMD5: md5,
+            .stageBlock(id, () => Readable.from(chunks), length, {
+              transactionalContentMD5: md5.digest(),
               ...(options.signal ? { abortSignal: options.signal } : {}),
             })
             .then(
@@ -260,8 +254,7 @@ export class AzureBlobObjectStore implements ObjectStore {
               (e: unknown) => {
                 failure ??= e;
               },
-            )
-            .finally(() => buffers.give(target));
+            );
           inFlight.add(p);
           void p.finally(() => inFlight.delete(p));
           if (inFlight.size >= this.concurrency) await Promise.race(inFlight);
