@@ -9,12 +9,13 @@
  *   (f) 1 × 2 GiB                local → S3, S3 → Azure; rclone at its defaults and at equal
  *                                concurrency; peak RSS
  *   (g) resume                   kill -9 at ~50% of a 2 GiB local → S3 upload, rerun: bytes
- *                                sent again and total time, rclone in the same situation
+ *                                sent again, total time and the rerun's peak RSS, rclone in
+ *                                the same situation
  * (b) and (f) run rclone twice: at its defaults, and at mcml's concurrency (16 objects, 4 parts
- * per object). (c) compares with `rclone copy --checksum`. --repeat N runs (a) N times,
+ * per object). (c) compares with `rclone copy --checksum`. --repeat N runs (a), (b) and (f) N times,
  * alternating the tools, and reports the median and spread. Every figure carries the load
  * average (/proc/loadavg) at its end: the machine is shared.
- * Flags: --small (b at 32 MiB, f/g at 256 MiB), --objects N (c), --repeat N (a),
+ * Flags: --small (b at 32 MiB, f/g at 256 MiB), --objects N (c), --repeat N (a, b, f),
  * --only a,b,c,d,e,f,g (default a,b,c,d,e: the 2 GiB cases f and g take long, run them apart),
  * or MCML_BENCH_ONLY=f,g.
  * Build first (npm run build): mcml runs as `node bin/mcml`, rclone as `env -u AWS_CA_BUNDLE rclone`.
@@ -288,6 +289,7 @@ async function main() {
         r.seconds.toFixed(1),
         (killedAfter + r.seconds).toFixed(1),
         ((firstSent + resent - bigSize) / MIB).toFixed(0),
+        r.rssMiB.toFixed(0),
         String(load),
       ]);
       process.stderr.write(`(g) ${tool}: ${resumeRows[resumeRows.length - 1]!.join(' | ')}\n`);
@@ -313,15 +315,19 @@ async function main() {
     }
     const large = async (id: string, label: string, count: number, size: number) => {
       const dir = await makeTree(`tree-${id}`, count, size);
-      for (const [tool, args] of [
+      const tools = [
         ['rclone (defaults)', []],
         ['rclone', EQUAL],
         ['mcml', []],
-      ] as const) {
-        const b = await bucket();
-        const c = await container();
-        await run(`${label} local → S3`, tool, local(dir), [s3loc(b, 'x')], [...args]);
-        await run(`${label} S3 → Azure`, tool, s3loc(b, 'x'), [azloc(c, 'x')], [...args]);
+      ] as const;
+      for (let rep = 0; rep < repeat; rep++) {
+        // Alternate the order, so drifting load does not favour one tool.
+        for (const [tool, args] of rep % 2 === 0 ? tools : [...tools].reverse()) {
+          const b = await bucket();
+          const c = await container();
+          await run(`${label} local → S3`, tool, local(dir), [s3loc(b, 'x')], [...args]);
+          await run(`${label} S3 → Azure`, tool, s3loc(b, 'x'), [azloc(c, 'x')], [...args]);
+        }
       }
       await rm(dir, { recursive: true, force: true });
     };
@@ -421,26 +427,38 @@ async function main() {
   if (repeat > 1) {
     // Median and spread (min–max) of the repeated runs, and the ratio of the medians.
     const groups = new Map<string, number[]>();
-    for (const r of results.filter((x) => x.scenario.startsWith('(a)')))
+    for (const r of results.filter((x) => /^\((a|b|f)\)/.test(x.scenario)))
       groups.set(`${r.scenario}\t${r.tool}`, [
         ...(groups.get(`${r.scenario}\t${r.tool}`) ?? []),
         r.seconds,
       ]);
     const summary = [...groups].map(([k, xs]) => {
       const [scenario, tool] = k.split('\t') as [string, string];
-      const peer = groups.get(`${scenario}\trclone`);
+      const vs = (peerTool: string) => {
+        const peer = groups.get(`${scenario}\t${peerTool}`);
+        return tool === 'mcml' && peer ? `${(median(peer) / median(xs)).toFixed(2)}×` : '';
+      };
       return [
         scenario,
         tool,
         String(xs.length),
         median(xs).toFixed(2),
         `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`,
-        tool === 'mcml' && peer ? `${(median(peer) / median(xs)).toFixed(2)}×` : '',
+        vs('rclone'),
+        vs('rclone (defaults)'),
       ];
     });
     console.log('');
     printTable(
-      ['scenario', 'tool', 'runs', 'median s', 'spread s', 'vs rclone (medians)'],
+      [
+        'scenario',
+        'tool',
+        'runs',
+        'median s',
+        'spread s',
+        'vs rclone (medians)',
+        'vs rclone defaults (medians)',
+      ],
       summary,
     );
   }
@@ -455,6 +473,7 @@ async function main() {
         'rerun s',
         'total s',
         'MiB sent beyond the object',
+        'rerun peak RSS MiB',
         'load',
       ],
       resumeRows,

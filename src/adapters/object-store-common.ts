@@ -10,58 +10,57 @@ import type { ObjectInfo, WriteOptions } from '../ports/object-store.js';
 /** The metadata entry that carries the content's hex sha256 on every store. */
 export const SHA256_METADATA_KEY = 'sha256';
 
-/** Digests of a stream: sha256 and md5 of the whole, md5 of each `partSize` slice. */
+/** Digests of a stream: sha256 of the whole, md5 of the whole when asked for, the size. */
 export interface StreamDigests {
   sha256: string;
-  md5: string;
+  /** Present when the stream was asked to compute it. */
+  md5?: string;
   size: number;
-  /** MD5 of each part, when a partSize was given (for S3 multipart ETags). */
-  partMd5s: Buffer[];
 }
 
-/** A pass-through that hashes what flows through it. `digests()` is valid after 'end'. */
+export interface HashingOptions {
+  /**
+   * The caller already hashes these bytes as it streams them (WriteOptions.bodySha256): take
+   * the sha256 from it once the stream ended instead of hashing every byte a second time.
+   */
+  upstreamSha256?: () => string | undefined;
+  /** Also compute the MD5 of the whole (default false). */
+  md5?: boolean;
+}
+
+/**
+ * A pass-through that hashes what flows through it (sha256 unless the caller hashes upstream,
+ * MD5 when asked) and always counts the bytes itself. `digests()` is valid after 'end'.
+ */
 export class HashingStream extends Transform {
-  private readonly sha = createHash('sha256');
-  private readonly md5 = createHash('md5');
-  private part: Hash | undefined;
-  private partFill = 0;
-  private readonly parts: Buffer[] = [];
+  private readonly sha: Hash | undefined;
+  private readonly md5: Hash | undefined;
   private bytes = 0;
   private result: StreamDigests | undefined;
 
-  constructor(private readonly partSize = 0) {
+  constructor(private readonly options: HashingOptions = {}) {
     super();
-    if (partSize > 0) this.part = createHash('md5');
+    this.sha = options.upstreamSha256 ? undefined : createHash('sha256');
+    this.md5 = options.md5 ? createHash('md5') : undefined;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.sha.update(chunk);
-    this.md5.update(chunk);
+    this.sha?.update(chunk);
+    this.md5?.update(chunk);
     this.bytes += chunk.length;
-    if (this.part) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        const take = Math.min(this.partSize - this.partFill, chunk.length - offset);
-        this.part.update(chunk.subarray(offset, offset + take));
-        this.partFill += take;
-        offset += take;
-        if (this.partFill === this.partSize) {
-          this.parts.push(this.part.digest());
-          this.part = createHash('md5');
-          this.partFill = 0;
-        }
-      }
-    }
     done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.part && this.partFill > 0) this.parts.push(this.part.digest());
+    const sha256 = this.sha ? this.sha.digest('hex') : this.options.upstreamSha256?.();
+    if (sha256 === undefined) {
+      done(new McmlError('INTERNAL', 'the upstream sha256 was not ready when the body ended'));
+      return;
+    }
     this.result = {
-      sha256: this.sha.digest('hex'),
-      md5: this.md5.digest('hex'),
+      sha256,
+      ...(this.md5 ? { md5: this.md5.digest('hex') } : {}),
       size: this.bytes,
-      partMd5s: this.parts,
     };
     done();
   }
@@ -71,6 +70,23 @@ export class HashingStream extends Transform {
     if (!this.result) throw new McmlError('INTERNAL', 'digests requested before the stream ended');
     return this.result;
   }
+}
+
+/** Options for a HashingStream fed by a write's body: MD5 on request, sha256 from upstream. */
+export function hashingFor(options: WriteOptions, md5 = false): HashingOptions {
+  return {
+    ...(options.bodySha256 ? { upstreamSha256: options.bodySha256 } : {}),
+    ...(md5 ? { md5: true } : {}),
+  };
+}
+
+/** Hex sha256 and MD5 of one buffer (a whole small object). */
+export function bufferDigests(
+  buffer: Buffer,
+  options: WriteOptions,
+): { sha256: string; md5: string; size: number } {
+  const sha256 = options.bodySha256?.() ?? createHash('sha256').update(buffer).digest('hex');
+  return { sha256, md5: createHash('md5').update(buffer).digest('hex'), size: buffer.length };
 }
 
 /** The ETag S3 gives a multipart object: md5 of the parts' md5s, "-", number of parts. */
@@ -233,6 +249,18 @@ export async function readUpTo(
   stream: Readable,
   limit: number,
 ): Promise<{ buffer: Buffer; ended: boolean }> {
+  const { chunks, ended } = await readChunks(stream, limit);
+  return { buffer: Buffer.concat(chunks), ended };
+}
+
+/**
+ * Like readUpTo, but the chunks as they came (no copy): a part made of them is hashed chunk by
+ * chunk and sent from a stream over them.
+ */
+export async function readChunks(
+  stream: Readable,
+  limit: number,
+): Promise<{ chunks: Buffer[]; length: number; ended: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   return new Promise((resolve, reject) => {
@@ -247,7 +275,7 @@ export async function readUpTo(
     };
     const onEnd = () => {
       cleanup();
-      resolve({ buffer: Buffer.concat(chunks), ended: true });
+      resolve({ chunks, length: size, ended: true });
     };
     const onReadable = () => {
       let chunk: Buffer | null;
@@ -265,7 +293,7 @@ export async function readUpTo(
         // A failure before the next consumer attaches stays in `stream.errored`, which that
         // consumer (an async iterator or pipe) reports; it must not crash the process.
         if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
-        resolve({ buffer: Buffer.concat(chunks), ended: false });
+        resolve({ chunks, length: size, ended: false });
       }
     };
     stream.on('readable', onReadable);
@@ -273,6 +301,97 @@ export async function readUpTo(
     stream.on('error', onError);
     if (stream.readableEnded) onEnd();
   });
+}
+
+/**
+ * Fills `target` from a stream (one copy, into memory the caller reuses part after part) until
+ * it is full or the stream ends, leaving the rest in the stream.
+ */
+export async function readInto(
+  stream: Readable,
+  target: Buffer,
+): Promise<{ length: number; ended: boolean }> {
+  let size = 0;
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve({ length: size, ended: true });
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while (size < target.length && (chunk = stream.read() as Buffer | null) !== null) {
+        const room = target.length - size;
+        if (chunk.length > room) {
+          stream.unshift(chunk.subarray(room));
+          chunk = chunk.subarray(0, room);
+        }
+        chunk.copy(target, size);
+        size += chunk.length;
+      }
+      if (size >= target.length) {
+        cleanup();
+        if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+        resolve({ length: size, ended: false });
+      }
+    };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    if (stream.readableEnded) onEnd();
+  });
+}
+
+/**
+ * Pipes a write's body (perhaps partly read already) into a hashing stream, passing on a
+ * failure the body had before anyone listened: a pipe alone would wait for it forever.
+ */
+export function feed(body: Readable, into: Transform): void {
+  body.on('error', (e) => into.destroy(e));
+  if (body.errored) into.destroy(body.errored);
+  else if (body.destroyed && !body.readableEnded)
+    into.destroy(new Error('the body was closed before its end'));
+  else body.pipe(into);
+}
+
+/**
+ * Part-sized buffers reused from part to part: at most `count` exist, so a write holds
+ * partSize × count bytes whatever the object size, and no part allocates (and page-faults in)
+ * fresh memory.
+ */
+export class PartBuffers {
+  private readonly free: Buffer[] = [];
+  private made = 0;
+  private readonly waiting: ((b: Buffer) => void)[] = [];
+  constructor(
+    private readonly size: number,
+    private readonly count: number,
+  ) {}
+
+  /** A buffer, once one is free. */
+  async take(): Promise<Buffer> {
+    const b = this.free.pop();
+    if (b) return b;
+    if (this.made < this.count) {
+      this.made++;
+      return Buffer.allocUnsafeSlow(this.size);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(buffer: Buffer): void {
+    const w = this.waiting.shift();
+    if (w) w(buffer);
+    else this.free.push(buffer);
+  }
 }
 
 /** Throws INTEGRITY when what was written differs from what the caller said it would be. */

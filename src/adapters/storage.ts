@@ -96,7 +96,7 @@ export async function openLocation(
       });
     }
     case 's3': {
-      const [{ S3Client }, { S3ObjectStore }] = await Promise.all([
+      const [{ S3Client }, { S3ObjectStore, unsignedPayloadOverTls }] = await Promise.all([
         import('@aws-sdk/client-s3'),
         import('./aws/s3-object-store.js'),
       ]);
@@ -118,6 +118,7 @@ export async function openLocation(
         ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
         ...(o.credentials ? { credentials: o.credentials } : {}),
       });
+      unsignedPayloadOverTls(client);
       const journal = await journalFor(options, env);
       return new S3ObjectStore({
         client,

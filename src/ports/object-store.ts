@@ -26,6 +26,19 @@ export interface WriteOptions {
   size?: number;
   /** Hex sha256 to store as metadata; adapters that hash while writing may compute it. */
   sha256?: string;
+  /**
+   * The caller hashes the body itself as it streams it (the sync engine's end-to-end digest):
+   * called once the body has ended, it returns the hex sha256 of every byte the body gave, so
+   * the adapter does not hash them a second time. Adapters still count the bytes themselves,
+   * and still check what the store verifies per part (Content-MD5, transactional MD5).
+   */
+  bodySha256?: () => string | undefined;
+  /**
+   * Hex MD5 of the content when the source already knows it (from the listing that gave
+   * `sha256`): recorded as the object's content MD5 where the store would otherwise need a
+   * pass of its own over every byte (Azure block blobs). Never used as proof of the bytes.
+   */
+  md5?: string;
   contentType?: string;
   signal?: AbortSignal;
   /** Called with the bytes of parts an interrupted earlier write had stored and this one reuses. */

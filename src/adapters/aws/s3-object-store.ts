@@ -34,11 +34,16 @@ import type {
   WriteOptions,
 } from '../../ports/object-store.js';
 import {
+  bufferDigests,
   checkExpected,
   checkKey,
+  feed,
   HashingStream,
+  hashingFor,
   hexToBase64,
   multipartEtag,
+  PartBuffers,
+  readInto,
   readUpTo,
   SHA256_METADATA_KEY,
   statCopied,
@@ -195,11 +200,7 @@ export class S3ObjectStore implements ObjectStore {
     buffer: Buffer,
     options: WriteOptions,
   ): Promise<ObjectInfo> {
-    const hashing = new HashingStream();
-    hashing.end(buffer);
-    hashing.resume();
-    await new Promise((r) => hashing.once('end', r));
-    const d = hashing.digests();
+    const d = bufferDigests(buffer, options);
     checkExpected(key, d, options);
     try {
       const r = await this.client.send(
@@ -330,26 +331,28 @@ export class S3ObjectStore implements ObjectStore {
       throw storeError(error, `writing ${key}`, this.uri);
     }
     const id = uploadId;
-    // Part MD5s are computed once, in the loop (Content-MD5 and the expected ETag).
-    const hashing = new HashingStream();
+    // One pass over the bytes: the sha256 comes from the caller when it hashes them (the sync
+    // engine), each part's MD5 (its Content-MD5, which S3 checks, and the expected ETag) is
+    // computed once, here. A multipart object has no whole-object MD5 on S3, so none is made.
+    const hashing = new HashingStream(hashingFor(options));
+    const buffers = new PartBuffers(partSize, this.queueSize + 1);
     const partMd5s: Buffer[] = [];
     const parts: { ETag: string; PartNumber: number }[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let reused = 0;
     try {
-      const source = Readable.from(
-        (async function* () {
-          yield head;
-          for await (const chunk of rest) yield chunk as Buffer;
-        })(),
-      );
-      source.on('error', (e) => hashing.destroy(e));
-      source.pipe(hashing);
+      rest.unshift(head);
+      feed(rest, hashing);
       for (let n = 1; ; n++) {
         options.signal?.throwIfAborted();
-        const { buffer, ended } = await readUpTo(hashing, partSize);
-        if (buffer.length === 0 && n > 1) break;
+        const target = await buffers.take();
+        const { length, ended } = await readInto(hashing, target);
+        if (length === 0 && n > 1) {
+          buffers.give(target);
+          break;
+        }
+        const buffer = target.subarray(0, length);
         const md5Bytes = createHash('md5').update(buffer).digest();
         const md5 = md5Bytes.toString('hex');
         partMd5s.push(md5Bytes);
@@ -358,6 +361,7 @@ export class S3ObjectStore implements ObjectStore {
           parts.push({ ETag: `"${md5}"`, PartNumber: n });
           reused += buffer.length;
           options.onResumed?.(buffer.length);
+          buffers.give(target);
         } else {
           const part = { ETag: '', PartNumber: n };
           parts.push(part);
@@ -370,7 +374,7 @@ export class S3ObjectStore implements ObjectStore {
                 PartNumber: n,
                 Body: buffer,
                 ContentLength: buffer.length,
-                ContentMD5: hexToBase64(md5),
+                ContentMD5: md5Bytes.toString('base64'),
               }),
               options.signal ? { abortSignal: options.signal } : {},
             )
@@ -381,7 +385,8 @@ export class S3ObjectStore implements ObjectStore {
               (e: unknown) => {
                 failure ??= e;
               },
-            );
+            )
+            .finally(() => buffers.give(target));
           inFlight.add(p);
           void p.finally(() => inFlight.delete(p));
           if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
@@ -437,7 +442,6 @@ export class S3ObjectStore implements ObjectStore {
         key,
         size: d.size,
         sha256: d.sha256,
-        md5: d.md5,
         ...(etag ? { etag } : {}),
         ...(reused > 0 ? { resumedBytes: reused } : {}),
       };
@@ -560,6 +564,29 @@ export class S3ObjectStore implements ObjectStore {
       throw storeError(error, 'asking the bucket location', this.uri);
     }
   }
+}
+
+/**
+ * Over TLS, object bytes are not hashed a second time for the request signature: PutObject
+ * and UploadPart carry Content-MD5 (S3 checks it) and TLS authenticates the body, so they sign
+ * `UNSIGNED-PAYLOAD` (as S3 allows) instead of a sha256 of every byte; mcml's own sha256 is
+ * computed once, upstream. Plain-HTTP endpoints (emulators) keep the signed payload, the
+ * only thing that authenticates a body there.
+ */
+export function unsignedPayloadOverTls(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const request = args.request as { protocol?: string; headers?: Record<string, string> };
+      if (
+        request.protocol === 'https:' &&
+        request.headers &&
+        (context.commandName === 'UploadPartCommand' || context.commandName === 'PutObjectCommand')
+      )
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'mcmlUnsignedPayloadOverTls' },
+  );
 }
 
 function copySource(bucket: string, key: string): string {

@@ -9,7 +9,7 @@
  * so this returns undefined and residency uses the region from the spec.
  */
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   BlobSASPermissions,
   StorageSharedKeyCredential,
@@ -27,11 +27,14 @@ import type {
   WriteOptions,
 } from '../../ports/object-store.js';
 import {
+  bufferDigests,
   checkExpected,
   checkKey,
+  feed,
   copyError,
   HashingStream,
-  readUpTo,
+  hashingFor,
+  readChunks,
   SHA256_METADATA_KEY,
   statCopied,
   statusOf,
@@ -166,12 +169,55 @@ export class AzureBlobObjectStore implements ObjectStore {
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {
     const blob = this.blob(key);
-    const hashing = new HashingStream();
-    body.on('error', (e) => hashing.destroy(e));
-    body.pipe(hashing);
     const blockSize = partSizeFor(options.size, this.blockSize, MAX_BLOCKS);
-    const resumable =
-      options.sha256 !== undefined && options.size !== undefined && options.size > blockSize;
+    // Read the first block: if the body ends within it, one Put Blob does it all.
+    const head = await readChunks(body, blockSize + 1);
+    if (head.ended) return this.putSingle(key, blob, Buffer.concat(head.chunks), options);
+    for (let i = head.chunks.length - 1; i >= 0; i--) body.unshift(head.chunks[i]);
+    return this.putBlocks(key, blob, body, blockSize, options);
+  }
+
+  /** A small blob: one Put Blob with its MD5 (Azure checks it and keeps it as content MD5). */
+  private async putSingle(
+    key: string,
+    blob: BlockBlobClient,
+    buffer: Buffer,
+    options: WriteOptions,
+  ): Promise<ObjectInfo> {
+    const d = bufferDigests(buffer, options);
+    try {
+      checkExpected(key, d, options);
+      await blob.upload(buffer, buffer.length, {
+        metadata: { [SHA256_METADATA_KEY]: d.sha256 },
+        blobHTTPHeaders: {
+          blobContentMD5: Buffer.from(d.md5, 'hex'),
+          ...(options.contentType ? { blobContentType: options.contentType } : {}),
+        },
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      });
+    } catch (error) {
+      throw storeError(error, `writing ${key}`, this.uri);
+    }
+    return { key, size: d.size, sha256: d.sha256, md5: d.md5 };
+  }
+
+  /**
+   * Blocks staged `concurrency` at a time from reused buffers, then one commit. Each byte is
+   * hashed once per algorithm: the sha256 comes from the caller when it hashes the stream (the
+   * sync engine), and each block's MD5 is its transactional MD5, which Azure checks. The
+   * blob's content MD5 (not checked by Azure on a commit) is recorded when the source knows
+   * it (options.md5), not computed in a second MD5 pass over every byte.
+   */
+  private async putBlocks(
+    key: string,
+    blob: BlockBlobClient,
+    body: Readable,
+    blockSize: number,
+    options: WriteOptions,
+  ): Promise<ObjectInfo> {
+    const hashing = new HashingStream(hashingFor(options));
+    feed(body, hashing);
+    const resumable = options.sha256 !== undefined && options.size !== undefined;
     // Every block ID of a blob has the same length: 32 hex of version (or random), size, index.
     const run = resumable ? options.sha256!.slice(0, 32) : randomBytes(16).toString('hex');
     const blockId = (index: number) =>
@@ -186,35 +232,21 @@ export class AzureBlobObjectStore implements ObjectStore {
       const staged = await this.staged(blob, resumable);
       for (let index = 0; ; index++) {
         options.signal?.throwIfAborted();
-        const { buffer, ended } = await readUpTo(hashing, blockSize);
-        if (buffer.length > 0 || index === 0) {
-          if (ended && index === 0) {
-            // Small blob: a single Put Blob, verified by its transactional MD5.
-            await waitEnd(hashing);
-            const d = hashing.digests();
-            checkExpected(key, d, options);
-            await blob.upload(buffer, buffer.length, {
-              metadata: { [SHA256_METADATA_KEY]: d.sha256 },
-              blobHTTPHeaders: {
-                blobContentMD5: Buffer.from(d.md5, 'hex'),
-                ...(options.contentType ? { blobContentType: options.contentType } : {}),
-              },
-              ...(options.signal ? { abortSignal: options.signal } : {}),
-            });
-            return this.written(key, d);
-          }
-          const id = blockId(index);
-          ids.push(id);
-          if (staged.get(id) === buffer.length) {
-            resumedBytes += buffer.length;
-            options.onResumed?.(buffer.length);
-            if (ended) break;
-            continue;
-          }
-          const md5 = createHash('md5').update(buffer).digest();
+        // The block is the chunks as they came: hashed one by one and sent from a stream over
+        // them (made again for a retry), never copied into one buffer.
+        const { chunks, length, ended } = await readChunks(hashing, blockSize);
+        if (length === 0) break;
+        const id = blockId(index);
+        ids.push(id);
+        if (staged.get(id) === length) {
+          resumedBytes += length;
+          options.onResumed?.(length);
+        } else {
+          const md5 = createHash('md5');
+          for (const c of chunks) md5.update(c);
           const p = blob
-            .stageBlock(id, buffer, buffer.length, {
-              transactionalContentMD5: md5,
+            .stageBlock(id, () => Readable.from(chunks), length, {
+              transactionalContentMD5: md5.digest(),
               ...(options.signal ? { abortSignal: options.signal } : {}),
             })
             .then(
@@ -238,12 +270,18 @@ export class AzureBlobObjectStore implements ObjectStore {
       await blob.commitBlockList(ids, {
         metadata: { [SHA256_METADATA_KEY]: d.sha256 },
         blobHTTPHeaders: {
-          blobContentMD5: Buffer.from(d.md5, 'hex'),
+          ...(options.md5 ? { blobContentMD5: Buffer.from(options.md5, 'hex') } : {}),
           ...(options.contentType ? { blobContentType: options.contentType } : {}),
         },
         ...(options.signal ? { abortSignal: options.signal } : {}),
       });
-      return { ...this.written(key, d), ...(resumedBytes > 0 ? { resumedBytes } : {}) };
+      return {
+        key,
+        size: d.size,
+        sha256: d.sha256,
+        ...(options.md5 ? { md5: options.md5 } : {}),
+        ...(resumedBytes > 0 ? { resumedBytes } : {}),
+      };
     } catch (error) {
       await Promise.allSettled(inFlight);
       hashing.destroy();
@@ -251,10 +289,6 @@ export class AzureBlobObjectStore implements ObjectStore {
       // them, a commit of other blocks discards them, and Azure drops them after 7 days.
       throw storeError(error, `writing ${key}`, this.uri);
     }
-  }
-
-  private written(key: string, d: { sha256: string; md5: string; size: number }): ObjectInfo {
-    return { key, size: d.size, sha256: d.sha256, md5: d.md5 };
   }
 
   async writeFromUrl(key: string, url: string, options: WriteFromUrlOptions): Promise<ObjectInfo> {

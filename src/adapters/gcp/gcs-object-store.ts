@@ -30,6 +30,7 @@ import {
   checkKey,
   copyError,
   HashingStream,
+  hashingFor,
   hexToBase64,
   readUpTo,
   SHA256_METADATA_KEY,
@@ -164,7 +165,7 @@ export class GcsObjectStore implements ObjectStore {
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {
     const file = this.file(key);
-    const hashing = new HashingStream();
+    const hashing = new HashingStream(hashingFor(options, true));
     body.on('error', (e) => hashing.destroy(e));
     body.pipe(hashing);
     let written: GcsObjectMetadata;
@@ -178,7 +179,7 @@ export class GcsObjectStore implements ObjectStore {
           resumable: false,
           validation: 'md5',
           metadata: {
-            md5Hash: hexToBase64(d.md5),
+            md5Hash: hexToBase64(d.md5!),
             metadata: { [SHA256_METADATA_KEY]: d.sha256 },
             ...(options.contentType ? { contentType: options.contentType } : {}),
           },
@@ -215,7 +216,7 @@ export class GcsObjectStore implements ObjectStore {
     return {
       ...this.info(key, written),
       sha256: d.sha256,
-      md5: d.md5,
+      md5: d.md5!,
       ...(resumedBytes > 0 ? { resumedBytes } : {}),
     };
   }

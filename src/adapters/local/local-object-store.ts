@@ -34,7 +34,7 @@ import type {
   ObjectStore,
   WriteOptions,
 } from '../../ports/object-store.js';
-import { HashingStream, checkKey, storeError } from '../object-store-common.js';
+import { HashingStream, checkKey, hashingFor, storeError } from '../object-store-common.js';
 import { HashIndex, stampOf, type FileHashes } from './hash-index.js';
 
 /** Temp files of in-flight writes carry this marker: `..mcml-tmp-PID-RANDOM`. */
@@ -333,7 +333,7 @@ export class LocalObjectStore implements ObjectStore {
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {
     const file = this.path(key);
     const temp = this.tempFor(file);
-    const hashing = new HashingStream();
+    const hashing = new HashingStream(hashingFor(options, true));
     try {
       await mkdir(dirname(file), { recursive: true });
       const handle = await open(temp, 'wx', 0o644);
@@ -364,9 +364,9 @@ export class LocalObjectStore implements ObjectStore {
       this.hashes.set(file, {
         stamp: stampOf(s),
         sha256: d.sha256,
-        md5: d.md5,
+        md5: d.md5!,
       });
-      return { key, size: d.size, lastModified: s.mtime, sha256: d.sha256, md5: d.md5 };
+      return { key, size: d.size, lastModified: s.mtime, sha256: d.sha256, md5: d.md5! };
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw storeError(error, `writing ${key}`, this.uri);

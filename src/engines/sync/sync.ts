@@ -404,6 +404,11 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         destinations[i]!.write(item.key, passes[j]!, {
           size: info.size,
           ...(info.sha256 ? { sha256: info.sha256 } : {}),
+          // Hashed once, here: the adapters take this sha256 instead of hashing every byte
+          // again (they still count the bytes, and the stores check each part's MD5).
+          bodySha256: () => digest.sha256,
+          // An MD5 from the listing that gave the sha256 the stream is checked against.
+          ...(info.sha256 && info.md5 ? { md5: info.md5 } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           onResumed: (n: number) => {
             bytesResumed += n;
@@ -422,7 +427,9 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         failures.set(i, r.reason);
         continue;
       }
-      // End-to-end: what the destination stored must hash like what we read.
+      // End-to-end: the bytes read must hash like the source's recorded sha256, the
+      // destination must have taken every one of them (the adapter counts them itself; the
+      // store checked each part's MD5) and recorded this sha256.
       const stored = r.value;
       const expected = digest.sha256;
       if (
