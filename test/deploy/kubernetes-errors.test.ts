@@ -86,6 +86,34 @@ describe('Kubernetes adapter errors', () => {
     expect(exitCodeFor(error)).toBe(2);
   });
 
+  it('prunes what an interrupted apply left behind, on the next apply', async () => {
+    const f = await fixture();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    f.api.forbid('patch', 'services');
+    await failure(() => f.cluster.apply({ ...set, objects: sampleObjects('web', 'v2', true) }));
+    expect(f.api.get('v1', 'ConfigMap', 'web', 'web-extra')).toBeDefined();
+    f.api.allow('patch', 'services');
+    // No revision lists web-extra: the parent's mark says the cluster must be asked.
+    const again = await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    expect(again.changes).toContainEqual({
+      ref: { apiVersion: 'v1', kind: 'ConfigMap', name: 'web-extra', namespace: 'web' },
+      action: 'pruned',
+    });
+    expect(f.api.get('v1', 'ConfigMap', 'web', 'web-extra')).toBeUndefined();
+    const parent = f.api.get('v1', 'Secret', 'web', 'mcml-web') as {
+      metadata: { annotations: Record<string, string> };
+    };
+    expect(parent.metadata.annotations['mcml.dev/applying']).toBeUndefined();
+    // From a completed apply on, what changed is told from the revision record.
+    const next = await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v3') });
+    const action = (kind: string) => next.changes.find((c) => c.ref.kind === kind)?.action;
+    expect([action('Deployment'), action('ConfigMap'), action('Service')]).toEqual([
+      'configured',
+      'configured',
+      'unchanged',
+    ]);
+  });
+
   it('reports a kind the cluster does not serve (a CRD not installed) before applying anything', async () => {
     const f = await fixture();
     const monitor: ClusterObject = {

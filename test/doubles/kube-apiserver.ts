@@ -119,6 +119,8 @@ export interface KubeApiDouble {
   put(object: JsonObject, manager?: string): JsonObject;
   /** Answers `verb` on `resource` with 403 (RBAC says no). */
   forbid(verb: string, resource: string): void;
+  /** Lifts a `forbid`. */
+  allow(verb: string, resource: string): void;
   /** Installs a CustomResourceDefinition's kind. */
   installKind(type: Omit<ResourceType, 'singular'>): void;
   /** Routes the service proxy of namespace/name to a handler. */
@@ -1017,6 +1019,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return render(stored);
     },
     forbid: (verb, resource) => forbidden.add(`${verb} ${resource}`),
+    allow: (verb, resource) => forbidden.delete(`${verb} ${resource}`),
     installKind: (type) => types.push({ ...type, singular: type.kind.toLowerCase() }),
     routeService: (ns, n, handler) => services.set(`${ns}/${n}`, handler),
     stop: async () => {

@@ -16,6 +16,7 @@ import {
   type RequestContext,
 } from '@kubernetes/client-node';
 import type { ClusterObject, ObjectRef } from '../../ports/cluster.js';
+import type { ClusterConnection } from './connection.js';
 
 export const FIELD_MANAGER = 'mcml';
 
@@ -26,12 +27,16 @@ export interface ObjectList {
 
 /** KubernetesObjectApi with JSON in and out, and a time limit on every request. */
 export class ObjectClient extends KubernetesObjectApi {
-  static create(kc: KubeConfig, requestTimeoutMs: number): ObjectClient {
+  static create(
+    kc: KubeConfig,
+    connection: ClusterConnection,
+    requestTimeoutMs: number,
+  ): ObjectClient {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig context has no cluster');
     const config = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: kc },
+      authMethods: { default: connection },
       promiseMiddleware: [
         {
           pre: (ctx: RequestContext) => {

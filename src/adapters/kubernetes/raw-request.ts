@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterConnection } from './connection.js';
 
 export interface RawAnswer {
   status: number;
@@ -14,6 +15,7 @@ export interface RawAnswer {
 
 export async function rawRequest(
   kc: KubeConfig,
+  connection: ClusterConnection,
   method: string,
   path: string,
   options: { body?: string; contentType?: string; timeoutMs: number; signal?: AbortSignal },
@@ -23,6 +25,7 @@ export async function rawRequest(
   const url = new URL(path, server.replace(/\/+$/, '') + '/');
   const opts: RequestOptions = { method, headers: {} };
   await kc.applyToHTTPSOptions(opts);
+  opts.agent = connection.keep(opts.agent);
   const headers = opts.headers as Record<string, string>;
   headers.accept = 'application/json, */*';
   if (options.body !== undefined) {
