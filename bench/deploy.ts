@@ -112,7 +112,10 @@ async function mcmlRun(f: Fleet, tag: string): Promise<{ wall: number; slowest: 
   });
   const wall = performance.now() - t0;
   await Promise.all(targets.map((t) => t.cluster.close()));
-  if (!report.ok) throw new Error(`mcml deploy failed: ${JSON.stringify(report.targets[0])}`);
+  if (!report.ok) {
+    const bad = report.targets.filter((o) => o.phase !== 'done');
+    throw new Error(`mcml deploy failed: ${JSON.stringify(bad.slice(0, 3))}`);
+  }
   return { wall, slowest: Math.max(...took) };
 }
 

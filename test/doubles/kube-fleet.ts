@@ -94,6 +94,8 @@ async function serveFleet(child: NodeJS.Process, options: KubeFleetOptions): Pro
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
   const options = JSON.parse(process.argv[2] ?? '{}') as KubeFleetOptions;
+  // A parent that dies without stopping the fleet does not leave it running.
+  process.on('disconnect', () => process.exit(0));
   serveFleet(process, options).catch((error: unknown) => {
     process.send?.({ failed: String(error) } satisfies Ready);
     process.exit(1);

@@ -86,3 +86,20 @@ export function keptAliveAuth(kc: KubeConfig): ClusterConnection {
     },
   };
 }
+
+/**
+ * A request that failed because the kept socket it went out on had just been closed by the
+ * server (its keep-alive timeout raced our reuse): sending it again on a new socket is safe for
+ * what mcml sends (reads, server-side apply, delete — all idempotent).
+ */
+export function isStaleSocket(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e; depth++) {
+    const err = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return true;
+    if (typeof err.message === 'string' && /socket hang up|ECONNRESET|EPIPE/.test(err.message))
+      return true;
+    e = err.cause;
+  }
+  return false;
+}

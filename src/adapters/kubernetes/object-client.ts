@@ -16,7 +16,7 @@ import {
   type RequestContext,
 } from '@kubernetes/client-node';
 import type { ClusterObject, ObjectRef } from '../../ports/cluster.js';
-import type { ClusterConnection } from './connection.js';
+import { isStaleSocket, type ClusterConnection } from './connection.js';
 
 export const FIELD_MANAGER = 'mcml';
 
@@ -70,14 +70,20 @@ export class ObjectClient extends KubernetesObjectApi {
     options: { query?: Record<string, string>; body?: string; contentType?: string } = {},
   ): Promise<unknown> {
     const path = await this.specUriPath(structuredClone(spec), action);
-    const ctx = this.configuration.baseServer.makeRequestContext(path, method);
-    ctx.setHeaderParam('Accept', 'application/json');
-    for (const [k, v] of Object.entries(options.query ?? {})) ctx.setQueryParam(k, v);
-    if (options.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
-      ctx.setBody(options.body);
-    }
-    return this.requestPromise(ctx, 'any');
+    const send = () => {
+      const ctx = this.configuration.baseServer.makeRequestContext(path, method);
+      ctx.setHeaderParam('Accept', 'application/json');
+      for (const [k, v] of Object.entries(options.query ?? {})) ctx.setQueryParam(k, v);
+      if (options.body !== undefined) {
+        ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
+        ctx.setBody(options.body);
+      }
+      return this.requestPromise(ctx, 'any');
+    };
+    return send().catch((error: unknown) => {
+      if (isStaleSocket(error)) return send();
+      throw error;
+    });
   }
 
   /** Server-side apply as `mcml` (dryRun: the API server answers and stores nothing). */
