@@ -114,6 +114,28 @@ describe('Kubernetes adapter errors', () => {
     ]);
   });
 
+  it('sends a request again when the server has just closed its kept connection', async () => {
+    const f = await fixture();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    f.api.dropNext(1, 'PATCH');
+    const patchesBefore = f.api.requests.filter((r) => r.method === 'PATCH').length;
+    const result = await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v2') });
+    expect(result.revision).toBe(2);
+    // Every PATCH of the second apply answered, plus the one the server dropped.
+    const patches = f.api.requests.filter((r) => r.method === 'PATCH').slice(patchesBefore);
+    expect(patches.filter((r) => r.status === undefined)).toHaveLength(1);
+    expect(patches.filter((r) => r.status === 200 || r.status === 201)).toHaveLength(
+      patches.length - 1,
+    );
+    // Twice is not a pattern: a server that keeps dropping is reported as unreachable.
+    f.api.dropNext(2, 'PATCH');
+    const error = await failure(() =>
+      f.cluster.apply({ ...set, objects: sampleObjects('web', 'v3') }),
+    );
+    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(error.message).toMatch(/does not answer: ECONNRESET/);
+  });
+
   it('reports a kind the cluster does not serve (a CRD not installed) before applying anything', async () => {
     const f = await fixture();
     const monitor: ClusterObject = {
