@@ -104,35 +104,32 @@ describe('mcml deploy at a terminal', { timeout: 300_000 }, () => {
     expect(modelOf(c, 'aws-use1')).toMatch(/iris-1\.onnx$/);
   });
 
-  it.runIf(SCRIPT)(
-    'redraws one line per cluster in place in a terminal, and stops on Ctrl-C there',
-    async () => {
-      writeFileSync(join(c.dir, 'mcml.yaml'), specText({ model: 'iris-3.onnx' }));
-      const azure = c.apis['azure-eus'].controller;
-      azure.hold();
-      const live = start(c, ['deploy', '-f', 'mcml.yaml'], true);
-      await until('the first wave to be rolling out', () => azure.held().length > 0, live);
-      await until('the table to show it', () => /azure-eus\s+rolling-out/.test(live.out()), live);
-      live.child.stdin!.write('\u0003'); // Ctrl-C, as the terminal sends it
-      const code = await live.exit;
-      azure.release();
+  it('redraws one line per cluster in place in a terminal, and stops on Ctrl-C there', async () => {
+    if (!SCRIPT)
+      throw new Error('needs `script` for a pseudo-terminal: apt-get install -y util-linux');
+    writeFileSync(join(c.dir, 'mcml.yaml'), specText({ model: 'iris-3.onnx' }));
+    const azure = c.apis['azure-eus'].controller;
+    azure.hold();
+    const live = start(c, ['deploy', '-f', 'mcml.yaml'], true);
+    await until('the first wave to be rolling out', () => azure.held().length > 0, live);
+    await until('the table to show it', () => /azure-eus\s+rolling-out/.test(live.out()), live);
+    live.child.stdin!.write('\u0003'); // Ctrl-C, as the terminal sends it
+    const code = await live.exit;
+    azure.release();
 
-      expect(code, live.out()).toBe(130);
-      const out = live.out();
-      // The live table: drawn, then moved up over and drawn again, never one line per change.
-      expect(out).toMatch(/WAVE\s+TARGET\s+PHASE\s+NOW/);
-      // eslint-disable-next-line no-control-regex -- the cursor-up-and-clear of a redraw
-      expect(out).toMatch(/\u001b\[\d+A\u001b\[J/);
-      expect(out.match(/WAVE\s+TARGET\s+PHASE\s+NOW/g)!.length).toBeGreaterThan(1);
-      expect(out).not.toMatch(/^\d\d:\d\d:\d\d {2}/m);
-      expect(out).toMatch(/\^C\r?\nSIGINT: stopping/);
-      expect(out).toMatch(/1\s+azure-eus\s+interrupted\s+3\s+at revision 3 \(applied; /);
-      expect(out).toMatch(
-        /2\s+gcp-usc1\s+interrupted\s+-\s+untouched: interrupted before its wave/,
-      );
-      expect(modelOf(c, 'gcp-usc1')).toMatch(/iris-1\.onnx$/);
-    },
-  );
+    expect(code, live.out()).toBe(130);
+    const out = live.out();
+    // The live table: drawn, then moved up over and drawn again, never one line per change.
+    expect(out).toMatch(/WAVE\s+TARGET\s+PHASE\s+NOW/);
+    // eslint-disable-next-line no-control-regex -- the cursor-up-and-clear of a redraw
+    expect(out).toMatch(/\u001b\[\d+A\u001b\[J/);
+    expect(out.match(/WAVE\s+TARGET\s+PHASE\s+NOW/g)!.length).toBeGreaterThan(1);
+    expect(out).not.toMatch(/^\d\d:\d\d:\d\d {2}/m);
+    expect(out).toMatch(/\^C\r?\nSIGINT: stopping/);
+    expect(out).toMatch(/1\s+azure-eus\s+interrupted\s+3\s+at revision 3 \(applied; /);
+    expect(out).toMatch(/2\s+gcp-usc1\s+interrupted\s+-\s+untouched: interrupted before its wave/);
+    expect(modelOf(c, 'gcp-usc1')).toMatch(/iris-1\.onnx$/);
+  });
 
   it('follows a rollout with status --watch as the cluster moves it, until Ctrl-C', async () => {
     const azure = c.apis['azure-eus'];
