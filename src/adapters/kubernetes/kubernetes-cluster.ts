@@ -249,12 +249,16 @@ export class KubernetesCluster implements Cluster {
     } catch (error) {
       throw partial(error);
     }
+    // APPLY_CONCURRENCY lanes, each taking the next object when its last is answered (not
+    // batches that wait for their slowest); every object is tried, the first failure reported.
     const failures: unknown[] = [];
-    for (let i = 0; i < rest.length; i += APPLY_CONCURRENCY) {
-      const batch = rest.slice(i, i + APPLY_CONCURRENCY);
-      const results = await Promise.allSettled(batch.map(applyOne));
-      for (const r of results) if (r.status === 'rejected') failures.push(r.reason);
-    }
+    const queue = [...rest];
+    const lane = async (): Promise<void> => {
+      for (let object = queue.shift(); object; object = queue.shift()) {
+        await applyOne(object).catch((error: unknown) => failures.push(error));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, rest.length) }, lane));
     if (failures.length > 0) throw partial(failures[0]);
 
     const prune = options.prune !== false;
