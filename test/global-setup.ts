@@ -1,27 +1,26 @@
 /**
  * Builds `dist/` from the current source before any test runs. End-to-end tests spawn
- * `bin/mcml`, which runs the compiled CLI: without this, a source change could pass against a
- * stale build (issue: "tests must run what the source says"). The build is skipped when no
- * file under src/ (or the build config) is newer than the last build.
+ * `bin/mcml`, which runs the built CLI: without this, a source change could pass against a
+ * stale build (issue: "tests must run what the source says"). The build (scripts/build.ts, what
+ * `npm run build` runs) is skipped when no file under src/, nor the build script or
+ * package.json, is newer than the last build.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync, utimesSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDist } from '../scripts/build.js';
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
   const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const stamp = mtime(join(repo, 'dist', '.tsbuildinfo'));
-  const sources = [join(repo, 'tsconfig.json'), join(repo, 'tsconfig.build.json')];
-  if (stamp !== undefined && newest(join(repo, 'src'), sources.map(mtime)) <= stamp) return;
-  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json')], {
-    cwd: repo,
-    stdio: 'inherit',
-  });
-  // tsc leaves the build info untouched when nothing changed: mark this build as current.
-  const now = new Date();
-  utimesSync(join(repo, 'dist', '.tsbuildinfo'), now, now);
+  // Written last by the build: its time is the build's.
+  const stamp = mtime(join(repo, 'dist', 'bundled-packages.json'));
+  const inputs = ['package.json', 'tsconfig.json', join('scripts', 'build.ts')];
+  const newestInput = newest(
+    join(repo, 'src'),
+    inputs.map((f) => mtime(join(repo, f))),
+  );
+  if (stamp !== undefined && newestInput <= stamp) return;
+  await buildDist(repo);
 }
 
 function mtime(path: string): number | undefined {

@@ -26,6 +26,11 @@ export interface OpenStoreOptions {
    * MCML_UPLOAD_STATE_DIR, else ~/.cache/mcml/uploads); `false` turns resuming off.
    */
   uploadStateDir?: string | false;
+  /**
+   * Where the hashes of local files are remembered between runs, by file stamp (default:
+   * MCML_HASH_INDEX_DIR, else ~/.cache/mcml/hashes); `false`: hash every run.
+   */
+  hashIndexDir?: string | false;
   s3?: {
     endpoint?: string;
     region?: string;
@@ -84,7 +89,11 @@ export async function openLocation(
       const { LocalObjectStore } = await import('./local/local-object-store.js');
       const base = options.baseDir ?? process.cwd();
       const root = isAbsolute(loc.path) ? resolve(loc.path) : resolve(base, loc.path);
-      return new LocalObjectStore(root);
+      if (options.hashIndexDir === false) return new LocalObjectStore(root);
+      const { defaultHashIndexDir } = await import('./local/hash-index.js');
+      return new LocalObjectStore(root, {
+        hashIndexDir: options.hashIndexDir ?? defaultHashIndexDir(env),
+      });
     }
     case 's3': {
       const [{ S3Client }, { S3ObjectStore }] = await Promise.all([

@@ -2,6 +2,7 @@
 import { styleText } from 'node:util';
 import { isMcmlError } from '../core/errors.js';
 import { printable } from '../core/quote.js';
+import { formatDecimal } from '../core/decimal.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -104,5 +105,5 @@ function visibleLength(text: string): number {
 
 /** "$1,234.56" */
 export function usd(amount: number, digits = 2): string {
-  return `$${amount.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  return `$${formatDecimal(amount, digits)}`;
 }

@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import {
   composeArgv,
   containerEnv,
   containerPort,
+  frontDoorCommand,
   readImageConfig,
   type ImageConfig,
 } from './kubelet.js';
@@ -114,36 +115,20 @@ async function checkFrontDoor(
   serverPort: number,
   scratch: string,
 ): Promise<void> {
-  const deployment = objects.find(
-    (o) => o.kind === 'Deployment' && o.metadata.name === 'mcml-front-door',
-  )!;
-  const pod = deployment.spec.template.spec as Obj;
-  const container = (pod.containers as Obj[])[0]!;
   const root = join(scratch, overlay);
-  for (const m of container.volumeMounts as Obj[]) {
-    const volume = (pod.volumes as Obj[]).find((v) => v.name === m.name)!;
-    const cm = objects.find(
-      (o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name,
-    )!;
-    mkdirSync(join(root, m.mountPath as string), { recursive: true });
-    for (const [key, text] of Object.entries(cm.data as Record<string, string>)) {
-      writeFileSync(
-        join(root, m.mountPath as string, key),
-        text.replace(
-          'http://ml-inference.ml-inference.svc.cluster.local',
-          `http://127.0.0.1:${serverPort}`,
-        ),
-      );
-    }
-  }
   const token = 'front-door-admin-token-from-a-secret';
-  const env = containerEnv(image, container, { 'mcml-front-door-admin': { token } });
+  const port = await freePort();
+  const { container, env, argv } = frontDoorCommand(image, objects, root, {
+    rewrite: (text) =>
+      text.replace(
+        'http://ml-inference.ml-inference.svc.cluster.local',
+        `http://127.0.0.1:${serverPort}`,
+      ),
+    flags: { '--port': String(port) },
+    secrets: { 'mcml-front-door-admin': { token } },
+  });
   const target = env.TARGET!;
   expect(overlay).toBe(`k8s/overlays/${target}`);
-  const port = await freePort();
-  const argv = composeArgv(image, container, env).map((a, i, all) =>
-    a.startsWith('/etc/mcml/') ? join(root, a) : all[i - 1] === '--port' ? String(port) : a,
-  );
   expect(argv.slice(argv.indexOf('--prefer'))).toEqual(['--prefer', target]);
   const s = start(
     argv,

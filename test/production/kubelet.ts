@@ -10,7 +10,8 @@
  * without args) → command + args, the image's ENTRYPOINT and CMD ignored. `$(VAR)` in command
  * and args expands from the container's environment; `$$(VAR)` stays literal.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 type Obj = Record<string, any>;
 
@@ -171,6 +172,57 @@ export function composeArgv(
       : [...image.entrypoint, ...(args ?? image.cmd)];
   if (argv.length === 0) throw new Error('no command: the image has no ENTRYPOINT/CMD');
   return argv.map((a) => expand(a, env));
+}
+
+/** The command of the front door's container, as the kubelet of a cluster would start it here. */
+export interface FrontDoorCommand {
+  container: Obj;
+  env: Record<string, string>;
+  argv: string[];
+}
+
+/**
+ * The front door of a built overlay, prepared as its kubelet would prepare it: its ConfigMap
+ * volumes written under `root` where the pod mounts them (`rewrite` maps what cluster DNS and
+ * the other clusters' load balancers would answer to addresses that exist here), its
+ * environment with `secrets`, its argv composed and pointed at those files, with the values of
+ * `flags` (e.g. `--port`) replaced: a pod has its own network namespace, this machine does not.
+ */
+export function frontDoorCommand(
+  image: ImageConfig,
+  objects: Obj[],
+  root: string,
+  options: {
+    rewrite: (text: string) => string;
+    flags: Record<string, string>;
+    secrets?: Record<string, Record<string, string>>;
+  },
+): FrontDoorCommand {
+  const deployment = objects.find(
+    (o) => o.kind === 'Deployment' && o.metadata.name === 'mcml-front-door',
+  );
+  if (!deployment) throw new Error('the overlay has no mcml-front-door Deployment');
+  const pod = deployment.spec.template.spec as Obj;
+  const container = (pod.containers as Obj[])[0]!;
+  const mounts = (container.volumeMounts ?? []) as Obj[];
+  for (const m of mounts) {
+    const volume = (pod.volumes as Obj[]).find((v) => v.name === m.name)!;
+    const cm = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name,
+    )!;
+    mkdirSync(join(root, m.mountPath as string), { recursive: true });
+    for (const [key, text] of Object.entries(cm.data as Record<string, string>)) {
+      writeFileSync(join(root, m.mountPath as string, key), options.rewrite(text));
+    }
+  }
+  const env = containerEnv(image, container, options.secrets);
+  const mounted = (a: string) => mounts.some((m) => a.startsWith(`${m.mountPath as string}/`));
+  const argv = composeArgv(image, container, env).map((a, i, all) => {
+    const flag = all[i - 1];
+    if (flag !== undefined && flag in options.flags) return options.flags[flag]!;
+    return mounted(a) ? join(root, a) : a;
+  });
+  return { container, env, argv };
 }
 
 /** A container port by name or number. */

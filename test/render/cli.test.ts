@@ -212,6 +212,46 @@ describe('mcml render (CLI)', { timeout: 120_000 }, () => {
     expect(bad.stderr).toMatch(/is not a map of target/);
   });
 
+  it("front-door mode with Route 53: the dns root waits for the front doors' load balancers", async () => {
+    const spec = join(work, 'fd.yaml');
+    writeFileSync(
+      spec,
+      readFileSync(example, 'utf8').replace(
+        'stablePeriod: 30s\n',
+        'stablePeriod: 30s\n  dns: { provider: route53, zone: example.com, record: ml.example.com }\n',
+      ),
+    );
+    const run = await mcml(['render', '-f', spec, '-o', 'fd-out'], work);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).toMatch(
+      /dns: the DNS failover records point at each cluster's front door, whose address aws-use1, gcp-usc1 will have only after "mcml deploy"/,
+    );
+    // Azure's front door has a DNS label: only the other two are variables.
+    const example_ = readFileSync(
+      join(work, 'fd-out/terraform/dns/terraform.tfvars.example'),
+      'utf8',
+    );
+    expect(example_.match(/^lb_host_\w+/gm)).toEqual(['lb_host_aws_use1', 'lb_host_gcp_usc1']);
+    expect(readFileSync(join(work, 'fd-out/terraform/dns/main.tf'), 'utf8')).toContain(
+      'ml-inference-azure-eus-fd.eastus.cloudapp.azure.com',
+    );
+    // Asked for by name before the deploy: exit 2 naming the variables and how to fill them.
+    const dns = await mcml(['infra', 'plan', '-o', 'fd-out', '--root', 'dns'], work);
+    expect(dns.code).toBe(2);
+    expect(dns.stderr).toMatch(
+      /the Terraform variables lb_host_aws_use1, lb_host_gcp_usc1 of fd-out\/terraform\/dns are not set/,
+    );
+    // Every root: dns is left for after the deploy (then terraform is looked for).
+    const all = await mcml(['infra', 'plan', '-o', 'fd-out'], work, {
+      PATH: '/nonexistent',
+      TF_VAR_gcp_project: 'p',
+      TF_VAR_azure_subscription_id: '00000000-0000-0000-0000-000000000000',
+    });
+    expect(all.stderr).toMatch(
+      /note: dns: left for after "mcml deploy": it needs lb_host_aws_use1, lb_host_gcp_usc1/,
+    );
+  });
+
   it('mcml infra says how to install terraform or tofu when neither is on PATH', async () => {
     const unset = await mcml(['infra', 'plan', '-o', 'id-out'], work, { PATH: '/nonexistent' });
     expect(unset.code).toBe(2);

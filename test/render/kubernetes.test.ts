@@ -80,6 +80,7 @@ describe('Kubernetes manifests', { timeout: 120_000 }, () => {
         'PodDisruptionBudget/ml-inference',
         'Service/mcml-dcgm-exporter',
         'Service/mcml-front-door',
+        'Service/mcml-front-door-pods',
         'Service/mcml-prometheus',
         'Service/ml-inference',
         'Service/ml-inference-pods',

@@ -36,8 +36,9 @@ describe('monitoring', () => {
     expect(config.code).toBe(0);
     const rules = promtool(['check', 'rules', 'rules.yml'], join(dir, 'monitoring'));
     expect(rules.code, rules.out).toBe(0);
-    // 5 recording + 3 GPU recording; 5 alerts + one McmlNoReadyReplica per target + 3 GPU.
-    expect(rules.out).toMatch(/SUCCESS: 19 rules found/);
+    // 5 recording + 3 GPU recording; 5 alerts + one McmlNoReadyReplica per target + 3 GPU
+    // + McmlFrontDoorDown and McmlFrontDoorNoTier per cluster.
+    expect(rules.out).toMatch(/SUCCESS: 25 rules found/);
   });
 
   it('promtool rejects a broken rule file (the check can fail)', () => {
@@ -62,8 +63,28 @@ describe('monitoring', () => {
       expect(j.metrics_path).toBe(
         '/api/v1/namespaces/ml-inference/services/mcml-prometheus:9090/proxy/federate',
       );
-      // The service's pods and, for a GPU service, the DCGM exporters.
-      expect(j.params['match[]']).toEqual(['{job="mcml"}', '{job="dcgm"}']);
+      // The service's pods, for a GPU service the DCGM exporters, and the front doors.
+      expect(j.params['match[]']).toEqual([
+        '{job="mcml"}',
+        '{job="dcgm"}',
+        '{job="mcml-front-door"}',
+      ]);
+      // A front door's series keep the upstream's target and cloud; these say whose it is.
+      const target = ['aws-primary', 'gcp-secondary', 'azure-tertiary'][i];
+      expect(j.metric_relabel_configs).toEqual([
+        {
+          source_labels: ['job'],
+          regex: 'mcml-front-door',
+          target_label: 'front_door',
+          replacement: target,
+        },
+        {
+          source_labels: ['job'],
+          regex: 'mcml-front-door',
+          target_label: 'front_door_cloud',
+          replacement: ['aws', 'gcp', 'azure'][i],
+        },
+      ]);
       expect(files['monitoring/start-proxies.sh']).toContain(`--port ${18001 + i}`);
     });
     expect(cfg.scrape_configs.find((j: any) => j.job_name === 'mcml-failover').metrics_path).toBe(
@@ -81,6 +102,27 @@ describe('monitoring', () => {
       names: ['ml-inference-pods.ml-inference.svc.cluster.local'],
       port: 8000,
     });
+    // The front door pods, through a headless Service that lists the unready ones too.
+    const fd = cfg.scrape_configs.find((j: any) => j.job_name === 'mcml-front-door');
+    expect(fd.metrics_path).toBe('/_mcml/metrics');
+    expect(fd.dns_sd_configs[0]).toMatchObject({
+      names: ['mcml-front-door-pods.ml-inference.svc.cluster.local'],
+      port: 8080,
+    });
+    const pods = parseYaml(files['k8s/base/front-door.yaml']!.split(/^---$/m)[2]!);
+    expect(pods).toMatchObject({
+      kind: 'Service',
+      metadata: { name: 'mcml-front-door-pods' },
+      spec: { clusterIP: 'None', publishNotReadyAddresses: true },
+    });
+  });
+
+  it('without a front door (dns mode) nothing scrapes or alerts on one', () => {
+    const direct = loadSpec('three-clouds.yaml', (t) => t.replace('mode: both', 'mode: dns'));
+    const f = render(direct, threeCloudsPlan(direct)).files;
+    expect(f['k8s/base/prometheus-cluster.yml']).not.toContain('mcml-front-door');
+    expect(f['monitoring/prometheus.yml']).not.toContain('front_door');
+    expect(f['monitoring/rules.yml']).not.toContain('McmlFrontDoor');
   });
 
   it('alerts fire as specified (promtool test rules)', () => {
@@ -152,6 +194,28 @@ describe('monitoring', () => {
             {
               series: 'mcml_failovers_total{from="aws-primary",to="gcp-secondary",reason="health"}',
               values: '0 0 0 1 1 1 1 1',
+            },
+            // Front doors, as federated: aws's answers until 3m, then its pods are gone (no
+            // series); gcp's answers throughout but has no tier from 1m; azure's never reported.
+            {
+              series:
+                'up{job="mcml-front-door",front_door="aws-primary",front_door_cloud="aws",instance="10.0.0.1:8080"}',
+              values: '1 1 1 _ _ _ _ _ _ _ _',
+            },
+            {
+              series:
+                'up{job="mcml-front-door",front_door="gcp-secondary",front_door_cloud="gcp",instance="10.1.0.1:8080"}',
+              values: '1+0x15',
+            },
+            {
+              series:
+                'mcml_active_target{job="mcml-front-door",front_door="gcp-secondary",front_door_cloud="gcp",target="gcp-secondary",cloud="gcp"}',
+              values: '1 0 0 0 0 0 0 0 0 0 0 0 0 0 0',
+            },
+            {
+              series:
+                'mcml_active_target{job="mcml-front-door",front_door="gcp-secondary",front_door_cloud="gcp",target="aws-primary",cloud="aws"}',
+              values: '0+0x15',
             },
           ],
           alert_rule_test: [
@@ -254,6 +318,45 @@ describe('monitoring', () => {
               ],
             },
             {
+              eval_time: '10m',
+              alertname: 'McmlFrontDoorDown',
+              exp_alerts: ['aws', 'azure'].map((cloud) => {
+                const t = cloud === 'aws' ? 'aws-primary' : 'azure-tertiary';
+                return {
+                  exp_labels: { severity: 'critical', cloud, target: t, front_door: t },
+                  exp_annotations: {
+                    summary: `No front door answers in ${t}'s cluster (${cloud}), or the cluster cannot be reached`,
+                    description: `No front door pod of ${t} has been scraped for 2m; the DNS failover records send its clients to the next tier's front door.`,
+                  },
+                };
+              }),
+            },
+            {
+              eval_time: '2m',
+              alertname: 'McmlFrontDoorNoTier',
+              exp_alerts: [],
+            },
+            {
+              eval_time: '4m',
+              alertname: 'McmlFrontDoorNoTier',
+              exp_alerts: [
+                {
+                  exp_labels: {
+                    severity: 'critical',
+                    cloud: 'gcp',
+                    target: 'gcp-secondary',
+                    front_door: 'gcp-secondary',
+                  },
+                  exp_annotations: {
+                    summary:
+                      "The front door in gcp-secondary's cluster (gcp) has no healthy tier to send traffic to",
+                    description:
+                      "Every target is down as seen from gcp-secondary's cluster for 2m.",
+                  },
+                },
+              ],
+            },
+            {
               eval_time: '12m',
               alertname: 'McmlGpuHot',
               exp_alerts: [
@@ -304,6 +407,9 @@ describe('monitoring', () => {
       'cloud:mcml_request_errors:ratio_rate5m',
       'mcml_active_target',
       'target:mcml_ready_replicas:count',
+      // Each cluster's front door: its traffic and where it sends it.
+      'sum by (front_door, code) (rate(mcml_proxy_requests_total{job="mcml-front-door"}[5m]))',
+      'mcml_active_target{job="mcml-front-door"} == 1',
     ]) {
       expect(exprs).toContain(m);
     }

@@ -96,8 +96,18 @@ describe('a spec change touches only the files it should', () => {
     );
   });
 
-  it('the DNS TTL changes only the Route 53 change batch and the dns root', () => {
-    expect(changed(base(), edited('ttl: 30', 'ttl: 20'))).toEqual([
+  it('the DNS TTL changes only the dns root (front doors: their addresses come after deploy)', () => {
+    expect(changed(base(), edited('ttl: 30', 'ttl: 20'))).toEqual(['terraform/dns/main.tf']);
+  });
+
+  it('without a front door (dns mode) the DNS TTL changes the change batch and the dns root', () => {
+    const direct = (ttl: string) => {
+      const spec = loadSpec('three-clouds.yaml', (text) =>
+        text.replace('mode: both', 'mode: dns').replace('ttl: 30', ttl),
+      );
+      return render(spec, threeCloudsPlan(spec));
+    };
+    expect(changed(direct('ttl: 30'), direct('ttl: 20'))).toEqual([
       'dns/route53-change-batch.json',
       'terraform/dns/main.tf',
     ]);

@@ -76,6 +76,12 @@ function write(dir: string, files: Record<string, string>): void {
   }
 }
 
+/** The front doors' load balancers as "mcml deploy" would have made them. */
+const FRONT_DOOR_LB = {
+  aws: 'k8s-iris-mcmlfron-0a1b2c3d4e-5f6a7b8c9d0e1f2a.elb.us-east-1.amazonaws.com',
+  gcp: '34.120.10.30',
+};
+
 const UNVALIDATED =
   'terraform validate cannot run on the gcp, azure, aws-addons and azure-addons roots nor the gke, aks, gcs-bucket and azure-blob modules here: ' +
   'their providers (google, azurerm, helm) are not in the local mirror. The HCL reference check in terraform.test.ts covers them.';
@@ -195,6 +201,20 @@ infra:
       );
       const rendered = await mcml(['render', '-f', 'mcml.yaml', '-o', 'out'], { cwd: work });
       expect(rendered.code, rendered.stderr).toBe(0);
+      // Front-door mode (the default): the records point at each cluster's front door, whose
+      // load balancer exists once "mcml deploy" has run. As a user then would, copy the
+      // example and fill in what kubectl says (an NLB name on EKS, an IPv4 address on GKE).
+      const example = readFileSync(
+        join(work, 'out/terraform/dns/terraform.tfvars.example'),
+        'utf8',
+      );
+      expect(example).toMatch(/lb_host_aws_use1 = .*front door/);
+      writeFileSync(
+        join(work, 'out/terraform/dns/terraform.tfvars'),
+        example
+          .replace(/^lb_host_aws_use1 = .*$/m, `lb_host_aws_use1 = "${FRONT_DOOR_LB.aws}"`)
+          .replace(/^lb_host_gcp_usc1 = .*$/m, `lb_host_gcp_usc1 = "${FRONT_DOOR_LB.gcp}"`),
+      );
       // Point the providers at moto: Terraform's override files merge into the rendered ones.
       const skip = `  s3_use_path_style           = true
   skip_credentials_validation = true
@@ -344,20 +364,35 @@ infra:
         expect(group.nodegroup!.launchTemplate?.id).toMatch(/^lt-/);
         expect(group.nodegroup!.scalingConfig).toMatchObject({ minSize: 1, maxSize: 3 });
 
-        // Route 53: ordered failover records with a tagged health check per target.
+        // Route 53: ordered failover records over the clusters' front doors (not the services'
+        // endpoints), with a tagged health check per front door on the path it proxies.
         const r53 = new Route53Client(aws());
         const records = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
-        const failover = (records.ResourceRecordSets ?? [])
-          .filter((r) => r.Failover !== undefined)
-          .map((r) => [r.Name, r.Failover, r.SetIdentifier, r.ResourceRecords?.[0]?.Value]);
-        expect(failover).toEqual(
-          expect.arrayContaining([
-            ['ml.example.com.', 'PRIMARY', 'aws-use1', 'aws.ml.example.com'],
-            ['ml.example.com.', 'SECONDARY', 'gcp-usc1', 'gcp-usc1.lb.ml.example.com'],
-          ]),
+        const sets = (records.ResourceRecordSets ?? []).filter(
+          (r) => r.Type !== 'NS' && r.Type !== 'SOA',
         );
+        const view = sets
+          .map((r) => [r.Name, r.Type, r.Failover, r.SetIdentifier, r.ResourceRecords?.[0]?.Value])
+          .sort((a, b) => String(a).localeCompare(String(b)));
+        console.log(
+          `Route 53 records read back from moto:\n${view.map((r) => r.join(' ')).join('\n')}`,
+        );
+        expect(view).toEqual([
+          ['gcp-usc1.lb.ml.example.com.', 'A', undefined, undefined, FRONT_DOOR_LB.gcp],
+          ['ml.example.com.', 'CNAME', 'PRIMARY', 'aws-use1', FRONT_DOOR_LB.aws],
+          ['ml.example.com.', 'CNAME', 'SECONDARY', 'gcp-usc1', 'gcp-usc1.lb.ml.example.com'],
+        ]);
         const checks = await r53.send(new ListHealthChecksCommand({}));
         expect(checks.HealthChecks).toHaveLength(2);
+        expect(
+          checks
+            .HealthChecks!.map((c) => c.HealthCheckConfig!)
+            .map((c) => [c.Type, c.FullyQualifiedDomainName ?? c.IPAddress, c.Port, c.ResourcePath])
+            .sort((a, b) => String(a).localeCompare(String(b))),
+        ).toEqual([
+          ['HTTP', FRONT_DOOR_LB.gcp, 80, '/v2/health/ready'],
+          ['HTTP', FRONT_DOOR_LB.aws, 80, '/v2/health/ready'],
+        ]);
         const checkTags = await r53.send(
           new ListTagsForResourceCommand({
             ResourceType: 'healthcheck',

@@ -133,14 +133,20 @@ describe('Terraform', { timeout: 120_000 }, () => {
   });
 
   it('a tier without a known host: a required variable, no dns/ files, a note', async () => {
-    const r = withoutAwsEndpoint();
+    // Without a front door (dns mode) the tiers are the services: aws-primary's is unknown.
+    const direct = loadSpec('three-clouds.yaml', (t) =>
+      t
+        .replace('    endpoint: https://aws.ml.example.com\n', '')
+        .replace('mode: both', 'mode: dns'),
+    );
+    const r = render(direct, threeCloudsPlan(direct));
     const variables: any = await parse('variables.tf', r.files['terraform/dns/variables.tf']!);
     expect(variables.variable.lb_host_aws_primary[0]).not.toHaveProperty('default');
     expect(r.files['terraform/dns/main.tf']).toContain('host     = var.lb_host_aws_primary');
     expect(Object.keys(r.files).filter((f) => f.startsWith('dns/'))).toEqual([]);
     expect(r.warnings.join('\n')).toMatch(/dns: aws-primary has no endpoint/);
     expect(r.files['terraform/dns/terraform.tfvars.example']).toContain(
-      '\nlb_host_aws_primary = "<load balancer DNS name or IPv4 of aws-primary>"',
+      '\nlb_host_aws_primary = "<DNS name or IPv4 of the service\'s load balancer in aws-primary>"',
     );
     // The cloud roots never wait for a load balancer: nothing of theirs needs one.
     for (const root of ['aws', 'gcp', 'azure']) {

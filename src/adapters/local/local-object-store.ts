@@ -4,12 +4,24 @@
  *
  * Hashes: a POSIX file has no portable place for metadata (xattrs are not everywhere), so the
  * sha256/md5 of a file is computed from its bytes when asked (stat, or list with
- * `hashes: true`) and memoised in-process by (inode, size, mtime). Nothing is written next to
- * the user's files besides the transient temp file of an in-flight write.
+ * `hashes: true`) and memoised by its stamp (device, inode, size, mtime, ctime): in-process,
+ * and with `hashIndexDir` across runs in a HashIndex in the cache directory. Nothing is written
+ * next to the user's files besides the transient temp file of an in-flight write.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
@@ -23,6 +35,7 @@ import type {
   WriteOptions,
 } from '../../ports/object-store.js';
 import { HashingStream, checkKey, storeError } from '../object-store-common.js';
+import { HashIndex, stampOf, type FileHashes } from './hash-index.js';
 
 /** Temp files of in-flight writes carry this marker: `..mcml-tmp-PID-RANDOM`. */
 export const LOCAL_TEMP_MARKER = '.mcml-tmp-';
@@ -45,21 +58,32 @@ function alive(pid: number): boolean {
 }
 const PAGE = 1000;
 const HASH_CONCURRENCY = 8;
+/** Files up to this size are hashed from one read, larger ones streamed. */
+const WHOLE_READ_MAX = 1 << 20;
 
-interface CachedHash {
-  stamp: string;
-  sha256: string;
-  md5: string;
+export interface LocalObjectStoreOptions {
+  /** Keep a persistent hash index in this directory (see hash-index.ts); default none. */
+  hashIndexDir?: string;
+  /** The clock the index's racy-entry rule reads (default Date.now). */
+  now?: () => number;
 }
 
 export class LocalObjectStore implements ObjectStore {
   readonly scheme = 'file' as const;
   readonly uri: string;
-  private readonly hashes = new Map<string, CachedHash>();
+  private readonly hashes = new Map<string, FileHashes>();
+  private readonly index: HashIndex | undefined;
+  private readonly now: () => number;
 
   /** @param root absolute directory path */
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    options: LocalObjectStoreOptions = {},
+  ) {
     this.uri = pathToFileURL(root.endsWith(sep) ? root : root + sep).href;
+    this.index =
+      options.hashIndexDir !== undefined ? new HashIndex(options.hashIndexDir, root) : undefined;
+    this.now = options.now ?? Date.now;
   }
 
   private path(key: string): string {
@@ -69,16 +93,25 @@ export class LocalObjectStore implements ObjectStore {
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
     if (!(await this.checkRoot(options.mustExist === true))) return;
     const all: ObjectInfo[] = [];
+    // The walk's stats serve the hashing too: one stat per file per listing.
+    const stats = new Map<string, Stats>();
     // Walk only the directory the prefix points into, then filter by the full prefix.
     const slash = prefix.lastIndexOf('/');
     const startDir = slash >= 0 ? prefix.slice(0, slash) : '';
-    await this.walk(startDir, all, options.signal, undefined);
+    await Promise.all([
+      this.walk(startDir, all, options.signal, undefined, stats),
+      options.hashes ? this.index?.load() : undefined,
+    ]);
     const matching = all.filter((o) => o.key.startsWith(prefix));
     matching.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (let i = 0; i < matching.length; i += PAGE) {
       const page = matching.slice(i, i + PAGE);
-      if (options.hashes) await this.fillHashes(page, options.signal);
+      if (options.hashes) await this.fillHashes(page, stats, options.signal);
       yield page;
+    }
+    if (options.hashes && this.index) {
+      if (prefix === '') this.index.retain(new Set(all.map((o) => o.key)));
+      await this.index.save();
     }
   }
 
@@ -117,6 +150,7 @@ export class LocalObjectStore implements ObjectStore {
     out: ObjectInfo[],
     signal: AbortSignal | undefined,
     temps: string[] | undefined,
+    stats?: Map<string, Stats>,
   ): Promise<void> {
     signal?.throwIfAborted();
     const dir = rel === '' ? this.root : join(this.root, ...rel.split('/'));
@@ -143,22 +177,28 @@ export class LocalObjectStore implements ObjectStore {
       files.map(async (key) => {
         try {
           const s = await stat(join(this.root, ...key.split('/')));
-          if (s.isFile()) out.push({ key, size: s.size, lastModified: s.mtime });
+          if (!s.isFile()) return;
+          out.push({ key, size: s.size, lastModified: s.mtime });
+          stats?.set(key, s);
         } catch {
           /* vanished while listing */
         }
       }),
     );
-    for (const d of subdirs) await this.walk(d, out, signal, temps);
+    for (const d of subdirs) await this.walk(d, out, signal, temps, stats);
   }
 
-  private async fillHashes(page: ObjectInfo[], signal?: AbortSignal): Promise<void> {
+  private async fillHashes(
+    page: ObjectInfo[],
+    stats: Map<string, Stats>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < page.length) {
         signal?.throwIfAborted();
         const info = page[next++]!;
-        const h = await this.hashOf(info.key);
+        const h = await this.hashOf(info.key, stats.get(info.key));
         if (h) {
           info.sha256 = h.sha256;
           info.md5 = h.md5;
@@ -168,27 +208,43 @@ export class LocalObjectStore implements ObjectStore {
     await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
   }
 
-  private async hashOf(key: string): Promise<CachedHash | undefined> {
+  /** The hashes of a file: memoised, from the persistent index, or read (`s`: a fresh stat). */
+  private async hashOf(key: string, s?: Stats): Promise<FileHashes | undefined> {
     const file = this.path(key);
-    let s;
-    try {
-      s = await stat(file);
-    } catch {
-      return undefined;
+    if (s === undefined) {
+      try {
+        s = await stat(file);
+      } catch {
+        return undefined;
+      }
     }
-    const stamp = `${s.ino}:${s.size}:${s.mtimeMs}`;
-    const cached = this.hashes.get(file);
+    const stamp = stampOf(s);
+    const cached = this.hashes.get(file) ?? this.index?.get(key, stamp);
     if (cached && cached.stamp === stamp) return cached;
+    const hashedAt = this.now();
     const sha = createHash('sha256');
     const md5 = createHash('md5');
-    // Small reads for small files: a 1 MiB buffer per 64 KiB file is pure allocation churn.
-    const highWaterMark = Math.max(16 * 1024, Math.min(1 << 20, s.size));
-    for await (const chunk of createReadStream(file, { highWaterMark })) {
-      sha.update(chunk as Buffer);
-      md5.update(chunk as Buffer);
+    try {
+      if (s.size <= WHOLE_READ_MAX) {
+        // One read for a small file: a stream's machinery costs more than the hashing.
+        const bytes = await readFile(file);
+        sha.update(bytes);
+        md5.update(bytes);
+      } else {
+        const highWaterMark = WHOLE_READ_MAX;
+        for await (const chunk of createReadStream(file, { highWaterMark })) {
+          sha.update(chunk as Buffer);
+          md5.update(chunk as Buffer);
+        }
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined; // vanished since the listing
+      throw error;
     }
     const entry = { stamp, sha256: sha.digest('hex'), md5: md5.digest('hex') };
     this.hashes.set(file, entry);
+    this.index?.set(key, s, entry, hashedAt);
     return entry;
   }
 
@@ -197,7 +253,7 @@ export class LocalObjectStore implements ObjectStore {
     try {
       const s = await stat(file);
       if (!s.isFile()) return undefined;
-      const h = await this.hashOf(key);
+      const h = await this.hashOf(key, s);
       return {
         key,
         size: s.size,
@@ -306,7 +362,7 @@ export class LocalObjectStore implements ObjectStore {
       await syncDir(dirname(file));
       const s = await stat(file);
       this.hashes.set(file, {
-        stamp: `${s.ino}:${s.size}:${s.mtimeMs}`,
+        stamp: stampOf(s),
         sha256: d.sha256,
         md5: d.md5,
       });

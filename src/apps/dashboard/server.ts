@@ -136,75 +136,13 @@ export function webDir(): string {
 
 /** Builds the dashboard's request handler. */
 export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
-  const { backend } = options;
-  const token = Buffer.from(options.adminToken);
-  const web = webDir();
-  const pushEvery = options.pushIntervalMs ?? 1000;
+  const ctx: Context = {
+    backend: options.backend,
+    token: Buffer.from(options.adminToken),
+    web: webDir(),
+    pushEvery: options.pushIntervalMs ?? 1000,
+  };
   const allowedHosts = options.allowedHosts ?? [];
-
-  const authorized = (req: IncomingMessage): boolean => {
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    if (!m) return false;
-    const given = Buffer.from(m[1]!.trim());
-    return given.length === token.length && timingSafeEqual(given, token);
-  };
-
-  const admin = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    action: () => Promise<unknown>,
-  ): void => {
-    if (req.method !== 'POST') {
-      sendJson(res, 405, { error: 'use POST' }, { allow: 'POST' });
-      return;
-    }
-    if (!authorized(req)) {
-      sendJson(
-        res,
-        401,
-        { error: 'admin token required: send "Authorization: Bearer <token>"' },
-        { 'www-authenticate': 'Bearer realm="mcml"' },
-      );
-      return;
-    }
-    action().then(
-      (result) => sendJson(res, 200, result ?? { ok: true }),
-      (error: unknown) => sendError(res, error),
-    );
-  };
-
-  const stream = (req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
-    let pending: NodeJS.Timeout | undefined;
-    const push = () => {
-      pending = undefined;
-      res.write(`event: state\ndata: ${JSON.stringify(backend.state())}\n\n`);
-    };
-    // Changes push at once, but at most about 5 times a second.
-    const soon = () => {
-      pending ??= setTimeout(push, 200);
-    };
-    push();
-    const timer = setInterval(push, pushEvery);
-    const off = backend.onChange(soon);
-    req.on('close', () => {
-      clearInterval(timer);
-      if (pending) clearTimeout(pending);
-      off();
-    });
-  };
-
-  /** True when the request is the dashboard's: the page, its API, its files and /metrics. */
-  const ours = (path: string, method: string, req: IncomingMessage): boolean =>
-    (path === '/' && (method === 'GET' || method === 'HEAD') && wantsHtml(req)) ||
-    (path === '/metrics' && method === 'GET') ||
-    /^\/_mcml\/(api|ui|vendor)\//.test(path);
-
   const route = (req: IncomingMessage, res: ServerResponse): boolean => {
     const target = req.url ?? '/';
     // Anything but a plain path ("*", absolute-form, "//x") is the front door's to answer.
@@ -220,77 +158,13 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       });
       return true;
     }
-    if (path === '/' && (method === 'GET' || method === 'HEAD') && wantsHtml(req)) {
-      const html = renderPage();
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(html),
-        'cache-control': 'no-cache',
-      });
-      res.end(method === 'HEAD' ? undefined : html);
-      return true;
-    }
-    if (path === '/metrics' && method === 'GET') {
-      backend.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-          res.end(text);
-        },
-        (error: unknown) => sendError(res, error),
-      );
-      return true;
-    }
-    if (path === '/_mcml/api/state' && method === 'GET') {
-      sendJson(res, 200, backend.state());
-      return true;
-    }
-    if (path === '/_mcml/api/stream' && method === 'GET') {
-      stream(req, res);
-      return true;
-    }
-    const targetAction = /^\/_mcml\/api\/targets\/([^/]+)\/(fail|restore|rollout)$/.exec(path);
-    if (targetAction) {
-      const name = decodeSegment(targetAction[1]!);
-      const act = targetAction[2];
-      admin(req, res, async () => {
-        if (!backend.state().targets.some((t) => t.name === name)) {
-          throw new McmlError('NOT_FOUND', `no target named "${name}"`);
-        }
-        if (act === 'fail') await backend.fail(name);
-        else if (act === 'restore') await backend.restore(name);
-        else await backend.rollout(name);
-        return { ok: true, target: name, action: act };
-      });
-      return true;
-    }
-    if (path === '/_mcml/api/traffic') {
-      admin(req, res, async () => {
-        const raw = query.get('count') ?? (await readJsonCount(req));
-        const count = raw === undefined ? 50 : Number(raw);
-        if (!Number.isInteger(count) || count < 1 || count > 2000) {
-          throw new McmlError('INVALID_ARGUMENT', 'count must be an integer from 1 to 2000');
-        }
-        return backend.sendTraffic(count);
-      });
-      return true;
-    }
-    if (path.startsWith('/_mcml/ui/') && method === 'GET') {
-      serveFile(res, web, path.slice('/_mcml/ui/'.length));
-      return true;
-    }
-    if (path.startsWith('/_mcml/vendor/') && method === 'GET') {
-      const entry = VENDOR.get(path.slice('/_mcml/vendor/'.length));
-      if (!entry) {
-        sendJson(res, 404, { error: 'not found' });
-        return true;
+    if (!servePage(ctx, req, res, path, method) && !serveApi(ctx, req, res, path, query)) {
+      if (!serveStatic(ctx, res, path, method)) {
+        sendJson(res, 404, { error: 'no such dashboard endpoint' });
       }
-      streamFile(res, join(packageDir(entry.pkg), entry.file), entry.type);
-      return true;
     }
-    sendJson(res, 404, { error: 'no such dashboard endpoint' });
     return true;
   };
-
   // The handler never throws: the caller (the front door) would answer 502 with the message.
   return (req, res) => {
     try {
@@ -301,6 +175,181 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       return true;
     }
   };
+}
+
+interface Context {
+  backend: DashboardOptions['backend'];
+  /** The admin token's bytes. */
+  token: Buffer;
+  /** Where the compiled browser code is. */
+  web: string;
+  /** How often the state stream pushes without a change, ms. */
+  pushEvery: number;
+}
+
+/** True when the request is the dashboard's: the page, its API, its files and /metrics. */
+function ours(path: string, method: string, req: IncomingMessage): boolean {
+  return (
+    (path === '/' && (method === 'GET' || method === 'HEAD') && wantsHtml(req)) ||
+    (path === '/metrics' && method === 'GET') ||
+    /^\/_mcml\/(api|ui|vendor)\//.test(path)
+  );
+}
+
+/** The page itself and /metrics; false when the request is neither. */
+function servePage(
+  { backend }: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  method: string,
+): boolean {
+  if (path === '/' && (method === 'GET' || method === 'HEAD') && wantsHtml(req)) {
+    const html = renderPage();
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(html),
+      'cache-control': 'no-cache',
+    });
+    res.end(method === 'HEAD' ? undefined : html);
+    return true;
+  }
+  if (path === '/metrics' && method === 'GET') {
+    backend.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(text);
+      },
+      (error: unknown) => sendError(res, error),
+    );
+    return true;
+  }
+  return false;
+}
+
+/** The state API (read, stream) and its admin actions; false when the path is not one. */
+function serveApi(
+  ctx: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: URLSearchParams,
+): boolean {
+  const { backend } = ctx;
+  const method = req.method ?? 'GET';
+  if (path === '/_mcml/api/state' && method === 'GET') {
+    sendJson(res, 200, backend.state());
+    return true;
+  }
+  if (path === '/_mcml/api/stream' && method === 'GET') {
+    streamState(ctx, req, res);
+    return true;
+  }
+  const targetAction = /^\/_mcml\/api\/targets\/([^/]+)\/(fail|restore|rollout)$/.exec(path);
+  if (targetAction) {
+    const name = decodeSegment(targetAction[1]!);
+    const act = targetAction[2];
+    admin(ctx, req, res, async () => {
+      if (!backend.state().targets.some((t) => t.name === name)) {
+        throw new McmlError('NOT_FOUND', `no target named "${name}"`);
+      }
+      if (act === 'fail') await backend.fail(name);
+      else if (act === 'restore') await backend.restore(name);
+      else await backend.rollout(name);
+      return { ok: true, target: name, action: act };
+    });
+    return true;
+  }
+  if (path === '/_mcml/api/traffic') {
+    admin(ctx, req, res, async () => {
+      const raw = query.get('count') ?? (await readJsonCount(req));
+      const count = raw === undefined ? 50 : Number(raw);
+      if (!Number.isInteger(count) || count < 1 || count > 2000) {
+        throw new McmlError('INVALID_ARGUMENT', 'count must be an integer from 1 to 2000');
+      }
+      return backend.sendTraffic(count);
+    });
+    return true;
+  }
+  return false;
+}
+
+/** The compiled browser code and the vendored libraries; false when the path is neither. */
+function serveStatic({ web }: Context, res: ServerResponse, path: string, method: string): boolean {
+  if (path.startsWith('/_mcml/ui/') && method === 'GET') {
+    serveFile(res, web, path.slice('/_mcml/ui/'.length));
+    return true;
+  }
+  if (path.startsWith('/_mcml/vendor/') && method === 'GET') {
+    const entry = VENDOR.get(path.slice('/_mcml/vendor/'.length));
+    if (!entry) sendJson(res, 404, { error: 'not found' });
+    else streamFile(res, join(packageDir(entry.pkg), entry.file), entry.type);
+    return true;
+  }
+  return false;
+}
+
+function authorized(token: Buffer, req: IncomingMessage): boolean {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  if (!m) return false;
+  const given = Buffer.from(m[1]!.trim());
+  return given.length === token.length && timingSafeEqual(given, token);
+}
+
+/** An admin action: POST only, behind the bearer token; answers its result or its error. */
+function admin(
+  { token }: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  action: () => Promise<unknown>,
+): void {
+  if (req.method !== 'POST') {
+    sendJson(res, 405, { error: 'use POST' }, { allow: 'POST' });
+    return;
+  }
+  if (!authorized(token, req)) {
+    sendJson(
+      res,
+      401,
+      { error: 'admin token required: send "Authorization: Bearer <token>"' },
+      { 'www-authenticate': 'Bearer realm="mcml"' },
+    );
+    return;
+  }
+  action().then(
+    (result) => sendJson(res, 200, result ?? { ok: true }),
+    (error: unknown) => sendError(res, error),
+  );
+}
+
+/** Server-sent events: the state on every change (at most ~5/s) and every `pushEvery` ms. */
+function streamState(
+  { backend, pushEvery }: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  let pending: NodeJS.Timeout | undefined;
+  const push = () => {
+    pending = undefined;
+    res.write(`event: state\ndata: ${JSON.stringify(backend.state())}\n\n`);
+  };
+  const soon = () => {
+    pending ??= setTimeout(push, 200);
+  };
+  push();
+  const timer = setInterval(push, pushEvery);
+  const off = backend.onChange(soon);
+  req.on('close', () => {
+    clearInterval(timer);
+    if (pending) clearTimeout(pending);
+    off();
+  });
 }
 
 function wantsHtml(req: IncomingMessage): boolean {

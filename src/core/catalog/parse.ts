@@ -341,127 +341,167 @@ export function parseCatalog(
   const dir = options.dir ?? '';
   const problems = new Problems(dir);
   const find = (name: string) => files.find((f) => f.path === name);
-
   // Regions first: offerings refer to them.
+  const regions = parseRegions(find('regions.csv'), problems);
+  const egress = parseEgress(find('egress.csv'), problems);
+  const { offerings, accelerators, successors } = parseOfferings(files, regions, problems, options);
+  checkSuccessors(successors, offerings, problems);
+  if (problems.issues.length > 0) {
+    const n = problems.issues.length;
+    throw new McmlError(
+      'CATALOG_INVALID',
+      `the price catalog${dir ? ` in ${dir}` : ''} has ${n} problem${n === 1 ? '' : 's'}`,
+      {
+        issues: problems.issues,
+        hint: 'fix the rows shown; docs/catalog.md describes every column',
+      },
+    );
+  }
+  const all = [...offerings, ...attachAccelerators(offerings, accelerators)];
+  const byRegion = new Map<string, Offering[]>();
+  for (const o of all) {
+    const key = `${o.cloud}/${o.region}`;
+    const list = byRegion.get(key);
+    if (list) list.push(o);
+    else byRegion.set(key, [o]);
+  }
+  return { offerings: all, accelerators, regions, egress, byRegion };
+}
+
+/** `regions.csv`: one row per cloud region, with its jurisdiction and continent. */
+function parseRegions(regionFile: CatalogFile | undefined, problems: Problems): RegionInfo[] {
   const regions: RegionInfo[] = [];
-  const regionFile = find('regions.csv');
   if (!regionFile) {
     problems.add('regions.csv', { line: 1, column: 1 }, '', 'is missing');
-  } else {
-    const seen = new Set<string>();
-    for (const row of table(regionFile, REGION_COLUMNS, problems)) {
-      const p = regionFile.path;
-      const cloud = oneOf(problems, p, row.get('cloud'), 'cloud', CLOUDS);
-      const regionField = row.get('region');
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(regionField.value)) {
-        problems.add(
-          p,
-          regionField,
-          'region',
-          `must be a region id such as us-east-1, got ${quote(regionField.value)}`,
-        );
-      }
-      const jurisdiction = oneOf<Jurisdiction>(
-        problems,
-        p,
-        row.get('jurisdiction'),
-        'jurisdiction',
-        JURISDICTIONS,
-      );
-      const continent = oneOf(problems, p, row.get('continent'), 'continent', CONTINENTS);
-      const display = row.get('display_name');
-      if (cloud === undefined || jurisdiction === undefined || continent === undefined) continue;
-      const key = `${cloud}/${regionField.value}`;
-      if (seen.has(key)) {
-        problems.add(p, regionField, 'region', `duplicate region ${key}`);
-        continue;
-      }
-      seen.add(key);
-      regions.push({
-        cloud,
-        region: regionField.value,
-        jurisdiction,
-        continent,
-        displayName: display.value || regionField.value,
-      });
-    }
+    return regions;
   }
-  const regionKeys = new Set(regions.map((r) => `${r.cloud}/${r.region}`));
+  const seen = new Set<string>();
+  for (const row of table(regionFile, REGION_COLUMNS, problems)) {
+    const p = regionFile.path;
+    const cloud = oneOf(problems, p, row.get('cloud'), 'cloud', CLOUDS);
+    const regionField = row.get('region');
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(regionField.value)) {
+      problems.add(
+        p,
+        regionField,
+        'region',
+        `must be a region id such as us-east-1, got ${quote(regionField.value)}`,
+      );
+    }
+    const jurisdiction = oneOf<Jurisdiction>(
+      problems,
+      p,
+      row.get('jurisdiction'),
+      'jurisdiction',
+      JURISDICTIONS,
+    );
+    const continent = oneOf(problems, p, row.get('continent'), 'continent', CONTINENTS);
+    const display = row.get('display_name');
+    if (cloud === undefined || jurisdiction === undefined || continent === undefined) continue;
+    const key = `${cloud}/${regionField.value}`;
+    if (seen.has(key)) {
+      problems.add(p, regionField, 'region', `duplicate region ${key}`);
+      continue;
+    }
+    seen.add(key);
+    regions.push({
+      cloud,
+      region: regionField.value,
+      jurisdiction,
+      continent,
+      displayName: display.value || regionField.value,
+    });
+  }
+  return regions;
+}
 
+/** `egress.csv`: tiered $/GB per cloud and kind; tiers must start at 0 and be contiguous. */
+function parseEgress(egressFile: CatalogFile | undefined, problems: Problems): EgressRate[] {
   const egress: EgressRate[] = [];
-  const egressFile = find('egress.csv');
   if (!egressFile) {
     problems.add('egress.csv', { line: 1, column: 1 }, '', 'is missing');
-  } else {
-    for (const row of table(egressFile, EGRESS_COLUMNS, problems)) {
-      const p = egressFile.path;
-      const cloud = oneOf(problems, p, row.get('cloud'), 'cloud', CLOUDS);
-      const kind = oneOf<EgressKind>(problems, p, row.get('kind'), 'kind', EGRESS_KINDS);
-      const fromGb = num(problems, p, row.get('from_gb'), 'from_gb', { required: true, min: 0 });
-      const toField = row.get('to_gb');
-      const toGb = num(problems, p, toField, 'to_gb', { required: false, positive: true });
-      const usdPerGb = num(problems, p, row.get('usd_per_gb'), 'usd_per_gb', {
-        required: true,
-        min: 0,
-      });
-      const source = row.get('price_source');
-      if (source.value !== '') oneOf(problems, p, source, 'price_source', PRICE_SOURCES);
-      if (
-        cloud === undefined ||
-        kind === undefined ||
-        fromGb === undefined ||
-        usdPerGb === undefined
-      )
-        continue;
-      if (toGb !== undefined && toGb <= fromGb) {
-        problems.add(p, toField, 'to_gb', `must be greater than from_gb (${fromGb})`);
+    return egress;
+  }
+  for (const row of table(egressFile, EGRESS_COLUMNS, problems)) {
+    const p = egressFile.path;
+    const cloud = oneOf(problems, p, row.get('cloud'), 'cloud', CLOUDS);
+    const kind = oneOf<EgressKind>(problems, p, row.get('kind'), 'kind', EGRESS_KINDS);
+    const fromGb = num(problems, p, row.get('from_gb'), 'from_gb', { required: true, min: 0 });
+    const toField = row.get('to_gb');
+    const toGb = num(problems, p, toField, 'to_gb', { required: false, positive: true });
+    const usdPerGb = num(problems, p, row.get('usd_per_gb'), 'usd_per_gb', {
+      required: true,
+      min: 0,
+    });
+    const source = row.get('price_source');
+    if (source.value !== '') oneOf(problems, p, source, 'price_source', PRICE_SOURCES);
+    if (cloud === undefined || kind === undefined || fromGb === undefined || usdPerGb === undefined)
+      continue;
+    if (toGb !== undefined && toGb <= fromGb) {
+      problems.add(p, toField, 'to_gb', `must be greater than from_gb (${fromGb})`);
+      continue;
+    }
+    egress.push({ cloud, kind, fromGb, ...(toGb === undefined ? {} : { toGb }), usdPerGb });
+  }
+  checkEgressTiers(egress, egressFile.path, problems);
+  return egress;
+}
+
+/** Tiers of each (cloud, kind) must start at 0 and be contiguous, or prices have holes. */
+function checkEgressTiers(egress: readonly EgressRate[], path: string, problems: Problems): void {
+  for (const cloud of CLOUDS) {
+    for (const kind of EGRESS_KINDS) {
+      const tiers = egress
+        .filter((e) => e.cloud === cloud && e.kind === kind)
+        .sort((a, b) => a.fromGb - b.fromGb);
+      if (tiers.length === 0) {
+        problems.add(path, { line: 1, column: 1 }, '', `no ${kind} price for ${cloud}`);
         continue;
       }
-      egress.push({ cloud, kind, fromGb, ...(toGb === undefined ? {} : { toGb }), usdPerGb });
-    }
-    // Tiers of each (cloud, kind) must start at 0 and be contiguous, or prices have holes.
-    for (const cloud of CLOUDS) {
-      for (const kind of EGRESS_KINDS) {
-        const tiers = egress
-          .filter((e) => e.cloud === cloud && e.kind === kind)
-          .sort((a, b) => a.fromGb - b.fromGb);
-        if (tiers.length === 0) {
+      let expected = 0;
+      for (const t of tiers) {
+        if (t.fromGb !== expected) {
           problems.add(
-            egressFile.path,
+            path,
             { line: 1, column: 1 },
             '',
-            `no ${kind} price for ${cloud}`,
+            `${cloud} ${kind} tiers are not contiguous: one starts at ${t.fromGb} GB, expected ${expected} GB`,
           );
-          continue;
+          break;
         }
-        let expected = 0;
-        for (const t of tiers) {
-          if (t.fromGb !== expected) {
-            problems.add(
-              egressFile.path,
-              { line: 1, column: 1 },
-              '',
-              `${cloud} ${kind} tiers are not contiguous: one starts at ${t.fromGb} GB, expected ${expected} GB`,
-            );
-            break;
-          }
-          expected = t.toGb ?? Infinity;
-        }
-        if (expected !== Infinity) {
-          problems.add(
-            egressFile.path,
-            { line: 1, column: 1 },
-            '',
-            `the last ${cloud} ${kind} tier needs an empty to_gb (no upper bound)`,
-          );
-        }
+        expected = t.toGb ?? Infinity;
+      }
+      if (expected !== Infinity) {
+        problems.add(
+          path,
+          { line: 1, column: 1 },
+          '',
+          `the last ${cloud} ${kind} tier needs an empty to_gb (no upper bound)`,
+        );
       }
     }
   }
+}
 
-  const offerings: Offering[] = [];
-  const accelerators: AcceleratorOffer[] = [];
-  const successors: { file: string; cloud: Cloud; field: CsvField }[] = [];
+interface SuccessorRef {
+  file: string;
+  cloud: Cloud;
+  field: CsvField;
+}
+
+/** The `<cloud>/*.csv` files, in path order: instance types and (GCP) accelerator rows. */
+function parseOfferings(
+  files: readonly CatalogFile[],
+  regions: readonly RegionInfo[],
+  problems: Problems,
+  options: ParseCatalogOptions,
+): { offerings: Offering[]; accelerators: AcceleratorOffer[]; successors: SuccessorRef[] } {
+  const out = {
+    offerings: [] as Offering[],
+    accelerators: [] as AcceleratorOffer[],
+    successors: [] as SuccessorRef[],
+  };
+  const regionKeys = new Set(regions.map((r) => `${r.cloud}/${r.region}`));
   const offeringFiles = files
     .filter((f) => /^[^/]+\/[^/]+\.csv$/.test(f.path))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -478,149 +518,204 @@ export function parseCatalog(
       );
       continue;
     }
-    const cloud = cloudName as Cloud;
     const seen = new Set<string>();
     for (const row of table(file, OFFERING_COLUMNS, problems)) {
-      const before = problems.issues.length;
-      const typeField = row.get('instance_type');
-      const accField = row.get('accelerator_name');
-      const countField = row.get('accelerator_count');
-      const regionField = row.get('region');
-      const zoneField = row.get('zone');
-      const instanceType = typeField.value;
-      const isAccelerator = instanceType === '';
-      if (isAccelerator && cloud !== 'gcp') {
-        problems.add(
-          p,
-          typeField,
-          'instance_type',
-          'is required',
-          'only GCP has accelerator rows with an empty instance type',
-        );
-      }
-      if (isAccelerator && accField.value === '') {
-        problems.add(
-          p,
-          accField,
-          'accelerator_name',
-          'is required on an accelerator row (empty instance_type)',
-        );
-      }
-      let gpuModel = undefined as ReturnType<typeof canonicalGpu>;
-      if (accField.value !== '') {
-        gpuModel = canonicalGpu(accField.value);
-        if (gpuModel === undefined) {
-          const hint = didYouMean(accField.value, GPU_MODELS);
-          problems.add(
-            p,
-            accField,
-            'accelerator_name',
-            `unknown accelerator ${quote(accField.value)}`,
-            hint || `known models: ${GPU_MODELS.join(', ')}`,
-          );
-        }
-      }
-      const count = num(problems, p, countField, 'accelerator_count', {
-        required: accField.value !== '',
-        integer: true,
-        positive: true,
-      });
-      if (accField.value === '' && countField.value !== '') {
-        problems.add(
-          p,
-          countField,
-          'accelerator_count',
-          'must be empty when accelerator_name is empty',
-        );
-      }
-      const vcpus = num(problems, p, row.get('vcpus'), 'vcpus', {
-        required: !isAccelerator,
-        positive: true,
-      });
-      const memoryGiB = num(problems, p, row.get('memory_gib'), 'memory_gib', {
-        required: !isAccelerator,
-        positive: true,
-      });
-      const onDemand = num(problems, p, row.get('on_demand_usd_h'), 'on_demand_usd_h', {
-        required: true,
-        positive: true,
-      });
-      const spotRaw = num(problems, p, row.get('spot_usd_h'), 'spot_usd_h', {
-        required: false,
-        positive: true,
-      });
-      const region = regionField.value;
-      if (region === '') problems.add(p, regionField, 'region', 'is required');
-      else if (!regionKeys.has(`${cloud}/${region}`)) {
-        const known = regions.filter((r) => r.cloud === cloud).map((r) => r.region);
-        const hint = didYouMean(region, known);
-        problems.add(
-          p,
-          regionField,
-          'region',
-          `${cloud} region ${quote(region)} is not in regions.csv`,
-          hint || `add it to regions.csv`,
-        );
-      }
-      const zone = zoneField.value;
-      if (zone !== '' && region !== '' && !zoneOk(cloud, region, zone)) {
-        problems.add(
-          p,
-          zoneField,
-          'zone',
-          `${quote(zone)} is not a zone of ${printable(region)}`,
-          `e.g. ${printable(zoneExample(cloud, region))}, or leave it empty`,
-        );
-      }
-      const sourceField = row.get('price_source');
-      let priceSource: PriceSource = 'list';
-      if (sourceField.value !== '') {
-        priceSource = oneOf(problems, p, sourceField, 'price_source', PRICE_SOURCES) ?? 'list';
-      }
-      const lifecycle = lifecycleOf(problems, p, row, options.today);
-      const successor = row.get('successor');
-      if (successor.value !== '') successors.push({ file: p, cloud, field: successor });
-      if (problems.issues.length > before || lifecycle === undefined) continue;
-      const key = `${instanceType}|${accField.value}|${count ?? ''}|${region}|${zone}`;
-      if (seen.has(key)) {
-        problems.add(
-          p,
-          typeField,
-          'instance_type',
-          `duplicate offering ${printable(instanceType || accField.value)} in ${region}${zone ? ` zone ${zone}` : ''}`,
-        );
-        continue;
-      }
-      seen.add(key);
-      // A spot price at or above on-demand is no discount: treat it as no spot offer.
-      const spot = spotRaw !== undefined && spotRaw < onDemand! ? spotRaw : undefined;
-      const gpu =
-        gpuModel && count ? { model: gpuModel, count, cloudName: accField.value } : undefined;
-      const origin = `${dir}${p}:${row.line}`;
-      const common = {
-        cloud,
-        region,
-        ...(zone ? { zone } : {}),
-        onDemand: onDemand!,
-        ...(spot === undefined ? {} : { spot }),
-        priceSource,
-        lifecycle,
-        origin,
-      };
-      if (isAccelerator) accelerators.push({ ...common, gpu: gpu! });
-      else
-        offerings.push({
-          ...common,
-          instanceType,
-          vcpus: vcpus!,
-          memoryGiB: memoryGiB!,
-          ...(gpu ? { gpu } : {}),
-          attached: false,
-        });
+      offeringRow(
+        row,
+        { p, cloud: cloudName as Cloud, seen, regions, regionKeys },
+        problems,
+        options,
+        out,
+      );
     }
   }
+  return out;
+}
 
-  // A successor must be something the same cloud offers (in any region of the catalog).
+interface RowContext {
+  p: string;
+  cloud: Cloud;
+  /** Offerings already read from this file, to refuse duplicates. */
+  seen: Set<string>;
+  regions: readonly RegionInfo[];
+  regionKeys: ReadonlySet<string>;
+}
+
+/** One offering row: checked field by field; a row with any problem adds nothing. */
+function offeringRow(
+  row: Row<(typeof OFFERING_COLUMNS)[number]>,
+  ctx: RowContext,
+  problems: Problems,
+  options: ParseCatalogOptions,
+  out: { offerings: Offering[]; accelerators: AcceleratorOffer[]; successors: SuccessorRef[] },
+): void {
+  const { p, cloud, seen } = ctx;
+  const dir = options.dir ?? '';
+  const before = problems.issues.length;
+  const typeField = row.get('instance_type');
+  const accField = row.get('accelerator_name');
+  const countField = row.get('accelerator_count');
+  const regionField = row.get('region');
+  const zoneField = row.get('zone');
+  const instanceType = typeField.value;
+  const isAccelerator = instanceType === '';
+  if (isAccelerator && cloud !== 'gcp') {
+    problems.add(
+      p,
+      typeField,
+      'instance_type',
+      'is required',
+      'only GCP has accelerator rows with an empty instance type',
+    );
+  }
+  if (isAccelerator && accField.value === '') {
+    problems.add(
+      p,
+      accField,
+      'accelerator_name',
+      'is required on an accelerator row (empty instance_type)',
+    );
+  }
+  const { gpuModel, count } = acceleratorOf(accField, countField, p, problems);
+  const vcpus = num(problems, p, row.get('vcpus'), 'vcpus', {
+    required: !isAccelerator,
+    positive: true,
+  });
+  const memoryGiB = num(problems, p, row.get('memory_gib'), 'memory_gib', {
+    required: !isAccelerator,
+    positive: true,
+  });
+  const onDemand = num(problems, p, row.get('on_demand_usd_h'), 'on_demand_usd_h', {
+    required: true,
+    positive: true,
+  });
+  const spotRaw = num(problems, p, row.get('spot_usd_h'), 'spot_usd_h', {
+    required: false,
+    positive: true,
+  });
+  const { region, zone } = placeOf(regionField, zoneField, ctx, problems);
+  const sourceField = row.get('price_source');
+  let priceSource: PriceSource = 'list';
+  if (sourceField.value !== '') {
+    priceSource = oneOf(problems, p, sourceField, 'price_source', PRICE_SOURCES) ?? 'list';
+  }
+  const lifecycle = lifecycleOf(problems, p, row, options.today);
+  const successor = row.get('successor');
+  if (successor.value !== '') out.successors.push({ file: p, cloud, field: successor });
+  if (problems.issues.length > before || lifecycle === undefined) return;
+  const key = `${instanceType}|${accField.value}|${count ?? ''}|${region}|${zone}`;
+  if (seen.has(key)) {
+    problems.add(
+      p,
+      typeField,
+      'instance_type',
+      `duplicate offering ${printable(instanceType || accField.value)} in ${region}${zone ? ` zone ${zone}` : ''}`,
+    );
+    return;
+  }
+  seen.add(key);
+  // A spot price at or above on-demand is no discount: treat it as no spot offer.
+  const spot = spotRaw !== undefined && spotRaw < onDemand! ? spotRaw : undefined;
+  const gpu = gpuModel && count ? { model: gpuModel, count, cloudName: accField.value } : undefined;
+  const origin = `${dir}${p}:${row.line}`;
+  const common = {
+    cloud,
+    region,
+    ...(zone ? { zone } : {}),
+    onDemand: onDemand!,
+    ...(spot === undefined ? {} : { spot }),
+    priceSource,
+    lifecycle,
+    origin,
+  };
+  if (isAccelerator) out.accelerators.push({ ...common, gpu: gpu! });
+  else
+    out.offerings.push({
+      ...common,
+      instanceType,
+      vcpus: vcpus!,
+      memoryGiB: memoryGiB!,
+      ...(gpu ? { gpu } : {}),
+      attached: false,
+    });
+}
+
+/** The accelerator columns: a known GPU model and a positive count, or both empty. */
+function acceleratorOf(
+  accField: CsvField,
+  countField: CsvField,
+  p: string,
+  problems: Problems,
+): { gpuModel: ReturnType<typeof canonicalGpu>; count: number | undefined } {
+  let gpuModel = undefined as ReturnType<typeof canonicalGpu>;
+  if (accField.value !== '') {
+    gpuModel = canonicalGpu(accField.value);
+    if (gpuModel === undefined) {
+      const hint = didYouMean(accField.value, GPU_MODELS);
+      problems.add(
+        p,
+        accField,
+        'accelerator_name',
+        `unknown accelerator ${quote(accField.value)}`,
+        hint || `known models: ${GPU_MODELS.join(', ')}`,
+      );
+    }
+  }
+  const count = num(problems, p, countField, 'accelerator_count', {
+    required: accField.value !== '',
+    integer: true,
+    positive: true,
+  });
+  if (accField.value === '' && countField.value !== '') {
+    problems.add(
+      p,
+      countField,
+      'accelerator_count',
+      'must be empty when accelerator_name is empty',
+    );
+  }
+  return { gpuModel, count };
+}
+
+/** The region (known in regions.csv) and the zone (of that region, or empty). */
+function placeOf(
+  regionField: CsvField,
+  zoneField: CsvField,
+  { p, cloud, regions, regionKeys }: Omit<RowContext, 'seen'>,
+  problems: Problems,
+): { region: string; zone: string } {
+  const region = regionField.value;
+  if (region === '') problems.add(p, regionField, 'region', 'is required');
+  else if (!regionKeys.has(`${cloud}/${region}`)) {
+    const known = regions.filter((r) => r.cloud === cloud).map((r) => r.region);
+    const hint = didYouMean(region, known);
+    problems.add(
+      p,
+      regionField,
+      'region',
+      `${cloud} region ${quote(region)} is not in regions.csv`,
+      hint || `add it to regions.csv`,
+    );
+  }
+  const zone = zoneField.value;
+  if (zone !== '' && region !== '' && !zoneOk(cloud, region, zone)) {
+    problems.add(
+      p,
+      zoneField,
+      'zone',
+      `${quote(zone)} is not a zone of ${printable(region)}`,
+      `e.g. ${printable(zoneExample(cloud, region))}, or leave it empty`,
+    );
+  }
+  return { region, zone };
+}
+
+/** A successor must be something the same cloud offers (in any region of the catalog). */
+function checkSuccessors(
+  successors: readonly SuccessorRef[],
+  offerings: readonly Offering[],
+  problems: Problems,
+): void {
   for (const { file, cloud, field } of successors) {
     const known = [
       ...new Set(offerings.filter((o) => o.cloud === cloud).map((o) => o.instanceType)),
@@ -636,20 +731,13 @@ export function parseCatalog(
       );
     }
   }
+}
 
-  if (problems.issues.length > 0) {
-    const n = problems.issues.length;
-    throw new McmlError(
-      'CATALOG_INVALID',
-      `the price catalog${dir ? ` in ${dir}` : ''} has ${n} problem${n === 1 ? '' : 's'}`,
-      {
-        issues: problems.issues,
-        hint: 'fix the rows shown; docs/catalog.md describes every column',
-      },
-    );
-  }
-
-  // GCP: an accelerator row attaches to N1 VMs in the same region (and zone, when both name one).
+/** GCP: an accelerator row attaches to N1 VMs in the same region (and zone, when both name one). */
+function attachAccelerators(
+  offerings: readonly Offering[],
+  accelerators: readonly AcceleratorOffer[],
+): Offering[] {
   const combined: Offering[] = [];
   const hosts = new Map<string, Offering[]>();
   for (const vm of offerings) {
@@ -684,15 +772,7 @@ export function parseCatalog(
       });
     }
   }
-  const all = [...offerings, ...combined];
-  const byRegion = new Map<string, Offering[]>();
-  for (const o of all) {
-    const key = `${o.cloud}/${o.region}`;
-    const list = byRegion.get(key);
-    if (list) list.push(o);
-    else byRegion.set(key, [o]);
-  }
-  return { offerings: all, accelerators, regions, egress, byRegion };
+  return combined;
 }
 
 /** A VM + accelerator price is only as good as its weaker part. */

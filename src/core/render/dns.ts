@@ -8,12 +8,18 @@
  *   deepest level (n-2):           PRIMARY tier n-1, SECONDARY tier n (plain)
  */
 import type { RenderContext, RenderTarget } from './context.js';
+import { EDGE, wantsEdge } from './edge.js';
+import { FRONT_DOOR, frontDoorDnsLabel, wantsFrontDoor } from './front-door.js';
 import { fit } from './names.js';
 
 /** One tier of the failover chain. */
 export interface FailoverTier {
   target: string;
-  /** DNS name traffic goes to: the target's endpoint host or its load balancer's name. */
+  /**
+   * DNS name traffic goes to: the cluster's front door (front-door and both modes) or, without
+   * one, the target's endpoint host; undefined while it is a load balancer name that exists
+   * only after `mcml deploy`.
+   */
   host: string | undefined;
   protocol: 'HTTP' | 'HTTPS';
   port: number;
@@ -45,14 +51,58 @@ function endpointParts(t: RenderTarget, service: string): Omit<FailoverTier, 'ta
   return { host: undefined, protocol: 'HTTP', port: 80 };
 }
 
-/** The failover tiers, in order, for every cloud target. */
+/**
+ * Where a cluster's front door answers from outside: its LoadBalancer Service on port 80 (an
+ * Azure DNS label, known now; elsewhere a name known after `mcml deploy`), or, with TLS at the
+ * edge, the Gateway's HTTPS listener (its address also known after the deploy).
+ */
+function frontDoorParts(
+  ctx: RenderContext,
+  t: RenderTarget,
+): Omit<FailoverTier, 'target' | 'path'> {
+  if (wantsEdge(ctx)) return { host: undefined, protocol: 'HTTPS', port: 443 };
+  if (t.cloud === 'azure') {
+    const label = frontDoorDnsLabel(ctx.spec.service.name, t.placement.target);
+    return {
+      host: `${label}.${t.placement.region}.cloudapp.azure.com`,
+      protocol: 'HTTP',
+      port: 80,
+    };
+  }
+  return { host: undefined, protocol: 'HTTP', port: 80 };
+}
+
+/**
+ * The failover tiers, in order, for every cloud target. With the in-cluster front door
+ * (front-door and both modes) each tier is that cluster's front door, checked on the health
+ * path it proxies: it stays healthy while any tier can serve (its own target first, then the
+ * next tiers), so the records move on only when a cluster's front door itself is gone.
+ * Without it (dns mode) each tier is the target's service.
+ */
 export function failoverTiers(ctx: RenderContext): FailoverTier[] {
   const path = ctx.spec.failover.check.path ?? ctx.spec.service.healthPath;
+  const frontDoor = wantsFrontDoor(ctx);
   return ctx.targets.map((t) => ({
     target: t.placement.target,
-    ...endpointParts(t, ctx.spec.service.name),
+    ...(frontDoor ? frontDoorParts(ctx, t) : endpointParts(t, ctx.spec.service.name)),
     path,
   }));
+}
+
+/** What a tier's load balancer variable names: the front door's Service or Gateway, or the service's. */
+export function tierEntry(ctx: RenderContext): { kind: string; command: string } {
+  const ns = ctx.namespace;
+  if (wantsFrontDoor(ctx) && wantsEdge(ctx)) {
+    return {
+      kind: 'the edge Gateway (in front of the front door)',
+      command: `-n ${ns} get gateway ${EDGE.gateway} -o jsonpath='{.status.addresses[0].value}'`,
+    };
+  }
+  const name = wantsFrontDoor(ctx) ? FRONT_DOOR.name : ctx.spec.service.name;
+  return {
+    kind: wantsFrontDoor(ctx) ? "the front door's load balancer" : "the service's load balancer",
+    command: `-n ${ns} get service ${name} -o jsonpath='{.status.loadBalancer.ingress[0].hostname}{.status.loadBalancer.ingress[0].ip}'`,
+  };
 }
 
 /** Whether render writes Route 53 records: the spec asks for Route 53 DNS failover. */

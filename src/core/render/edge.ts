@@ -2,8 +2,9 @@
  * TLS at the edge (`service.tls`): in every cluster a cert-manager Certificate, a Gateway API
  * Gateway that terminates TLS with it, and HTTPRoutes: the client-facing names go to the
  * cluster's front door (or the service without one), the target's own https endpoint name to
- * its service (for the other clusters' front doors and health checks), and plain HTTP
- * redirects to HTTPS. The Services then stay inside the cluster (ClusterIP).
+ * its service (for the other clusters' front doors and health checks), the health path by
+ * address (no hostname) to the front door for the DNS failover records' health checks, and
+ * plain HTTP redirects to HTTPS. The Services then stay inside the cluster (ClusterIP).
  */
 import type { RenderContext, RenderTarget } from './context.js';
 import { FRONT_DOOR, wantsFrontDoor } from './front-door.js';
@@ -18,6 +19,7 @@ export const EDGE = {
   route: 'mcml-edge',
   directRoute: 'mcml-edge-direct',
   redirectRoute: 'mcml-edge-redirect',
+  healthRoute: 'mcml-edge-health',
 } as const;
 
 /** Whether the spec asks for TLS at the edge. */
@@ -31,6 +33,11 @@ function ownHost(t: RenderTarget): string | undefined {
   if (endpoint === undefined) return undefined;
   const url = new URL(endpoint);
   return url.protocol === 'https:' ? url.hostname : undefined;
+}
+
+/** The path DNS health checks probe (the failover check path, else the service's health path). */
+function healthPath(ctx: RenderContext): string {
+  return ctx.spec.failover.check.path ?? ctx.spec.service.healthPath;
 }
 
 /** The Gateway, Certificate and HTTPRoutes of one cluster. */
@@ -47,7 +54,7 @@ export function edgeObjects(ctx: RenderContext, t: RenderTarget): Obj[] {
     metadata: { name },
     spec: {
       parentRefs: [{ name: EDGE.gateway, sectionName: section }],
-      hostnames: names,
+      ...(names.length > 0 ? { hostnames: names } : {}),
       rules: [rule],
     },
   });
@@ -91,6 +98,17 @@ export function edgeObjects(ctx: RenderContext, t: RenderTarget): Obj[] {
     ...(direct === undefined
       ? []
       : [route(EDGE.directRoute, [direct], 'https', to(ctx.spec.service.name))]),
+    // DNS health checks reach the Gateway by its address (Host: the load balancer's name,
+    // matched by no hostname above): the health path goes to the front door too. A route with
+    // hostnames takes precedence over this one for its hosts.
+    ...(wantsFrontDoor(ctx)
+      ? [
+          route(EDGE.healthRoute, [], 'https', {
+            matches: [{ path: { type: 'Exact', value: healthPath(ctx) } }],
+            ...to(entry),
+          }),
+        ]
+      : []),
     route(EDGE.redirectRoute, allHosts, 'http', {
       filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }],
     }),

@@ -21,7 +21,16 @@ export const FRONT_DOOR = {
   adminSecret: 'mcml-front-door-admin',
   /** Where the ConfigMap with the front door's spec is mounted. */
   specDir: '/etc/mcml',
+  /** Its metrics (`mcml failover run`'s admin routes). */
+  metricsPath: '/_mcml/metrics',
+  /** The cluster Prometheus job that scrapes it (federated with the service's jobs). */
+  job: 'mcml-front-door',
 } as const;
+
+/** The headless Service whose DNS name lists the front door's pods (ready or not). */
+export function frontDoorPodsService(): string {
+  return `${FRONT_DOOR.name}-pods`;
+}
 
 /** Whether render writes the in-cluster front door: the spec routes through one. */
 export function wantsFrontDoor(ctx: RenderContext): boolean {
@@ -141,7 +150,7 @@ export function frontDoorObjects(
             annotations: {
               'prometheus.io/scrape': 'true',
               'prometheus.io/port': String(FRONT_DOOR.port),
-              'prometheus.io/path': '/_mcml/metrics',
+              'prometheus.io/path': FRONT_DOOR.metricsPath,
             },
           },
           spec: {
@@ -217,6 +226,20 @@ export function frontDoorObjects(
         type: 'LoadBalancer',
         selector,
         ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: frontDoorPodsService(), labels },
+      spec: {
+        // Headless, for the cluster Prometheus: its DNS name lists every front door pod, the
+        // unready ones too (a front door with no healthy tier is unready, and its metrics are
+        // what says so).
+        clusterIP: 'None',
+        publishNotReadyAddresses: true,
+        selector,
+        ports: [{ name: 'http', port: FRONT_DOOR.port, targetPort: 'http', protocol: 'TCP' }],
       },
     },
     {

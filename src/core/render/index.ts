@@ -14,7 +14,7 @@ import {
   route53ChangeBatch,
   wantsRoute53,
 } from './dns.js';
-import { frontDoorWarnings } from './front-door.js';
+import { FRONT_DOOR, frontDoorWarnings, wantsFrontDoor } from './front-door.js';
 import { renderKubernetes } from './kubernetes.js';
 import { renderMonitoring } from './monitoring.js';
 import { renderTerraform } from './terraform.js';
@@ -58,15 +58,34 @@ export function healthCheckToken(target: string): string {
 /** Token the apply script replaces with the hosted zone ID. */
 export const HOSTED_ZONE_TOKEN = '@@hosted-zone-id@@';
 
+/**
+ * With another DNS provider there are no health-checked failover records to render (the
+ * runtime writers of `mcml failover` serve those providers): say where the name must point.
+ */
+function otherProviderWarning(ctx: RenderContext): string[] {
+  const dns = ctx.spec.failover.dns;
+  if (dns === undefined || dns.provider === 'route53' || !wantsFrontDoor(ctx)) return [];
+  const where = `the clusters' front doors (kubectl -n ${ctx.namespace} get service ${FRONT_DOOR.name} in each cluster)`;
+  return [
+    ctx.spec.failover.mode === 'both'
+      ? `dns: render writes failover records for Route 53 only; with ${dns.provider}, "mcml failover" (mode both) points ${recordName(ctx)} at the active target's service, past the in-cluster front doors: to keep them in the path, use mode front-door and point ${recordName(ctx)} at ${where}`
+      : `dns: render writes failover records for Route 53 only; with ${dns.provider}, point ${recordName(ctx)} at ${where} yourself`,
+  ];
+}
+
 function renderDns(ctx: RenderContext, warnings: string[]): Record<string, string> {
+  warnings.push(...otherProviderWarning(ctx));
   if (!wantsRoute53(ctx)) return {};
   const dns = ctx.spec.failover.dns!;
   const tiers = failoverTiers(ctx);
   const unknown = tiers.filter((t) => t.host === undefined).map((t) => t.target);
   if (unknown.length > 0) {
+    const why = wantsFrontDoor(ctx)
+      ? `the DNS failover records point at each cluster's front door, whose address ${unknown.join(', ')} will have only after "mcml deploy"`
+      : `${unknown.join(', ')} ha${unknown.length === 1 ? 's' : 've'} no endpoint in mcml.yaml`;
     warnings.push(
-      `dns: ${unknown.join(', ')} ha${unknown.length === 1 ? 's' : 've'} no endpoint in mcml.yaml, so dns/ is not written; ` +
-        'terraform/dns/ takes their load balancer names as variables (lb_host_*): after "mcml deploy", "mcml infra apply --root dns" fills them from terraform.tfvars or TF_VAR_lb_host_*',
+      `dns: ${why}, so dns/ is not written; ` +
+        'terraform/dns/ takes those load balancer names as variables (lb_host_*): after "mcml deploy", "mcml infra apply --root dns" fills them from terraform.tfvars or TF_VAR_lb_host_*',
     );
     return {};
   }

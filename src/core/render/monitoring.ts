@@ -2,14 +2,16 @@
  * Monitoring for every cloud at once: a small Prometheus in each cluster scrapes the service's
  * pods; a global Prometheus federates each of them through that cluster's API server (via
  * `kubectl proxy`, so the credentials are the user's kubeconfig and nothing secret lands in a
- * file), labelled with `cloud`, `region` and `target`; recording and alerting rules; a Grafana
- * dashboard.
+ * file), labelled with `cloud`, `region` and `target`; with the in-cluster front door, its
+ * pods too, their series labelled `front_door` (and `front_door_cloud`) with the cluster they
+ * run in; recording and alerting rules; a Grafana dashboard.
  * Metric names are those `mcml serve` and `mcml failover` export.
  */
 import { stringify } from 'yaml';
 import { durationMs } from '../spec/parse.js';
 import type { Spec } from '../spec/schema.js';
 import type { RenderContext } from './context.js';
+import { FRONT_DOOR, frontDoorPodsService, wantsFrontDoor } from './front-door.js';
 
 /** First local port of the per-cluster `kubectl proxy`es; target i (in tier order) gets +i. */
 export const PROXY_BASE_PORT = 18001;
@@ -25,6 +27,7 @@ export const METRICS = {
   targetUp: 'mcml_target_up',
   activeTarget: 'mcml_active_target',
   failovers: 'mcml_failovers_total',
+  proxyRequests: 'mcml_proxy_requests_total',
 } as const;
 
 /** GPU series of NVIDIA's DCGM exporter (its default counters) that the rules and dashboard use. */
@@ -49,6 +52,9 @@ export interface RuleTarget {
   cloud: string;
 }
 
+/** Labels the global Prometheus gives a front door's series: the cluster it runs in. */
+export const FRONT_DOOR_LABELS = { target: 'front_door', cloud: 'front_door_cloud' } as const;
+
 /** Routes that are not inference traffic. */
 const NOT_TRAFFIC = 'route!~"/metrics|/health|/v2/health/.*"';
 
@@ -63,9 +69,13 @@ function contextOf(ctx: RenderContext, i: number): string {
   return p.context ?? p.target;
 }
 
-function frontDoorAddress(ctx: RenderContext): string | undefined {
+/**
+ * The failover controller mode `both` runs outside the clusters (it writes DNS), for the global
+ * Prometheus to scrape directly; the in-cluster front doors are federated instead.
+ */
+function controllerAddress(ctx: RenderContext): string | undefined {
   const f = ctx.spec.failover;
-  if (f.mode === 'dns') return undefined;
+  if (f.mode !== 'both') return undefined;
   const host =
     f.frontDoor.host === '0.0.0.0' || f.frontDoor.host === '::' ? '127.0.0.1' : f.frontDoor.host;
   return `${host.includes(':') ? `[${host}]` : host}:${f.frontDoor.port}`;
@@ -96,9 +106,9 @@ export function headlessServiceName(ctx: RenderContext): string {
  */
 export function clusterPrometheusConfig(ctx: RenderContext): string {
   const interval = promDuration(ctx.spec.monitoring.scrapeInterval);
-  const byDns = (job: string, service: string, port: number) => ({
+  const byDns = (job: string, service: string, port: number, path = '/metrics') => ({
     job_name: job,
-    metrics_path: '/metrics',
+    metrics_path: path,
     dns_sd_configs: [
       {
         names: [`${service}.${ctx.namespace}.svc.cluster.local`],
@@ -112,6 +122,11 @@ export function clusterPrometheusConfig(ctx: RenderContext): string {
   if (ctx.spec.service.resources.gpu) {
     jobs.push(byDns(DCGM_EXPORTER.job, dcgmServiceName(), DCGM_EXPORTER.port));
   }
+  if (wantsFrontDoor(ctx)) {
+    jobs.push(
+      byDns(FRONT_DOOR.job, frontDoorPodsService(), FRONT_DOOR.port, FRONT_DOOR.metricsPath),
+    );
+  }
   return stringify(
     { global: { scrape_interval: interval, evaluation_interval: interval }, scrape_configs: jobs },
     { lineWidth: 0 },
@@ -120,9 +135,27 @@ export function clusterPrometheusConfig(ctx: RenderContext): string {
 
 /** The jobs the global Prometheus federates from each cluster's Prometheus. */
 function federatedJobs(ctx: RenderContext): string[] {
-  return ctx.spec.service.resources.gpu
-    ? [CLUSTER_PROMETHEUS.job, DCGM_EXPORTER.job]
-    : [CLUSTER_PROMETHEUS.job];
+  return [
+    CLUSTER_PROMETHEUS.job,
+    ...(ctx.spec.service.resources.gpu ? [DCGM_EXPORTER.job] : []),
+    ...(wantsFrontDoor(ctx) ? [FRONT_DOOR.job] : []),
+  ];
+}
+
+/**
+ * A front door's series keep their own `target` and `cloud` (the upstream they are about, as
+ * the local front door's do); these add which cluster's front door reported them.
+ */
+function frontDoorRelabel(target: string, cloud: string): Record<string, unknown>[] {
+  return [
+    [FRONT_DOOR_LABELS.target, target],
+    [FRONT_DOOR_LABELS.cloud, cloud],
+  ].map(([label, value]) => ({
+    source_labels: ['job'],
+    regex: FRONT_DOOR.job,
+    target_label: label,
+    replacement: value,
+  }));
 }
 
 function prometheusConfig(ctx: RenderContext): string {
@@ -147,9 +180,12 @@ function prometheusConfig(ctx: RenderContext): string {
           },
         },
       ],
+      ...(wantsFrontDoor(ctx)
+        ? { metric_relabel_configs: frontDoorRelabel(p.target, t.cloud) }
+        : {}),
     };
   });
-  const frontDoor = frontDoorAddress(ctx);
+  const frontDoor = controllerAddress(ctx);
   if (frontDoor !== undefined) {
     jobs.push({
       job_name: 'mcml-failover',
@@ -265,6 +301,45 @@ function noReadyReplicaRules(
   }));
 }
 
+/**
+ * Per cluster running a front door: none answering (absent, as for the service's replicas: a
+ * crashed pod leaves discovery, and an unreachable cluster reports nothing), and one answering
+ * with no tier to send traffic to (it is then unready, and DNS moves clients on).
+ */
+function frontDoorRules(spec: Spec, frontDoors: readonly RuleTarget[]): Record<string, unknown>[] {
+  const downFor = promDuration(spec.monitoring.alerts.downFor);
+  const of = (t: RuleTarget) =>
+    `job=${promString(FRONT_DOOR.job)},${FRONT_DOOR_LABELS.target}=${promString(t.target)}`;
+  const labels = (t: RuleTarget) => ({
+    severity: 'critical',
+    cloud: t.cloud,
+    target: t.target,
+    [FRONT_DOOR_LABELS.target]: t.target,
+  });
+  return frontDoors.flatMap((t) => [
+    {
+      alert: 'McmlFrontDoorDown',
+      expr: `absent(up{${of(t)}} == 1)`,
+      for: downFor,
+      labels: labels(t),
+      annotations: {
+        summary: `No front door answers in ${t.target}'s cluster (${t.cloud}), or the cluster cannot be reached`,
+        description: `No front door pod of ${t.target} has been scraped for ${downFor}; the DNS failover records send its clients to the next tier's front door.`,
+      },
+    },
+    {
+      alert: 'McmlFrontDoorNoTier',
+      expr: `max(${METRICS.activeTarget}{${of(t)}}) == 0`,
+      for: downFor,
+      labels: labels(t),
+      annotations: {
+        summary: `The front door in ${t.target}'s cluster (${t.cloud}) has no healthy tier to send traffic to`,
+        description: `Every target is down as seen from ${t.target}'s cluster for ${downFor}.`,
+      },
+    },
+  ]);
+}
+
 function gpuAlerts(): Record<string, unknown>[] {
   const g = GPU_LIMITS;
   return [
@@ -304,9 +379,14 @@ function gpuAlerts(): Record<string, unknown>[] {
 
 /**
  * The recording and alerting rules for these targets (`monitoring/rules.yml`; `mcml up` writes
- * the same for its local targets).
+ * the same for its local targets). `frontDoors`: the clusters running an in-cluster front door,
+ * whose series carry `front_door` (render only).
  */
-export function alertRules(spec: Spec, targets: readonly RuleTarget[]): string {
+export function alertRules(
+  spec: Spec,
+  targets: readonly RuleTarget[],
+  frontDoors: readonly RuleTarget[] = [],
+): string {
   const a = spec.monitoring.alerts;
   const m = METRICS;
   const gpu = spec.service.resources.gpu !== undefined;
@@ -348,7 +428,8 @@ export function alertRules(spec: Spec, targets: readonly RuleTarget[]): string {
       expr: `increase(${m.failovers}[5m]) > 0`,
       labels: { severity: 'warning' },
       annotations: {
-        summary: 'Traffic failed over from {{ $labels.from }} to {{ $labels.to }}',
+        summary:
+          'Traffic failed over from {{ $labels.from }} to {{ $labels.to }}{{ with $labels.front_door }} (front door in {{ . }}){{ end }}',
         description: 'Reason: {{ $labels.reason }}.',
       },
     },
@@ -359,6 +440,7 @@ export function alertRules(spec: Spec, targets: readonly RuleTarget[]): string {
       labels: { severity: 'critical' },
       annotations: { summary: 'The failover controller has no healthy target to send traffic to' },
     },
+    ...frontDoorRules(spec, frontDoors),
     ...(gpu ? gpuAlerts() : []),
   ];
   return stringify(
@@ -378,10 +460,8 @@ function promString(text: string): string {
 }
 
 function rules(ctx: RenderContext): string {
-  return alertRules(
-    ctx.spec,
-    ctx.targets.map((t) => ({ target: t.placement.target, cloud: t.cloud })),
-  );
+  const targets = ctx.targets.map((t) => ({ target: t.placement.target, cloud: t.cloud }));
+  return alertRules(ctx.spec, targets, wantsFrontDoor(ctx) ? targets : []);
 }
 
 function dashboard(ctx: RenderContext): string {
@@ -499,6 +579,35 @@ function dashboard(ctx: RenderContext): string {
           },
         ],
         'celsius',
+      ),
+    );
+  }
+  if (wantsFrontDoor(ctx)) {
+    const fd = `job=${promString(FRONT_DOOR.job)}`;
+    panels.push(
+      panel(
+        'Front doors: requests/s by cluster and status',
+        'timeseries',
+        { x: 0, y: 32, w: 12, h: 8 },
+        [
+          {
+            expr: `sum by (${FRONT_DOOR_LABELS.target}, code) (rate(${METRICS.proxyRequests}{${fd}}[5m]))`,
+            legendFormat: `{{${FRONT_DOOR_LABELS.target}}} {{code}}`,
+          },
+        ],
+        'reqps',
+      ),
+      panel(
+        'Front doors: where each sends traffic',
+        'stat',
+        { x: 12, y: 32, w: 12, h: 8 },
+        [
+          {
+            expr: `${METRICS.activeTarget}{${fd}} == 1`,
+            legendFormat: `{{${FRONT_DOOR_LABELS.target}}} → {{target}}`,
+          },
+        ],
+        'none',
       ),
     );
   }

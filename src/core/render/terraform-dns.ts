@@ -1,12 +1,14 @@
 /**
  * The `dns` root: Route 53 ordered failover over every tier, in a state of its own. Its
- * inputs are the targets' public names — known at render time for targets with an
- * `endpoint` (and Azure's DNS label), otherwise the load balancer names that exist once
- * `mcml deploy` has created the Services (variables lb_host_*). Keeping it apart means
- * the cloud roots never wait for, nor are applied twice for, a load balancer name.
+ * inputs are each tier's public name: with the in-cluster front door, that cluster's front
+ * door (Azure's DNS label is known at render time; other load balancers exist once
+ * `mcml deploy` has created the Services: variables lb_host_*); without it, the target's
+ * `endpoint` or its service's load balancer. Keeping it apart means the cloud roots never
+ * wait for, nor are applied twice for, a load balancer name.
  */
 import type { RenderContext } from './context.js';
-import { failoverTiers, recordName, wantsRoute53 } from './dns.js';
+import { failoverTiers, recordName, tierEntry, wantsRoute53 } from './dns.js';
+import { wantsFrontDoor } from './front-door.js';
 import { attr, block, comment, expr, type Block, type HclValue } from './hcl.js';
 import { attributionTags, variable, type RootParts } from './terraform-root.js';
 
@@ -18,6 +20,7 @@ export function renderDnsRoot(ctx: RenderContext): RootParts | undefined {
   const idOf = (target: string) => ctx.targets.find((x) => x.placement.target === target)!;
   const variables: Block[] = [];
   const tfvars: string[] = [];
+  const entry = tierEntry(ctx);
   for (const tier of tiers) {
     if (tier.host !== undefined) continue;
     const t = idOf(tier.target);
@@ -25,11 +28,12 @@ export function renderDnsRoot(ctx: RenderContext): RootParts | undefined {
     variables.push(
       variable(
         `lb_host_${t.id}`,
-        `DNS name or IPv4 address of ${tier.target}'s load balancer, after "mcml deploy": kubectl --context ${context} -n ${ctx.namespace} get service ${ctx.spec.service.name} -o jsonpath='{.status.loadBalancer.ingress[0].hostname}{.status.loadBalancer.ingress[0].ip}' (or set targets[].endpoint in mcml.yaml).`,
+        `DNS name or IPv4 address of ${entry.kind} in ${tier.target}'s cluster, after "mcml deploy": kubectl --context ${context} ${entry.command}` +
+          (wantsFrontDoor(ctx) ? '.' : ' (or set targets[].endpoint in mcml.yaml).'),
         'string',
       ),
     );
-    tfvars.push(`lb_host_${t.id} = "<load balancer DNS name or IPv4 of ${tier.target}>"`);
+    tfvars.push(`lb_host_${t.id} = "<DNS name or IPv4 of ${entry.kind} in ${tier.target}>"`);
   }
   const main: Block[] = [block('locals', [], [attr('tags', attributionTags(ctx, 'aws'))])];
   let zoneId: HclValue;
@@ -45,7 +49,11 @@ export function renderDnsRoot(ctx: RenderContext): RootParts | undefined {
       'module',
       ['dns_failover'],
       [
-        comment('Ordered failover: tier 1, then tier 2, then tier 3, … (see the module).'),
+        comment(
+          wantsFrontDoor(ctx)
+            ? "Ordered failover over the clusters' front doors: tier 1's, then tier 2's, … (see the module)."
+            : 'Ordered failover: tier 1, then tier 2, then tier 3, … (see the module).',
+        ),
         attr('source', '../modules/route53-failover'),
         attr('zone_id', zoneId),
         attr('record_name', recordName(ctx)),

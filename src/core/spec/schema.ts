@@ -6,6 +6,10 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
+// A spec is validated once per process: zod's compiled fast path (code generated per object
+// schema on first use) costs more start-up than it saves (BENCHMARKS.md, sync, start-up).
+z.config({ jitless: true });
+
 /** Lower-case DNS-1123 label: it becomes Kubernetes names, bucket prefixes and DNS labels. */
 const dnsLabel = z
   .string()

@@ -121,6 +121,20 @@ function fsError(error: unknown, action: string, path: string): McmlError {
 /** Writes `files` into `outDir` atomically. Throws McmlError; on error nothing changed. */
 export async function writeOutput(options: WriteOptions): Promise<WriteResult> {
   const outDir = resolve(options.outDir);
+  checkTarget(options, outDir);
+  const exists = await isExistingDir(options, outDir);
+  const { kept, removed } = exists ? await survey(options, outDir) : { kept: [], removed: [] };
+  await stageAndSwap(options, outDir, exists, kept);
+  return {
+    outDir,
+    written: Object.keys(options.files).sort(),
+    kept: kept.filter((p) => options.files[p] === undefined).sort(),
+    removed: removed.sort(),
+  };
+}
+
+/** Every path relative and clean; the output directory not holding the working directory. */
+function checkTarget(options: WriteOptions, outDir: string): void {
   for (const path of Object.keys(options.files)) checkPath(path);
   const cwd = resolve(options.cwd);
   if (cwd === outDir || cwd.startsWith(outDir + sep)) {
@@ -132,9 +146,10 @@ export async function writeOutput(options: WriteOptions): Promise<WriteResult> {
       },
     );
   }
+}
 
-  // What is there now?
-  let exists = false;
+/** Whether the output directory exists (a file there is a usage error). */
+async function isExistingDir(options: WriteOptions, outDir: string): Promise<boolean> {
   try {
     const info = await lstat(outDir);
     if (!info.isDirectory()) {
@@ -142,53 +157,74 @@ export async function writeOutput(options: WriteOptions): Promise<WriteResult> {
         hint: 'choose another output directory with -o DIR',
       });
     }
-    exists = true;
+    return true;
   } catch (error) {
     if (error instanceof McmlError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw fsError(error, 'read', options.outDir);
+    return false;
   }
+}
+
+/**
+ * What is there now, against the manifest: tool files and (with --force) foreign or changed
+ * files are kept, mcml's own files the new render drops are removed. Without --force any
+ * foreign or changed file refuses the write (CONFLICT, listing up to 10).
+ */
+async function survey(
+  options: WriteOptions,
+  outDir: string,
+): Promise<{ kept: string[]; removed: string[] }> {
   const kept: string[] = [];
   const removed: string[] = [];
-  if (exists) {
-    const manifest = await readManifest(outDir);
-    const present = (await listFiles(outDir)).sort();
-    const issues: Issue[] = [];
-    for (const path of present) {
-      if (path === MANIFEST) continue;
-      if (isToolFile(path)) {
-        kept.push(path);
-        continue;
-      }
-      const recorded = manifest?.files[path];
-      if (recorded === undefined) {
-        issues.push({ path, message: 'was not written by mcml' });
-        if (options.force) kept.push(path);
-        continue;
-      }
-      const actual = sha256(await readFile(join(outDir, path)));
-      if (actual !== recorded) {
-        issues.push({ path, message: 'was changed since mcml wrote it' });
-        if (options.force && options.files[path] === undefined) kept.push(path);
-      } else if (options.files[path] === undefined) removed.push(path);
+  const manifest = await readManifest(outDir);
+  const present = (await listFiles(outDir)).sort();
+  const issues: Issue[] = [];
+  for (const path of present) {
+    if (path === MANIFEST) continue;
+    if (isToolFile(path)) {
+      kept.push(path);
+      continue;
     }
-    if (issues.length > 0 && !options.force) {
-      const shown = issues.slice(0, 10);
-      if (issues.length > shown.length) {
-        shown.push({ path: '…', message: `and ${issues.length - shown.length} more` });
-      }
-      throw new McmlError(
-        'CONFLICT',
-        `refusing to write into ${options.outDir}: it holds files mcml did not write`,
-        {
-          issues: shown,
-          hint: "move them away, choose another directory with -o, or pass --force to overwrite mcml's files and keep the others",
-        },
-      );
+    const recorded = manifest?.files[path];
+    if (recorded === undefined) {
+      issues.push({ path, message: 'was not written by mcml' });
+      if (options.force) kept.push(path);
+      continue;
     }
+    const actual = sha256(await readFile(join(outDir, path)));
+    if (actual !== recorded) {
+      issues.push({ path, message: 'was changed since mcml wrote it' });
+      if (options.force && options.files[path] === undefined) kept.push(path);
+    } else if (options.files[path] === undefined) removed.push(path);
   }
+  if (issues.length > 0 && !options.force) {
+    const shown = issues.slice(0, 10);
+    if (issues.length > shown.length) {
+      shown.push({ path: '…', message: `and ${issues.length - shown.length} more` });
+    }
+    throw new McmlError(
+      'CONFLICT',
+      `refusing to write into ${options.outDir}: it holds files mcml did not write`,
+      {
+        issues: shown,
+        hint: "move them away, choose another directory with -o, or pass --force to overwrite mcml's files and keep the others",
+      },
+    );
+  }
+  return { kept, removed };
+}
 
-  // Write everything into a temporary sibling, then swap it in.
+/**
+ * Writes everything into a temporary sibling with its manifest, carries the kept files over,
+ * then swaps it in. On any error the moved files go back and the output is as it was.
+ */
+async function stageAndSwap(
+  options: WriteOptions,
+  outDir: string,
+  exists: boolean,
+  kept: readonly string[],
+): Promise<void> {
   const parent = dirname(outDir);
   try {
     await mkdir(parent, { recursive: true });
@@ -203,19 +239,7 @@ export async function writeOutput(options: WriteOptions): Promise<WriteResult> {
   }
   const moved: string[] = [];
   try {
-    const paths = Object.keys(options.files).sort();
-    for (const path of paths) {
-      const target = join(tmp, ...path.split('/'));
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, options.files[path]!);
-      if (path.endsWith('.sh')) await chmod(target, 0o755);
-    }
-    const manifest: Manifest = {
-      generator: 'mcml',
-      version: options.version,
-      files: Object.fromEntries(paths.map((p) => [p, sha256(options.files[p]!)])),
-    };
-    await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+    await stage(options, tmp);
     // Carry over what is kept (tool files, and foreign files when forced).
     for (const path of kept) {
       if (options.files[path] !== undefined) continue;
@@ -224,20 +248,7 @@ export async function writeOutput(options: WriteOptions): Promise<WriteResult> {
       await rename(join(outDir, ...path.split('/')), to);
       moved.push(path);
     }
-    if (exists) {
-      const old = await mkdtemp(join(parent, `.${basename(outDir)}.mcml-old-`));
-      await rm(old, { recursive: true });
-      await rename(outDir, old);
-      try {
-        await rename(tmp, outDir);
-      } catch (error) {
-        await rename(old, outDir);
-        throw error;
-      }
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, outDir);
-    }
+    await swap(tmp, outDir, exists);
   } catch (error) {
     // Put back what was moved out, drop the temporary directory: the output is as it was.
     for (const path of moved) {
@@ -247,10 +258,40 @@ export async function writeOutput(options: WriteOptions): Promise<WriteResult> {
     if (error instanceof McmlError) throw error;
     throw fsError(error, 'write', options.outDir);
   }
-  return {
-    outDir,
-    written: Object.keys(options.files).sort(),
-    kept: kept.filter((p) => options.files[p] === undefined).sort(),
-    removed: removed.sort(),
+}
+
+/** The new files (scripts executable) and their manifest, in `tmp`. */
+async function stage(options: WriteOptions, tmp: string): Promise<void> {
+  const paths = Object.keys(options.files).sort();
+  for (const path of paths) {
+    const target = join(tmp, ...path.split('/'));
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, options.files[path]!);
+    if (path.endsWith('.sh')) await chmod(target, 0o755);
+  }
+  const manifest: Manifest = {
+    generator: 'mcml',
+    version: options.version,
+    files: Object.fromEntries(paths.map((p) => [p, sha256(options.files[p]!)])),
   };
+  await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/** `tmp` becomes `outDir`; an existing one is set aside first and restored if that fails. */
+async function swap(tmp: string, outDir: string, exists: boolean): Promise<void> {
+  if (!exists) {
+    await rename(tmp, outDir);
+    return;
+  }
+  const parent = dirname(outDir);
+  const old = await mkdtemp(join(parent, `.${basename(outDir)}.mcml-old-`));
+  await rm(old, { recursive: true });
+  await rename(outDir, old);
+  try {
+    await rename(tmp, outDir);
+  } catch (error) {
+    await rename(old, outDir);
+    throw error;
+  }
+  await rm(old, { recursive: true, force: true });
 }
