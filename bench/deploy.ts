@@ -7,6 +7,9 @@
  * medians are printed, with the wall time over the slowest single cluster (target ≤ 1.2×) and
  * the requests each tool sent per cluster.
  *
+ * The doubles run in a child process (test/doubles/kube-fleet.ts), one per fleet, so the
+ * client's own work is what the clock sees. BENCH_DETAIL=1 lists one cluster's requests.
+ *
  *   BENCH_SIZES=3,30 BENCH_RUNS=3 BENCH_ROLLOUT_MS=1000 npm run bench:deploy
  */
 import { execFile } from 'node:child_process';
@@ -21,16 +24,14 @@ import { KubernetesCluster } from '../src/adapters/kubernetes/index.js';
 import { runDeploy, targetObjects, type DeployTarget } from '../src/engines/deploy/index.js';
 import { systemClock } from '../src/engines/failover/clock.js';
 import type { ClusterObject } from '../src/ports/cluster.js';
-import {
-  kubeconfigYaml,
-  startKubeApi,
-  type KubeApiDouble,
-} from '../test/doubles/kube-apiserver.js';
+import { kubeconfigYaml, type RequestRecord } from '../test/doubles/kube-apiserver.js';
+import { startKubeFleet } from '../test/doubles/kube-fleet.js';
 import { examplePlan } from '../test/render/fixtures.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '3,30').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROLLOUT_MS = Number(process.env.BENCH_ROLLOUT_MS ?? 1000);
+const DETAIL = process.env.BENCH_DETAIL === '1';
 const run = promisify(execFile);
 
 const base = targetObjects(examplePlan('three-clouds').files, 'aws-use1');
@@ -50,37 +51,41 @@ function objectsAt(tag: string): ClusterObject[] {
 }
 
 interface Fleet {
-  apis: KubeApiDouble[];
   contexts: string[];
   kubeconfigFile: string;
   kubeconfig: KubeConfig;
-  requests(): number;
+  requests(): Promise<RequestRecord[]>;
   stop(): Promise<void>;
 }
 
+/** N API doubles in a child process of their own: the client's CPU is what is measured. */
 async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
-  const apis: KubeApiDouble[] = [];
-  for (let i = 0; i < n; i++) {
-    apis.push(await startKubeApi({ name: `${name}${i}`, rolloutDelayMs: ROLLOUT_MS }));
-  }
-  const contexts = apis.map((_, i) => `${name}${i}`);
+  const doubles = await startKubeFleet({ name, size: n, rolloutDelayMs: ROLLOUT_MS });
+  const contexts = doubles.members.map((m) => m.name);
   const text = kubeconfigYaml(
-    apis.map((a, i) => ({ context: contexts[i]!, server: a.server, token: a.token })),
+    doubles.members.map((m) => ({ context: m.name, server: m.server, token: m.token })),
   );
   const kubeconfigFile = join(dir, `${name}.kubeconfig`);
   writeFileSync(kubeconfigFile, text);
   const kubeconfig = new KubeConfig();
   kubeconfig.loadFromString(text);
   return {
-    apis,
     contexts,
     kubeconfigFile,
     kubeconfig,
-    requests: () => apis.reduce((a, x) => a + x.requests.length, 0),
-    stop: async () => {
-      await Promise.all(apis.map((a) => a.stop()));
-    },
+    requests: () => doubles.requests(),
+    stop: () => doubles.stop(),
   };
+}
+
+/** What one tool sent to the first cluster in one run, by method and path, for BENCH_DETAIL=1. */
+function breakdown(records: RequestRecord[], cluster: string): string {
+  const counts = new Map<string, number>();
+  for (const r of records.filter((x) => x.cluster === cluster)) {
+    const key = `${r.method} ${r.path}${r.query.includes('watch=true') ? ' (watch)' : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, c]) => `    ${c} × ${k}`).join('\n');
 }
 
 /** mcml: every cluster in one wave; returns wall ms and the slowest cluster's own time. */
@@ -106,7 +111,11 @@ async function mcmlRun(f: Fleet, tag: string): Promise<{ wall: number; slowest: 
     },
   });
   const wall = performance.now() - t0;
-  if (!report.ok) throw new Error(`mcml deploy failed: ${JSON.stringify(report.targets[0])}`);
+  await Promise.all(targets.map((t) => t.cluster.close()));
+  if (!report.ok) {
+    const bad = report.targets.filter((o) => o.phase !== 'done');
+    throw new Error(`mcml deploy failed: ${JSON.stringify(bad.slice(0, 3))}`);
+  }
   return { wall, slowest: Math.max(...took) };
 }
 
@@ -167,22 +176,28 @@ async function main(): Promise<void> {
       const loops: number[] = [];
       const mReq: number[] = [];
       const kReq: number[] = [];
+      let mDetail = '';
+      let kDetail = '';
       for (let i = 0; i < RUNS; i++) {
         const tag = `r${i}`;
         const order = i % 2 === 0 ? ['mcml', 'one', 'kubectl'] : ['kubectl', 'one', 'mcml'];
         for (const who of order) {
           if (who === 'mcml') {
-            const before = m.requests();
+            const before = (await m.requests()).length;
             const r = await mcmlRun(m, tag);
             walls.push(r.wall);
             inRun.push(r.slowest);
-            mReq.push((m.requests() - before) / n);
+            const after = await m.requests();
+            mReq.push((after.length - before) / n);
+            if (DETAIL && i === 0) mDetail = breakdown(after.slice(before), m.contexts[0]!);
           } else if (who === 'one') {
             slowest.push((await mcmlRun(one, tag)).wall);
           } else {
-            const before = k.requests();
+            const before = (await k.requests()).length;
             loops.push(await kubectlRun(k, tag, dir));
-            kReq.push((k.requests() - before) / n);
+            const after = await k.requests();
+            kReq.push((after.length - before) / n);
+            if (DETAIL && i === 0) kDetail = breakdown(after.slice(before), k.contexts[0]!);
           }
         }
       }
@@ -192,6 +207,8 @@ async function main(): Promise<void> {
       console.log(
         `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} |`,
       );
+      if (DETAIL)
+        console.log(`  mcml, one cluster:\n${mDetail}\n  kubectl, one cluster:\n${kDetail}`);
       await m.stop();
       await k.stop();
       await one.stop();

@@ -86,6 +86,56 @@ describe('Kubernetes adapter errors', () => {
     expect(exitCodeFor(error)).toBe(2);
   });
 
+  it('prunes what an interrupted apply left behind, on the next apply', async () => {
+    const f = await fixture();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    f.api.forbid('patch', 'services');
+    await failure(() => f.cluster.apply({ ...set, objects: sampleObjects('web', 'v2', true) }));
+    expect(f.api.get('v1', 'ConfigMap', 'web', 'web-extra')).toBeDefined();
+    f.api.allow('patch', 'services');
+    // No revision lists web-extra: the parent's mark says the cluster must be asked.
+    const again = await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    expect(again.changes).toContainEqual({
+      ref: { apiVersion: 'v1', kind: 'ConfigMap', name: 'web-extra', namespace: 'web' },
+      action: 'pruned',
+    });
+    expect(f.api.get('v1', 'ConfigMap', 'web', 'web-extra')).toBeUndefined();
+    const parent = f.api.get('v1', 'Secret', 'web', 'mcml-web') as {
+      metadata: { annotations: Record<string, string> };
+    };
+    expect(parent.metadata.annotations['mcml.dev/applying']).toBeUndefined();
+    // From a completed apply on, what changed is told from the revision record.
+    const next = await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v3') });
+    const action = (kind: string) => next.changes.find((c) => c.ref.kind === kind)?.action;
+    expect([action('Deployment'), action('ConfigMap'), action('Service')]).toEqual([
+      'configured',
+      'configured',
+      'unchanged',
+    ]);
+  });
+
+  it('sends a request again when the server has just closed its kept connection', async () => {
+    const f = await fixture();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    f.api.dropNext(1, 'PATCH');
+    const patchesBefore = f.api.requests.filter((r) => r.method === 'PATCH').length;
+    const result = await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v2') });
+    expect(result.revision).toBe(2);
+    // Every PATCH of the second apply answered, plus the one the server dropped.
+    const patches = f.api.requests.filter((r) => r.method === 'PATCH').slice(patchesBefore);
+    expect(patches.filter((r) => r.status === undefined)).toHaveLength(1);
+    expect(patches.filter((r) => r.status === 200 || r.status === 201)).toHaveLength(
+      patches.length - 1,
+    );
+    // Twice is not a pattern: a server that keeps dropping is reported as unreachable.
+    f.api.dropNext(2, 'PATCH');
+    const error = await failure(() =>
+      f.cluster.apply({ ...set, objects: sampleObjects('web', 'v3') }),
+    );
+    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(error.message).toMatch(/does not answer: ECONNRESET/);
+  });
+
   it('reports a kind the cluster does not serve (a CRD not installed) before applying anything', async () => {
     const f = await fixture();
     const monitor: ClusterObject = {

@@ -119,6 +119,13 @@ export interface KubeApiDouble {
   put(object: JsonObject, manager?: string): JsonObject;
   /** Answers `verb` on `resource` with 403 (RBAC says no). */
   forbid(verb: string, resource: string): void;
+  /**
+   * Closes the connection of the next `count` requests (of `method`, if given) without an
+   * answer, as a server does with a kept-alive connection it has just timed out.
+   */
+  dropNext(count: number, method?: string): void;
+  /** Lifts a `forbid`. */
+  allow(verb: string, resource: string): void;
   /** Installs a CustomResourceDefinition's kind. */
   installKind(type: Omit<ResourceType, 'singular'>): void;
   /** Routes the service proxy of namespace/name to a handler. */
@@ -288,6 +295,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const history: Change[] = [];
   const watchers = new Set<Watcher>();
   const forbidden = new Set<string>();
+  let drops: { count: number; method: string | undefined } = { count: 0, method: undefined };
   const services = new Map<string, ServiceHandler>();
   let rv = 100;
   const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -869,6 +877,11 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     };
     requests.push(record);
     options.log?.push(record);
+    if (drops.count > 0 && (drops.method === undefined || drops.method === record.method)) {
+      drops.count--;
+      req.socket.destroy();
+      return;
+    }
     res.once('finish', () => (record.status = res.statusCode));
     route(req, res, url).catch((error: unknown) => {
       if (!res.headersSent)
@@ -1017,6 +1030,8 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return render(stored);
     },
     forbid: (verb, resource) => forbidden.add(`${verb} ${resource}`),
+    allow: (verb, resource) => forbidden.delete(`${verb} ${resource}`),
+    dropNext: (count, method) => (drops = { count, method }),
     installKind: (type) => types.push({ ...type, singular: type.kind.toLowerCase() }),
     routeService: (ns, n, handler) => services.set(`${ns}/${n}`, handler),
     stop: async () => {

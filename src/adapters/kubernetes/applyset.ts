@@ -16,6 +16,11 @@ export const MEMBER_KINDS = 'mcml.dev/member-kinds';
 export const REVISION = 'mcml.dev/revision';
 export const REVISION_HASH = 'mcml.dev/revision-hash';
 export const REVISION_NOTE = 'mcml.dev/revision-note';
+/**
+ * On the parent while an apply is under way (the new set's hash): members may then exist that
+ * no revision record lists, so the next apply lists them from the cluster instead.
+ */
+export const APPLYING = 'mcml.dev/applying';
 /** Label of revision records: the applyset id they belong to. */
 export const REVISION_OF = 'mcml.dev/revision-of';
 

@@ -25,6 +25,7 @@ import type {
   WorkloadStatus,
 } from '../../ports/cluster.js';
 import {
+  APPLYING,
   APPLYSET_ID,
   CONTAINS_GROUP_KINDS,
   MEMBER_KINDS,
@@ -44,6 +45,7 @@ import {
   withoutServerFields,
 } from './applyset.js';
 import { describeRef, kubeError, type ErrorContext } from './errors.js';
+import { keptAliveAuth, type ClusterConnection } from './connection.js';
 import { configForContext } from './kubeconfig.js';
 import { ObjectClient, refOf } from './object-client.js';
 import { rawRequest } from './raw-request.js';
@@ -75,15 +77,19 @@ export class KubernetesCluster implements Cluster {
   readonly where: string;
   readonly #kc: KubeConfig;
   readonly #client: ObjectClient;
+  readonly #connection: ClusterConnection;
   readonly #timeoutMs: number;
   readonly #tooling: string;
+  /** The parent as this instance last applied it, by name/namespace. */
+  readonly #applied = new Map<string, ClusterObject>();
 
   constructor(options: KubernetesClusterOptions) {
     this.target = options.target;
     this.#kc = configForContext(options.kubeconfig, options.context, options.target);
     this.where = `context "${options.context}", ${this.#kc.getCurrentCluster()?.server ?? '?'}`;
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#client = ObjectClient.create(this.#kc, this.#timeoutMs);
+    this.#connection = keptAliveAuth(this.#kc);
+    this.#client = ObjectClient.create(this.#kc, this.#connection, this.#timeoutMs);
     this.#tooling = options.tooling ?? 'mcml/v1';
   }
 
@@ -101,7 +107,7 @@ export class KubernetesCluster implements Cluster {
 
   async ping(signal?: AbortSignal): Promise<void> {
     const answer = await this.#call('reach the API server', undefined, () =>
-      rawRequest(this.#kc, 'GET', '/api', {
+      rawRequest(this.#kc, this.#connection, 'GET', '/api', {
         timeoutMs: Math.min(this.#timeoutMs, 10_000),
         ...(signal ? { signal } : {}),
       }),
@@ -171,20 +177,43 @@ export class KubernetesCluster implements Cluster {
     return lists.flat();
   }
 
+  /**
+   * The members as the last completed apply left them: the objects of the current revision
+   * record, when the parent says that apply finished (no APPLYING mark, same hash). Saves a
+   * list per kind; undefined when only the cluster can say (an interrupted apply, a forced
+   * takeover, a dry run that shows live objects, no record).
+   */
+  #recordedMembers(
+    annotations: Record<string, string>,
+    records: RevisionRecord[],
+    options: ApplyOptions,
+  ): ClusterObject[] | undefined {
+    if (options.dryRun || options.force || annotations[APPLYING] !== undefined) return undefined;
+    const current = Number(annotations[REVISION] ?? NaN);
+    const record = records.find((r) => r.revision === current);
+    return record && record.hash === annotations[REVISION_HASH] ? record.objects : undefined;
+  }
+
   async apply(set: ApplySet, options: ApplyOptions = {}): Promise<ApplyResult> {
     const objects = await this.#placed(set);
-    const parent = await this.#parent(set);
+    const [parent, records] = await Promise.all([this.#parent(set), this.#records(set)]);
     const annotations = parent?.metadata.annotations ?? {};
     const current = annotations[REVISION] ? Number(annotations[REVISION]) : undefined;
     const oldKinds = (annotations[MEMBER_KINDS] ?? '').split(',').filter((k) => k !== '');
     const newKinds = [...new Set(objects.map((o) => `${o.apiVersion}/${o.kind}`))].sort();
     const kinds = [...new Set([...oldKinds, ...newKinds])].sort();
-    const existing = await this.#members(set, kinds);
+    const recorded = this.#recordedMembers(annotations, records, options);
+    const existing = recorded ?? (await this.#members(set, kinds));
     if (options.dryRun) return this.#dryRun(set, objects, existing, current, options);
 
     const hash = setHash(objects);
     const changes: ObjectChange[] = [];
     const applied: ObjectRef[] = [];
+    const actionOf = (object: ClusterObject, before: ClusterObject, after: ClusterObject) => {
+      // A recorded member is what mcml applied then: unchanged when mcml applies the same now.
+      if (recorded) return JSON.stringify(before) === JSON.stringify(object);
+      return before.metadata.resourceVersion === after.metadata.resourceVersion;
+    };
     const applyOne = async (object: ClusterObject) => {
       const ref = refOf(object);
       const before = existing.find((e) => sameRef(refOf(e), ref));
@@ -194,11 +223,7 @@ export class KubernetesCluster implements Cluster {
       applied.push(ref);
       changes.push({
         ref,
-        action: !before
-          ? 'created'
-          : before.metadata.resourceVersion === after.metadata.resourceVersion
-            ? 'unchanged'
-            : 'configured',
+        action: !before ? 'created' : actionOf(object, before, after) ? 'unchanged' : 'configured',
       });
     };
     const partial = (error: unknown): McmlError => {
@@ -220,21 +245,20 @@ export class KubernetesCluster implements Cluster {
     const rest = objects.filter((o) => !first.includes(o));
     try {
       for (const object of first) await applyOne(object);
-      await this.#applyParent(
-        set,
-        [...new Set([...oldKinds, ...newKinds])].sort(),
-        annotations,
-        {},
-      );
+      await this.#applyParent(set, kinds, annotations, { [APPLYING]: hash });
     } catch (error) {
       throw partial(error);
     }
+    // APPLY_CONCURRENCY lanes, each taking the next object when its last is answered (not
+    // batches that wait for their slowest); every object is tried, the first failure reported.
     const failures: unknown[] = [];
-    for (let i = 0; i < rest.length; i += APPLY_CONCURRENCY) {
-      const batch = rest.slice(i, i + APPLY_CONCURRENCY);
-      const results = await Promise.allSettled(batch.map(applyOne));
-      for (const r of results) if (r.status === 'rejected') failures.push(r.reason);
-    }
+    const queue = [...rest];
+    const lane = async (): Promise<void> => {
+      for (let object = queue.shift(); object; object = queue.shift()) {
+        await applyOne(object).catch((error: unknown) => failures.push(error));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, rest.length) }, lane));
     if (failures.length > 0) throw partial(failures[0]);
 
     const prune = options.prune !== false;
@@ -250,8 +274,8 @@ export class KubernetesCluster implements Cluster {
     }
     let revision = current ?? 0;
     if (annotations[REVISION_HASH] !== hash || current === undefined) {
-      revision = Math.max(current ?? 0, await this.#latestRecorded(set)) + 1;
-      await this.#record(set, {
+      revision = Math.max(current ?? 0, records.at(-1)?.revision ?? 0) + 1;
+      await this.#record(set, records, {
         revision,
         appliedAt: new Date().toISOString(),
         note: set.note ?? {},
@@ -259,13 +283,16 @@ export class KubernetesCluster implements Cluster {
         objects,
       });
     }
-    await this.#applyParent(set, prune ? newKinds : kinds, annotations, {
-      [REVISION]: String(revision),
-      [REVISION_HASH]: hash,
-      [REVISION_NOTE]: JSON.stringify(
-        revision === current ? JSON.parse(annotations[REVISION_NOTE] ?? '{}') : (set.note ?? {}),
-      ),
-    });
+    this.#applied.set(
+      parentName(set.name) + '/' + set.namespace,
+      await this.#applyParent(set, prune ? newKinds : kinds, annotations, {
+        [REVISION]: String(revision),
+        [REVISION_HASH]: hash,
+        [REVISION_NOTE]: JSON.stringify(
+          revision === current ? JSON.parse(annotations[REVISION_NOTE] ?? '{}') : (set.note ?? {}),
+        ),
+      }),
+    );
     return { revision, previous: current, changes };
   }
 
@@ -317,7 +344,7 @@ export class KubernetesCluster implements Cluster {
     kinds: string[],
     annotations: Record<string, string>,
     extra: Record<string, string>,
-  ): Promise<void> {
+  ): Promise<ClusterObject> {
     const id = applySetId(set.name, set.namespace);
     const keep = Object.fromEntries(
       [REVISION, REVISION_HASH, REVISION_NOTE]
@@ -351,7 +378,7 @@ export class KubernetesCluster implements Cluster {
       type: 'mcml.dev/applyset',
     };
     const ref = refOf(parent);
-    await this.#call('apply', ref, () => this.#client.applyObject(parent, { force: true }));
+    return this.#call('apply', ref, () => this.#client.applyObject(parent, { force: true }));
   }
 
   async #records(set: ApplySetRef): Promise<RevisionRecord[]> {
@@ -366,18 +393,14 @@ export class KubernetesCluster implements Cluster {
       .sort((a, b) => a.revision - b.revision);
   }
 
-  async #latestRecorded(set: ApplySetRef): Promise<number> {
-    const records = await this.#records(set);
-    return records.at(-1)?.revision ?? 0;
-  }
-
-  async #record(set: ApplySetRef, record: RevisionRecord): Promise<void> {
+  /** Writes a revision record and deletes the oldest beyond KEEP_REVISIONS. */
+  async #record(set: ApplySetRef, known: RevisionRecord[], record: RevisionRecord): Promise<void> {
     const id = applySetId(set.name, set.namespace);
     const secret = revisionSecret(set.name, set.namespace, id, record);
     await this.#call('record revision', refOf(secret), () =>
       this.#client.applyObject(secret, { force: true }),
     );
-    const records = await this.#records(set);
+    const records = [...known.filter((r) => r.revision !== record.revision), record];
     for (const old of records.slice(0, Math.max(0, records.length - KEEP_REVISIONS))) {
       const ref = refOf(revisionSecret(set.name, set.namespace, id, old));
       await this.#call('delete', ref, () => this.#client.deleteObject(ref));
@@ -441,7 +464,9 @@ export class KubernetesCluster implements Cluster {
     set: ApplySetRef,
     options: { signal: AbortSignal; onProgress?: (status: RolloutStatus) => void },
   ): Promise<RolloutStatus> {
-    const parent = await this.#parent(set);
+    // The parent this instance has just applied is the one on the cluster: no need to read it.
+    const parent =
+      this.#applied.get(parentName(set.name) + '/' + set.namespace) ?? (await this.#parent(set));
     const id = applySetId(set.name, set.namespace);
     const path = await this.#call('watch', undefined, () =>
       this.#client.collectionPath('apps/v1', 'Deployment', set.namespace),
@@ -587,7 +612,7 @@ export class KubernetesCluster implements Cluster {
     const path = `/api/v1/namespaces/${encodeURIComponent(req.namespace)}/services/${encodeURIComponent(`${req.service}:${req.port}`)}/proxy${req.path}`;
     const ref = { apiVersion: 'v1', kind: 'Service', name: req.service, namespace: req.namespace };
     const answer = await this.#call('reach', ref, () =>
-      rawRequest(this.#kc, req.method, path, {
+      rawRequest(this.#kc, this.#connection, req.method, path, {
         timeoutMs: req.timeoutMs ?? 10_000,
         ...(req.body !== undefined ? { body: req.body } : {}),
       }),
@@ -602,6 +627,7 @@ export class KubernetesCluster implements Cluster {
   }
 
   close(): Promise<void> {
+    this.#connection.close();
     return Promise.resolve();
   }
 }

@@ -16,6 +16,7 @@ import {
   type RequestContext,
 } from '@kubernetes/client-node';
 import type { ClusterObject, ObjectRef } from '../../ports/cluster.js';
+import { isStaleSocket, type ClusterConnection } from './connection.js';
 
 export const FIELD_MANAGER = 'mcml';
 
@@ -26,12 +27,16 @@ export interface ObjectList {
 
 /** KubernetesObjectApi with JSON in and out, and a time limit on every request. */
 export class ObjectClient extends KubernetesObjectApi {
-  static create(kc: KubeConfig, requestTimeoutMs: number): ObjectClient {
+  static create(
+    kc: KubeConfig,
+    connection: ClusterConnection,
+    requestTimeoutMs: number,
+  ): ObjectClient {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig context has no cluster');
     const config = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: kc },
+      authMethods: { default: connection },
       promiseMiddleware: [
         {
           pre: (ctx: RequestContext) => {
@@ -65,14 +70,20 @@ export class ObjectClient extends KubernetesObjectApi {
     options: { query?: Record<string, string>; body?: string; contentType?: string } = {},
   ): Promise<unknown> {
     const path = await this.specUriPath(structuredClone(spec), action);
-    const ctx = this.configuration.baseServer.makeRequestContext(path, method);
-    ctx.setHeaderParam('Accept', 'application/json');
-    for (const [k, v] of Object.entries(options.query ?? {})) ctx.setQueryParam(k, v);
-    if (options.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
-      ctx.setBody(options.body);
-    }
-    return this.requestPromise(ctx, 'any');
+    const send = () => {
+      const ctx = this.configuration.baseServer.makeRequestContext(path, method);
+      ctx.setHeaderParam('Accept', 'application/json');
+      for (const [k, v] of Object.entries(options.query ?? {})) ctx.setQueryParam(k, v);
+      if (options.body !== undefined) {
+        ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
+        ctx.setBody(options.body);
+      }
+      return this.requestPromise(ctx, 'any');
+    };
+    return send().catch((error: unknown) => {
+      if (isStaleSocket(error)) return send();
+      throw error;
+    });
   }
 
   /** Server-side apply as `mcml` (dryRun: the API server answers and stores nothing). */

@@ -6,14 +6,33 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { isStaleSocket, type ClusterConnection } from './connection.js';
 
 export interface RawAnswer {
   status: number;
   body: string;
 }
 
+/**
+ * Sends once more when the kept socket had just been closed by the server: what goes through
+ * here (the ping, the health gate's model metadata and inference) is safe to repeat.
+ */
 export async function rawRequest(
   kc: KubeConfig,
+  connection: ClusterConnection,
+  method: string,
+  path: string,
+  options: { body?: string; contentType?: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<RawAnswer> {
+  return sendRaw(kc, connection, method, path, options).catch((error: unknown) => {
+    if (isStaleSocket(error)) return sendRaw(kc, connection, method, path, options);
+    throw error;
+  });
+}
+
+async function sendRaw(
+  kc: KubeConfig,
+  connection: ClusterConnection,
   method: string,
   path: string,
   options: { body?: string; contentType?: string; timeoutMs: number; signal?: AbortSignal },
@@ -23,6 +42,7 @@ export async function rawRequest(
   const url = new URL(path, server.replace(/\/+$/, '') + '/');
   const opts: RequestOptions = { method, headers: {} };
   await kc.applyToHTTPSOptions(opts);
+  opts.agent = connection.keep(opts.agent);
   const headers = opts.headers as Record<string, string>;
   headers.accept = 'application/json, */*';
   if (options.body !== undefined) {
