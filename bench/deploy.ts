@@ -8,13 +8,15 @@
  * the requests each tool sent per cluster.
  *
  * The doubles run in a child process (test/doubles/kube-fleet.ts), one per fleet, so the
- * client's own work is what the clock sees. BENCH_DETAIL=1 lists one cluster's requests.
+ * client's own work is what the clock sees. They still share this machine's cores: the CPU
+ * columns give mcml's and the doubles' CPU time per cluster, and the floor no schedule can beat
+ * while both need the machine's every core. BENCH_DETAIL=1 lists one cluster's requests.
  *
  *   BENCH_SIZES=3,30 BENCH_RUNS=3 BENCH_ROLLOUT_MS=1000 npm run bench:deploy
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -52,6 +54,8 @@ function objectsAt(tag: string): ClusterObject[] {
 
 interface Fleet {
   contexts: string[];
+  /** The API doubles' process CPU so far, ms. */
+  cpuMs(): number;
   kubeconfigFile: string;
   kubeconfig: KubeConfig;
   requests(): Promise<RequestRecord[]>;
@@ -74,6 +78,7 @@ async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
     kubeconfigFile,
     kubeconfig,
     requests: () => doubles.requests(),
+    cpuMs: () => doubles.cpuMs(),
     stop: () => doubles.stop(),
   };
 }
@@ -88,8 +93,14 @@ function breakdown(records: RequestRecord[], cluster: string): string {
   return [...counts].map(([k, c]) => `    ${c} × ${k}`).join('\n');
 }
 
-/** mcml: every cluster in one wave; returns wall ms and the slowest cluster's own time. */
-async function mcmlRun(f: Fleet, tag: string): Promise<{ wall: number; slowest: number }> {
+/**
+ * mcml: every cluster in one wave; returns wall ms, the slowest cluster's own time, and the
+ * CPU ms spent by mcml (this process) and by the API doubles (their process) meanwhile.
+ */
+async function mcmlRun(
+  f: Fleet,
+  tag: string,
+): Promise<{ wall: number; slowest: number; clientCpu: number; serverCpu: number }> {
   const objects = objectsAt(tag);
   const targets: DeployTarget[] = f.contexts.map((context) => ({
     name: context,
@@ -99,6 +110,8 @@ async function mcmlRun(f: Fleet, tag: string): Promise<{ wall: number; slowest: 
   }));
   const started = new Map<string, number>();
   const took: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const server0 = f.cpuMs();
   const t0 = performance.now();
   const report = await runDeploy(targets, {
     clock: systemClock,
@@ -111,12 +124,15 @@ async function mcmlRun(f: Fleet, tag: string): Promise<{ wall: number; slowest: 
     },
   });
   const wall = performance.now() - t0;
+  const used = process.cpuUsage(cpu0);
+  const clientCpu = (used.user + used.system) / 1000;
+  const serverCpu = f.cpuMs() - server0;
   await Promise.all(targets.map((t) => t.cluster.close()));
   if (!report.ok) {
     const bad = report.targets.filter((o) => o.phase !== 'done');
     throw new Error(`mcml deploy failed: ${JSON.stringify(bad.slice(0, 3))}`);
   }
-  return { wall, slowest: Math.max(...took) };
+  return { wall, slowest: Math.max(...took), clientCpu, serverCpu };
 }
 
 /** The reference exercise: apply and wait, one context after the other. */
@@ -158,9 +174,9 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   console.log(
-    '| clusters | mcml wall s | one cluster alone s | wall / one alone | slowest target in the run s | kubectl loop s | kubectl / mcml | requests per cluster mcml | kubectl |',
+    '| clusters | mcml wall s | one cluster alone s | wall / one alone | slowest target in the run s | kubectl loop s | kubectl / mcml | requests per cluster mcml | kubectl | mcml CPU ms per cluster | API doubles CPU ms per cluster | CPU floor s (both CPUs / cores) |',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   try {
     for (const n of SIZES) {
       const m = await fleet(n, dir, 'm');
@@ -175,6 +191,8 @@ async function main(): Promise<void> {
       const inRun: number[] = [];
       const loops: number[] = [];
       const mReq: number[] = [];
+      const clientCpu: number[] = [];
+      const serverCpu: number[] = [];
       const kReq: number[] = [];
       let mDetail = '';
       let kDetail = '';
@@ -187,6 +205,8 @@ async function main(): Promise<void> {
             const r = await mcmlRun(m, tag);
             walls.push(r.wall);
             inRun.push(r.slowest);
+            clientCpu.push(r.clientCpu);
+            serverCpu.push(r.serverCpu);
             const after = await m.requests();
             mReq.push((after.length - before) / n);
             if (DETAIL && i === 0) mDetail = breakdown(after.slice(before), m.contexts[0]!);
@@ -204,8 +224,12 @@ async function main(): Promise<void> {
       const wall = median(walls);
       const slow = median(slowest);
       const loop = median(loops);
+      const client = median(clientCpu);
+      const server = median(serverCpu);
+      // With every CPU of this machine busy, no schedule finishes sooner than this.
+      const floor = (client + server) / availableParallelism();
       console.log(
-        `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} |`,
+        `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} | ${(client / n).toFixed(0)} | ${(server / n).toFixed(0)} | ${(floor / 1000).toFixed(2)} |`,
       );
       if (DETAIL)
         console.log(`  mcml, one cluster:\n${mDetail}\n  kubectl, one cluster:\n${kDetail}`);

@@ -8,6 +8,7 @@
  * requests each double served (to count them) and to stop.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startKubeApi, type KubeApiDouble, type RequestRecord } from './kube-apiserver.js';
 
@@ -28,6 +29,8 @@ export interface KubeFleet {
   members: KubeFleetMember[];
   /** Every request served so far, across the fleet, in the order each double saw them. */
   requests(): Promise<RequestRecord[]>;
+  /** CPU time the fleet's process has used so far (user + system), ms; Linux only. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -62,12 +65,21 @@ export async function startKubeFleet(options: KubeFleetOptions): Promise<KubeFle
   return {
     members,
     requests: async () => (await ask('requests')).requests ?? [],
+    cpuMs: () => processCpuMs(child.pid!),
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       await ask('stop');
       await exited;
     },
   };
+}
+
+/** utime + stime of a process from /proc (clock ticks of 10 ms, USER_HZ on Linux), ms. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses: utime is 14th, stime 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function serveFleet(child: NodeJS.Process, options: KubeFleetOptions): Promise<void> {
