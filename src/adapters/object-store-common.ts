@@ -254,62 +254,14 @@ export async function readUpTo(
 }
 
 /**
- * Like readUpTo, but the chunks as they came (no copy): a part made of them is hashed chunk by
- * chunk and sent from a stream over them.
+ * Reads up to `limit` bytes, handing each piece to `take` as it comes; what is beyond the limit
+ * stays in the stream (unshifted) for the next reader. Resolves with the bytes taken and whether
+ * the stream ended.
  */
-export async function readChunks(
+function readUpToLimit(
   stream: Readable,
   limit: number,
-): Promise<{ chunks: Buffer[]; length: number; ended: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      stream.off('readable', onReadable);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-    };
-    const onError = (e: Error) => {
-      cleanup();
-      reject(e);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve({ chunks, length: size, ended: true });
-    };
-    const onReadable = () => {
-      let chunk: Buffer | null;
-      while (size < limit && (chunk = stream.read() as Buffer | null) !== null) {
-        const room = limit - size;
-        if (chunk.length > room) {
-          stream.unshift(chunk.subarray(room));
-          chunk = chunk.subarray(0, room);
-        }
-        chunks.push(chunk);
-        size += chunk.length;
-      }
-      if (size >= limit) {
-        cleanup();
-        // A failure before the next consumer attaches stays in `stream.errored`, which that
-        // consumer (an async iterator or pipe) reports; it must not crash the process.
-        if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
-        resolve({ chunks, length: size, ended: false });
-      }
-    };
-    stream.on('readable', onReadable);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    if (stream.readableEnded) onEnd();
-  });
-}
-
-/**
- * Fills `target` from a stream (one copy, into memory the caller reuses part after part) until
- * it is full or the stream ends, leaving the rest in the stream.
- */
-export async function readInto(
-  stream: Readable,
-  target: Buffer,
+  take: (piece: Buffer, at: number) => void,
 ): Promise<{ length: number; ended: boolean }> {
   let size = 0;
   return new Promise((resolve, reject) => {
@@ -328,17 +280,19 @@ export async function readInto(
     };
     const onReadable = () => {
       let chunk: Buffer | null;
-      while (size < target.length && (chunk = stream.read() as Buffer | null) !== null) {
-        const room = target.length - size;
+      while (size < limit && (chunk = stream.read() as Buffer | null) !== null) {
+        const room = limit - size;
         if (chunk.length > room) {
           stream.unshift(chunk.subarray(room));
           chunk = chunk.subarray(0, room);
         }
-        chunk.copy(target, size);
+        take(chunk, size);
         size += chunk.length;
       }
-      if (size >= target.length) {
+      if (size >= limit) {
         cleanup();
+        // A failure before the next consumer attaches stays in `stream.errored`, which that
+        // consumer (an async iterator or pipe) reports; it must not crash the process.
         if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
         resolve({ length: size, ended: false });
       }
@@ -348,6 +302,30 @@ export async function readInto(
     stream.on('error', onError);
     if (stream.readableEnded) onEnd();
   });
+}
+
+/**
+ * Like readUpTo, but the chunks as they came (no copy): a part made of them is hashed chunk by
+ * chunk and sent from a stream over them.
+ */
+export async function readChunks(
+  stream: Readable,
+  limit: number,
+): Promise<{ chunks: Buffer[]; length: number; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  const { length, ended } = await readUpToLimit(stream, limit, (piece) => chunks.push(piece));
+  return { chunks, length, ended };
+}
+
+/**
+ * Fills `target` from a stream (one copy, into memory the caller reuses part after part) until
+ * it is full or the stream ends, leaving the rest in the stream.
+ */
+export function readInto(
+  stream: Readable,
+  target: Buffer,
+): Promise<{ length: number; ended: boolean }> {
+  return readUpToLimit(stream, target.length, (piece, at) => piece.copy(target, at));
 }
 
 /**
