@@ -22,6 +22,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { render } from '../../src/core/render/index.js';
 import { startUpstream, type Upstream } from '../failover/upstreams.js';
 import { freePort, startServer, type RunningServer } from '../helpers/process.js';
+import { PROMETHEUS_HINT, promApi, until, type PromAlert } from '../helpers/prometheus.js';
 import { frontDoorCommand, readImageConfig } from '../production/kubelet.js';
 import { buildOverlays } from '../production/rendered.js';
 import { loadSpec, REPO, threeCloudsPlan } from './fixtures.js';
@@ -37,13 +38,6 @@ const PUBLIC: Record<string, string> = {
   'aws-primary': 'https://aws.ml.example.com',
   'gcp-secondary': 'http://34.120.10.20',
 };
-const PROM_HINT = 'apt-get update && apt-get install -y prometheus (or run scripts/test-deps.sh)';
-
-interface PromAlert {
-  labels: Record<string, string>;
-  state: 'pending' | 'firing';
-  activeAt: string;
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'mcml-fd-prom-'));
 const stops: (() => Promise<unknown>)[] = [];
@@ -167,7 +161,7 @@ async function startPrometheus(
       '--log.level=warn',
     ],
     port,
-    { timeoutMs: 60_000, installHint: PROM_HINT },
+    { timeoutMs: 60_000, installHint: PROMETHEUS_HINT },
   );
   stops.push(() => prom.stop());
   // The port opens before the TSDB and rules are loaded: the API answers 503 until ready.
@@ -183,12 +177,7 @@ async function startPrometheus(
   return prom;
 }
 
-async function api<T>(prom: RunningServer, path: string): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${prom.port}${path}`);
-  const body = (await res.json()) as { status: string; data: T };
-  if (body.status !== 'success') throw new Error(`${path}: ${JSON.stringify(body)}`);
-  return body.data;
-}
+const api = promApi;
 
 const query = (promql: string) =>
   api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
@@ -206,18 +195,6 @@ const firingFor = (list: PromAlert[]) =>
     .filter((a) => a.state === 'firing')
     .map((a) => a.labels.front_door)
     .sort();
-
-/** Polls until `ok` holds (Prometheus has no push API); fails with the last value seen. */
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  let last: T | undefined;
-  for (;;) {
-    last = await get();
-    if (ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${what}: last ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 beforeAll(async () => {
   const files = rendered();

@@ -11,46 +11,24 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServer, type RunningServer } from '../helpers/process.js';
+import { PROMETHEUS_HINT, promApi, until, type PromAlert } from '../helpers/prometheus.js';
 import { getState, localExample, startUp, type UpProcess } from './helpers.js';
 
 const SCRAPE_S = 1;
 const DOWN_FOR_S = 4;
 const VICTIM = 'local-azure';
 
-interface PromAlert {
-  labels: Record<string, string>;
-  state: 'pending' | 'firing';
-  activeAt: string;
-}
-
 let up: UpProcess | undefined;
 let prom: RunningServer | undefined;
 let spec: string;
 const tsdb = mkdtempSync(join(tmpdir(), 'mcml-prom-'));
 
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${prom!.port}${path}`);
-  const body = (await res.json()) as { status: string; data: T };
-  if (body.status !== 'success') throw new Error(`${path}: ${JSON.stringify(body)}`);
-  return body.data;
-}
+const api = <T>(path: string): Promise<T> => promApi<T>(prom!, path);
 
 const noReady = async (target: string): Promise<PromAlert | undefined> =>
   (await api<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts.find(
     (a) => a.labels.alertname === 'McmlNoReadyReplica' && a.labels.target === target,
   );
-
-/** Polls until `ok` holds (Prometheus has no push API); fails with the last value seen. */
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  let last: T | undefined;
-  for (;;) {
-    last = await get();
-    if (ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${what}: last ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 beforeAll(async () => {
   spec = await localExample((s) => {
@@ -69,7 +47,7 @@ beforeAll(async () => {
     port,
     {
       timeoutMs: 60_000,
-      installHint: 'apt-get update && apt-get install -y prometheus (or run scripts/test-deps.sh)',
+      installHint: PROMETHEUS_HINT,
     },
   );
 }, 240_000);
