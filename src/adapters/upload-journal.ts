@@ -31,6 +31,23 @@ export interface UploadRecord {
   startedAt: string;
 }
 
+/**
+ * Whether a journaled upload belongs to this source version with this part size: only then
+ * may its stored parts be reused (anything else restarts, never splices).
+ */
+export function continues(
+  record: UploadRecord,
+  version: SourceVersion | undefined,
+  partSize: number,
+): version is SourceVersion {
+  return (
+    version !== undefined &&
+    record.version.size === version.size &&
+    record.version.sha256 === version.sha256 &&
+    record.partSize === partSize
+  );
+}
+
 export class UploadJournal {
   constructor(readonly dir: string) {}
 

@@ -53,6 +53,7 @@ import {
 } from '../object-store-common.js';
 import {
   abandonedWrite,
+  continues,
   partSizeFor,
   type SourceVersion,
   type UploadJournal,
@@ -240,11 +241,7 @@ export class S3ObjectStore implements ObjectStore {
     if (!this.journal) return undefined;
     const record = await this.journal.get(this.uri, key);
     if (!record) return undefined;
-    const same =
-      version !== undefined &&
-      record.version.size === version.size &&
-      record.version.sha256 === version.sha256 &&
-      record.partSize === partSize;
+    const same = continues(record, version, partSize);
     if (!same) {
       await this.abort(fullKey, record.id);
       await this.journal.delete(this.uri, key);

@@ -12,6 +12,7 @@ import type { Bucket, File, Storage } from '@google-cloud/storage';
 import type { AbandonedWrite } from '../../ports/object-store.js';
 import {
   abandonedWrite,
+  continues,
   partSizeFor,
   type SourceVersion,
   type UploadJournal,
@@ -312,11 +313,7 @@ export class GcsObjectStore implements ObjectStore {
     if (!this.journal) return undefined;
     const record = await this.journal.get(this.uri, key);
     if (!record) return undefined;
-    const same =
-      version !== undefined &&
-      record.version.size === version.size &&
-      record.version.sha256 === version.sha256 &&
-      record.partSize === chunkSize;
+    const same = continues(record, version, chunkSize);
     const status = same ? await this.sessionState(record.id, version.size) : undefined;
     if (!same || status?.state !== 'open') {
       if (!same) await this.cancel(record.id);
