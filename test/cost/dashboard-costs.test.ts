@@ -2,21 +2,16 @@
  * The dashboard's Costs view in Chromium: daily spend by cloud stacked, the plan estimate and
  * budget lines, and this run's live estimate labelled as estimated.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardHandler } from '../../src/apps/dashboard/server.js';
-import type { CostsView, DashboardState } from '../../src/apps/dashboard/state.js';
-import { fakeBackend } from '../dashboard/fake-backend.js';
+import {
+  artifactPath,
+  dashboardInChromium,
+  type DashboardInChromium,
+} from '../dashboard/in-chromium.js';
+import type { CostsView } from '../../src/apps/dashboard/state.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-let server: Server;
+let dashboard: DashboardInChromium;
 let base: string;
 let browser: Browser;
 
@@ -38,39 +33,13 @@ const costs: CostsView = {
 };
 
 beforeAll(async () => {
-  const backend = fakeBackend();
-  const withCosts = { ...backend, state: (): DashboardState => ({ ...backend.state(), costs }) };
-  const handler = createDashboardHandler({
-    backend: withCosts,
-    adminToken: 'x'.repeat(32),
-    pushIntervalMs: 60_000,
-  });
-  server = createServer((req, res) => {
-    if (!handler(req, res)) {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: install it with "apt-get install -y chromium"`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  dashboard = await dashboardInChromium({ costs });
+  base = dashboard.base;
+  browser = dashboard.browser;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await dashboard?.close();
 });
 
 describe('dashboard Costs view', () => {
@@ -105,8 +74,7 @@ describe('dashboard Costs view', () => {
       return painted;
     });
     expect(drawn).toBeGreaterThan(1000);
-    await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
-    await panel.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-costs.png') });
+    await panel.screenshot({ path: await artifactPath('dashboard-costs.png') });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -2,21 +2,12 @@
  * The dashboard's Rollout panel in Chromium: waves in order, each target's phase, revision and
  * gate results — here a rollout where the second wave's health gate failed and rolled back.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardHandler } from '../../src/apps/dashboard/server.js';
+import { artifactPath, dashboardInChromium, type DashboardInChromium } from './in-chromium.js';
 import type { DashboardState, RolloutView } from '../../src/apps/dashboard/state.js';
-import { fakeBackend } from './fake-backend.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-let server: Server;
+let dashboard: DashboardInChromium;
 let base: string;
 let browser: Browser;
 
@@ -62,42 +53,13 @@ const rollout: RolloutView = {
 };
 
 beforeAll(async () => {
-  const backend = fakeBackend();
-  const withRollout = {
-    ...backend,
-    state: (): DashboardState => ({ ...backend.state(), rollout }),
-  };
-  const handler = createDashboardHandler({
-    backend: withRollout,
-    adminToken: 'x'.repeat(32),
-    pushIntervalMs: 60_000,
-  });
-  server = createServer((req, res) => {
-    if (!handler(req, res)) {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: install it with "apt-get install -y chromium"`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  dashboard = await dashboardInChromium({ rollout });
+  base = dashboard.base;
+  browser = dashboard.browser;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await dashboard?.close();
 });
 
 describe('dashboard Rollout panel', () => {
@@ -128,8 +90,7 @@ describe('dashboard Rollout panel', () => {
     expect(
       await panel.locator('tr[data-rollout-target="gcp-central"] td').nth(3).textContent(),
     ).toBe('3');
-    await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
-    await panel.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-rollout.png') });
+    await panel.screenshot({ path: await artifactPath('dashboard-rollout.png') });
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
