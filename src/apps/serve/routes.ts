@@ -33,7 +33,7 @@ export type Route = (
 export function router(ctx: RouteContext): Route {
   return async (req, res, setRoute) => {
     const path = targetPath(req.url ?? '/');
-    if (await probeOrMetrics(ctx, req, res, path, setRoute)) return;
+    if (OPEN_ROUTES.has(path)) return openRoute(ctx, req, res, path, setRoute);
     if (ctx.authToken !== undefined && /^\/v[12]\/models(\/|$)/.test(path)) {
       setRoute('unauthorized');
       authorize(req, ctx.authToken);
@@ -47,20 +47,27 @@ export function router(ctx: RouteContext): Route {
   };
 }
 
-/** The open routes (health, metrics, server metadata); false when the path is none of them. */
-async function probeOrMetrics(
+/** Paths open without the token: health, readiness, metrics and server metadata. */
+const OPEN_ROUTES = new Set([
+  '/health',
+  '/healthz',
+  '/metrics',
+  '/v2',
+  '/v2/',
+  '/v2/health/live',
+  '/v2/health/ready',
+]);
+
+/** Answers one of OPEN_ROUTES. */
+async function openRoute(
   ctx: RouteContext,
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   setRoute: (route: string) => void,
-): Promise<boolean> {
-  const get = (route: string) => {
-    setRoute(route);
-    allowMethod(req, 'GET');
-  };
+): Promise<void> {
   if (path === '/health' || path === '/healthz') {
-    get('/health');
+    get(req, setRoute, '/health');
     const body = {
       status: ctx.ready ? 'ok' : ctx.draining ? 'draining' : 'loading',
       ...ctx.labels,
@@ -69,21 +76,26 @@ async function probeOrMetrics(
     };
     sendJson(res, ctx.ready ? 200 : 503, body);
   } else if (path === '/metrics') {
-    get('/metrics');
+    get(req, setRoute, '/metrics');
     const text = await ctx.metrics.registry.metrics();
     res.writeHead(200, { 'Content-Type': ctx.metrics.registry.contentType });
     res.end(text);
   } else if (path === '/v2' || path === '/v2/') {
-    get('/v2');
+    get(req, setRoute, '/v2');
     sendJson(res, 200, { name: 'mcml', version: ctx.version, extensions: ['binary_tensor_data'] });
   } else if (path === '/v2/health/live') {
-    get('/v2/health/live');
+    get(req, setRoute, '/v2/health/live');
     sendJson(res, 200, { live: true });
-  } else if (path === '/v2/health/ready') {
-    get('/v2/health/ready');
+  } else {
+    get(req, setRoute, '/v2/health/ready');
     sendJson(res, ctx.ready ? 200 : 503, { ready: ctx.ready });
-  } else return false;
-  return true;
+  }
+}
+
+/** Names an open route (for the metrics) and allows GET and HEAD only. */
+function get(req: IncomingMessage, setRoute: (route: string) => void, route: string): void {
+  setRoute(route);
+  allowMethod(req, 'GET');
 }
 
 function lookup(ctx: RouteContext, name: string): Served {
