@@ -76,98 +76,9 @@ function hpaMinReplicas(min: number): number {
   return Math.max(1, min);
 }
 
+/** The service's Deployment: one `mcml serve` container per pod, scraped by Prometheus. */
 function baseDeployment(ctx: RenderContext): Obj {
   const s = ctx.spec.service;
-  const gpu = s.resources.gpu;
-  const requests: Obj = {
-    cpu: cpuQuantity(s.resources.cpu),
-    memory: memoryQuantity(s.resources.memory),
-  };
-  const limits: Obj = { memory: memoryQuantity(s.resources.memory) };
-  if (gpu) {
-    requests['nvidia.com/gpu'] = String(gpu.count);
-    limits['nvidia.com/gpu'] = String(gpu.count);
-  }
-  const env = [
-    { name: 'MODEL_NAME', value: s.model.name },
-    // Downloaded models are cached here (an emptyDir: the image's home may be read-only).
-    { name: 'XDG_CACHE_HOME', value: '/var/cache/mcml' },
-    ...(s.model.sha256 === undefined ? [] : [{ name: 'MODEL_SHA256', value: s.model.sha256 }]),
-    ...Object.keys(s.env)
-      .sort()
-      .map((name) => ({ name, value: s.env[name] })),
-    ...(s.auth === undefined
-      ? []
-      : [
-          {
-            name: INFERENCE_TOKEN_ENV,
-            valueFrom: { secretKeyRef: { name: s.auth.bearerTokenSecret, key: 'token' } },
-          },
-        ]),
-  ];
-  const podSpec: Obj = {
-    serviceAccountName: ctx.serviceAccount,
-    terminationGracePeriodSeconds: 30,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: IMAGE_UID,
-      runAsGroup: IMAGE_UID,
-      fsGroup: IMAGE_UID,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    nodeSelector: { workload: 'ml' },
-    ...(gpu
-      ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }
-      : {}),
-    topologySpreadConstraints: [
-      {
-        maxSkew: 1,
-        topologyKey: 'topology.kubernetes.io/zone',
-        whenUnsatisfiable: 'ScheduleAnyway',
-        labelSelector: { matchLabels: selector(ctx) },
-      },
-    ],
-    containers: [
-      {
-        name: 'server',
-        image: ctx.spec.service.image,
-        // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
-        // so they name the command once. GPU nodes: the CUDA execution provider.
-        args: [
-          'serve',
-          '--port',
-          String(port(ctx)),
-          ...(gpu ? ['--device', 'cuda'] : []),
-          ...(s.auth === undefined ? [] : ['--auth-token-env', INFERENCE_TOKEN_ENV]),
-        ],
-        ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
-        env,
-        resources: { requests, limits },
-        startupProbe: {
-          httpGet: { path: '/v2/health/ready', port: 'http' },
-          periodSeconds: 5,
-          failureThreshold: 120,
-        },
-        readinessProbe: {
-          httpGet: { path: s.healthPath, port: 'http' },
-          periodSeconds: 5,
-          timeoutSeconds: 2,
-          failureThreshold: 2,
-        },
-        livenessProbe: {
-          httpGet: { path: '/v2/health/live', port: 'http' },
-          periodSeconds: 10,
-          timeoutSeconds: 2,
-          failureThreshold: 3,
-        },
-        // The kubelet's own sleep (no shell needed in the image); serve drains after SIGTERM.
-        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        volumeMounts: [{ name: 'model-cache', mountPath: '/var/cache/mcml' }],
-      },
-    ],
-    volumes: [{ name: 'model-cache', emptyDir: { sizeLimit: '20Gi' } }],
-  };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -185,8 +96,120 @@ function baseDeployment(ctx: RenderContext): Obj {
             'prometheus.io/path': '/metrics',
           },
         },
-        spec: podSpec,
+        spec: basePodSpec(ctx),
       },
+    },
+  };
+}
+
+/** Where and as whom the pods run: non-root, on the ML nodes, spread over zones. */
+function basePodSpec(ctx: RenderContext): Obj {
+  return {
+    serviceAccountName: ctx.serviceAccount,
+    terminationGracePeriodSeconds: 30,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: IMAGE_UID,
+      runAsGroup: IMAGE_UID,
+      fsGroup: IMAGE_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    nodeSelector: { workload: 'ml' },
+    ...(ctx.spec.service.resources.gpu
+      ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }
+      : {}),
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selector(ctx) },
+      },
+    ],
+    containers: [serverContainer(ctx)],
+    volumes: [{ name: 'model-cache', emptyDir: { sizeLimit: '20Gi' } }],
+  };
+}
+
+/** The `mcml serve` container: its command, environment, resources, probes and drain. */
+function serverContainer(ctx: RenderContext): Obj {
+  const s = ctx.spec.service;
+  return {
+    name: 'server',
+    image: s.image,
+    // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
+    // so they name the command once. GPU nodes: the CUDA execution provider.
+    args: [
+      'serve',
+      '--port',
+      String(port(ctx)),
+      ...(s.resources.gpu ? ['--device', 'cuda'] : []),
+      ...(s.auth === undefined ? [] : ['--auth-token-env', INFERENCE_TOKEN_ENV]),
+    ],
+    ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
+    env: serverEnv(ctx),
+    resources: serverResources(ctx),
+    ...serverProbes(ctx),
+    // The kubelet's own sleep (no shell needed in the image); serve drains after SIGTERM.
+    lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    volumeMounts: [{ name: 'model-cache', mountPath: '/var/cache/mcml' }],
+  };
+}
+
+/** The spec's environment (sorted) and the inference token from its Secret. */
+function serverEnv(ctx: RenderContext): Obj[] {
+  const s = ctx.spec.service;
+  return [
+    { name: 'MODEL_NAME', value: s.model.name },
+    // Downloaded models are cached here (an emptyDir: the image's home may be read-only).
+    { name: 'XDG_CACHE_HOME', value: '/var/cache/mcml' },
+    ...(s.model.sha256 === undefined ? [] : [{ name: 'MODEL_SHA256', value: s.model.sha256 }]),
+    ...Object.keys(s.env)
+      .sort()
+      .map((name) => ({ name, value: s.env[name] })),
+    ...(s.auth === undefined
+      ? []
+      : [
+          {
+            name: INFERENCE_TOKEN_ENV,
+            valueFrom: { secretKeyRef: { name: s.auth.bearerTokenSecret, key: 'token' } },
+          },
+        ]),
+  ];
+}
+
+/** CPU and memory requested, memory limited, GPUs both requested and limited. */
+function serverResources(ctx: RenderContext): Obj {
+  const { cpu, memory, gpu } = ctx.spec.service.resources;
+  const requests: Obj = { cpu: cpuQuantity(cpu), memory: memoryQuantity(memory) };
+  const limits: Obj = { memory: memoryQuantity(memory) };
+  if (gpu) {
+    requests['nvidia.com/gpu'] = String(gpu.count);
+    limits['nvidia.com/gpu'] = String(gpu.count);
+  }
+  return { requests, limits };
+}
+
+/** Startup waits for the model, readiness is the spec's health path, liveness the server's. */
+function serverProbes(ctx: RenderContext): Obj {
+  return {
+    startupProbe: {
+      httpGet: { path: '/v2/health/ready', port: 'http' },
+      periodSeconds: 5,
+      failureThreshold: 120,
+    },
+    readinessProbe: {
+      httpGet: { path: ctx.spec.service.healthPath, port: 'http' },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/v2/health/live', port: 'http' },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
     },
   };
 }
