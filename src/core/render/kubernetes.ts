@@ -214,7 +214,114 @@ function serverProbes(ctx: RenderContext): Obj {
   };
 }
 
+/** `k8s/base/*`: the service's objects, the cluster Prometheus and the optional add-ons. */
 function baseFiles(ctx: RenderContext): Record<string, string> {
+  const addOns = baseAddOns(ctx);
+  return {
+    ...addOns,
+    'k8s/base/kustomization.yaml': yaml([baseKustomization(ctx, Object.keys(addOns))]),
+    'k8s/base/prometheus-cluster.yml': clusterPrometheusConfig(ctx),
+    'k8s/base/prometheus.yaml': yaml(clusterPrometheus()),
+    'k8s/base/service-pods.yaml': yaml([headlessService(ctx)]),
+    'k8s/base/namespace.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ctx.namespace, labels: labels(ctx) },
+      },
+    ]),
+    'k8s/base/serviceaccount.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: ctx.serviceAccount, labels: labels(ctx) },
+        automountServiceAccountToken: false,
+      },
+    ]),
+    'k8s/base/deployment.yaml': yaml([baseDeployment(ctx)]),
+    'k8s/base/service.yaml': yaml([baseService(ctx)]),
+    'k8s/base/hpa.yaml': yaml([baseHpa(ctx)]),
+    'k8s/base/pdb.yaml': yaml([
+      {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: ctx.spec.service.name, labels: labels(ctx) },
+        spec: { maxUnavailable: 1, selector: { matchLabels: selector(ctx) } },
+      },
+    ]),
+  };
+}
+
+/** Files only some services need: the GPU exporter, the front door. */
+function baseAddOns(ctx: RenderContext): Record<string, string> {
+  const s = ctx.spec.service;
+  const files: Record<string, string> = {};
+  if (s.resources.gpu) files['k8s/base/dcgm-exporter.yaml'] = yaml(dcgmExporter());
+  if (wantsFrontDoor(ctx)) {
+    files['k8s/base/front-door.yaml'] = yaml(
+      frontDoorObjects(ctx, { image: s.image, uid: IMAGE_UID, preStopSeconds: PRE_STOP_SECONDS }),
+    );
+  }
+  return files;
+}
+
+/** The base's kustomization: every resource file, the service label, the Prometheus config. */
+function baseKustomization(ctx: RenderContext, addOnPaths: readonly string[]): Obj {
+  return {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    namespace: ctx.namespace,
+    resources: [
+      'namespace.yaml',
+      'serviceaccount.yaml',
+      'deployment.yaml',
+      'service.yaml',
+      'service-pods.yaml',
+      'hpa.yaml',
+      'pdb.yaml',
+      'prometheus.yaml',
+      ...addOnPaths.map((p) => p.slice('k8s/base/'.length)),
+    ],
+    labels: [{ pairs: { [MCML_LABELS.service]: ctx.spec.service.name }, includeTemplates: true }],
+    configMapGenerator: [
+      {
+        name: CLUSTER_PROMETHEUS.name,
+        files: ['prometheus.yml=prometheus-cluster.yml'],
+      },
+    ],
+  };
+}
+
+/** The public load balancer in front of the pods (overlays add the cloud's annotations). */
+function baseService(ctx: RenderContext): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: ctx.spec.service.name, labels: labels(ctx) },
+    spec: {
+      type: 'LoadBalancer',
+      selector: selector(ctx),
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Headless: its DNS name resolves to every ready pod, for the cluster Prometheus. */
+function headlessService(ctx: RenderContext): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: headlessServiceName(ctx), labels: labels(ctx) },
+    spec: {
+      clusterIP: 'None',
+      selector: selector(ctx),
+      ports: [{ name: 'http', port: port(ctx), targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Scales on CPU and, when the spec sets a queue depth, on the server's queue gauge. */
+function baseHpa(ctx: RenderContext): Obj {
   const s = ctx.spec.service;
   const r = s.replicas;
   const metrics: Obj[] = [
@@ -236,105 +343,17 @@ function baseFiles(ctx: RenderContext): Record<string, string> {
       },
     });
   }
-  const extra: Record<string, string> = {};
-  if (s.resources.gpu) extra['k8s/base/dcgm-exporter.yaml'] = yaml(dcgmExporter());
-  if (wantsFrontDoor(ctx)) {
-    extra['k8s/base/front-door.yaml'] = yaml(
-      frontDoorObjects(ctx, { image: s.image, uid: IMAGE_UID, preStopSeconds: PRE_STOP_SECONDS }),
-    );
-  }
   return {
-    ...extra,
-    'k8s/base/kustomization.yaml': yaml([
-      {
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        namespace: ctx.namespace,
-        resources: [
-          'namespace.yaml',
-          'serviceaccount.yaml',
-          'deployment.yaml',
-          'service.yaml',
-          'service-pods.yaml',
-          'hpa.yaml',
-          'pdb.yaml',
-          'prometheus.yaml',
-          ...Object.keys(extra).map((p) => p.slice('k8s/base/'.length)),
-        ],
-        labels: [{ pairs: { [MCML_LABELS.service]: s.name }, includeTemplates: true }],
-        configMapGenerator: [
-          {
-            name: CLUSTER_PROMETHEUS.name,
-            files: ['prometheus.yml=prometheus-cluster.yml'],
-          },
-        ],
-      },
-    ]),
-    'k8s/base/prometheus-cluster.yml': clusterPrometheusConfig(ctx),
-    'k8s/base/prometheus.yaml': yaml(clusterPrometheus()),
-    'k8s/base/service-pods.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: headlessServiceName(ctx), labels: labels(ctx) },
-        spec: {
-          // Headless: its DNS name resolves to every ready pod, for the cluster Prometheus.
-          clusterIP: 'None',
-          selector: selector(ctx),
-          ports: [{ name: 'http', port: port(ctx), targetPort: 'http', protocol: 'TCP' }],
-        },
-      },
-    ]),
-    'k8s/base/namespace.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: ctx.namespace, labels: labels(ctx) },
-      },
-    ]),
-    'k8s/base/serviceaccount.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: ctx.serviceAccount, labels: labels(ctx) },
-        automountServiceAccountToken: false,
-      },
-    ]),
-    'k8s/base/deployment.yaml': yaml([baseDeployment(ctx)]),
-    'k8s/base/service.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: s.name, labels: labels(ctx) },
-        spec: {
-          type: 'LoadBalancer',
-          selector: selector(ctx),
-          ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
-        },
-      },
-    ]),
-    'k8s/base/hpa.yaml': yaml([
-      {
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: s.name, labels: labels(ctx) },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
-          minReplicas: hpaMinReplicas(r.min),
-          maxReplicas: Math.max(r.max, hpaMinReplicas(r.min)),
-          metrics,
-          behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
-        },
-      },
-    ]),
-    'k8s/base/pdb.yaml': yaml([
-      {
-        apiVersion: 'policy/v1',
-        kind: 'PodDisruptionBudget',
-        metadata: { name: s.name, labels: labels(ctx) },
-        spec: { maxUnavailable: 1, selector: { matchLabels: selector(ctx) } },
-      },
-    ]),
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: s.name, labels: labels(ctx) },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
+      minReplicas: hpaMinReplicas(r.min),
+      maxReplicas: Math.max(r.max, hpaMinReplicas(r.min)),
+      metrics,
+      behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+    },
   };
 }
 
