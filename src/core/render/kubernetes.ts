@@ -578,10 +578,63 @@ function serviceAnnotations(
   };
 }
 
+/** `k8s/overlays/<target>/*`: the base patched with this target's cloud, place and size. */
 function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, string> {
   const s = ctx.spec.service;
+  const dir = `k8s/overlays/${t.placement.target}`;
+  const kustomization = overlayKustomization(ctx, t);
+  const addOns = overlayAddOns(ctx, t, dir, kustomization);
+  return {
+    ...addOns,
+    [`${dir}/kustomization.yaml`]: yaml([kustomization]),
+    [`${dir}/deployment-patch.yaml`]: yaml([deploymentPatch(ctx, t)]),
+    [`${dir}/service-patch.yaml`]: yaml([publicService(ctx, s.name, serviceAnnotations(ctx, t))]),
+    [`${dir}/serviceaccount-patch.yaml`]: yaml([serviceAccountPatch(ctx, t)]),
+    [`${dir}/hpa-patch.yaml`]: yaml([hpaPatch(ctx, t)]),
+  };
+}
+
+/** The target's environment, node selection, tolerations and requests on the server. */
+function deploymentPatch(ctx: RenderContext, t: RenderTarget): Obj {
   const p = t.placement;
-  const dir = `k8s/overlays/${p.target}`;
+  const podLabels: Record<string, string> = {};
+  const podSpec: Obj = {};
+  const nodeSelector: Record<string, string> = {};
+  if (t.cloud === 'gcp' && p.gpu)
+    nodeSelector['cloud.google.com/gke-accelerator'] = p.gpu.cloudName;
+  if (t.cloud === 'azure') podLabels['azure.workload.identity/use'] = 'true';
+  const tolerations = overlayTolerations(ctx, t);
+  if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = nodeSelector;
+  if (tolerations.length > 0) podSpec.tolerations = tolerations;
+  podSpec.containers = [
+    {
+      name: 'server',
+      env: overlayEnv(t),
+      ...(t.requests === undefined
+        ? {}
+        : {
+            resources: {
+              requests: { cpu: `${t.requests.cpuMilli}m`, memory: `${t.requests.memoryMi}Mi` },
+            },
+          }),
+    },
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: ctx.spec.service.name },
+    spec: {
+      template: {
+        ...(Object.keys(podLabels).length > 0 ? { metadata: { labels: podLabels } } : {}),
+        spec: podSpec,
+      },
+    },
+  };
+}
+
+/** Where the server runs (CLOUD_PROVIDER, REGION, TARGET, MODEL_PATH) and the target's own env. */
+function overlayEnv(t: RenderTarget): Obj[] {
+  const p = t.placement;
   const env = [
     { name: 'CLOUD_PROVIDER', value: t.cloud },
     { name: 'REGION', value: p.region },
@@ -592,56 +645,32 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
       .map((name) => ({ name, value: t.env[name] })),
   ];
   if (t.cloud === 'aws') env.push({ name: 'AWS_REGION', value: p.region });
-  const podLabels: Record<string, string> = {};
-  const podSpec: Obj = {};
-  const nodeSelector: Record<string, string> = {};
+  return env;
+}
+
+/** AKS spot nodes' taint (with the GPU one kept: a patch replaces the whole list), or none. */
+function overlayTolerations(ctx: RenderContext, t: RenderTarget): Obj[] {
   const tolerations: Obj[] = [];
-  if (t.cloud === 'gcp' && p.gpu)
-    nodeSelector['cloud.google.com/gke-accelerator'] = p.gpu.cloudName;
-  if (t.cloud === 'azure') {
-    podLabels['azure.workload.identity/use'] = 'true';
-    if (p.capacity !== 'on-demand') {
-      // AKS taints spot nodes; the service may run there.
-      tolerations.push({
-        key: 'kubernetes.azure.com/scalesetpriority',
-        operator: 'Equal',
-        value: 'spot',
-        effect: 'NoSchedule',
-      });
-    }
+  if (t.cloud === 'azure' && t.placement.capacity !== 'on-demand') {
+    // AKS taints spot nodes; the service may run there.
+    tolerations.push({
+      key: 'kubernetes.azure.com/scalesetpriority',
+      operator: 'Equal',
+      value: 'spot',
+      effect: 'NoSchedule',
+    });
   }
-  if (s.resources.gpu && tolerations.length > 0) {
+  if (ctx.spec.service.resources.gpu && tolerations.length > 0) {
     // A strategic merge patch replaces the toleration list: keep the GPU one.
     tolerations.unshift({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
   }
-  if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = nodeSelector;
-  if (tolerations.length > 0) podSpec.tolerations = tolerations;
-  podSpec.containers = [
-    {
-      name: 'server',
-      env,
-      ...(t.requests === undefined
-        ? {}
-        : {
-            resources: {
-              requests: { cpu: `${t.requests.cpuMilli}m`, memory: `${t.requests.memoryMi}Mi` },
-            },
-          }),
-    },
-  ];
-  const deployment = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: s.name },
-    spec: {
-      template: {
-        ...(Object.keys(podLabels).length > 0 ? { metadata: { labels: podLabels } } : {}),
-        spec: podSpec,
-      },
-    },
-  };
+  return tolerations;
+}
+
+/** The workload identity's annotations on the service account. */
+function serviceAccountPatch(ctx: RenderContext, t: RenderTarget): Obj {
   const identityAnnotations = t.identity?.annotations ?? {};
-  const serviceAccount = {
+  return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
     metadata: {
@@ -651,14 +680,22 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
         : {}),
     },
   };
-  const min = hpaMinReplicas(p.replicas.min);
-  const hpa = {
+}
+
+/** The plan's replica range for this target. */
+function hpaPatch(ctx: RenderContext, t: RenderTarget): Obj {
+  const min = hpaMinReplicas(t.placement.replicas.min);
+  return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
-    metadata: { name: s.name },
-    spec: { minReplicas: min, maxReplicas: Math.max(p.replicas.max, min) },
+    metadata: { name: ctx.spec.service.name },
+    spec: { minReplicas: min, maxReplicas: Math.max(t.placement.replicas.max, min) },
   };
-  const service = publicService(ctx, s.name, serviceAnnotations(ctx, t));
+}
+
+/** The overlay's kustomization: the base, the target's labels and patches, its image. */
+function overlayKustomization(ctx: RenderContext, t: RenderTarget): Obj {
+  const s = ctx.spec.service;
   const kustomization: Obj = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
@@ -670,7 +707,7 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
         // The service label again: the base's labels do not reach this overlay's generators.
         pairs: {
           [MCML_LABELS.service]: s.name,
-          [MCML_LABELS.target]: p.target,
+          [MCML_LABELS.target]: t.placement.target,
           [MCML_LABELS.cloud]: t.cloud,
         },
         includeTemplates: true,
@@ -683,41 +720,48 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
       { path: 'hpa-patch.yaml' },
     ],
   };
-  if (t.image !== s.image) {
-    const { name } = splitImage(s.image);
-    const next = splitImage(t.image);
-    kustomization.images = [
-      {
-        name,
-        newName: next.name,
-        ...(next.digest !== undefined ? { digest: next.digest } : { newTag: next.tag ?? 'latest' }),
-      },
-    ];
-  }
-  const extra: Record<string, string> = {};
+  if (t.image !== s.image) kustomization.images = [imageOverride(s.image, t.image)];
+  return kustomization;
+}
+
+/** Kustomize's `images` entry that swaps the base image for the target's. */
+function imageOverride(base: string, image: string): Obj {
+  const { name } = splitImage(base);
+  const next = splitImage(image);
+  return {
+    name,
+    newName: next.name,
+    ...(next.digest !== undefined ? { digest: next.digest } : { newTag: next.tag ?? 'latest' }),
+  };
+}
+
+/**
+ * Files only some overlays need — the edge, the front door, GKE's GPU exporter patch — each
+ * also listed in the kustomization it is given.
+ */
+function overlayAddOns(
+  ctx: RenderContext,
+  t: RenderTarget,
+  dir: string,
+  kustomization: Obj,
+): Record<string, string> {
+  const files: Record<string, string> = {};
   if (wantsEdge(ctx)) {
-    extra[`${dir}/edge.yaml`] = yaml(edgeObjects(ctx, t));
+    files[`${dir}/edge.yaml`] = yaml(edgeObjects(ctx, t));
     (kustomization.resources as string[]).push('edge.yaml');
   }
   if (wantsFrontDoor(ctx)) {
-    Object.assign(extra, frontDoorOverlay(ctx, t, dir));
+    Object.assign(files, frontDoorOverlay(ctx, t, dir));
     (kustomization.patches as Obj[]).push({ path: 'front-door-patch.yaml' });
     kustomization.configMapGenerator = [
       { name: FRONT_DOOR.name, files: ['mcml.yaml=front-door-mcml.yaml'] },
     ];
   }
-  if (t.cloud === 'gcp' && s.resources.gpu) {
-    extra[`${dir}/dcgm-exporter-patch.yaml`] = yaml([gkeDcgmPatch()]);
+  if (t.cloud === 'gcp' && ctx.spec.service.resources.gpu) {
+    files[`${dir}/dcgm-exporter-patch.yaml`] = yaml([gkeDcgmPatch()]);
     (kustomization.patches as Obj[]).push({ path: 'dcgm-exporter-patch.yaml' });
   }
-  return {
-    ...extra,
-    [`${dir}/kustomization.yaml`]: yaml([kustomization]),
-    [`${dir}/deployment-patch.yaml`]: yaml([deployment]),
-    [`${dir}/service-patch.yaml`]: yaml([service]),
-    [`${dir}/serviceaccount-patch.yaml`]: yaml([serviceAccount]),
-    [`${dir}/hpa-patch.yaml`]: yaml([hpa]),
-  };
+  return files;
 }
 
 /**
