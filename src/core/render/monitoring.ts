@@ -12,31 +12,10 @@ import { durationMs } from '../spec/parse.js';
 import type { Spec } from '../spec/schema.js';
 import type { RenderContext } from './context.js';
 import { FRONT_DOOR, frontDoorPodsService, wantsFrontDoor } from './front-door.js';
+import { DCGM_METRICS, FRONT_DOOR_LABELS, METRICS, promString } from './metric-names.js';
 
 /** First local port of the per-cluster `kubectl proxy`es; target i (in tier order) gets +i. */
 export const PROXY_BASE_PORT = 18001;
-
-/** Metric names exported by `mcml serve` (src/apps/serve/metrics.ts) and the failover controller. */
-export const METRICS = {
-  requests: 'mcml_http_requests_total',
-  duration: 'mcml_http_request_duration_seconds',
-  batchSize: 'mcml_inference_batch_size',
-  inference: 'mcml_inference_duration_seconds',
-  queueDepth: 'mcml_inference_queue_depth',
-  serverReady: 'mcml_server_ready',
-  targetUp: 'mcml_target_up',
-  activeTarget: 'mcml_active_target',
-  failovers: 'mcml_failovers_total',
-  proxyRequests: 'mcml_proxy_requests_total',
-} as const;
-
-/** GPU series of NVIDIA's DCGM exporter (its default counters) that the rules and dashboard use. */
-export const DCGM_METRICS = {
-  utilization: 'DCGM_FI_DEV_GPU_UTIL',
-  memoryUsed: 'DCGM_FI_DEV_FB_USED',
-  memoryFree: 'DCGM_FI_DEV_FB_FREE',
-  temperature: 'DCGM_FI_DEV_GPU_TEMP',
-} as const;
 
 /** NVIDIA's DCGM exporter, one per GPU node (k8s/base/dcgm-exporter.yaml). */
 export const DCGM_EXPORTER = {
@@ -51,9 +30,6 @@ export interface RuleTarget {
   target: string;
   cloud: string;
 }
-
-/** Labels the global Prometheus gives a front door's series: the cluster it runs in. */
-export const FRONT_DOOR_LABELS = { target: 'front_door', cloud: 'front_door_cloud' } as const;
 
 /** Routes that are not inference traffic. */
 const NOT_TRAFFIC = 'route!~"/metrics|/health|/v2/health/.*"';
@@ -452,11 +428,6 @@ export function alertRules(
     },
     { lineWidth: 0 },
   );
-}
-
-/** A PromQL string literal. */
-function promString(text: string): string {
-  return JSON.stringify(text);
 }
 
 function rules(ctx: RenderContext): string {
