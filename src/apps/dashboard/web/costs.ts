@@ -9,6 +9,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { CostsView } from '../state.js';
+import { fmtUsd as usd } from './format.js';
 
 const CLOUD_COLOR: Record<string, string> = {
   aws: '#ff9900',
@@ -16,11 +17,6 @@ const CLOUD_COLOR: Record<string, string> = {
   azure: '#1fa3f0',
 };
 const OTHER = ['#a78bfa', '#f472b6', '#34d399'];
-
-function usd(n: number): string {
-  if (n !== 0 && Math.abs(n) < 1) return `$${n.toFixed(4)}`;
-  return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-}
 
 /** The stacked series: running totals of the clouds, then the live estimate on top. */
 function stacks(costs: CostsView): { labels: string[]; colors: string[]; totals: number[][] } {
