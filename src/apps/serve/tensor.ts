@@ -191,19 +191,9 @@ export function fillFromJson(
   expected: number,
 ): TensorData {
   if (!Array.isArray(data)) throw invalid(`input ${preview(name)}: "data" must be an array`);
-  const isFloat = datatype === 'FP32' || datatype === 'FP64';
-  if (isFloat && data.length === expected) {
-    // Fast path for the common case: a flat array of finite floats.
-    const floats = allocate(datatype, expected) as Float32Array;
-    let k = 0;
-    // Out of range for the datatype (or not finite): leave it to the checks below.
-    const limit = datatype === 'FP32' ? FP32_OVERFLOW : Infinity;
-    for (; k < expected; k++) {
-      const value: unknown = data[k];
-      if (typeof value !== 'number' || !(value < limit && value > -limit)) break;
-      floats[k] = value;
-    }
-    if (k === expected) return floats;
+  if ((datatype === 'FP32' || datatype === 'FP64') && data.length === expected) {
+    const floats = flatFloats(datatype, data, expected);
+    if (floats) return floats;
   }
   const count = leafCount(data);
   if (count > expected) {
@@ -218,43 +208,6 @@ export function fillFromJson(
   }
   const out = allocate(datatype, expected);
   let i = 0;
-  const range = INT_RANGES[datatype];
-  const put = (value: unknown): void => {
-    if (datatype === 'BOOL') {
-      if (typeof value !== 'boolean') {
-        throw invalid(
-          `input ${preview(name)}: BOOL data must be true/false, got ${preview(value)} (element ${i})`,
-        );
-      }
-      (out as Uint8Array)[i++] = value ? 1 : 0;
-      return;
-    }
-    if (typeof value !== 'number') {
-      throw invalid(
-        `input ${preview(name)}: ${datatype} data must be numbers, got ${preview(value)} (element ${i})`,
-      );
-    }
-    if (isFloat) {
-      const why = badFloat(datatype, value);
-      if (why) throw invalid(`input ${preview(name)}: element ${i}: ${why}`);
-      (out as Float32Array)[i++] = value;
-      return;
-    }
-    if (!Number.isInteger(value) || (range && (value < range[0] || value > range[1]))) {
-      const wide = datatype === 'INT64' || datatype === 'UINT64';
-      throw invalid(
-        `input ${preview(name)}: ${value} is not a valid ${datatype} value (element ${i})` +
-          (wide && Number.isInteger(value)
-            ? `; JSON numbers are exact only up to ±${Number.MAX_SAFE_INTEGER}: send larger values with the binary data extension`
-            : ''),
-      );
-    }
-    if (datatype === 'INT64' || datatype === 'UINT64') {
-      (out as BigInt64Array)[i++] = BigInt(value);
-    } else {
-      (out as Int32Array)[i++] = value;
-    }
-  };
   // Iterative walk: nested arrays of any depth, no recursion limit on deep inputs.
   const stack: [unknown[], number][] = [[data, 0]];
   while (stack.length > 0) {
@@ -267,9 +220,75 @@ export function fillFromJson(
     top[1] = idx + 1;
     const value = arr[idx];
     if (Array.isArray(value)) stack.push([value, 0]);
-    else put(value);
+    else putElement(name, datatype, out, i++, value);
   }
   return out;
+}
+
+/**
+ * The fast path for the common case, a flat array of finite floats in range; undefined when
+ * some element is not (the general walk then says which and why).
+ */
+function flatFloats(
+  datatype: 'FP32' | 'FP64',
+  data: readonly unknown[],
+  expected: number,
+): TensorData | undefined {
+  const floats = allocate(datatype, expected) as Float32Array;
+  let k = 0;
+  // Out of range for the datatype (or not finite): leave it to the checks below.
+  const limit = datatype === 'FP32' ? FP32_OVERFLOW : Infinity;
+  for (; k < expected; k++) {
+    const value: unknown = data[k];
+    if (typeof value !== 'number' || !(value < limit && value > -limit)) break;
+    floats[k] = value;
+  }
+  return k === expected ? floats : undefined;
+}
+
+/** Stores JSON element `i` of input `name` into `out`, or says why it is not a `datatype`. */
+function putElement(
+  name: string,
+  datatype: Datatype,
+  out: TensorData,
+  i: number,
+  value: unknown,
+): void {
+  if (datatype === 'BOOL') {
+    if (typeof value !== 'boolean') {
+      throw invalid(
+        `input ${preview(name)}: BOOL data must be true/false, got ${preview(value)} (element ${i})`,
+      );
+    }
+    (out as Uint8Array)[i] = value ? 1 : 0;
+    return;
+  }
+  if (typeof value !== 'number') {
+    throw invalid(
+      `input ${preview(name)}: ${datatype} data must be numbers, got ${preview(value)} (element ${i})`,
+    );
+  }
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    const why = badFloat(datatype, value);
+    if (why) throw invalid(`input ${preview(name)}: element ${i}: ${why}`);
+    (out as Float32Array)[i] = value;
+    return;
+  }
+  const range = INT_RANGES[datatype];
+  if (!Number.isInteger(value) || (range && (value < range[0] || value > range[1]))) {
+    const wide = datatype === 'INT64' || datatype === 'UINT64';
+    throw invalid(
+      `input ${preview(name)}: ${value} is not a valid ${datatype} value (element ${i})` +
+        (wide && Number.isInteger(value)
+          ? `; JSON numbers are exact only up to ±${Number.MAX_SAFE_INTEGER}: send larger values with the binary data extension`
+          : ''),
+    );
+  }
+  if (datatype === 'INT64' || datatype === 'UINT64') {
+    (out as BigInt64Array)[i] = BigInt(value);
+  } else {
+    (out as Int32Array)[i] = value;
+  }
 }
 
 /** Index of the first NaN or ±Infinity, or -1 (`v - v` is NaN exactly for those). */
