@@ -23,6 +23,7 @@ function seriesColors(targets: TargetView[]): Record<string, string> {
   return colors;
 }
 
+/** The traffic card: the chart, redrawn on every state, and a legend of the targets. */
 export function TrafficChart(props: { state: DashboardState }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -33,46 +34,11 @@ export function TrafficChart(props: { state: DashboardState }) {
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const axis = {
-      stroke: '#8a93a6',
-      grid: { stroke: '#1b2233', width: 1 },
-      ticks: { stroke: '#1b2233', width: 1 },
-      font: '11px ui-sans-serif, system-ui',
-    };
-    const opts: uPlot.Options = {
-      width: el.clientWidth,
-      height: 230,
-      cursor: { drag: { x: false, y: false } },
-      legend: { show: false },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max * 1.15)] } },
-      axes: [
-        {
-          ...axis,
-          space: 90,
-          values: (_u: uPlot, splits: number[]) =>
-            splits.map((s) =>
-              new Date(s * 1000).toLocaleTimeString([], {
-                hour12: false,
-                hour: '2-digit',
-                minute: '2-digit',
-                second: '2-digit',
-              }),
-            ),
-        },
-        { ...axis, size: 44 },
-      ],
-      series: [
-        {},
-        ...names.map((name) => ({
-          label: name,
-          stroke: colors[name]!,
-          width: 2,
-          fill: `${colors[name]!}22`,
-          points: { show: false },
-        })),
-      ],
-    };
-    const u = new uPlot(opts, [[], ...names.map(() => [])], el);
+    const u = new uPlot(
+      chartOptions(names, colors, el.clientWidth),
+      [[], ...names.map(() => [])],
+      el,
+    );
     plot.current = u;
     const resize = () => u.setSize({ width: el.clientWidth, height: 230 });
     window.addEventListener('resize', resize);
@@ -100,4 +66,51 @@ export function TrafficChart(props: { state: DashboardState }) {
       </div>
     </div>
   `;
+}
+
+/** A line per target in its colour, time on x, req/s on y (at least 0–5). */
+function chartOptions(
+  names: readonly string[],
+  colors: Record<string, string>,
+  width: number,
+): uPlot.Options {
+  const axis = {
+    stroke: '#8a93a6',
+    grid: { stroke: '#1b2233', width: 1 },
+    ticks: { stroke: '#1b2233', width: 1 },
+    font: '11px ui-sans-serif, system-ui',
+  };
+  return {
+    width,
+    height: 230,
+    cursor: { drag: { x: false, y: false } },
+    legend: { show: false },
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max * 1.15)] } },
+    axes: [
+      {
+        ...axis,
+        space: 90,
+        values: (_u: uPlot, splits: number[]) =>
+          splits.map((s) =>
+            new Date(s * 1000).toLocaleTimeString([], {
+              hour12: false,
+              hour: '2-digit',
+              minute: '2-digit',
+              second: '2-digit',
+            }),
+          ),
+      },
+      { ...axis, size: 44 },
+    ],
+    series: [
+      {},
+      ...names.map((name) => ({
+        label: name,
+        stroke: colors[name]!,
+        width: 2,
+        fill: `${colors[name]!}22`,
+        points: { show: false },
+      })),
+    ],
+  };
 }
