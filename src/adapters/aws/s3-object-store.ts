@@ -58,6 +58,7 @@ import {
   type SourceVersion,
   type UploadJournal,
 } from '../upload-journal.js';
+import { readListingOf } from './s3-listing.js';
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
@@ -70,6 +71,8 @@ export interface S3ObjectStoreOptions {
   queueSize?: number;
   /** Where interrupted multipart uploads are remembered for resuming (none: no resume). */
   journal?: UploadJournal;
+  /** Keys per listing page (default and most: 1,000). */
+  listPageSize?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -104,6 +107,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly journal: UploadJournal | undefined;
+  private readonly listPageSize: number | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.client = options.client;
@@ -112,6 +116,7 @@ export class S3ObjectStore implements ObjectStore {
     this.partSize = Math.max(options.partSize ?? 8 * MIB, 5 * MIB);
     this.queueSize = options.queueSize ?? 4;
     this.journal = options.journal;
+    this.listPageSize = options.listPageSize;
     this.uri = `s3://${this.bucket}/${this.prefix}`;
   }
 
@@ -119,37 +124,50 @@ export class S3ObjectStore implements ObjectStore {
     return this.prefix + checkKey(key);
   }
 
+  /** Pages of up to 1,000 keys, read by the lean reader (s3-listing.ts). */
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
     let token: string | undefined;
     do {
-      let page;
+      const command = new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: this.prefix + prefix,
+        ...(this.listPageSize ? { MaxKeys: this.listPageSize } : {}),
+        ...(token ? { ContinuationToken: token } : {}),
+      });
+      const lean = readListingOf(command);
+      let sdk;
       try {
-        page = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: this.prefix + prefix,
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
+        sdk = await this.client.send(
+          command,
           options.signal ? { abortSignal: options.signal } : {},
         );
       } catch (error) {
         throw storeError(error, 'listing', this.uri);
       }
-      const out: ObjectInfo[] = [];
-      for (const o of page.Contents ?? []) {
-        if (!o.Key || o.Key.endsWith('/')) continue;
-        const md5 = md5FromEtag(o.ETag);
-        const etag = unquote(o.ETag);
-        out.push({
-          key: o.Key.slice(this.prefix.length),
+      const page = lean() ?? {
+        objects: (sdk.Contents ?? []).map((o) => ({
+          key: o.Key ?? '',
           size: o.Size ?? 0,
           ...(o.LastModified ? { lastModified: o.LastModified } : {}),
+          ...(o.ETag ? { etag: o.ETag } : {}),
+        })),
+        nextToken: sdk.IsTruncated ? sdk.NextContinuationToken : undefined,
+      };
+      const out: ObjectInfo[] = [];
+      for (const o of page.objects) {
+        if (!o.key || o.key.endsWith('/')) continue;
+        const md5 = md5FromEtag(o.etag);
+        const etag = unquote(o.etag);
+        out.push({
+          key: o.key.slice(this.prefix.length),
+          size: o.size,
+          ...(o.lastModified ? { lastModified: o.lastModified } : {}),
           ...(md5 ? { md5 } : {}),
           ...(etag ? { etag } : {}),
         });
       }
       yield out;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      token = page.nextToken;
     } while (token);
   }
 
