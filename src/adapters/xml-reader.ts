@@ -24,6 +24,9 @@ export class XmlSyntaxError extends Error {
   }
 }
 
+/** The attributes of every element that has none (most of a listing): one shared object. */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({});
+
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** Decodes the predefined entities and character references of XML text or an attribute. */
@@ -92,11 +95,33 @@ export function readXml(xml: string): XmlElement {
 
 /** Reads the start tag at `lt`, adds its element, returns the offset after it. */
 function startTag(xml: string, lt: number, stack: XmlElement[]): number {
+  // Most tags of a listing are a bare name: found with native string searches, which stay
+  // fast before the JIT warms up (a CLI reads one listing and exits).
+  const gt = xml.indexOf('>', lt);
+  if (gt > lt + 1) {
+    const inner = xml.slice(lt + 1, gt);
+    const empty = inner.endsWith('/');
+    const name = empty ? inner.slice(0, -1) : inner;
+    if (name !== '' && !BARE_NAME_STOP.test(name)) {
+      const element: XmlElement = { name, attributes: NO_ATTRIBUTES, children: [], text: '' };
+      stack[stack.length - 1]!.children.push(element);
+      if (!empty) stack.push(element);
+      return gt + 1;
+    }
+  }
+  return startTagWithAttributes(xml, lt, stack);
+}
+
+/** What a bare element name cannot contain (else the tag has attributes, or is malformed). */
+const BARE_NAME_STOP = /[\s"'=</]/;
+
+/** A start tag read character by character: attributes, and precise complaints. */
+function startTagWithAttributes(xml: string, lt: number, stack: XmlElement[]): number {
   let i = lt + 1;
   while (i < xml.length && !isNameEnd(xml.charCodeAt(i))) i++;
   const name = xml.slice(lt + 1, i);
   if (name === '') throw new XmlSyntaxError('an element without a name', lt);
-  const element: XmlElement = { name, attributes: {}, children: [], text: '' };
+  const element: XmlElement = { name, attributes: NO_ATTRIBUTES, children: [], text: '' };
   stack[stack.length - 1]!.children.push(element);
   for (;;) {
     while (isSpace(xml.charCodeAt(i))) i++;
@@ -115,6 +140,7 @@ function startTag(xml: string, lt: number, stack: XmlElement[]): number {
     if (attribute === '' || (quote !== '"' && quote !== "'"))
       throw new XmlSyntaxError(`a malformed attribute in <${name}>`, i);
     const close = endOf(xml, quote, q + 1);
+    if (element.attributes === NO_ATTRIBUTES) element.attributes = {};
     element.attributes[attribute] = decodeXmlText(xml.slice(q + 1, close), q);
     i = close + 1;
   }
