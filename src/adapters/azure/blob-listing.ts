@@ -38,8 +38,8 @@ export interface BlobListPage {
 export type SendRequest = (request: PipelineRequest) => Promise<PipelineResponse>;
 
 /**
- * A REST API version every Azure Storage service and Azurite ≥ 3.33 accepts; the List Blobs
- * response fields read here are the same in every version since 2019.
+ * A REST API version Azure Storage and Azurite 3.35 (the one tested) accept without
+ * --skipApiVersionCheck; the List Blobs fields read here are the same in every recent version.
  */
 const LIST_API_VERSION = '2025-01-05';
 /** The most blobs one List Blobs page returns. */
