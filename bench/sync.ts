@@ -12,10 +12,10 @@
  *                                sent again, total time and the rerun's peak RSS, rclone in
  *                                the same situation
  * (b) and (f) run rclone twice: at its defaults, and at mcml's concurrency (16 objects, 4 parts
- * per object). (c) compares with `rclone copy --checksum`. --repeat N runs (a), (b) and (f) N times,
+ * per object). (c) compares with `rclone copy --checksum`. --repeat N runs (a), (b), (c) and (f) N times,
  * alternating the tools, and reports the median and spread. Every figure carries the load
  * average (/proc/loadavg) at its end: the machine is shared.
- * Flags: --small (b at 32 MiB, f/g at 256 MiB), --objects N (c), --repeat N (a, b, f),
+ * Flags: --small (b at 32 MiB, f/g at 256 MiB), --objects N (c), --repeat N (a, b, c, f),
  * --only a,b,c,d,e,f,g (default a,b,c,d,e: the 2 GiB cases f and g take long, run them apart),
  * or MCML_BENCH_ONLY=f,g.
  * Build first (npm run build): mcml runs as `node bin/mcml`, rclone as `env -u AWS_CA_BUNDLE rclone`.
@@ -337,28 +337,37 @@ async function main() {
     if (only.includes('g')) await resumeCase();
     if (only.includes('c')) {
       const dir = await makeTree('tree-c', objectsC, 4096);
+      const sides = new Map<string, { b: string; c: string }>();
       for (const tool of ['rclone', 'mcml'] as const) {
         const b = await bucket();
         const c = await container();
-        // Populate with the same tool (not measured), then measure the no-op resync.
+        // Populate with the same tool (not measured), then measure the no-op resyncs.
         await run('populate', tool, local(dir), [s3loc(b, 'x')]);
         await run('populate', tool, s3loc(b, 'x'), [azloc(c, 'x')]);
         results.splice(-2, 2);
-        const checksum = ['--transfers', '16', '--checkers', '16', '--checksum'];
-        await run(
-          `(c) no-op ${objectsC.toLocaleString('en')} local → S3`,
-          tool,
-          local(dir),
-          [s3loc(b, 'x')],
-          checksum,
-        );
-        await run(
-          `(c) no-op ${objectsC.toLocaleString('en')} S3 → Azure`,
-          tool,
-          s3loc(b, 'x'),
-          [azloc(c, 'x')],
-          checksum,
-        );
+        sides.set(tool, { b, c });
+      }
+      const checksum = ['--transfers', '16', '--checkers', '16', '--checksum'];
+      for (let rep = 0; rep < repeat; rep++) {
+        // Alternate which tool goes first, so drifting load does not favour one.
+        const tools = rep % 2 === 0 ? (['rclone', 'mcml'] as const) : (['mcml', 'rclone'] as const);
+        for (const tool of tools) {
+          const { b, c } = sides.get(tool)!;
+          await run(
+            `(c) no-op ${objectsC.toLocaleString('en')} local → S3`,
+            tool,
+            local(dir),
+            [s3loc(b, 'x')],
+            checksum,
+          );
+          await run(
+            `(c) no-op ${objectsC.toLocaleString('en')} S3 → Azure`,
+            tool,
+            s3loc(b, 'x'),
+            [azloc(c, 'x')],
+            checksum,
+          );
+        }
       }
       await rm(dir, { recursive: true, force: true });
     }
@@ -427,7 +436,7 @@ async function main() {
   if (repeat > 1) {
     // Median and spread (min–max) of the repeated runs, and the ratio of the medians.
     const groups = new Map<string, number[]>();
-    for (const r of results.filter((x) => /^\((a|b|f)\)/.test(x.scenario)))
+    for (const r of results.filter((x) => /^\((a|b|c|f)\)/.test(x.scenario)))
       groups.set(`${r.scenario}\t${r.tool}`, [
         ...(groups.get(`${r.scenario}\t${r.tool}`) ?? []),
         r.seconds,

@@ -58,6 +58,7 @@ import {
   type SourceVersion,
   type UploadJournal,
 } from '../upload-journal.js';
+import { readListingOf } from './s3-listing.js';
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
@@ -70,6 +71,8 @@ export interface S3ObjectStoreOptions {
   queueSize?: number;
   /** Where interrupted multipart uploads are remembered for resuming (none: no resume). */
   journal?: UploadJournal;
+  /** Keys per listing page (default and most: 1,000). */
+  listPageSize?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -77,6 +80,13 @@ const MAX_SINGLE_COPY = 5 * 1024 * MIB;
 /** S3's limit on parts per upload. */
 const MAX_PARTS = 10_000;
 /** A journaled upload nobody resumed for this long is abandoned. */
+
+/** The parts of a multipart upload in order, each part's MD5, and the bytes S3 already held. */
+interface SentParts {
+  parts: { ETag: string; PartNumber: number }[];
+  md5s: Buffer[];
+  reused: number;
+}
 
 function unquote(etag: string | undefined): string | undefined {
   return etag?.replace(/^"|"$/g, '');
@@ -97,6 +107,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly journal: UploadJournal | undefined;
+  private readonly listPageSize: number | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.client = options.client;
@@ -105,6 +116,7 @@ export class S3ObjectStore implements ObjectStore {
     this.partSize = Math.max(options.partSize ?? 8 * MIB, 5 * MIB);
     this.queueSize = options.queueSize ?? 4;
     this.journal = options.journal;
+    this.listPageSize = options.listPageSize;
     this.uri = `s3://${this.bucket}/${this.prefix}`;
   }
 
@@ -112,37 +124,50 @@ export class S3ObjectStore implements ObjectStore {
     return this.prefix + checkKey(key);
   }
 
+  /** Pages of up to 1,000 keys, read by the lean reader (s3-listing.ts). */
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
     let token: string | undefined;
     do {
-      let page;
+      const command = new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: this.prefix + prefix,
+        ...(this.listPageSize ? { MaxKeys: this.listPageSize } : {}),
+        ...(token ? { ContinuationToken: token } : {}),
+      });
+      const lean = readListingOf(command);
+      let sdk;
       try {
-        page = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: this.prefix + prefix,
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
+        sdk = await this.client.send(
+          command,
           options.signal ? { abortSignal: options.signal } : {},
         );
       } catch (error) {
         throw storeError(error, 'listing', this.uri);
       }
-      const out: ObjectInfo[] = [];
-      for (const o of page.Contents ?? []) {
-        if (!o.Key || o.Key.endsWith('/')) continue;
-        const md5 = md5FromEtag(o.ETag);
-        const etag = unquote(o.ETag);
-        out.push({
-          key: o.Key.slice(this.prefix.length),
+      const page = lean() ?? {
+        objects: (sdk.Contents ?? []).map((o) => ({
+          key: o.Key ?? '',
           size: o.Size ?? 0,
           ...(o.LastModified ? { lastModified: o.LastModified } : {}),
+          ...(o.ETag ? { etag: o.ETag } : {}),
+        })),
+        nextToken: sdk.IsTruncated ? sdk.NextContinuationToken : undefined,
+      };
+      const out: ObjectInfo[] = [];
+      for (const o of page.objects) {
+        if (!o.key || o.key.endsWith('/')) continue;
+        const md5 = md5FromEtag(o.etag);
+        const etag = unquote(o.etag);
+        out.push({
+          key: o.key.slice(this.prefix.length),
+          size: o.size,
+          ...(o.lastModified ? { lastModified: o.lastModified } : {}),
           ...(md5 ? { md5 } : {}),
           ...(etag ? { etag } : {}),
         });
       }
       yield out;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      token = page.nextToken;
     } while (token);
   }
 
@@ -300,147 +325,35 @@ export class S3ObjectStore implements ObjectStore {
       options.sha256 !== undefined && options.size !== undefined
         ? { size: options.size, sha256: options.sha256 }
         : undefined;
-    const resumed = await this.resumable(key, fullKey, version, partSize);
-    let uploadId = resumed?.uploadId;
-    const stored = resumed?.parts ?? new Map<number, { etag: string; size: number }>();
-    try {
-      if (!uploadId) {
-        const created = await this.client.send(
-          new CreateMultipartUploadCommand({
-            Bucket: this.bucket,
-            Key: fullKey,
-            ...(options.sha256 ? { Metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
-            ...(options.contentType ? { ContentType: options.contentType } : {}),
-          }),
-        );
-        uploadId = created.UploadId!;
-        if (version && this.journal)
-          await this.journal.put({
-            store: this.uri,
-            key,
-            id: uploadId,
-            version,
-            partSize,
-            startedAt: new Date().toISOString(),
-          });
-      }
-    } catch (error) {
-      throw storeError(error, `writing ${key}`, this.uri);
-    }
-    const id = uploadId;
+    const upload = await this.startUpload(key, fullKey, version, partSize, options);
     // One pass over the bytes: the sha256 comes from the caller when it hashes them (the sync
     // engine), each part's MD5 (its Content-MD5, which S3 checks, and the expected ETag) is
     // computed once, here. A multipart object has no whole-object MD5 on S3, so none is made.
     const hashing = new HashingStream(hashingFor(options));
-    const buffers = new PartBuffers(partSize, this.queueSize + 1);
-    const partMd5s: Buffer[] = [];
-    const parts: { ETag: string; PartNumber: number }[] = [];
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    let reused = 0;
     try {
       rest.unshift(head);
       feed(rest, hashing);
-      for (let n = 1; ; n++) {
-        options.signal?.throwIfAborted();
-        const target = await buffers.take();
-        const { length, ended } = await readInto(hashing, target);
-        if (length === 0 && n > 1) {
-          buffers.give(target);
-          break;
-        }
-        const buffer = target.subarray(0, length);
-        const md5Bytes = createHash('md5').update(buffer).digest();
-        const md5 = md5Bytes.toString('hex');
-        partMd5s.push(md5Bytes);
-        const have = stored.get(n);
-        if (have && have.etag === md5 && have.size === buffer.length) {
-          parts.push({ ETag: `"${md5}"`, PartNumber: n });
-          reused += buffer.length;
-          options.onResumed?.(buffer.length);
-          buffers.give(target);
-        } else {
-          const part = { ETag: '', PartNumber: n };
-          parts.push(part);
-          const p = this.client
-            .send(
-              new UploadPartCommand({
-                Bucket: this.bucket,
-                Key: fullKey,
-                UploadId: id,
-                PartNumber: n,
-                Body: buffer,
-                ContentLength: buffer.length,
-                ContentMD5: md5Bytes.toString('base64'),
-              }),
-              options.signal ? { abortSignal: options.signal } : {},
-            )
-            .then(
-              (r) => {
-                part.ETag = r.ETag ?? `"${md5}"`;
-              },
-              (e: unknown) => {
-                failure ??= e;
-              },
-            )
-            .finally(() => buffers.give(target));
-          inFlight.add(p);
-          void p.finally(() => inFlight.delete(p));
-          if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
-        }
-        if (failure) throw asError(failure);
-        if (ended) break;
-      }
-      await Promise.all(inFlight);
-      if (failure) throw asError(failure);
+      const sent = await this.uploadParts(fullKey, upload, hashing, partSize, inFlight, options);
       await waitEnd(hashing);
       const d = hashing.digests();
       if (
         (options.sha256 !== undefined && options.sha256 !== d.sha256) ||
         (options.size !== undefined && options.size !== d.size)
       ) {
-        await this.abort(fullKey, id);
+        await this.abort(fullKey, upload.uploadId);
         await this.journal?.delete(this.uri, key);
         checkExpected(key, d, options);
       }
-      const done = await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: fullKey,
-          UploadId: id,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
-      await this.journal?.delete(this.uri, key);
-      let etag = unquote(done.ETag);
-      const expectedEtag = multipartEtag(partMd5s);
-      if (etag !== undefined && etag.includes('-') && etag !== expectedEtag) {
-        await this.delete(key).catch(() => undefined);
-        throw new McmlError(
-          'INTEGRITY',
-          `${this.uri}${key}: the uploaded object does not match the bytes sent (ETag ${etag}, expected ${expectedEtag})`,
-        );
-      }
-      if (!options.sha256 && d.size <= MAX_SINGLE_COPY) {
-        // The hash was unknown when the upload started: record it with a metadata-only copy.
-        const c = await this.client.send(
-          new CopyObjectCommand({
-            Bucket: this.bucket,
-            Key: fullKey,
-            CopySource: copySource(this.bucket, fullKey),
-            MetadataDirective: 'REPLACE',
-            Metadata: { [SHA256_METADATA_KEY]: d.sha256 },
-            ...(options.contentType ? { ContentType: options.contentType } : {}),
-          }),
-        );
-        etag = unquote(c.CopyObjectResult?.ETag) ?? etag;
-      }
+      let etag = await this.completeUpload(key, fullKey, upload.uploadId, sent);
+      if (!options.sha256 && d.size <= MAX_SINGLE_COPY)
+        etag = (await this.recordSha256(fullKey, d.sha256, options)) ?? etag;
       return {
         key,
         size: d.size,
         sha256: d.sha256,
         ...(etag ? { etag } : {}),
-        ...(reused > 0 ? { resumedBytes: reused } : {}),
+        ...(sent.reused > 0 ? { resumedBytes: sent.reused } : {}),
       };
     } catch (error) {
       await Promise.allSettled(inFlight);
@@ -448,11 +361,170 @@ export class S3ObjectStore implements ObjectStore {
       // A journaled upload stays for a rerun to resume (it is aborted when the source changes
       // or after a day, see abandoned()); one nobody can resume is aborted now.
       if (!version || !this.journal || isMcmlError(error)) {
-        await this.abort(fullKey, id);
+        await this.abort(fullKey, upload.uploadId);
         await this.journal?.delete(this.uri, key);
       }
       throw storeError(error, `writing ${key}`, this.uri);
     }
+  }
+
+  /** The upload to write into: the resumable one with the parts S3 holds, or a new one. */
+  private async startUpload(
+    key: string,
+    fullKey: string,
+    version: SourceVersion | undefined,
+    partSize: number,
+    options: WriteOptions,
+  ): Promise<{ uploadId: string; stored: Map<number, { etag: string; size: number }> }> {
+    const resumed = await this.resumable(key, fullKey, version, partSize);
+    if (resumed) return { uploadId: resumed.uploadId, stored: resumed.parts };
+    try {
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: fullKey,
+          ...(options.sha256 ? { Metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+        }),
+      );
+      const uploadId = created.UploadId!;
+      if (version && this.journal)
+        await this.journal.put({
+          store: this.uri,
+          key,
+          id: uploadId,
+          version,
+          partSize,
+          startedAt: new Date().toISOString(),
+        });
+      return { uploadId, stored: new Map() };
+    } catch (error) {
+      throw storeError(error, `writing ${key}`, this.uri);
+    }
+  }
+
+  /**
+   * Reads the body part by part into reused buffers and sends each part S3 does not already
+   * hold, `queueSize` at a time (the promises in flight are tracked in `inFlight`, so a
+   * failure elsewhere can wait for them). Returns the parts in order and each part's MD5.
+   */
+  private async uploadParts(
+    fullKey: string,
+    upload: { uploadId: string; stored: Map<number, { etag: string; size: number }> },
+    body: Readable,
+    partSize: number,
+    inFlight: Set<Promise<void>>,
+    options: WriteOptions,
+  ): Promise<SentParts> {
+    const buffers = new PartBuffers(partSize, this.queueSize + 1);
+    const sent: SentParts = { parts: [], md5s: [], reused: 0 };
+    let failure: unknown;
+    for (let n = 1; ; n++) {
+      options.signal?.throwIfAborted();
+      const target = await buffers.take();
+      const { length, ended } = await readInto(body, target);
+      if (length === 0 && n > 1) {
+        buffers.give(target);
+        break;
+      }
+      const buffer = target.subarray(0, length);
+      const md5Bytes = createHash('md5').update(buffer).digest();
+      const md5 = md5Bytes.toString('hex');
+      sent.md5s.push(md5Bytes);
+      const have = upload.stored.get(n);
+      if (have && have.etag === md5 && have.size === buffer.length) {
+        sent.parts.push({ ETag: `"${md5}"`, PartNumber: n });
+        sent.reused += buffer.length;
+        options.onResumed?.(buffer.length);
+        buffers.give(target);
+      } else {
+        const part = { ETag: '', PartNumber: n };
+        sent.parts.push(part);
+        const p = this.client
+          .send(
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key: fullKey,
+              UploadId: upload.uploadId,
+              PartNumber: n,
+              Body: buffer,
+              ContentLength: buffer.length,
+              ContentMD5: md5Bytes.toString('base64'),
+            }),
+            options.signal ? { abortSignal: options.signal } : {},
+          )
+          .then(
+            (r) => {
+              part.ETag = r.ETag ?? `"${md5}"`;
+            },
+            (e: unknown) => {
+              failure ??= e;
+            },
+          )
+          .finally(() => buffers.give(target));
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+        if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
+      }
+      if (failure) throw asError(failure);
+      if (ended) break;
+    }
+    await Promise.all(inFlight);
+    if (failure) throw asError(failure);
+    return sent;
+  }
+
+  /**
+   * CompleteMultipartUpload, then the check that S3 assembled the parts sent: its ETag must
+   * be the MD5 of the parts' MD5s. Returns the ETag.
+   */
+  private async completeUpload(
+    key: string,
+    fullKey: string,
+    uploadId: string,
+    sent: SentParts,
+  ): Promise<string | undefined> {
+    const done = await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: fullKey,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: sent.parts },
+      }),
+    );
+    await this.journal?.delete(this.uri, key);
+    const etag = unquote(done.ETag);
+    const expectedEtag = multipartEtag(sent.md5s);
+    if (etag !== undefined && etag.includes('-') && etag !== expectedEtag) {
+      await this.delete(key).catch(() => undefined);
+      throw new McmlError(
+        'INTEGRITY',
+        `${this.uri}${key}: the uploaded object does not match the bytes sent (ETag ${etag}, expected ${expectedEtag})`,
+      );
+    }
+    return etag;
+  }
+
+  /**
+   * The hash was unknown when the upload started: record it with a metadata-only copy.
+   * Returns the copy's ETag.
+   */
+  private async recordSha256(
+    fullKey: string,
+    sha256: string,
+    options: WriteOptions,
+  ): Promise<string | undefined> {
+    const c = await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: fullKey,
+        CopySource: copySource(this.bucket, fullKey),
+        MetadataDirective: 'REPLACE',
+        Metadata: { [SHA256_METADATA_KEY]: sha256 },
+        ...(options.contentType ? { ContentType: options.contentType } : {}),
+      }),
+    );
+    return unquote(c.CopyObjectResult?.ETag);
   }
 
   /** Journaled uploads of this store older than a day: nobody resumed them. */

@@ -41,6 +41,7 @@ import {
   storeError,
 } from '../object-store-common.js';
 import { partSizeFor } from '../upload-journal.js';
+import { listBlobsPage, MAX_PAGE, pipelineOf } from './blob-listing.js';
 import { createHash } from 'node:crypto';
 
 export interface AzureBlobObjectStoreOptions {
@@ -52,6 +53,8 @@ export interface AzureBlobObjectStoreOptions {
   blockSize?: number;
   /** Blocks in flight per blob (default 4). */
   concurrency?: number;
+  /** Blobs per listing page (default and most: 5,000). */
+  listPageSize?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -71,6 +74,7 @@ export class AzureBlobObjectStore implements ObjectStore {
   private readonly prefix: string;
   private readonly blockSize: number;
   private readonly concurrency: number;
+  private readonly listPageSize: number;
 
   constructor(options: AzureBlobObjectStoreOptions) {
     this.service = options.service;
@@ -78,6 +82,7 @@ export class AzureBlobObjectStore implements ObjectStore {
     this.prefix = options.prefix;
     this.blockSize = options.blockSize ?? 8 * MIB;
     this.concurrency = options.concurrency ?? 4;
+    this.listPageSize = Math.min(options.listPageSize ?? MAX_PAGE, MAX_PAGE);
     this.uri = `az://${options.account}/${options.container}/${options.prefix}`;
   }
 
@@ -85,7 +90,46 @@ export class AzureBlobObjectStore implements ObjectStore {
     return this.container.getBlockBlobClient(this.prefix + checkKey(key));
   }
 
+  /**
+   * Pages of up to 5,000 blobs, read with the lean List Blobs reader through the client's own
+   * pipeline (see blob-listing.ts); through the SDK's models only if that is not reachable.
+   */
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
+    const send = pipelineOf(this.container);
+    if (!send) {
+      yield* this.listThroughModels(prefix, options);
+      return;
+    }
+    let marker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await listBlobsPage(send, this.container.url, {
+          prefix: this.prefix + prefix,
+          maxResults: this.listPageSize,
+          ...(marker ? { marker } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (error) {
+        throw storeError(error, 'listing', this.uri);
+      }
+      yield page.blobs.map((b) => {
+        const sha256 = b.metadata[SHA256_METADATA_KEY];
+        return {
+          key: b.name.slice(this.prefix.length),
+          size: b.size,
+          ...(b.lastModified ? { lastModified: b.lastModified } : {}),
+          ...(b.md5 ? { md5: b.md5 } : {}),
+          ...(sha256 ? { sha256 } : {}),
+          ...(b.etag ? { etag: b.etag } : {}),
+        };
+      });
+      marker = page.nextMarker;
+    } while (marker);
+  }
+
+  /** The SDK's own listing (its XML-to-model layer): the fallback of list(). */
+  async *listThroughModels(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
     try {
       const pages = this.container
         .listBlobsFlat({
@@ -93,7 +137,7 @@ export class AzureBlobObjectStore implements ObjectStore {
           includeMetadata: true,
           ...(options.signal ? { abortSignal: options.signal } : {}),
         })
-        .byPage({ maxPageSize: 5000 });
+        .byPage({ maxPageSize: this.listPageSize });
       for await (const page of pages) {
         const out: ObjectInfo[] = [];
         for (const b of page.segment.blobItems) {

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { compareObjects, diffListings } from '../../core/sync/diff.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
-import { listAll, pool } from './sync.js';
+import { pool } from './attempts.js';
+import { listAll } from './sync.js';
 
 export interface VerifyReport {
   source: string;

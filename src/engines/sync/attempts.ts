@@ -1,0 +1,46 @@
+/** Bounded concurrency and retries for the sync engine: which failures are worth another try. */
+import { isMcmlError } from '../../core/errors.js';
+
+/** Runs a bounded pool of async jobs. */
+export async function pool<T>(
+  items: readonly T[],
+  size: number,
+  job: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      signal?.throwIfAborted();
+      await job(items[next++]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
+}
+
+/** A failure as the report shows it, and whether trying again may succeed. */
+export function describeFailure(error: unknown): {
+  message: string;
+  code: string;
+  retryable: boolean;
+} {
+  if (isMcmlError(error))
+    return {
+      message: error.message,
+      code: error.code,
+      retryable: error.details.retryable === true,
+    };
+  const e = error as { code?: unknown; message?: string };
+  return {
+    message: e?.message ?? String(error),
+    code: 'INTERNAL',
+    retryable: /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up/.test(
+      `${String(e?.code)} ${e?.message ?? ''}`,
+    ),
+  };
+}
+
+/** Exponential backoff with jitter: 250 ms doubling per attempt, at most 10 s. */
+export function backoff(attempt: number): number {
+  return Math.min(10_000, 250 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+}
