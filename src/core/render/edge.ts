@@ -48,52 +48,9 @@ export function edgeObjects(ctx: RenderContext, t: RenderTarget): Obj[] {
   const direct = own !== undefined && !hosts.includes(own) ? own : undefined;
   const allHosts = direct === undefined ? hosts : [...hosts, direct];
   const entry = wantsFrontDoor(ctx) ? FRONT_DOOR.name : ctx.spec.service.name;
-  const route = (name: string, names: string[], section: string, rule: Obj): Obj => ({
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'HTTPRoute',
-    metadata: { name },
-    spec: {
-      parentRefs: [{ name: EDGE.gateway, sectionName: section }],
-      ...(names.length > 0 ? { hostnames: names } : {}),
-      rules: [rule],
-    },
-  });
-  const to = (service: string) => ({ backendRefs: [{ name: service, port: 80 }] });
   return [
-    {
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'Certificate',
-      metadata: { name: EDGE.certificate },
-      spec: {
-        secretName: EDGE.secret,
-        dnsNames: allHosts,
-        issuerRef: { name: tls.issuer, kind: tls.issuerKind, group: 'cert-manager.io' },
-        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
-      },
-    },
-    {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      metadata: { name: EDGE.gateway },
-      spec: {
-        gatewayClassName: tls.gatewayClassName[t.cloud],
-        listeners: [
-          {
-            name: 'https',
-            protocol: 'HTTPS',
-            port: 443,
-            tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: EDGE.secret }] },
-            allowedRoutes: { namespaces: { from: 'Same' } },
-          },
-          {
-            name: 'http',
-            protocol: 'HTTP',
-            port: 80,
-            allowedRoutes: { namespaces: { from: 'Same' } },
-          },
-        ],
-      },
-    },
+    certificate(ctx, allHosts),
+    gateway(ctx, t),
     route(EDGE.route, hosts, 'https', to(entry)),
     ...(direct === undefined
       ? []
@@ -113,4 +70,66 @@ export function edgeObjects(ctx: RenderContext, t: RenderTarget): Obj[] {
       filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }],
     }),
   ];
+}
+
+/** cert-manager's certificate for every host the Gateway answers. */
+function certificate(ctx: RenderContext, hosts: string[]): Obj {
+  const tls = ctx.spec.service.tls!;
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { name: EDGE.certificate },
+    spec: {
+      secretName: EDGE.secret,
+      dnsNames: hosts,
+      issuerRef: { name: tls.issuer, kind: tls.issuerKind, group: 'cert-manager.io' },
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+    },
+  };
+}
+
+/** The cloud's Gateway: HTTPS terminated with the certificate, HTTP only to redirect. */
+function gateway(ctx: RenderContext, t: RenderTarget): Obj {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: EDGE.gateway },
+    spec: {
+      gatewayClassName: ctx.spec.service.tls!.gatewayClassName[t.cloud],
+      listeners: [
+        {
+          name: 'https',
+          protocol: 'HTTPS',
+          port: 443,
+          tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: EDGE.secret }] },
+          allowedRoutes: { namespaces: { from: 'Same' } },
+        },
+        {
+          name: 'http',
+          protocol: 'HTTP',
+          port: 80,
+          allowedRoutes: { namespaces: { from: 'Same' } },
+        },
+      ],
+    },
+  };
+}
+
+/** An HTTPRoute on one of the Gateway's listeners, for these hostnames (none: any). */
+function route(name: string, names: string[], section: string, rule: Obj): Obj {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name },
+    spec: {
+      parentRefs: [{ name: EDGE.gateway, sectionName: section }],
+      ...(names.length > 0 ? { hostnames: names } : {}),
+      rules: [rule],
+    },
+  };
+}
+
+/** A rule's backend: the Service's port 80. */
+function to(service: string): Obj {
+  return { backendRefs: [{ name: service, port: 80 }] };
 }
