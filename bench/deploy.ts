@@ -34,6 +34,10 @@ const SIZES = (process.env.BENCH_SIZES ?? '3,30').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROLLOUT_MS = Number(process.env.BENCH_ROLLOUT_MS ?? 1000);
 const DETAIL = process.env.BENCH_DETAIL === '1';
+/** BENCH_KUBECTL=0 leaves out the kubectl loop (quick iterations on mcml alone). */
+const KUBECTL = process.env.BENCH_KUBECTL !== '0';
+/** BENCH_PROFILE_DIR=dir: the API doubles' process writes a --cpu-prof there when it stops. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const run = promisify(execFile);
 
 const base = targetObjects(examplePlan('three-clouds').files, 'aws-use1');
@@ -64,7 +68,12 @@ interface Fleet {
 
 /** N API doubles in a child process of their own: the client's CPU is what is measured. */
 async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
-  const doubles = await startKubeFleet({ name, size: n, rolloutDelayMs: ROLLOUT_MS });
+  const doubles = await startKubeFleet({
+    name,
+    size: n,
+    rolloutDelayMs: ROLLOUT_MS,
+    ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {}),
+  });
   const contexts = doubles.members.map((m) => m.name);
   const text = kubeconfigYaml(
     doubles.members.map((m) => ({ context: m.name, server: m.server, token: m.token })),
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
       // The first apply creates everything; what is measured is the update after it.
       await mcmlRun(m, 'warm');
       await mcmlRun(one, 'warm');
-      await kubectlRun(k, 'warm', dir);
+      if (KUBECTL) await kubectlRun(k, 'warm', dir);
       const walls: number[] = [];
       const slowest: number[] = [];
       const inRun: number[] = [];
@@ -212,7 +221,7 @@ async function main(): Promise<void> {
             if (DETAIL && i === 0) mDetail = breakdown(after.slice(before), m.contexts[0]!);
           } else if (who === 'one') {
             slowest.push((await mcmlRun(one, tag)).wall);
-          } else {
+          } else if (KUBECTL) {
             const before = (await k.requests()).length;
             loops.push(await kubectlRun(k, tag, dir));
             const after = await k.requests();

@@ -17,6 +17,8 @@ export interface KubeFleetOptions {
   name: string;
   size: number;
   rolloutDelayMs: number;
+  /** Extra node flags for the fleet's process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface KubeFleetMember {
@@ -41,7 +43,7 @@ type Ready = { ready: KubeFleetMember[] } | { failed: string };
 /** Starts `size` doubles in a child process; resolves once every one listens. */
 export async function startKubeFleet(options: KubeFleetOptions): Promise<KubeFleet> {
   const child = fork(fileURLToPath(import.meta.url), [JSON.stringify(options)], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const members = await new Promise<KubeFleetMember[]>((resolve, reject) => {
