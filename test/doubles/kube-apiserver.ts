@@ -305,10 +305,16 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const typeByKind = (apiVersion: string, kind: string) =>
     types.find((t) => groupVersion(t) === apiVersion && t.kind === kind);
 
+  /**
+   * An object as the API returns it (with managedFields). Shallow: a stored object is never
+   * changed after it is saved (every write stores a new one), and what this returns is
+   * serialised at once or kept for watches; `snapshot` is the deep copy handed to tests.
+   */
   const render = (s: Stored): JsonObject => ({
-    ...structuredClone(s.object),
-    metadata: { ...structuredClone(meta(s.object)), managedFields: managedFieldsJson(s.managers) },
+    ...s.object,
+    metadata: { ...meta(s.object), managedFields: managedFieldsOf(s.managers) },
   });
+  const snapshot = (s: Stored): JsonObject => structuredClone(render(s));
 
   const notify = (type: Change['type'], resource: ResourceType, object: JsonObject) => {
     history.push({ rv, type, resource, object });
@@ -624,7 +630,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     const text = await readBody(req);
     let body: JsonObject;
     try {
-      const parsed = (text.trim() === '' ? {} : parseYaml(text)) as Json;
+      const parsed = (text.trim() === '' ? {} : parseBody(text)) as Json;
       if (!isObject(parsed)) throw new Error('not an object');
       body = parsed;
     } catch (error) {
@@ -996,13 +1002,13 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     get: (apiVersion, kind, ns, n) => {
       const t = typeByKind(apiVersion, kind);
       const s = t && store.get(keyOf(t, t.namespaced ? ns : undefined, n));
-      return s ? render(s) : undefined;
+      return s ? snapshot(s) : undefined;
     },
     list: (apiVersion, kind, ns) => {
       const t = typeByKind(apiVersion, kind);
       return [...store.values()]
         .filter((s) => s.type === t && (ns === undefined || meta(s.object).namespace === ns))
-        .map(render);
+        .map(snapshot);
     },
     put: (object, manager = 'kubectl-edit') => {
       const t = typeByKind(str(object.apiVersion), str(object.kind));
@@ -1027,7 +1033,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       save(stored, existing ? 'MODIFIED' : 'ADDED');
       if (t.kind === 'Deployment')
         controller.changed(str(m.namespace), str(m.name), existing?.object);
-      return render(stored);
+      return snapshot(stored);
     },
     forbid: (verb, resource) => forbidden.add(`${verb} ${resource}`),
     allow: (verb, resource) => forbidden.delete(`${verb} ${resource}`),
@@ -1042,6 +1048,45 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A request body: JSON (what clients send, also for `application/apply-patch+yaml`) is read as
+ * JSON; anything else as YAML, which JSON is a subset of.
+ */
+function parseBody(text: string): unknown {
+  const first = text.trimStart()[0];
+  if (first === '{' || first === '[') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // not JSON after all: YAML flow style reads it (or says why not)
+    }
+  }
+  return parseYaml(text);
+}
+
+/**
+ * managedFields of a manager list, computed once per list (frozen: shared by every answer): a
+ * list is never changed in place (applyConfig and recordUpdate return new ones), and an object
+ * is rendered on every read and every watch event.
+ */
+const renderedManagers = new WeakMap<Manager[], Json[]>();
+function managedFieldsOf(managers: Manager[]): Json[] {
+  let json = renderedManagers.get(managers);
+  if (!json) {
+    json = deepFreeze(managedFieldsJson(managers));
+    renderedManagers.set(managers, json);
+  }
+  return json;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function wantsTable(req: IncomingMessage): boolean {

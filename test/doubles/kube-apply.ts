@@ -66,27 +66,29 @@ const fromId = (id: string): FieldPath => (id === '' ? [] : id.split('\u0000'));
 /** The leaf fields a value sets, under `prefix`. */
 export function fieldsOf(value: Json, prefix: FieldPath = [], field = ''): Set<string> {
   const out = new Set<string>();
-  const walk = (v: Json, path: FieldPath, name: string) => {
+  // Ids are built as they are walked (pathId of the path so far), not joined per leaf.
+  const under = (id: string, el: string) => (id === '' ? el : `${id}\u0000${el}`);
+  const walk = (v: Json, id: string, depth: number, name: string) => {
     if (isObject(v)) {
       const keys = Object.keys(v);
-      if (keys.length === 0 && path.length > 0) out.add(pathId(path));
-      for (const k of keys) walk(v[k]!, [...path, `f:${k}`], k);
+      if (keys.length === 0 && depth > 0) out.add(id);
+      for (const k of keys) walk(v[k]!, under(id, `f:${k}`), depth + 1, k);
       return;
     }
     if (Array.isArray(v)) {
       const keys = listKeys(name, v);
       if (keys && v.length > 0) {
         for (const item of v as JsonObject[]) {
-          const itemPath = [...path, itemKey(keys, item)];
-          out.add(pathId([...itemPath, '.']));
-          for (const k of Object.keys(item)) walk(item[k]!, [...itemPath, `f:${k}`], k);
+          const itemId = under(id, itemKey(keys, item));
+          out.add(under(itemId, '.'));
+          for (const k of Object.keys(item)) walk(item[k]!, under(itemId, `f:${k}`), depth + 2, k);
         }
         return;
       }
     }
-    out.add(pathId(path));
+    out.add(id);
   };
-  walk(value, prefix, field);
+  walk(value, pathId(prefix), prefix.length, field);
   return out;
 }
 
@@ -221,11 +223,17 @@ const IGNORED_PREFIXES = [
   ['f:kind'],
 ].map(pathId);
 
+const IGNORED_UNDER = IGNORED_PREFIXES.map((p) => p + '\u0000');
+
 function owned(fields: Set<string>, keepStatus = false): Set<string> {
-  const ignored = keepStatus ? IGNORED_PREFIXES.filter((p) => p !== 'f:status') : IGNORED_PREFIXES;
-  return new Set(
-    [...fields].filter((id) => !ignored.some((p) => id === p || id.startsWith(p + '\u0000'))),
-  );
+  const out = new Set<string>();
+  for (const id of fields) {
+    const ignored = IGNORED_PREFIXES.some(
+      (p, i) => (id === p || id.startsWith(IGNORED_UNDER[i]!)) && !(keepStatus && p === 'f:status'),
+    );
+    if (!ignored) out.add(id);
+  }
+  return out;
 }
 
 export interface ApplyOutcome {
