@@ -63,6 +63,7 @@ interface Fleet {
   kubeconfigFile: string;
   kubeconfig: KubeConfig;
   requests(): Promise<RequestRecord[]>;
+  connections(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +88,7 @@ async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
     kubeconfigFile,
     kubeconfig,
     requests: () => doubles.requests(),
+    connections: () => doubles.connections(),
     cpuMs: () => doubles.cpuMs(),
     stop: () => doubles.stop(),
   };
@@ -183,9 +185,9 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   console.log(
-    '| clusters | mcml wall s | one cluster alone s | wall / one alone | slowest target in the run s | kubectl loop s | kubectl / mcml | requests per cluster mcml | kubectl | mcml CPU ms per cluster | API doubles CPU ms per cluster | CPU floor s (both CPUs / cores) |',
+    '| clusters | mcml wall s | one cluster alone s | wall / one alone | slowest target in the run s | kubectl loop s | kubectl / mcml | requests per cluster mcml | kubectl | TLS connections per cluster mcml | mcml CPU ms per cluster | API doubles CPU ms per cluster | CPU floor s (both CPUs / cores) |',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   try {
     for (const n of SIZES) {
       const m = await fleet(n, dir, 'm');
@@ -200,6 +202,7 @@ async function main(): Promise<void> {
       const inRun: number[] = [];
       const loops: number[] = [];
       const mReq: number[] = [];
+      const mConn: number[] = [];
       const clientCpu: number[] = [];
       const serverCpu: number[] = [];
       const kReq: number[] = [];
@@ -211,6 +214,7 @@ async function main(): Promise<void> {
         for (const who of order) {
           if (who === 'mcml') {
             const before = (await m.requests()).length;
+            const connected = await m.connections();
             const r = await mcmlRun(m, tag);
             walls.push(r.wall);
             inRun.push(r.slowest);
@@ -218,6 +222,7 @@ async function main(): Promise<void> {
             serverCpu.push(r.serverCpu);
             const after = await m.requests();
             mReq.push((after.length - before) / n);
+            mConn.push(((await m.connections()) - connected) / n);
             if (DETAIL && i === 0) mDetail = breakdown(after.slice(before), m.contexts[0]!);
           } else if (who === 'one') {
             slowest.push((await mcmlRun(one, tag)).wall);
@@ -238,7 +243,7 @@ async function main(): Promise<void> {
       // With every CPU of this machine busy, no schedule finishes sooner than this.
       const floor = (client + server) / availableParallelism();
       console.log(
-        `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} | ${(client / n).toFixed(0)} | ${(server / n).toFixed(0)} | ${(floor / 1000).toFixed(2)} |`,
+        `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} | ${median(mConn).toFixed(1)} | ${(client / n).toFixed(0)} | ${(server / n).toFixed(0)} | ${(floor / 1000).toFixed(2)} |`,
       );
       if (DETAIL)
         console.log(`  mcml, one cluster:\n${mDetail}\n  kubectl, one cluster:\n${kDetail}`);

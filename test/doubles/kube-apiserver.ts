@@ -25,6 +25,7 @@ import {
   isObject,
   managedFieldsJson,
   recordUpdate,
+  sameManagers,
   str,
   type Json,
   type JsonObject,
@@ -103,6 +104,8 @@ export interface KubeApiDouble {
   server: string;
   token: string;
   requests: RequestRecord[];
+  /** TLS connections clients have opened so far. */
+  connections(): number;
   controller: DeploymentController;
   /** A kubeconfig document (YAML) with one context named `context` (default: the name). */
   kubeconfig(context?: string): string;
@@ -508,10 +511,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
         { ...previous.object, metadata: { ...meta(previous.object), resourceVersion: '' } },
         { ...object, metadata: { ...meta(object), resourceVersion: '' } },
       ) &&
-      isDeepStrictEqual(
-        managedFieldsJson(previous.managers).map((m) => ({ ...(m as JsonObject), time: '' })),
-        managedFieldsJson(next.managers).map((m) => ({ ...(m as JsonObject), time: '' })),
-      );
+      sameManagers(previous.managers, next.managers);
     if (unchanged) return sendJson(res, 200, render(previous));
     save(stored, created ? 'ADDED' : 'MODIFIED');
     if (type.kind === 'Deployment') controller.changed(ns!, objectName, previous?.object);
@@ -872,6 +872,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     res.end(answer.body);
   };
 
+  let connections = 0;
   const server: Server = createServer(TLS, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const record: RequestRecord = {
@@ -989,6 +990,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     return handleObject(req, res, url, type, ns, objectName, sub);
   };
 
+  server.on('secureConnection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -997,6 +999,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     server: base,
     token,
     requests,
+    connections: () => connections,
     controller,
     kubeconfig: (context = name) => kubeconfigYaml([{ context, server: base, token }], context),
     get: (apiVersion, kind, ns, n) => {

@@ -261,13 +261,14 @@ export function applyConfig(args: {
   const others = args.managers.filter((m) => m !== mine && m.subresource === undefined);
   const conflicts: FieldConflict[] = [];
   for (const id of applied) {
+    // Only a field another manager owns can conflict: ask that first, it is the cheap question.
+    const owners = others.filter((other) => other.fields.has(id));
+    if (owners.length === 0) continue;
     const path = fromId(id);
     if (path[path.length - 1] === '.') continue;
     const current = valueAt(live, path);
     if (current === undefined || isDeepStrictEqual(current, valueAt(config, path))) continue;
-    for (const other of others) {
-      if (other.fields.has(id)) conflicts.push({ manager: other.manager, field: id });
-    }
+    for (const other of owners) conflicts.push({ manager: other.manager, field: id });
   }
   if (conflicts.length > 0 && !force) return { object: live, managers: args.managers, conflicts };
   const managers = args.managers.map((m) => ({ ...m, fields: new Set(m.fields) }));
@@ -322,9 +323,12 @@ export function recordUpdate(args: {
 }): Manager[] {
   const { before, after, manager, now } = args;
   const keep = args.subresource === 'status';
+  // A status write can only take status fields: walk only the status.
+  const fields = (o: JsonObject) =>
+    !keep ? fieldsOf(o) : o.status === undefined ? [] : fieldsOf(o.status, ['f:status'], 'status');
   const ids = new Set([
-    ...owned(fieldsOf(after), keep),
-    ...(before ? owned(fieldsOf(before), keep) : []),
+    ...owned(new Set(fields(after)), keep),
+    ...(before ? owned(new Set(fields(before)), keep) : []),
   ]);
   const changed = [...ids].filter(
     (id) => !before || !isDeepStrictEqual(valueAt(before, fromId(id)), valueAt(after, fromId(id))),
@@ -351,6 +355,24 @@ export function recordUpdate(args: {
   mine.time = now;
   for (const id of relevant) if (valueAt(after, fromId(id)) !== undefined) mine.fields.add(id);
   return managers.filter((m) => m.fields.size > 0);
+}
+
+/** Whether two manager lists say the same (order, managers, fields), whatever their times. */
+export function sameManagers(a: Manager[], b: Manager[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((m, i) => {
+      const n = b[i]!;
+      return (
+        m.manager === n.manager &&
+        m.operation === n.operation &&
+        m.apiVersion === n.apiVersion &&
+        m.subresource === n.subresource &&
+        m.fields.size === n.fields.size &&
+        [...m.fields].every((f) => n.fields.has(f))
+      );
+    })
+  );
 }
 
 /** managedFields as the API returns them. */

@@ -103,7 +103,7 @@ function actionOf(
 }
 
 /** Objects applied at once per cluster. */
-const APPLY_CONCURRENCY = 8;
+const APPLY_CONCURRENCY = 4;
 
 export class KubernetesCluster implements Cluster {
   readonly target: string;
