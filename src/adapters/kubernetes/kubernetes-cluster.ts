@@ -37,6 +37,7 @@ import {
   REVISION_OF,
   TOOLING,
   applyOrder,
+  startOrder,
   applySetId,
   groupKind,
   parentName,
@@ -51,9 +52,11 @@ import { configForContext } from './kubeconfig.js';
 import { ObjectClient, refOf } from './object-client.js';
 import {
   KEEP_REVISIONS,
-  readRevisionSecret,
+  revisionName,
   revisionSecret,
+  storedRevision,
   type RevisionRecord,
+  type StoredRevision,
 } from './revisions.js';
 import { deploymentStatus, overallPhase } from './rollout.js';
 
@@ -75,7 +78,7 @@ interface LiveState {
   annotations: Record<string, string>;
   /** The revision the cluster is at; undefined before the first apply. */
   current: number | undefined;
-  records: RevisionRecord[];
+  records: StoredRevision[];
   /** apiVersion/Kind of the new set's objects, and of the new and the old set's together. */
   newKinds: string[];
   kinds: string[];
@@ -243,12 +246,12 @@ export class KubernetesCluster implements Cluster {
    */
   #recordedMembers(
     annotations: Record<string, string>,
-    records: RevisionRecord[],
+    records: StoredRevision[],
     options: ApplyOptions,
   ): ClusterObject[] | undefined {
     if (options.dryRun || options.force || annotations[APPLYING] !== undefined) return undefined;
     const current = Number(annotations[REVISION] ?? NaN);
-    const record = records.find((r) => r.revision === current);
+    const record = records.find((r) => r.revision === current)?.read();
     return record && record.hash === annotations[REVISION_HASH] ? record.objects : undefined;
   }
 
@@ -308,7 +311,7 @@ export class KubernetesCluster implements Cluster {
 
   /**
    * Namespaces and CRDs first, one by one (the rest live in or depend on them), then the parent
-   * marked APPLYING, then the rest in APPLY_CONCURRENCY lanes, each taking the next object when
+   * marked APPLYING, then the rest in startOrder, in APPLY_CONCURRENCY lanes, each taking the next object when
    * its last is answered (not batches that wait for their slowest). Every object is tried; the
    * first failure is reported with what was already applied.
    */
@@ -333,7 +336,7 @@ export class KubernetesCluster implements Cluster {
     const first = objects.filter(
       (o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition',
     );
-    const rest = objects.filter((o) => !first.includes(o));
+    const rest = startOrder(objects.filter((o) => !first.includes(o)));
     try {
       for (const object of first) await applyOne(object);
       await this.#applyParent(set, live.kinds, live.annotations, { [APPLYING]: hash });
@@ -483,28 +486,42 @@ export class KubernetesCluster implements Cluster {
     return this.#call('apply', ref, () => this.#client.applyObject(parent, { force: true }));
   }
 
-  async #records(set: ApplySetRef): Promise<RevisionRecord[]> {
+  /** The set's revision records, oldest first, each read only when asked. */
+  async #records(set: ApplySetRef): Promise<StoredRevision[]> {
     const id = applySetId(set.name, set.namespace);
     const ref = { apiVersion: 'v1', kind: 'Secret', name: '*', namespace: set.namespace };
     const list = await this.#call('list revisions', ref, () =>
       this.#client.listObjects('v1', 'Secret', set.namespace, `${REVISION_OF}=${id}`),
     );
     return list.items
-      .map(readRevisionSecret)
-      .filter((r): r is RevisionRecord => r !== undefined)
+      .map(storedRevision)
+      .filter((r): r is StoredRevision => r !== undefined)
       .sort((a, b) => a.revision - b.revision);
   }
 
+  /** The set's readable revision records, oldest first. */
+  async #readRecords(set: ApplySetRef): Promise<RevisionRecord[]> {
+    return (await this.#records(set))
+      .map((r) => r.read())
+      .filter((r): r is RevisionRecord => r !== undefined);
+  }
+
   /** Writes a revision record and deletes the oldest beyond KEEP_REVISIONS. */
-  async #record(set: ApplySetRef, known: RevisionRecord[], record: RevisionRecord): Promise<void> {
+  async #record(set: ApplySetRef, known: StoredRevision[], record: RevisionRecord): Promise<void> {
     const id = applySetId(set.name, set.namespace);
     const secret = revisionSecret(set.name, set.namespace, id, record);
     await this.#call('record revision', refOf(secret), () =>
       this.#client.applyObject(secret, { force: true }),
     );
-    const records = [...known.filter((r) => r.revision !== record.revision), record];
-    for (const old of records.slice(0, Math.max(0, records.length - KEEP_REVISIONS))) {
-      const ref = refOf(revisionSecret(set.name, set.namespace, id, old));
+    const numbers = [...known.map((r) => r.revision).filter((r) => r !== record.revision)];
+    numbers.push(record.revision);
+    for (const old of numbers.slice(0, Math.max(0, numbers.length - KEEP_REVISIONS))) {
+      const ref = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        name: revisionName(set.name, old),
+        namespace: set.namespace,
+      };
       await this.#call('delete', ref, () => this.#client.deleteObject(ref));
     }
   }
@@ -633,7 +650,7 @@ export class KubernetesCluster implements Cluster {
   }
 
   async revisions(set: ApplySetRef): Promise<RevisionInfo[]> {
-    const [parent, records] = await Promise.all([this.#parent(set), this.#records(set)]);
+    const [parent, records] = await Promise.all([this.#parent(set), this.#readRecords(set)]);
     const current = Number(parent?.metadata.annotations?.[REVISION] ?? NaN);
     return records.map((r) => ({
       revision: r.revision,
@@ -648,7 +665,7 @@ export class KubernetesCluster implements Cluster {
     set: ApplySetRef,
     options: { to?: number; force?: boolean } = {},
   ): Promise<ApplyResult> {
-    const [parent, records] = await Promise.all([this.#parent(set), this.#records(set)]);
+    const [parent, records] = await Promise.all([this.#parent(set), this.#readRecords(set)]);
     const current = Number(parent?.metadata.annotations?.[REVISION] ?? NaN);
     const to = options.to ?? records.filter((r) => r.revision < current).at(-1)?.revision;
     const record = records.find((r) => r.revision === to);
