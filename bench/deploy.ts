@@ -10,7 +10,10 @@
  * The doubles run in a child process (test/doubles/kube-fleet.ts), one per fleet, so the
  * client's own work is what the clock sees. They still share this machine's cores: the CPU
  * columns give mcml's and the doubles' CPU time per cluster, and the floor no schedule can beat
- * while both need the machine's every core. BENCH_DETAIL=1 lists one cluster's requests.
+ * while both need the machine's every core, and the TLS connections mcml opened per cluster.
+ * BENCH_DETAIL=1 lists one cluster's requests; BENCH_KUBECTL=0 leaves the kubectl loop out
+ * (quick iterations); BENCH_PROFILE_DIR=dir has the doubles' process write a CPU profile there
+ * (run the bench itself with `node --cpu-prof --cpu-prof-dir=dir --import tsx bench/deploy.ts`).
  *
  *   BENCH_SIZES=3,30 BENCH_RUNS=3 BENCH_ROLLOUT_MS=1000 npm run bench:deploy
  */
