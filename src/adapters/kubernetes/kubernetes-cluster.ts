@@ -97,11 +97,11 @@ function actionOf(
   live: LiveState,
   object: ClusterObject,
   before: ClusterObject,
-  after: ClusterObject,
+  after: () => ClusterObject,
 ): 'unchanged' | 'configured' {
   const same = live.recorded
     ? JSON.stringify(before) === JSON.stringify(object)
-    : before.metadata.resourceVersion === after.metadata.resourceVersion;
+    : before.metadata.resourceVersion === after().metadata.resourceVersion;
   return same ? 'unchanged' : 'configured';
 }
 
@@ -333,7 +333,7 @@ export class KubernetesCluster implements Cluster {
       const ref = refOf(object);
       const before = live.existing.find((e) => sameRef(refOf(e), ref));
       const after = await this.#call('apply', ref, () =>
-        this.#client.applyObject(object, { force: options.force === true }),
+        this.#client.applyObjectLazily(object, { force: options.force === true }),
       );
       applied.push(ref);
       changes.push({ ref, action: !before ? 'created' : actionOf(live, object, before, after) });
@@ -516,7 +516,7 @@ export class KubernetesCluster implements Cluster {
     const id = applySetId(set.name, set.namespace);
     const secret = revisionSecret(set.name, set.namespace, id, record);
     await this.#call('record revision', refOf(secret), () =>
-      this.#client.applyObject(secret, { force: true }),
+      this.#client.applyObjectLazily(secret, { force: true }),
     );
     const numbers = [...known.map((r) => r.revision).filter((r) => r !== record.revision)];
     numbers.push(record.revision);

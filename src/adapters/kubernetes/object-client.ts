@@ -53,13 +53,22 @@ export class ObjectClient {
     path: string,
     options: { query?: Record<string, string>; body?: string; contentType?: string } = {},
   ): Promise<unknown> {
+    return (await this.#text(method, path, options))();
+  }
+
+  /** A request whose answer must be 2xx; the answer is parsed when (if) the caller asks. */
+  async #text(
+    method: string,
+    path: string,
+    options: { query?: Record<string, string>; body?: string; contentType?: string } = {},
+  ): Promise<() => unknown> {
     const answer = await this.#connection.send(method, path, {
       ...options,
       timeoutMs: this.#timeoutMs,
     });
     if (answer.status < 200 || answer.status >= 300)
       throw new HttpError(answer.status, answer.body);
-    return JSON.parse(answer.body) as unknown;
+    return () => JSON.parse(answer.body) as unknown;
   }
 
   /** The resources of a group version; undefined when the server does not serve it (404). */
@@ -133,8 +142,19 @@ export class ObjectClient {
     object: ClusterObject,
     options: { dryRun?: boolean; force?: boolean } = {},
   ): Promise<ClusterObject> {
+    return (await this.applyObjectLazily(object, options))();
+  }
+
+  /**
+   * applyObject, with the object the server answers parsed only when asked for: an apply of
+   * objects mcml recorded needs only to know that each one succeeded.
+   */
+  async applyObjectLazily(
+    object: ClusterObject,
+    options: { dryRun?: boolean; force?: boolean } = {},
+  ): Promise<() => ClusterObject> {
     const path = await this.#objectPath(refOf(object));
-    return (await this.#json('PATCH', path, {
+    return (await this.#text('PATCH', path, {
       query: {
         fieldManager: FIELD_MANAGER,
         fieldValidation: 'Strict',
@@ -143,7 +163,7 @@ export class ObjectClient {
       },
       body: JSON.stringify(object),
       contentType: 'application/apply-patch+yaml',
-    })) as ClusterObject;
+    })) as () => ClusterObject;
   }
 
   /** The object, or undefined when it does not exist. */
