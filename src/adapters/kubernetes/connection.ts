@@ -29,7 +29,6 @@ export interface SendOptions {
   query?: Record<string, string>;
   body?: string;
   contentType?: string;
-  accept?: string;
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -56,7 +55,7 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** A request to the API server and what to send with it. */
+/** `?a=b&c=d`, or nothing. */
 function queryString(query: Record<string, string> | undefined): string {
   if (!query) return '';
   const text = new URLSearchParams(query).toString();
@@ -139,7 +138,6 @@ export class ClusterConnection {
       signal,
       ...(options.body !== undefined ? { body: options.body } : {}),
       ...(options.contentType ? { contentType: options.contentType } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
     });
     return { status: res.statusCode ?? 0, body: await readAll(res) };
   }
@@ -147,12 +145,13 @@ export class ClusterConnection {
   async #open(
     method: string,
     pathAndQuery: string,
-    options: { signal: AbortSignal; body?: string; contentType?: string; accept?: string },
+    options: { signal: AbortSignal; body?: string; contentType?: string },
   ): Promise<IncomingMessage> {
     const opts: RequestOptions = { method, headers: {} };
     await this.#kc.applyToHTTPSOptions(opts);
     const headers = opts.headers as Record<string, string>;
-    headers.accept = options.accept ?? 'application/json';
+    // JSON from the API server; whatever a service behind the proxy answers (the health gate).
+    headers.accept = 'application/json, */*;q=0.8';
     if (options.body !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(options.body));
