@@ -126,7 +126,7 @@ export interface KubeApiDouble {
    * Closes the connection of the next `count` requests (of `method`, if given) without an
    * answer, as a server does with a kept-alive connection it has just timed out.
    */
-  dropNext(count: number, method?: string): void;
+  dropNext(count: number, method?: string | ((request: RequestRecord) => boolean)): void;
   /** Lifts a `forbid`. */
   allow(verb: string, resource: string): void;
   /** Installs a CustomResourceDefinition's kind. */
@@ -298,7 +298,10 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const history: Change[] = [];
   const watchers = new Set<Watcher>();
   const forbidden = new Set<string>();
-  let drops: { count: number; method: string | undefined } = { count: 0, method: undefined };
+  let drops: { count: number; method: string | ((r: RequestRecord) => boolean) | undefined } = {
+    count: 0,
+    method: undefined,
+  };
   const services = new Map<string, ServiceHandler>();
   let rv = 100;
   const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -884,7 +887,10 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     };
     requests.push(record);
     options.log?.push(record);
-    if (drops.count > 0 && (drops.method === undefined || drops.method === record.method)) {
+    const dropped =
+      drops.method === undefined ||
+      (typeof drops.method === 'function' ? drops.method(record) : drops.method === record.method);
+    if (drops.count > 0 && dropped) {
       drops.count--;
       req.socket.destroy();
       return;

@@ -101,7 +101,12 @@ export class ClusterConnection {
     onLine: (line: string) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const res = await this.#open('GET', path + queryString(query), { signal });
+    const open = () => this.#open('GET', path + queryString(query), { signal });
+    // A kept socket the server had just closed fails before any answer: open it again.
+    const res = await open().catch((error: unknown) => {
+      if (isStaleSocket(error) && !signal.aborted) return open();
+      throw error;
+    });
     if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
       const body = await readAll(res);
       throw new HttpError(res.statusCode ?? 0, body);
