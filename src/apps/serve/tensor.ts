@@ -191,19 +191,9 @@ export function fillFromJson(
   expected: number,
 ): TensorData {
   if (!Array.isArray(data)) throw invalid(`input ${preview(name)}: "data" must be an array`);
-  const isFloat = datatype === 'FP32' || datatype === 'FP64';
-  if (isFloat && data.length === expected) {
-    // Fast path for the common case: a flat array of finite floats.
-    const floats = allocate(datatype, expected) as Float32Array;
-    let k = 0;
-    // Out of range for the datatype (or not finite): leave it to the checks below.
-    const limit = datatype === 'FP32' ? FP32_OVERFLOW : Infinity;
-    for (; k < expected; k++) {
-      const value: unknown = data[k];
-      if (typeof value !== 'number' || !(value < limit && value > -limit)) break;
-      floats[k] = value;
-    }
-    if (k === expected) return floats;
+  if ((datatype === 'FP32' || datatype === 'FP64') && data.length === expected) {
+    const floats = flatFloats(datatype, data, expected);
+    if (floats) return floats;
   }
   const count = leafCount(data);
   if (count > expected) {
@@ -218,43 +208,6 @@ export function fillFromJson(
   }
   const out = allocate(datatype, expected);
   let i = 0;
-  const range = INT_RANGES[datatype];
-  const put = (value: unknown): void => {
-    if (datatype === 'BOOL') {
-      if (typeof value !== 'boolean') {
-        throw invalid(
-          `input ${preview(name)}: BOOL data must be true/false, got ${preview(value)} (element ${i})`,
-        );
-      }
-      (out as Uint8Array)[i++] = value ? 1 : 0;
-      return;
-    }
-    if (typeof value !== 'number') {
-      throw invalid(
-        `input ${preview(name)}: ${datatype} data must be numbers, got ${preview(value)} (element ${i})`,
-      );
-    }
-    if (isFloat) {
-      const why = badFloat(datatype, value);
-      if (why) throw invalid(`input ${preview(name)}: element ${i}: ${why}`);
-      (out as Float32Array)[i++] = value;
-      return;
-    }
-    if (!Number.isInteger(value) || (range && (value < range[0] || value > range[1]))) {
-      const wide = datatype === 'INT64' || datatype === 'UINT64';
-      throw invalid(
-        `input ${preview(name)}: ${value} is not a valid ${datatype} value (element ${i})` +
-          (wide && Number.isInteger(value)
-            ? `; JSON numbers are exact only up to ±${Number.MAX_SAFE_INTEGER}: send larger values with the binary data extension`
-            : ''),
-      );
-    }
-    if (datatype === 'INT64' || datatype === 'UINT64') {
-      (out as BigInt64Array)[i++] = BigInt(value);
-    } else {
-      (out as Int32Array)[i++] = value;
-    }
-  };
   // Iterative walk: nested arrays of any depth, no recursion limit on deep inputs.
   const stack: [unknown[], number][] = [[data, 0]];
   while (stack.length > 0) {
@@ -267,9 +220,75 @@ export function fillFromJson(
     top[1] = idx + 1;
     const value = arr[idx];
     if (Array.isArray(value)) stack.push([value, 0]);
-    else put(value);
+    else putElement(name, datatype, out, i++, value);
   }
   return out;
+}
+
+/**
+ * The fast path for the common case, a flat array of finite floats in range; undefined when
+ * some element is not (the general walk then says which and why).
+ */
+function flatFloats(
+  datatype: 'FP32' | 'FP64',
+  data: readonly unknown[],
+  expected: number,
+): TensorData | undefined {
+  const floats = allocate(datatype, expected) as Float32Array;
+  let k = 0;
+  // Out of range for the datatype (or not finite): leave it to the checks below.
+  const limit = datatype === 'FP32' ? FP32_OVERFLOW : Infinity;
+  for (; k < expected; k++) {
+    const value: unknown = data[k];
+    if (typeof value !== 'number' || !(value < limit && value > -limit)) break;
+    floats[k] = value;
+  }
+  return k === expected ? floats : undefined;
+}
+
+/** Stores JSON element `i` of input `name` into `out`, or says why it is not a `datatype`. */
+function putElement(
+  name: string,
+  datatype: Datatype,
+  out: TensorData,
+  i: number,
+  value: unknown,
+): void {
+  if (datatype === 'BOOL') {
+    if (typeof value !== 'boolean') {
+      throw invalid(
+        `input ${preview(name)}: BOOL data must be true/false, got ${preview(value)} (element ${i})`,
+      );
+    }
+    (out as Uint8Array)[i] = value ? 1 : 0;
+    return;
+  }
+  if (typeof value !== 'number') {
+    throw invalid(
+      `input ${preview(name)}: ${datatype} data must be numbers, got ${preview(value)} (element ${i})`,
+    );
+  }
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    const why = badFloat(datatype, value);
+    if (why) throw invalid(`input ${preview(name)}: element ${i}: ${why}`);
+    (out as Float32Array)[i] = value;
+    return;
+  }
+  const range = INT_RANGES[datatype];
+  if (!Number.isInteger(value) || (range && (value < range[0] || value > range[1]))) {
+    const wide = datatype === 'INT64' || datatype === 'UINT64';
+    throw invalid(
+      `input ${preview(name)}: ${value} is not a valid ${datatype} value (element ${i})` +
+        (wide && Number.isInteger(value)
+          ? `; JSON numbers are exact only up to ±${Number.MAX_SAFE_INTEGER}: send larger values with the binary data extension`
+          : ''),
+    );
+  }
+  if (datatype === 'INT64' || datatype === 'UINT64') {
+    (out as BigInt64Array)[i] = BigInt(value);
+  } else {
+    (out as Int32Array)[i] = value;
+  }
 }
 
 /** Index of the first NaN or ±Infinity, or -1 (`v - v` is NaN exactly for those). */
@@ -365,7 +384,27 @@ export function decodeV2Request(
   modelOutputs: readonly TensorSpec[],
 ): DecodedRequest {
   if (!isObject(header)) throw invalid('request body must be a JSON object');
-  const rawInputs = header.inputs;
+  const inputs = decodeInputs(header.inputs, binary, modelInputs);
+  const params = isObject(header.parameters) ? header.parameters : undefined;
+  const binaryOutputs = params?.binary_data_output === true;
+  const result: DecodedRequest = { inputs, binaryOutputs };
+  if (typeof header.id === 'string') result.id = header.id;
+  if (header.outputs !== undefined) {
+    result.outputs = decodeOutputs(header.outputs, modelOutputs, binaryOutputs);
+  }
+  return result;
+}
+
+/**
+ * Every input of the request, each named once, of the model's datatype and shape, its data
+ * from JSON or from its slice of the binary bytes; together they are exactly the model's
+ * inputs, of one batch size, and claim every binary byte.
+ */
+function decodeInputs(
+  rawInputs: unknown,
+  binary: Buffer | undefined,
+  modelInputs: readonly TensorSpec[],
+): Tensor[] {
   if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
     throw invalid('request must have a non-empty "inputs" array');
   }
@@ -374,49 +413,17 @@ export function decodeV2Request(
   let offset = 0;
   const inputs: Tensor[] = rawInputs.map((raw: unknown, index) => {
     if (!isObject(raw)) throw invalid(`inputs[${index}] must be an object`);
-    const name = raw.name;
-    if (typeof name !== 'string') throw invalid(`inputs[${index}] needs a string "name"`);
-    const spec = byName.get(name);
-    if (!spec) {
-      throw invalid(
-        `unknown input ${preview(name)}; the model's inputs are: ${[...byName.keys()].join(', ')}`,
-      );
-    }
-    if (seen.has(name)) throw invalid(`input "${name}" is given twice`);
-    seen.add(name);
+    const spec = inputSpec(raw, index, byName, seen);
+    const name = spec.name;
     const datatype = raw.datatype;
-    if (!isDatatype(datatype)) {
-      throw invalid(
-        `input "${name}": unsupported datatype ${preview(datatype)}; expected ${spec.datatype}`,
-      );
-    }
-    if (datatype !== spec.datatype) {
-      throw invalid(
-        `input "${name}": datatype ${datatype} does not match the model's ${spec.datatype}`,
-      );
-    }
+    checkDatatype(name, datatype, spec);
     const shape = parseShape(name, raw.shape);
     const mismatch = shapeMismatch(shape, spec.shape);
     if (mismatch) throw invalid(`input "${name}": ${mismatch}`);
     const count = elementCount(shape);
-    const params = isObject(raw.parameters) ? raw.parameters : undefined;
-    const binarySize = params?.binary_data_size;
+    const binarySize = binaryDataSize(name, raw, datatype, shape, count);
     if (binarySize !== undefined) {
-      if (typeof binarySize !== 'number' || !Number.isInteger(binarySize) || binarySize < 0) {
-        throw invalid(`input "${name}": binary_data_size must be a non-negative integer`);
-      }
-      const want = count * BYTES_PER_ELEMENT[datatype];
-      if (binarySize !== want) {
-        throw invalid(
-          `input "${name}": binary_data_size ${binarySize} does not match shape ${formatShape(shape)} of ${datatype} (${want} bytes)`,
-        );
-      }
-      if (!binary || offset + binarySize > binary.length) {
-        throw invalid(`input "${name}": the body holds fewer binary bytes than binary_data_size`);
-      }
-      const data = allocate(datatype, count);
-      new Uint8Array(data.buffer).set(binary.subarray(offset, offset + binarySize));
-      checkBinaryValues(name, datatype, data);
+      const data = binaryData(name, datatype, count, binary, offset, binarySize);
       offset += binarySize;
       return { name, datatype, shape, data };
     }
@@ -432,32 +439,112 @@ export function decodeV2Request(
   if (inputs.some((t) => t.shape[0] !== batch)) {
     throw invalid('all inputs must have the same first (batch) dimension');
   }
+  return inputs;
+}
 
-  const params = isObject(header.parameters) ? header.parameters : undefined;
-  const binaryOutputs = params?.binary_data_output === true;
-  const result: DecodedRequest = { inputs, binaryOutputs };
-  if (typeof header.id === 'string') result.id = header.id;
-  if (header.outputs !== undefined) {
-    if (!Array.isArray(header.outputs)) throw invalid('"outputs" must be an array');
-    const known = new Set(modelOutputs.map((o) => o.name));
-    const asked = new Set<string>();
-    result.outputs = header.outputs.map((raw: unknown, index) => {
-      if (!isObject(raw) || typeof raw.name !== 'string') {
-        throw invalid(`outputs[${index}] needs a string "name"`);
-      }
-      if (!known.has(raw.name)) {
-        throw invalid(
-          `unknown output ${preview(raw.name)}; the model's outputs are: ${[...known].join(', ')}`,
-        );
-      }
-      if (asked.has(raw.name)) throw invalid(`output "${raw.name}" is asked for twice`);
-      asked.add(raw.name);
-      const p = isObject(raw.parameters) ? raw.parameters : undefined;
-      const b = p?.binary_data;
-      return { name: raw.name, binary: typeof b === 'boolean' ? b : binaryOutputs };
-    });
+/** The model's input this one names; adds the name to `seen` (a name given twice is refused). */
+function inputSpec(
+  raw: Record<string, unknown>,
+  index: number,
+  byName: ReadonlyMap<string, TensorSpec>,
+  seen: Set<string>,
+): TensorSpec {
+  const name = raw.name;
+  if (typeof name !== 'string') throw invalid(`inputs[${index}] needs a string "name"`);
+  const spec = byName.get(name);
+  if (!spec) {
+    throw invalid(
+      `unknown input ${preview(name)}; the model's inputs are: ${[...byName.keys()].join(', ')}`,
+    );
   }
-  return result;
+  if (seen.has(name)) throw invalid(`input "${name}" is given twice`);
+  seen.add(name);
+  return spec;
+}
+
+/** The input is of a datatype mcml serves, and of the model's. */
+function checkDatatype(
+  name: string,
+  datatype: unknown,
+  spec: TensorSpec,
+): asserts datatype is Datatype {
+  if (!isDatatype(datatype)) {
+    throw invalid(
+      `input "${name}": unsupported datatype ${preview(datatype)}; expected ${spec.datatype}`,
+    );
+  }
+  if (datatype !== spec.datatype) {
+    throw invalid(
+      `input "${name}": datatype ${datatype} does not match the model's ${spec.datatype}`,
+    );
+  }
+}
+
+/** The input's `binary_data_size` parameter (undefined: its data is JSON), checked against its shape. */
+function binaryDataSize(
+  name: string,
+  raw: Record<string, unknown>,
+  datatype: Datatype,
+  shape: readonly number[],
+  count: number,
+): number | undefined {
+  const params = isObject(raw.parameters) ? raw.parameters : undefined;
+  const binarySize = params?.binary_data_size;
+  if (binarySize === undefined) return undefined;
+  if (typeof binarySize !== 'number' || !Number.isInteger(binarySize) || binarySize < 0) {
+    throw invalid(`input "${name}": binary_data_size must be a non-negative integer`);
+  }
+  const want = count * BYTES_PER_ELEMENT[datatype];
+  if (binarySize !== want) {
+    throw invalid(
+      `input "${name}": binary_data_size ${binarySize} does not match shape ${formatShape(shape)} of ${datatype} (${want} bytes)`,
+    );
+  }
+  return binarySize;
+}
+
+/** The input's elements copied out of the body's binary bytes at `offset`, checked. */
+function binaryData(
+  name: string,
+  datatype: Datatype,
+  count: number,
+  binary: Buffer | undefined,
+  offset: number,
+  size: number,
+): TensorData {
+  if (!binary || offset + size > binary.length) {
+    throw invalid(`input "${name}": the body holds fewer binary bytes than binary_data_size`);
+  }
+  const data = allocate(datatype, count);
+  new Uint8Array(data.buffer).set(binary.subarray(offset, offset + size));
+  checkBinaryValues(name, datatype, data);
+  return data;
+}
+
+/** The outputs the client asked for, each a model output named once, binary or JSON. */
+function decodeOutputs(
+  rawOutputs: unknown,
+  modelOutputs: readonly TensorSpec[],
+  binaryOutputs: boolean,
+): { name: string; binary: boolean }[] {
+  if (!Array.isArray(rawOutputs)) throw invalid('"outputs" must be an array');
+  const known = new Set(modelOutputs.map((o) => o.name));
+  const asked = new Set<string>();
+  return rawOutputs.map((raw: unknown, index) => {
+    if (!isObject(raw) || typeof raw.name !== 'string') {
+      throw invalid(`outputs[${index}] needs a string "name"`);
+    }
+    if (!known.has(raw.name)) {
+      throw invalid(
+        `unknown output ${preview(raw.name)}; the model's outputs are: ${[...known].join(', ')}`,
+      );
+    }
+    if (asked.has(raw.name)) throw invalid(`output "${raw.name}" is asked for twice`);
+    asked.add(raw.name);
+    const p = isObject(raw.parameters) ? raw.parameters : undefined;
+    const b = p?.binary_data;
+    return { name: raw.name, binary: typeof b === 'boolean' ? b : binaryOutputs };
+  });
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Jurisdiction } from '../../core/spec/index.js';
 import { openStore } from '../../adapters/storage.js';
 // The sync and verify engines directly, not the area's index: a direct SRC DST sync must not
 // load the spec schema (zod, yaml); -f and --jurisdiction load it when used.
-import { runSync, type SyncReport } from '../../engines/sync/sync.js';
+import { runSync, type SyncOptions, type SyncReport } from '../../engines/sync/sync.js';
 import { verifyStores, type VerifyReport } from '../../engines/sync/verify.js';
 import { paint, useColor } from '../output.js';
 import { formatBytes, startProgress } from './data-progress.js';
@@ -111,6 +111,20 @@ async function parseJurisdiction(value: string): Promise<Jurisdiction> {
   return j as Jurisdiction;
 }
 
+/** The options every sync of one command shares: limits, modes and the progress bar. */
+type SharedSyncOptions = Pick<
+  SyncOptions,
+  'transfers' | 'downloadStreams' | 'maxDelete' | 'dryRun' | 'delete' | 'serverSide' | 'onEvent'
+>;
+
+/** How a sync command reports: colour, progress bar, and when the process started. */
+interface SyncOutput {
+  color: boolean;
+  bar: { stop: () => void };
+  startupMs: number;
+}
+
+/** `mcml data sync`: the data sets of a spec (-f), or SRC to each DST. */
 export async function runDataSyncCommand(
   src: string | undefined,
   dst: string[],
@@ -119,100 +133,126 @@ export async function runDataSyncCommand(
   // Process start to here: node, the CLI and this command's modules. Cloud SDKs load later,
   // only for the schemes used, when the stores open (openMs).
   const startupMs = Math.round(performance.now());
-  const transfers = positiveInt('--transfers', flags.transfers, 16);
-  if (transfers === 0) throw new McmlError('USAGE', '--transfers must be at least 1');
-  const maxDelete = positiveInt('--max-delete', flags.maxDelete, 1000);
-  const downloadStreams = positiveInt('--download-streams', flags.downloadStreams, 1);
-  if (downloadStreams === 0) throw new McmlError('USAGE', '--download-streams must be at least 1');
+  const limits = syncLimits(flags);
   const color = useColor(process.stderr);
   const bar = startProgress({
     enabled: flags.progress !== false,
     json: flags.json === true,
     stream: process.stderr,
   });
-  const common = {
+  const common: SharedSyncOptions = { ...limits, onEvent: bar.onEvent };
+  const out: SyncOutput = { color, bar, startupMs };
+  try {
+    if (flags.file) await syncSpecDataSets(flags.file, src, flags, common, out);
+    else await syncDirect(src, dst, flags, common, out);
+  } finally {
+    bar.stop();
+  }
+}
+
+/** The numeric flags and modes (USAGE on a bad number). */
+function syncLimits(flags: DataSyncFlags): Omit<SharedSyncOptions, 'onEvent'> {
+  const transfers = positiveInt('--transfers', flags.transfers, 16);
+  if (transfers === 0) throw new McmlError('USAGE', '--transfers must be at least 1');
+  const maxDelete = positiveInt('--max-delete', flags.maxDelete, 1000);
+  const downloadStreams = positiveInt('--download-streams', flags.downloadStreams, 1);
+  if (downloadStreams === 0) throw new McmlError('USAGE', '--download-streams must be at least 1');
+  return {
     transfers,
     downloadStreams,
     maxDelete,
     ...(flags.dryRun ? { dryRun: true } : {}),
     ...(flags.delete ? { delete: true } : {}),
     ...(flags.serverSide ? { serverSide: true } : {}),
-    onEvent: bar.onEvent,
   };
-  try {
-    if (flags.file) {
-      if (src !== undefined)
-        throw new McmlError('USAGE', 'pass either -f SPEC or SRC DST…, not both');
-      if (flags.jurisdiction !== undefined)
-        throw new McmlError(
-          'USAGE',
-          '--jurisdiction is for SRC DST…; with -f each data set states its own',
-        );
-      const [{ loadSpecFile }, { runDataSync }] = await Promise.all([
-        import('../spec-file.js'),
-        import('../../engines/sync/datasets.js'),
-      ]);
-      const doc = await loadSpecFile(flags.file);
-      const specDir = dirname(resolve(flags.file));
-      const lookup = await lookupFromCatalog(flags.catalog);
-      const results = await runDataSync({
-        ...common,
-        spec: doc.spec,
-        specDir,
-        lookup,
-        ...(flags.dataset ? { dataset: flags.dataset } : {}),
-        open: (uri) => openStore(uri, { baseDir: specDir }),
-      });
-      bar.stop();
-      if (flags.json)
-        process.stdout.write(JSON.stringify({ datasets: results, startupMs }, null, 2) + '\n');
-      else
-        for (const r of results)
-          process.stdout.write(
-            (r.report
-              ? summarise(r.report, color, `data set ${r.dataset} (${r.jurisdiction})`)
-              : `data set ${r.dataset}: no target in jurisdiction ${r.jurisdiction} has a bucket`) +
-              '\n',
-          );
-      const failed = results.flatMap((r) => (r.report && !r.report.ok ? [r.report] : []));
-      if (failed.length > 0) process.exitCode = failureExitCode(failed);
-      return;
-    }
-    if (flags.dataset) throw new McmlError('USAGE', '--dataset needs -f SPEC');
-    if (src === undefined || dst.length === 0)
-      throw new McmlError('USAGE', 'mcml data sync needs SRC and at least one DST (or -f SPEC)', {
-        hint: 'e.g. mcml data sync ./models s3://bucket/models gs://bucket/models',
-      });
-    const [source, destinations] = await Promise.all([
-      openStore(src),
-      Promise.all(dst.map((d) => openStore(d))),
-    ]);
-    const openMs = Math.round(performance.now()) - startupMs;
-    if (flags.jurisdiction !== undefined) {
-      const { checkJurisdiction } = await import('../../engines/sync/datasets.js');
-      await checkJurisdiction(
-        destinations,
-        await parseJurisdiction(flags.jurisdiction),
-        await lookupFromCatalog(flags.catalog),
-      );
-    }
-    const report = await runSync({
-      ...common,
-      source,
-      destinations,
-      ...(flags.include ? { include: flags.include } : {}),
-      ...(flags.exclude ? { exclude: flags.exclude } : {}),
-    });
-    bar.stop();
-    process.stdout.write(
-      (flags.json
-        ? JSON.stringify({ ...report, startupMs, openMs }, null, 2)
-        : summarise(report, color)) + '\n',
+}
+
+/** -f SPEC: each data set into the buckets of its jurisdiction's targets. */
+async function syncSpecDataSets(
+  file: string,
+  src: string | undefined,
+  flags: DataSyncFlags,
+  common: SharedSyncOptions,
+  out: SyncOutput,
+): Promise<void> {
+  if (src !== undefined) throw new McmlError('USAGE', 'pass either -f SPEC or SRC DST…, not both');
+  if (flags.jurisdiction !== undefined)
+    throw new McmlError(
+      'USAGE',
+      '--jurisdiction is for SRC DST…; with -f each data set states its own',
     );
-    if (!report.ok) process.exitCode = failureExitCode([report]);
-  } finally {
-    bar.stop();
+  const [{ loadSpecFile }, { runDataSync }] = await Promise.all([
+    import('../spec-file.js'),
+    import('../../engines/sync/datasets.js'),
+  ]);
+  const doc = await loadSpecFile(file);
+  const specDir = dirname(resolve(file));
+  const lookup = await lookupFromCatalog(flags.catalog);
+  const results = await runDataSync({
+    ...common,
+    spec: doc.spec,
+    specDir,
+    lookup,
+    ...(flags.dataset ? { dataset: flags.dataset } : {}),
+    open: (uri) => openStore(uri, { baseDir: specDir }),
+  });
+  out.bar.stop();
+  if (flags.json)
+    process.stdout.write(
+      JSON.stringify({ datasets: results, startupMs: out.startupMs }, null, 2) + '\n',
+    );
+  else
+    for (const r of results)
+      process.stdout.write(
+        (r.report
+          ? summarise(r.report, out.color, `data set ${r.dataset} (${r.jurisdiction})`)
+          : `data set ${r.dataset}: no target in jurisdiction ${r.jurisdiction} has a bucket`) +
+          '\n',
+      );
+  const failed = results.flatMap((r) => (r.report && !r.report.ok ? [r.report] : []));
+  if (failed.length > 0) process.exitCode = failureExitCode(failed);
+}
+
+/** SRC DST…: one source into every destination, within a jurisdiction if one is given. */
+async function syncDirect(
+  src: string | undefined,
+  dst: string[],
+  flags: DataSyncFlags,
+  common: SharedSyncOptions,
+  out: SyncOutput,
+): Promise<void> {
+  if (flags.dataset) throw new McmlError('USAGE', '--dataset needs -f SPEC');
+  if (src === undefined || dst.length === 0)
+    throw new McmlError('USAGE', 'mcml data sync needs SRC and at least one DST (or -f SPEC)', {
+      hint: 'e.g. mcml data sync ./models s3://bucket/models gs://bucket/models',
+    });
+  const [source, destinations] = await Promise.all([
+    openStore(src),
+    Promise.all(dst.map((d) => openStore(d))),
+  ]);
+  const openMs = Math.round(performance.now()) - out.startupMs;
+  if (flags.jurisdiction !== undefined) {
+    const { checkJurisdiction } = await import('../../engines/sync/datasets.js');
+    await checkJurisdiction(
+      destinations,
+      await parseJurisdiction(flags.jurisdiction),
+      await lookupFromCatalog(flags.catalog),
+    );
   }
+  const report = await runSync({
+    ...common,
+    source,
+    destinations,
+    ...(flags.include ? { include: flags.include } : {}),
+    ...(flags.exclude ? { exclude: flags.exclude } : {}),
+  });
+  out.bar.stop();
+  process.stdout.write(
+    (flags.json
+      ? JSON.stringify({ ...report, startupMs: out.startupMs, openMs }, null, 2)
+      : summarise(report, out.color)) + '\n',
+  );
+  if (!report.ok) process.exitCode = failureExitCode([report]);
 }
 
 function verifyText(r: VerifyReport, color: boolean): string {

@@ -42,25 +42,29 @@ function gpu(p: { gpu?: { count: number; model: string } }): string {
 
 /** The plan as a person reads it: placements, totals, budget, data, comparison, reasons. */
 export function formatPlan(plan: Plan, color: boolean): string {
-  const out: string[] = [];
-  const bold = (s: string) => paint('bold', s, color);
-  out.push(
-    `${bold('Plan')} for service ${bold(plan.service)} · strategy ${plan.strategy} · ${plan.placements.length} target${plan.placements.length === 1 ? '' : 's'}`,
+  return [
+    ...placementSection(plan, color),
+    ...totalSection(plan, color),
+    ...dataSection(plan, color),
+    ...comparisonSection(plan, color),
+    ...droppedSection(plan, color),
+    ...whySection(plan, color),
+    ...warningSection(plan, color),
+  ].join('\n');
+}
+
+const bold = (s: string, color: boolean) => paint('bold', s, color);
+
+/** The heading and one row per placement. */
+function placementSection(plan: Plan, color: boolean): string[] {
+  const n = plan.placements.length;
+  return [
+    `${bold('Plan', color)} for service ${bold(plan.service, color)} · strategy ${plan.strategy} · ${n} target${n === 1 ? '' : 's'}`,
     '',
-  );
-  out.push(
     renderTable(plan.placements, [
       { header: 'TIER', value: (p) => String(p.tier), align: 'right' },
       { header: 'TARGET', value: (p) => p.target },
-      {
-        header: 'CLOUD/REGION',
-        value: (p) =>
-          p.provider === 'local'
-            ? p.cloud === 'local'
-              ? `local/${p.region}`
-              : `local→${p.cloud}/${p.region}`
-            : `${p.cloud}/${p.region}`,
-      },
+      { header: 'CLOUD/REGION', value: cloudRegion },
       { header: 'INSTANCE', value: (p) => p.instanceType },
       { header: 'GPU', value: gpu },
       { header: 'CAPACITY', value: capacity },
@@ -69,13 +73,23 @@ export function formatPlan(plan: Plan, color: boolean): string {
       { header: '$/MONTH', value: (p) => usd(p.monthly), align: 'right' },
       { header: '$/MONTH AT MAX', value: (p) => usd(p.monthlyAtMax ?? 0), align: 'right' },
     ]),
-  );
+  ];
+}
+
+/** "aws/us-east-1", "local/home" or, for a local target emulating a cloud, "local→aws/…". */
+function cloudRegion(p: Placement): string {
+  if (p.provider !== 'local') return `${p.cloud}/${p.region}`;
+  return p.cloud === 'local' ? `local/${p.region}` : `local→${p.cloud}/${p.region}`;
+}
+
+/** Hourly and monthly totals, at minimum and at maximum replicas; the budget's verdict. */
+function totalSection(plan: Plan, color: boolean): string[] {
   const t = plan.totals;
-  out.push(
+  const out = [
     '',
-    `${bold('Total')}: ${price(t.hourly)}/h, ${bold(usd(t.monthly))}/month at minimum replicas; ` +
+    `${bold('Total', color)}: ${price(t.hourly)}/h, ${bold(usd(t.monthly), color)}/month at minimum replicas; ` +
       `${price(t.hourlyAtMax)}/h, ${usd(t.monthlyAtMax ?? t.hourlyAtMax * 730)}/month with every target at max`,
-  );
+  ];
   if (plan.budget) {
     const b = plan.budget;
     const style = b.verdict === 'over' ? 'red' : b.verdict === 'warn' ? 'yellow' : 'green';
@@ -86,41 +100,45 @@ export function formatPlan(plan: Plan, color: boolean): string {
           ? 'near the limit'
           : 'within budget';
     out.push(
-      `${bold('Budget')}: ${usd(b.monthly)} of ${usd(b.limit)}/month (${(b.share * 100).toFixed(1)}%): ${paint(['bold', style], word, color)}`,
+      `${bold('Budget', color)}: ${usd(b.monthly)} of ${usd(b.limit)}/month (${(b.share * 100).toFixed(1)}%): ${paint(['bold', style], word, color)}`,
     );
   }
-  if (plan.data.length > 0) {
-    out.push(
-      '',
-      `${bold('Data replication')} (one-time, full copy): ${usd(t.dataTransferOneTime)}`,
-    );
-    out.push(
-      renderTable(plan.data, [
-        { header: 'DATA SET', value: (d) => d.dataSet },
-        { header: 'JURISDICTION', value: (d) => d.jurisdiction },
-        { header: 'TO', value: (d) => d.to },
-        { header: 'GB', value: (d) => String(d.sizeGb), align: 'right' },
-        {
-          header: 'EGRESS',
-          value: (d) =>
-            d.fromCloud === undefined
-              ? 'none (local source)'
-              : `${d.fromCloud} ${d.kind ?? ''}`.trim(),
-        },
-        { header: '$/GB', value: (d) => `$${d.pricePerGb.toFixed(4)}`, align: 'right' },
-        { header: 'COST', value: (d) => usd(d.cost), align: 'right' },
-      ]),
-    );
-  }
-  const replicas = plan.comparison[0]?.replicas ?? 1;
-  out.push(
+  return out;
+}
+
+/** The one-time cost of copying each data set to each target, if any. */
+function dataSection(plan: Plan, color: boolean): string[] {
+  if (plan.data.length === 0) return [];
+  return [
     '',
-    `${bold('Same service on one cloud')} (cheapest region, ${replicas} replica${replicas === 1 ? '' : 's'} on-demand):`,
-  );
+    `${bold('Data replication', color)} (one-time, full copy): ${usd(plan.totals.dataTransferOneTime)}`,
+    renderTable(plan.data, [
+      { header: 'DATA SET', value: (d) => d.dataSet },
+      { header: 'JURISDICTION', value: (d) => d.jurisdiction },
+      { header: 'TO', value: (d) => d.to },
+      { header: 'GB', value: (d) => String(d.sizeGb), align: 'right' },
+      {
+        header: 'EGRESS',
+        value: (d) =>
+          d.fromCloud === undefined
+            ? 'none (local source)'
+            : `${d.fromCloud} ${d.kind ?? ''}`.trim(),
+      },
+      { header: '$/GB', value: (d) => `$${d.pricePerGb.toFixed(4)}`, align: 'right' },
+      { header: 'COST', value: (d) => usd(d.cost), align: 'right' },
+    ]),
+  ];
+}
+
+/** The same service on each single cloud, the cheapest month in green. */
+function comparisonSection(plan: Plan, color: boolean): string[] {
+  const replicas = plan.comparison[0]?.replicas ?? 1;
   const cheapest = Math.min(
     ...plan.comparison.filter((c) => c.unavailable === undefined).map((c) => c.monthly),
   );
-  out.push(
+  return [
+    '',
+    `${bold('Same service on one cloud', color)} (cheapest region, ${replicas} replica${replicas === 1 ? '' : 's'} on-demand):`,
     renderTable(plan.comparison, [
       { header: 'CLOUD', value: (c) => c.cloud },
       { header: 'REGION', value: (c) => c.region || '-' },
@@ -143,20 +161,32 @@ export function formatPlan(plan: Plan, color: boolean): string {
         align: 'right',
       },
     ]),
-  );
-  if ((plan.dropped ?? []).length > 0) {
-    out.push('', bold('Dropped'));
-    for (const d of plan.dropped ?? []) out.push(`  ${d.target}: ${d.reason}`);
-  }
-  out.push('', bold('Why'));
-  for (const r of plan.reasons) out.push(`  - ${r}`);
-  for (const p of plan.placements) {
-    out.push(`  ${p.target}:`);
-    for (const r of p.reasons) out.push(`    - ${r}`);
-  }
-  if (plan.warnings.length > 0) {
-    out.push('', paint(['bold', 'yellow'], 'Warnings', color));
-    for (const w of plan.warnings) out.push(`  ! ${w}`);
-  }
-  return out.join('\n');
+  ];
+}
+
+/** Targets the plan left out, and why. */
+function droppedSection(plan: Plan, color: boolean): string[] {
+  const dropped = plan.dropped ?? [];
+  if (dropped.length === 0) return [];
+  return ['', bold('Dropped', color), ...dropped.map((d) => `  ${d.target}: ${d.reason}`)];
+}
+
+/** The plan's reasons, then each placement's. */
+function whySection(plan: Plan, color: boolean): string[] {
+  return [
+    '',
+    bold('Why', color),
+    ...plan.reasons.map((r) => `  - ${r}`),
+    ...plan.placements.flatMap((p) => [`  ${p.target}:`, ...p.reasons.map((r) => `    - ${r}`)]),
+  ];
+}
+
+/** What the user should look at before applying the plan. */
+function warningSection(plan: Plan, color: boolean): string[] {
+  if (plan.warnings.length === 0) return [];
+  return [
+    '',
+    paint(['bold', 'yellow'], 'Warnings', color),
+    ...plan.warnings.map((w) => `  ! ${w}`),
+  ];
 }

@@ -4,12 +4,13 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../adapters/storage.js';
 import { McmlError } from '../../core/errors.js';
-import { regionInfo } from '../../core/catalog/index.js';
+import { regionInfo, type Catalog } from '../../core/catalog/index.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Plan } from '../../core/plan/types.js';
 import { durationMs } from '../../core/spec/parse.js';
+import type { Spec } from '../../core/spec/schema.js';
 import type { EventView } from '../../apps/dashboard/state.js';
-import { startUp, type RunningUp } from '../../apps/up/up.js';
+import { startUp, type RunningUp, type UpOptions } from '../../apps/up/up.js';
 import { loadCatalog } from '../catalog-files.js';
 import { paint, renderTable, useColor } from '../output.js';
 import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
@@ -75,7 +76,53 @@ function eventLine(e: EventView, color: boolean): string {
   return `${paint('dim', time, color)} ${paint(style, e.kind.padEnd(8), color)} ${e.message}`;
 }
 
+/** `mcml up`: plan, start every local target, print where it runs, stop on a signal. */
 export async function runUp(fileArg: string | undefined, options: UpCommandOptions): Promise<void> {
+  const up = await prepareUp(fileArg, options);
+  const color = useColor();
+  process.stdout.write(planSummary(up, color));
+  // Signals during start-up stop what has started; after, they stop the deployment.
+  const stopped = stopSignal();
+  const starting = startUp(upOptions(up, options, color));
+  const first = await Promise.race([starting, stopped]);
+  const err = process.stderr;
+  if (typeof first === 'string') {
+    // Interrupted while starting: startUp cleans up after itself when it fails, so wait.
+    err.write('stopping…\n');
+    const running = await starting.catch(() => undefined);
+    await running?.close();
+    process.exitCode = 130;
+    return;
+  }
+  process.stdout.write(runningSummary(up, first, color));
+  const signal = await stopped;
+  err.write(`\n${signal}: stopping replicas, front door and dashboard…\n`);
+  await first.close();
+  err.write('stopped; no process left running\n');
+}
+
+/** What `mcml up` runs, from the spec and the flags, checked before anything starts. */
+interface PreparedUp {
+  file: string;
+  spec: Spec;
+  catalog: Catalog;
+  plan: Plan;
+  baseDir: string;
+  stateDir: string;
+  host: string;
+  port: number;
+  readyTimeoutMs: number;
+  tokenEnv: string;
+  adminToken: string;
+  /** The token came from the environment: a secret someone else chose, never printed. */
+  tokenFromEnv: boolean;
+}
+
+/** Loads the spec and catalog, plans, and turns the flags into settings (USAGE on bad ones). */
+async function prepareUp(
+  fileArg: string | undefined,
+  options: UpCommandOptions,
+): Promise<PreparedUp> {
   const file = specFile(fileArg, options);
   const doc = await loadSpecFile(file);
   const spec = doc.spec;
@@ -96,19 +143,35 @@ export async function runUp(fileArg: string | undefined, options: UpCommandOptio
   // cloud credential): it is never printed. Only a token made here is shown.
   const tokenFromEnv = process.env[tokenEnv]?.trim() || undefined;
   const adminToken = tokenFromEnv ?? randomBytes(16).toString('hex');
-  const color = useColor();
-  const err = process.stderr;
-  const bin = join(ROOT, 'bin', 'mcml');
+  return {
+    file,
+    spec,
+    catalog,
+    plan,
+    baseDir,
+    stateDir,
+    host,
+    port,
+    readyTimeoutMs,
+    tokenEnv,
+    adminToken,
+    tokenFromEnv: tokenFromEnv !== undefined,
+  };
+}
 
-  process.stdout.write(
-    `${paint('bold', `mcml up: ${spec.service.name}`, color)} from ${file} · strategy ${plan.strategy}\n\n` +
-      placementTable(plan) +
-      `\n\nTotal ${price(plan.totals.hourly)}/h at minimum replicas (as priced in the clouds emulated)\n\n`,
+/** The plan as `mcml up` shows it before starting. */
+function planSummary(up: PreparedUp, color: boolean): string {
+  return (
+    `${paint('bold', `mcml up: ${up.spec.service.name}`, color)} from ${up.file} · strategy ${up.plan.strategy}\n\n` +
+    placementTable(up.plan) +
+    `\n\nTotal ${price(up.plan.totals.hourly)}/h at minimum replicas (as priced in the clouds emulated)\n\n`
   );
+}
 
-  // Signals during start-up stop what has started; after, they stop the deployment.
+/** The first SIGINT, SIGTERM or SIGHUP; a second one exits at once. */
+function stopSignal(): Promise<NodeJS.Signals> {
   let stopping = false;
-  const stopped = new Promise<NodeJS.Signals>((resolveSignal) => {
+  return new Promise<NodeJS.Signals>((resolveSignal) => {
     const on = (signal: NodeJS.Signals) => {
       if (stopping) {
         // A second Ctrl-C: leave now; the cluster's exit hook SIGKILLs every replica group.
@@ -121,67 +184,66 @@ export async function runUp(fileArg: string | undefined, options: UpCommandOptio
     process.on('SIGTERM', on);
     process.on('SIGHUP', on);
   });
+}
 
-  const starting = startUp({
-    spec,
-    plan,
+/** startUp's options: the prepared settings, stores, jurisdictions, replicas and output. */
+function upOptions(up: PreparedUp, options: UpCommandOptions, color: boolean): UpOptions {
+  const err = process.stderr;
+  const { catalog, baseDir } = up;
+  return {
+    spec: up.spec,
+    plan: up.plan,
     baseDir,
-    stateDir,
-    host,
-    port,
-    adminToken,
-    readyTimeoutMs,
+    stateDir: up.stateDir,
+    host: up.host,
+    port: up.port,
+    adminToken: up.adminToken,
+    readyTimeoutMs: up.readyTimeoutMs,
     openStore: (uri) => openStore(uri, { baseDir }),
     jurisdictionOf: (cloud, region) =>
       cloud === 'aws' || cloud === 'gcp' || cloud === 'azure'
         ? regionInfo(catalog, cloud, region)?.jurisdiction
         : undefined,
-    replicaCommand: (c) => ({
-      command: process.execPath,
-      args: [
-        bin,
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        c.port,
-        '--model',
-        `${c.modelName}=${c.modelUri}`,
-        '--threads',
-        '1',
-        '--log-level',
-        'warn',
-      ],
-      env: { CLOUD_PROVIDER: c.cloud, REGION: c.region, TARGET: c.target },
-    }),
+    replicaCommand: serveReplica,
     onProgress: (m) => err.write(`${paint('dim', '…', color)} ${m}\n`),
     ...(options.quiet ? {} : { onEvent: (e: EventView) => err.write(eventLine(e, color) + '\n') }),
-  });
-  const first = await Promise.race([starting, stopped]);
-  if (typeof first === 'string') {
-    // Interrupted while starting: startUp cleans up after itself when it fails, so wait.
-    err.write('stopping…\n');
-    const up = await starting.catch(() => undefined);
-    await up?.close();
-    process.exitCode = 130;
-    return;
-  }
-  const running: RunningUp = first;
+  };
+}
+
+/** A replica: this mcml's `serve` on loopback, told which target it plays. */
+const serveReplica: UpOptions['replicaCommand'] = (c) => ({
+  command: process.execPath,
+  args: [
+    join(ROOT, 'bin', 'mcml'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    c.port,
+    '--model',
+    `${c.modelName}=${c.modelUri}`,
+    '--threads',
+    '1',
+    '--log-level',
+    'warn',
+  ],
+  env: { CLOUD_PROVIDER: c.cloud, REGION: c.region, TARGET: c.target },
+});
+
+/** Where the running service, dashboard, metrics and admin token are. */
+function runningSummary(up: PreparedUp, running: RunningUp, color: boolean): string {
+  const { spec, plan, tokenEnv, adminToken } = up;
   const url = running.url;
-  const link = tokenFromEnv ? `${url}/` : `${url}/#token=${adminToken}`;
-  process.stdout.write(
+  const link = up.tokenFromEnv ? `${url}/` : `${url}/#token=${adminToken}`;
+  return (
     `\n${paint(['bold', 'green'], '✓', color)} ${spec.service.name} is up on ${plan.placements.length} targets\n` +
-      `  Dashboard    ${paint('cyan', link, color)}\n` +
-      `  Front door   ${url}/v2/models/${spec.service.model.name}/infer\n` +
-      `  Metrics      ${url}/metrics  (Prometheus config: ${relative(process.cwd(), running.prometheusConfig)})\n` +
-      (tokenFromEnv
-        ? `  Admin token  from ${tokenEnv} (not printed; send as "Authorization: Bearer <token>")\n`
-        : `  Admin token  ${adminToken}  (send as "Authorization: Bearer <token>"; set ${tokenEnv} to choose it)\n`) +
-      `  Status       mcml status --url ${url}\n` +
-      `Press Ctrl-C to stop.\n\n`,
+    `  Dashboard    ${paint('cyan', link, color)}\n` +
+    `  Front door   ${url}/v2/models/${spec.service.model.name}/infer\n` +
+    `  Metrics      ${url}/metrics  (Prometheus config: ${relative(process.cwd(), running.prometheusConfig)})\n` +
+    (up.tokenFromEnv
+      ? `  Admin token  from ${tokenEnv} (not printed; send as "Authorization: Bearer <token>")\n`
+      : `  Admin token  ${adminToken}  (send as "Authorization: Bearer <token>"; set ${tokenEnv} to choose it)\n`) +
+    `  Status       mcml status --url ${url}\n` +
+    `Press Ctrl-C to stop.\n\n`
   );
-  const signal = await stopped;
-  err.write(`\n${signal}: stopping replicas, front door and dashboard…\n`);
-  await running.close();
-  err.write('stopped; no process left running\n');
 }

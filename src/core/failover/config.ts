@@ -45,6 +45,42 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
   if (!path.startsWith('/')) {
     issues.push({ path: 'failover.check.path', message: `health path must start with "/"` });
   }
+  const targets = failoverTargets(spec, path, jurisdictionOf, issues);
+  issues.push(
+    ...duplicateNameIssues(spec),
+    ...residencyIssues(f, targets),
+    ...adminTokenIssues(f),
+    ...modeIssues(f),
+  );
+  const intervalMs = durationMs(f.check.interval);
+  const timeoutMs = durationMs(f.check.timeout);
+  if (intervalMs <= 0) issues.push({ path: 'failover.check.interval', message: 'must be > 0' });
+  if (timeoutMs <= 0) issues.push({ path: 'failover.check.timeout', message: 'must be > 0' });
+  if (issues.length > 0) {
+    throw new McmlError('SPEC_INVALID', `invalid failover configuration`, { issues });
+  }
+  return {
+    targets,
+    intervalMs,
+    timeoutMs,
+    upstreamTimeoutMs: durationMs(f.frontDoor.upstreamTimeout),
+    config: f,
+    machine: machineConfig(f),
+  };
+}
+
+/**
+ * Each target with an endpoint, its probes (the endpoint's health path unless the spec lists
+ * them) and their quorum; a target without an endpoint, or a quorum above its probes, is an
+ * issue.
+ */
+function failoverTargets(
+  spec: Spec,
+  path: string,
+  jurisdictionOf: JurisdictionOf,
+  issues: Issue[],
+): FailoverTarget[] {
+  const f = spec.failover;
   const targets: FailoverTarget[] = [];
   spec.targets.forEach((t, i) => {
     if (!t.endpoint && !(t.probes && t.probes.length > 0)) {
@@ -85,6 +121,12 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
       region: t.region,
     });
   });
+  return targets;
+}
+
+/** Target names identify targets in metrics, routes and records: each once. */
+function duplicateNameIssues(spec: Spec): Issue[] {
+  const issues: Issue[] = [];
   const names = new Set<string>();
   spec.targets.forEach((t, i) => {
     if (names.has(t.name)) {
@@ -92,45 +134,46 @@ export function planFailover(spec: Spec, jurisdictionOf: JurisdictionOf): Failov
     }
     names.add(t.name);
   });
-  if (f.routing === 'residency' && targets.some((t) => t.jurisdiction === undefined)) {
-    const unknown = targets.filter((t) => t.jurisdiction === undefined).map((t) => t.name);
-    issues.push({
+  return issues;
+}
+
+/** Residency routing must know every target's jurisdiction. */
+function residencyIssues(f: Failover, targets: readonly FailoverTarget[]): Issue[] {
+  if (f.routing !== 'residency') return [];
+  const unknown = targets.filter((t) => t.jurisdiction === undefined).map((t) => t.name);
+  if (unknown.length === 0) return [];
+  return [
+    {
       path: 'failover.routing',
       message: `residency routing needs the jurisdiction of every target; unknown for ${unknown.join(', ')}`,
       hint: 'check the region names of those targets',
-    });
-  }
-  issues.push(...adminTokenIssues(f));
-  if (f.dns && f.mode !== 'front-door') issues.push(...dnsIssues(f.dns));
-  if (f.mode !== 'front-door' && !f.dns) {
-    issues.push({
+    },
+  ];
+}
+
+/** A mode with DNS records needs a complete dns section. */
+function modeIssues(f: Failover): Issue[] {
+  if (f.mode === 'front-door') return [];
+  if (f.dns) return dnsIssues(f.dns);
+  return [
+    {
       path: 'failover.dns',
       message: `mode "${f.mode}" needs a dns section`,
       hint: 'add failover.dns with provider, zone and record, or use mode: front-door',
-    });
-  }
-  const intervalMs = durationMs(f.check.interval);
-  const timeoutMs = durationMs(f.check.timeout);
-  if (intervalMs <= 0) issues.push({ path: 'failover.check.interval', message: 'must be > 0' });
-  if (timeoutMs <= 0) issues.push({ path: 'failover.check.timeout', message: 'must be > 0' });
-  if (issues.length > 0) {
-    throw new McmlError('SPEC_INVALID', `invalid failover configuration`, { issues });
-  }
-  return {
-    targets,
-    intervalMs,
-    timeoutMs,
-    upstreamTimeoutMs: durationMs(f.frontDoor.upstreamTimeout),
-    config: f,
-    machine: {
-      failureThreshold: f.check.failureThreshold,
-      successThreshold: f.check.successThreshold,
-      stablePeriodMs: durationMs(f.stablePeriod),
-      failback: f.failback,
-      routing: f.routing,
-      passiveThreshold: f.outlier.consecutiveErrors,
-      maxEjectionPercent: f.outlier.maxEjectionPercent,
     },
+  ];
+}
+
+/** The state machine's thresholds and policies from the spec. */
+function machineConfig(f: Failover): MachineConfig {
+  return {
+    failureThreshold: f.check.failureThreshold,
+    successThreshold: f.check.successThreshold,
+    stablePeriodMs: durationMs(f.stablePeriod),
+    failback: f.failback,
+    routing: f.routing,
+    passiveThreshold: f.outlier.consecutiveErrors,
+    maxEjectionPercent: f.outlier.maxEjectionPercent,
   };
 }
 

@@ -125,106 +125,32 @@ export function frontDoorSpec(ctx: RenderContext, own: RenderTarget): string {
   ].join('\n');
 }
 
+/** What the front door's pods need from the service's Deployment. */
+interface FrontDoorPodOptions {
+  image: string;
+  uid: number;
+  preStopSeconds: number;
+}
+
+const frontDoorLabels = (): Obj => ({
+  'app.kubernetes.io/name': FRONT_DOOR.name,
+  'app.kubernetes.io/part-of': 'mcml',
+});
+const frontDoorSelector = (): Obj => ({ 'app.kubernetes.io/name': FRONT_DOOR.name });
+
 /** The base Deployment, Service and PodDisruptionBudget of the front door. */
-export function frontDoorObjects(
-  ctx: RenderContext,
-  opts: { image: string; uid: number; preStopSeconds: number },
-): Obj[] {
+export function frontDoorObjects(ctx: RenderContext, opts: FrontDoorPodOptions): Obj[] {
   const name = FRONT_DOOR.name;
-  const f = ctx.spec.failover;
-  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mcml' };
-  const selector = { 'app.kubernetes.io/name': name };
+  const labels = frontDoorLabels();
   return [
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, labels },
-      spec: {
-        replicas: 2,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-        template: {
-          metadata: {
-            labels,
-            annotations: {
-              'prometheus.io/scrape': 'true',
-              'prometheus.io/port': String(FRONT_DOOR.port),
-              'prometheus.io/path': FRONT_DOOR.metricsPath,
-            },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: 30,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: opts.uid,
-              runAsGroup: opts.uid,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            topologySpreadConstraints: [
-              {
-                maxSkew: 1,
-                topologyKey: 'topology.kubernetes.io/zone',
-                whenUnsatisfiable: 'ScheduleAnyway',
-                labelSelector: { matchLabels: selector },
-              },
-            ],
-            containers: [
-              {
-                name: 'front-door',
-                image: opts.image,
-                args: frontDoorArgs(),
-                ports: [{ name: 'http', containerPort: FRONT_DOOR.port, protocol: 'TCP' }],
-                env: [
-                  // The overlay sets TARGET: the target this front door prefers.
-                  {
-                    name: f.frontDoor.adminTokenEnv,
-                    valueFrom: {
-                      secretKeyRef: { name: FRONT_DOOR.adminSecret, key: 'token', optional: true },
-                    },
-                  },
-                ],
-                // Ready while some tier is healthy: the health path is proxied to the active
-                // target, so a front door with nowhere to send traffic leaves its Service and
-                // the DNS failover records move to the next cluster.
-                readinessProbe: {
-                  httpGet: { path: ctx.spec.service.healthPath, port: 'http' },
-                  periodSeconds: 5,
-                  timeoutSeconds: 3,
-                  failureThreshold: 2,
-                },
-                livenessProbe: {
-                  httpGet: { path: '/_mcml/status', port: 'http' },
-                  periodSeconds: 10,
-                  timeoutSeconds: 2,
-                  failureThreshold: 3,
-                },
-                lifecycle: { preStop: { sleep: { seconds: opts.preStopSeconds } } },
-                resources: {
-                  requests: { cpu: '250m', memory: '256Mi' },
-                  limits: { memory: '512Mi' },
-                },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
-                volumeMounts: [{ name: 'spec', mountPath: FRONT_DOOR.specDir, readOnly: true }],
-              },
-            ],
-            volumes: [{ name: 'spec', configMap: { name } }],
-          },
-        },
-      },
-    },
+    frontDoorDeployment(ctx, opts),
     {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name, labels },
       spec: {
         type: 'LoadBalancer',
-        selector,
+        selector: frontDoorSelector(),
         ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
       },
     },
@@ -238,7 +164,7 @@ export function frontDoorObjects(
         // what says so).
         clusterIP: 'None',
         publishNotReadyAddresses: true,
-        selector,
+        selector: frontDoorSelector(),
         ports: [{ name: 'http', port: FRONT_DOOR.port, targetPort: 'http', protocol: 'TCP' }],
       },
     },
@@ -246,9 +172,102 @@ export function frontDoorObjects(
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
       metadata: { name, labels },
-      spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+      spec: { maxUnavailable: 1, selector: { matchLabels: frontDoorSelector() } },
     },
   ];
+}
+
+/** Two front doors per cluster, spread over zones, scraped by the cluster Prometheus. */
+function frontDoorDeployment(ctx: RenderContext, opts: FrontDoorPodOptions): Obj {
+  const name = FRONT_DOOR.name;
+  const labels = frontDoorLabels();
+  const selector = frontDoorSelector();
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels },
+    spec: {
+      replicas: 2,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: {
+        metadata: {
+          labels,
+          annotations: {
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(FRONT_DOOR.port),
+            'prometheus.io/path': FRONT_DOOR.metricsPath,
+          },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: opts.uid,
+            runAsGroup: opts.uid,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: 'topology.kubernetes.io/zone',
+              whenUnsatisfiable: 'ScheduleAnyway',
+              labelSelector: { matchLabels: selector },
+            },
+          ],
+          containers: [frontDoorContainer(ctx, opts)],
+          volumes: [{ name: 'spec', configMap: { name } }],
+        },
+      },
+    },
+  };
+}
+
+/** `mcml failover run` reading its spec from the ConfigMap, ready while some tier is healthy. */
+function frontDoorContainer(ctx: RenderContext, opts: FrontDoorPodOptions): Obj {
+  return {
+    name: 'front-door',
+    image: opts.image,
+    args: frontDoorArgs(),
+    ports: [{ name: 'http', containerPort: FRONT_DOOR.port, protocol: 'TCP' }],
+    env: [
+      // The overlay sets TARGET: the target this front door prefers.
+      {
+        name: ctx.spec.failover.frontDoor.adminTokenEnv,
+        valueFrom: {
+          secretKeyRef: { name: FRONT_DOOR.adminSecret, key: 'token', optional: true },
+        },
+      },
+    ],
+    // Ready while some tier is healthy: the health path is proxied to the active
+    // target, so a front door with nowhere to send traffic leaves its Service and
+    // the DNS failover records move to the next cluster.
+    readinessProbe: {
+      httpGet: { path: ctx.spec.service.healthPath, port: 'http' },
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/_mcml/status', port: 'http' },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+    lifecycle: { preStop: { sleep: { seconds: opts.preStopSeconds } } },
+    resources: {
+      requests: { cpu: '250m', memory: '256Mi' },
+      limits: { memory: '512Mi' },
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: [{ name: 'spec', mountPath: FRONT_DOOR.specDir, readOnly: true }],
+  };
 }
 
 /** Azure's DNS label of the front door's load balancer: label.region.cloudapp.azure.com. */

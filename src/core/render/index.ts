@@ -29,7 +29,8 @@ export {
   type HealthCheckRequest,
 } from './dns.js';
 export { FRONT_DOOR } from './front-door.js';
-export { METRICS, PROXY_BASE_PORT, alertRules, type RuleTarget } from './monitoring.js';
+export { METRICS } from './metric-names.js';
+export { PROXY_BASE_PORT, alertRules, type RuleTarget } from './monitoring.js';
 export {
   AFTER_DEPLOY_ROOTS,
   KUBERNETES_VERSION,

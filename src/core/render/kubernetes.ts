@@ -15,13 +15,8 @@ import {
   frontDoorSpec,
   wantsFrontDoor,
 } from './front-door.js';
-import {
-  CLUSTER_PROMETHEUS,
-  DCGM_EXPORTER,
-  clusterPrometheusConfig,
-  dcgmServiceName,
-  headlessServiceName,
-} from './monitoring.js';
+import { clusterPrometheus, dcgmExporter, gkeDcgmPatch } from './cluster-monitoring.js';
+import { CLUSTER_PROMETHEUS, clusterPrometheusConfig, headlessServiceName } from './monitoring.js';
 
 type Obj = Record<string, unknown>;
 
@@ -76,98 +71,9 @@ function hpaMinReplicas(min: number): number {
   return Math.max(1, min);
 }
 
+/** The service's Deployment: one `mcml serve` container per pod, scraped by Prometheus. */
 function baseDeployment(ctx: RenderContext): Obj {
   const s = ctx.spec.service;
-  const gpu = s.resources.gpu;
-  const requests: Obj = {
-    cpu: cpuQuantity(s.resources.cpu),
-    memory: memoryQuantity(s.resources.memory),
-  };
-  const limits: Obj = { memory: memoryQuantity(s.resources.memory) };
-  if (gpu) {
-    requests['nvidia.com/gpu'] = String(gpu.count);
-    limits['nvidia.com/gpu'] = String(gpu.count);
-  }
-  const env = [
-    { name: 'MODEL_NAME', value: s.model.name },
-    // Downloaded models are cached here (an emptyDir: the image's home may be read-only).
-    { name: 'XDG_CACHE_HOME', value: '/var/cache/mcml' },
-    ...(s.model.sha256 === undefined ? [] : [{ name: 'MODEL_SHA256', value: s.model.sha256 }]),
-    ...Object.keys(s.env)
-      .sort()
-      .map((name) => ({ name, value: s.env[name] })),
-    ...(s.auth === undefined
-      ? []
-      : [
-          {
-            name: INFERENCE_TOKEN_ENV,
-            valueFrom: { secretKeyRef: { name: s.auth.bearerTokenSecret, key: 'token' } },
-          },
-        ]),
-  ];
-  const podSpec: Obj = {
-    serviceAccountName: ctx.serviceAccount,
-    terminationGracePeriodSeconds: 30,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: IMAGE_UID,
-      runAsGroup: IMAGE_UID,
-      fsGroup: IMAGE_UID,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    nodeSelector: { workload: 'ml' },
-    ...(gpu
-      ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }
-      : {}),
-    topologySpreadConstraints: [
-      {
-        maxSkew: 1,
-        topologyKey: 'topology.kubernetes.io/zone',
-        whenUnsatisfiable: 'ScheduleAnyway',
-        labelSelector: { matchLabels: selector(ctx) },
-      },
-    ],
-    containers: [
-      {
-        name: 'server',
-        image: ctx.spec.service.image,
-        // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
-        // so they name the command once. GPU nodes: the CUDA execution provider.
-        args: [
-          'serve',
-          '--port',
-          String(port(ctx)),
-          ...(gpu ? ['--device', 'cuda'] : []),
-          ...(s.auth === undefined ? [] : ['--auth-token-env', INFERENCE_TOKEN_ENV]),
-        ],
-        ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
-        env,
-        resources: { requests, limits },
-        startupProbe: {
-          httpGet: { path: '/v2/health/ready', port: 'http' },
-          periodSeconds: 5,
-          failureThreshold: 120,
-        },
-        readinessProbe: {
-          httpGet: { path: s.healthPath, port: 'http' },
-          periodSeconds: 5,
-          timeoutSeconds: 2,
-          failureThreshold: 2,
-        },
-        livenessProbe: {
-          httpGet: { path: '/v2/health/live', port: 'http' },
-          periodSeconds: 10,
-          timeoutSeconds: 2,
-          failureThreshold: 3,
-        },
-        // The kubelet's own sleep (no shell needed in the image); serve drains after SIGTERM.
-        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        volumeMounts: [{ name: 'model-cache', mountPath: '/var/cache/mcml' }],
-      },
-    ],
-    volumes: [{ name: 'model-cache', emptyDir: { sizeLimit: '20Gi' } }],
-  };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -185,13 +91,232 @@ function baseDeployment(ctx: RenderContext): Obj {
             'prometheus.io/path': '/metrics',
           },
         },
-        spec: podSpec,
+        spec: basePodSpec(ctx),
       },
     },
   };
 }
 
+/** Where and as whom the pods run: non-root, on the ML nodes, spread over zones. */
+function basePodSpec(ctx: RenderContext): Obj {
+  return {
+    serviceAccountName: ctx.serviceAccount,
+    terminationGracePeriodSeconds: 30,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: IMAGE_UID,
+      runAsGroup: IMAGE_UID,
+      fsGroup: IMAGE_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    nodeSelector: { workload: 'ml' },
+    ...(ctx.spec.service.resources.gpu
+      ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }
+      : {}),
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selector(ctx) },
+      },
+    ],
+    containers: [serverContainer(ctx)],
+    volumes: [{ name: 'model-cache', emptyDir: { sizeLimit: '20Gi' } }],
+  };
+}
+
+/** The `mcml serve` container: its command, environment, resources, probes and drain. */
+function serverContainer(ctx: RenderContext): Obj {
+  const s = ctx.spec.service;
+  return {
+    name: 'server',
+    image: s.image,
+    // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
+    // so they name the command once. GPU nodes: the CUDA execution provider.
+    args: [
+      'serve',
+      '--port',
+      String(port(ctx)),
+      ...(s.resources.gpu ? ['--device', 'cuda'] : []),
+      ...(s.auth === undefined ? [] : ['--auth-token-env', INFERENCE_TOKEN_ENV]),
+    ],
+    ports: [{ name: 'http', containerPort: port(ctx), protocol: 'TCP' }],
+    env: serverEnv(ctx),
+    resources: serverResources(ctx),
+    ...serverProbes(ctx),
+    // The kubelet's own sleep (no shell needed in the image); serve drains after SIGTERM.
+    lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    volumeMounts: [{ name: 'model-cache', mountPath: '/var/cache/mcml' }],
+  };
+}
+
+/** The spec's environment (sorted) and the inference token from its Secret. */
+function serverEnv(ctx: RenderContext): Obj[] {
+  const s = ctx.spec.service;
+  return [
+    { name: 'MODEL_NAME', value: s.model.name },
+    // Downloaded models are cached here (an emptyDir: the image's home may be read-only).
+    { name: 'XDG_CACHE_HOME', value: '/var/cache/mcml' },
+    ...(s.model.sha256 === undefined ? [] : [{ name: 'MODEL_SHA256', value: s.model.sha256 }]),
+    ...Object.keys(s.env)
+      .sort()
+      .map((name) => ({ name, value: s.env[name] })),
+    ...(s.auth === undefined
+      ? []
+      : [
+          {
+            name: INFERENCE_TOKEN_ENV,
+            valueFrom: { secretKeyRef: { name: s.auth.bearerTokenSecret, key: 'token' } },
+          },
+        ]),
+  ];
+}
+
+/** CPU and memory requested, memory limited, GPUs both requested and limited. */
+function serverResources(ctx: RenderContext): Obj {
+  const { cpu, memory, gpu } = ctx.spec.service.resources;
+  const requests: Obj = { cpu: cpuQuantity(cpu), memory: memoryQuantity(memory) };
+  const limits: Obj = { memory: memoryQuantity(memory) };
+  if (gpu) {
+    requests['nvidia.com/gpu'] = String(gpu.count);
+    limits['nvidia.com/gpu'] = String(gpu.count);
+  }
+  return { requests, limits };
+}
+
+/** Startup waits for the model, readiness is the spec's health path, liveness the server's. */
+function serverProbes(ctx: RenderContext): Obj {
+  return {
+    startupProbe: {
+      httpGet: { path: '/v2/health/ready', port: 'http' },
+      periodSeconds: 5,
+      failureThreshold: 120,
+    },
+    readinessProbe: {
+      httpGet: { path: ctx.spec.service.healthPath, port: 'http' },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/v2/health/live', port: 'http' },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+  };
+}
+
+/** `k8s/base/*`: the service's objects, the cluster Prometheus and the optional add-ons. */
 function baseFiles(ctx: RenderContext): Record<string, string> {
+  const addOns = baseAddOns(ctx);
+  return {
+    ...addOns,
+    'k8s/base/kustomization.yaml': yaml([baseKustomization(ctx, Object.keys(addOns))]),
+    'k8s/base/prometheus-cluster.yml': clusterPrometheusConfig(ctx),
+    'k8s/base/prometheus.yaml': yaml(clusterPrometheus()),
+    'k8s/base/service-pods.yaml': yaml([headlessService(ctx)]),
+    'k8s/base/namespace.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ctx.namespace, labels: labels(ctx) },
+      },
+    ]),
+    'k8s/base/serviceaccount.yaml': yaml([
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: ctx.serviceAccount, labels: labels(ctx) },
+        automountServiceAccountToken: false,
+      },
+    ]),
+    'k8s/base/deployment.yaml': yaml([baseDeployment(ctx)]),
+    'k8s/base/service.yaml': yaml([baseService(ctx)]),
+    'k8s/base/hpa.yaml': yaml([baseHpa(ctx)]),
+    'k8s/base/pdb.yaml': yaml([
+      {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: ctx.spec.service.name, labels: labels(ctx) },
+        spec: { maxUnavailable: 1, selector: { matchLabels: selector(ctx) } },
+      },
+    ]),
+  };
+}
+
+/** Files only some services need: the GPU exporter, the front door. */
+function baseAddOns(ctx: RenderContext): Record<string, string> {
+  const s = ctx.spec.service;
+  const files: Record<string, string> = {};
+  if (s.resources.gpu) files['k8s/base/dcgm-exporter.yaml'] = yaml(dcgmExporter());
+  if (wantsFrontDoor(ctx)) {
+    files['k8s/base/front-door.yaml'] = yaml(
+      frontDoorObjects(ctx, { image: s.image, uid: IMAGE_UID, preStopSeconds: PRE_STOP_SECONDS }),
+    );
+  }
+  return files;
+}
+
+/** The base's kustomization: every resource file, the service label, the Prometheus config. */
+function baseKustomization(ctx: RenderContext, addOnPaths: readonly string[]): Obj {
+  return {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    namespace: ctx.namespace,
+    resources: [
+      'namespace.yaml',
+      'serviceaccount.yaml',
+      'deployment.yaml',
+      'service.yaml',
+      'service-pods.yaml',
+      'hpa.yaml',
+      'pdb.yaml',
+      'prometheus.yaml',
+      ...addOnPaths.map((p) => p.slice('k8s/base/'.length)),
+    ],
+    labels: [{ pairs: { [MCML_LABELS.service]: ctx.spec.service.name }, includeTemplates: true }],
+    configMapGenerator: [
+      {
+        name: CLUSTER_PROMETHEUS.name,
+        files: ['prometheus.yml=prometheus-cluster.yml'],
+      },
+    ],
+  };
+}
+
+/** The public load balancer in front of the pods (overlays add the cloud's annotations). */
+function baseService(ctx: RenderContext): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: ctx.spec.service.name, labels: labels(ctx) },
+    spec: {
+      type: 'LoadBalancer',
+      selector: selector(ctx),
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Headless: its DNS name resolves to every ready pod, for the cluster Prometheus. */
+function headlessService(ctx: RenderContext): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: headlessServiceName(ctx), labels: labels(ctx) },
+    spec: {
+      clusterIP: 'None',
+      selector: selector(ctx),
+      ports: [{ name: 'http', port: port(ctx), targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Scales on CPU and, when the spec sets a queue depth, on the server's queue gauge. */
+function baseHpa(ctx: RenderContext): Obj {
   const s = ctx.spec.service;
   const r = s.replicas;
   const metrics: Obj[] = [
@@ -213,298 +338,16 @@ function baseFiles(ctx: RenderContext): Record<string, string> {
       },
     });
   }
-  const extra: Record<string, string> = {};
-  if (s.resources.gpu) extra['k8s/base/dcgm-exporter.yaml'] = yaml(dcgmExporter());
-  if (wantsFrontDoor(ctx)) {
-    extra['k8s/base/front-door.yaml'] = yaml(
-      frontDoorObjects(ctx, { image: s.image, uid: IMAGE_UID, preStopSeconds: PRE_STOP_SECONDS }),
-    );
-  }
   return {
-    ...extra,
-    'k8s/base/kustomization.yaml': yaml([
-      {
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        namespace: ctx.namespace,
-        resources: [
-          'namespace.yaml',
-          'serviceaccount.yaml',
-          'deployment.yaml',
-          'service.yaml',
-          'service-pods.yaml',
-          'hpa.yaml',
-          'pdb.yaml',
-          'prometheus.yaml',
-          ...Object.keys(extra).map((p) => p.slice('k8s/base/'.length)),
-        ],
-        labels: [{ pairs: { [MCML_LABELS.service]: s.name }, includeTemplates: true }],
-        configMapGenerator: [
-          {
-            name: CLUSTER_PROMETHEUS.name,
-            files: ['prometheus.yml=prometheus-cluster.yml'],
-          },
-        ],
-      },
-    ]),
-    'k8s/base/prometheus-cluster.yml': clusterPrometheusConfig(ctx),
-    'k8s/base/prometheus.yaml': yaml(clusterPrometheus()),
-    'k8s/base/service-pods.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: headlessServiceName(ctx), labels: labels(ctx) },
-        spec: {
-          // Headless: its DNS name resolves to every ready pod, for the cluster Prometheus.
-          clusterIP: 'None',
-          selector: selector(ctx),
-          ports: [{ name: 'http', port: port(ctx), targetPort: 'http', protocol: 'TCP' }],
-        },
-      },
-    ]),
-    'k8s/base/namespace.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: ctx.namespace, labels: labels(ctx) },
-      },
-    ]),
-    'k8s/base/serviceaccount.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: ctx.serviceAccount, labels: labels(ctx) },
-        automountServiceAccountToken: false,
-      },
-    ]),
-    'k8s/base/deployment.yaml': yaml([baseDeployment(ctx)]),
-    'k8s/base/service.yaml': yaml([
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: s.name, labels: labels(ctx) },
-        spec: {
-          type: 'LoadBalancer',
-          selector: selector(ctx),
-          ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
-        },
-      },
-    ]),
-    'k8s/base/hpa.yaml': yaml([
-      {
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: s.name, labels: labels(ctx) },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
-          minReplicas: hpaMinReplicas(r.min),
-          maxReplicas: Math.max(r.max, hpaMinReplicas(r.min)),
-          metrics,
-          behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
-        },
-      },
-    ]),
-    'k8s/base/pdb.yaml': yaml([
-      {
-        apiVersion: 'policy/v1',
-        kind: 'PodDisruptionBudget',
-        metadata: { name: s.name, labels: labels(ctx) },
-        spec: { maxUnavailable: 1, selector: { matchLabels: selector(ctx) } },
-      },
-    ]),
-  };
-}
-
-/** A small Prometheus per cluster: scrapes the service's pods; the global one federates it. */
-function clusterPrometheus(): Obj[] {
-  const name = CLUSTER_PROMETHEUS.name;
-  const promLabels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mcml' };
-  return [
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, labels: promLabels },
-      spec: {
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: { 'app.kubernetes.io/name': name } },
-        template: {
-          metadata: { labels: promLabels },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 65534,
-              fsGroup: 65534,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: 'prometheus',
-                image: CLUSTER_PROMETHEUS.image,
-                args: [
-                  '--config.file=/etc/prometheus/prometheus.yml',
-                  '--storage.tsdb.path=/prometheus',
-                  '--storage.tsdb.retention.time=6h',
-                ],
-                ports: [{ name: 'web', containerPort: CLUSTER_PROMETHEUS.port, protocol: 'TCP' }],
-                readinessProbe: { httpGet: { path: '/-/ready', port: 'web' }, periodSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/-/healthy', port: 'web' }, periodSeconds: 20 },
-                resources: {
-                  requests: { cpu: '100m', memory: '512Mi' },
-                  limits: { memory: '1Gi' },
-                },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ['ALL'] },
-                },
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/prometheus' },
-                  { name: 'data', mountPath: '/prometheus' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name } },
-              { name: 'data', emptyDir: { sizeLimit: '5Gi' } },
-            ],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, labels: promLabels },
-      spec: {
-        type: 'ClusterIP',
-        selector: { 'app.kubernetes.io/name': name },
-        ports: [{ name: 'web', port: CLUSTER_PROMETHEUS.port, targetPort: 'web', protocol: 'TCP' }],
-      },
-    },
-  ];
-}
-
-/**
- * NVIDIA's DCGM exporter on every GPU node: utilisation, memory and temperature per GPU, with
- * the pod using it (from the kubelet's pod-resources socket). It reads the GPUs through the
- * NVIDIA container runtime (NVIDIA_VISIBLE_DEVICES=all) without requesting one, so it takes
- * no GPU from the service. It tolerates every taint: GPU and spot nodes are tainted.
- */
-function dcgmExporter(): Obj[] {
-  const name = DCGM_EXPORTER.name;
-  const dcgmLabels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mcml' };
-  return [
-    {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name, labels: dcgmLabels },
-      spec: {
-        selector: { matchLabels: { 'app.kubernetes.io/name': name } },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
-        template: {
-          metadata: { labels: dcgmLabels },
-          spec: {
-            automountServiceAccountToken: false,
-            // The GPU nodes of the service: the same selector as its pods.
-            nodeSelector: { workload: 'ml' },
-            tolerations: [{ operator: 'Exists' }],
-            containers: [
-              {
-                name: 'dcgm-exporter',
-                image: DCGM_EXPORTER.image,
-                // DCGM talks to the driver as root; it needs no capability for the
-                // device-level counters (DCGM_FI_DEV_*) the rules use.
-                securityContext: {
-                  runAsNonRoot: false,
-                  runAsUser: 0,
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ['ALL'] },
-                },
-                env: [
-                  { name: 'DCGM_EXPORTER_LISTEN', value: `:${DCGM_EXPORTER.port}` },
-                  { name: 'DCGM_EXPORTER_KUBERNETES', value: 'true' },
-                  { name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' },
-                  { name: 'NVIDIA_DRIVER_CAPABILITIES', value: 'utility' },
-                ],
-                ports: [{ name: 'metrics', containerPort: DCGM_EXPORTER.port, protocol: 'TCP' }],
-                readinessProbe: {
-                  httpGet: { path: '/health', port: 'metrics' },
-                  periodSeconds: 10,
-                },
-                livenessProbe: {
-                  httpGet: { path: '/health', port: 'metrics' },
-                  initialDelaySeconds: 45,
-                  periodSeconds: 20,
-                },
-                resources: {
-                  requests: { cpu: '100m', memory: '256Mi' },
-                  limits: { memory: '512Mi' },
-                },
-                volumeMounts: [
-                  {
-                    name: 'pod-resources',
-                    mountPath: '/var/lib/kubelet/pod-resources',
-                    readOnly: true,
-                  },
-                ],
-              },
-            ],
-            volumes: [
-              {
-                name: 'pod-resources',
-                hostPath: { path: '/var/lib/kubelet/pod-resources', type: 'Directory' },
-              },
-            ],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: dcgmServiceName(), labels: dcgmLabels },
-      spec: {
-        // Headless: the cluster Prometheus finds every node's exporter by DNS.
-        clusterIP: 'None',
-        selector: { 'app.kubernetes.io/name': name },
-        ports: [
-          { name: 'metrics', port: DCGM_EXPORTER.port, targetPort: 'metrics', protocol: 'TCP' },
-        ],
-      },
-    },
-  ];
-}
-
-/**
- * GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia and has no NVIDIA container
- * runtime: the exporter reaches the GPUs privileged, with the driver mounted (NVIDIA's GKE
- * instructions for dcgm-exporter).
- */
-function gkeDcgmPatch(): Obj {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: DCGM_EXPORTER.name },
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: s.name, labels: labels(ctx) },
     spec: {
-      template: {
-        spec: {
-          containers: [
-            {
-              name: 'dcgm-exporter',
-              securityContext: { privileged: true, allowPrivilegeEscalation: true },
-              env: [{ name: 'LD_LIBRARY_PATH', value: '/usr/local/nvidia/lib64' }],
-              volumeMounts: [{ name: 'nvidia-install-dir', mountPath: '/usr/local/nvidia' }],
-            },
-          ],
-          volumes: [
-            {
-              name: 'nvidia-install-dir',
-              hostPath: { path: '/home/kubernetes/bin/nvidia', type: 'Directory' },
-            },
-          ],
-        },
-      },
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
+      minReplicas: hpaMinReplicas(r.min),
+      maxReplicas: Math.max(r.max, hpaMinReplicas(r.min)),
+      metrics,
+      behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
     },
   };
 }
@@ -536,10 +379,63 @@ function serviceAnnotations(
   };
 }
 
+/** `k8s/overlays/<target>/*`: the base patched with this target's cloud, place and size. */
 function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, string> {
   const s = ctx.spec.service;
+  const dir = `k8s/overlays/${t.placement.target}`;
+  const kustomization = overlayKustomization(ctx, t);
+  const addOns = overlayAddOns(ctx, t, dir, kustomization);
+  return {
+    ...addOns,
+    [`${dir}/kustomization.yaml`]: yaml([kustomization]),
+    [`${dir}/deployment-patch.yaml`]: yaml([deploymentPatch(ctx, t)]),
+    [`${dir}/service-patch.yaml`]: yaml([publicService(ctx, s.name, serviceAnnotations(ctx, t))]),
+    [`${dir}/serviceaccount-patch.yaml`]: yaml([serviceAccountPatch(ctx, t)]),
+    [`${dir}/hpa-patch.yaml`]: yaml([hpaPatch(ctx, t)]),
+  };
+}
+
+/** The target's environment, node selection, tolerations and requests on the server. */
+function deploymentPatch(ctx: RenderContext, t: RenderTarget): Obj {
   const p = t.placement;
-  const dir = `k8s/overlays/${p.target}`;
+  const podLabels: Record<string, string> = {};
+  const podSpec: Obj = {};
+  const nodeSelector: Record<string, string> = {};
+  if (t.cloud === 'gcp' && p.gpu)
+    nodeSelector['cloud.google.com/gke-accelerator'] = p.gpu.cloudName;
+  if (t.cloud === 'azure') podLabels['azure.workload.identity/use'] = 'true';
+  const tolerations = overlayTolerations(ctx, t);
+  if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = nodeSelector;
+  if (tolerations.length > 0) podSpec.tolerations = tolerations;
+  podSpec.containers = [
+    {
+      name: 'server',
+      env: overlayEnv(t),
+      ...(t.requests === undefined
+        ? {}
+        : {
+            resources: {
+              requests: { cpu: `${t.requests.cpuMilli}m`, memory: `${t.requests.memoryMi}Mi` },
+            },
+          }),
+    },
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: ctx.spec.service.name },
+    spec: {
+      template: {
+        ...(Object.keys(podLabels).length > 0 ? { metadata: { labels: podLabels } } : {}),
+        spec: podSpec,
+      },
+    },
+  };
+}
+
+/** Where the server runs (CLOUD_PROVIDER, REGION, TARGET, MODEL_PATH) and the target's own env. */
+function overlayEnv(t: RenderTarget): Obj[] {
+  const p = t.placement;
   const env = [
     { name: 'CLOUD_PROVIDER', value: t.cloud },
     { name: 'REGION', value: p.region },
@@ -550,56 +446,32 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
       .map((name) => ({ name, value: t.env[name] })),
   ];
   if (t.cloud === 'aws') env.push({ name: 'AWS_REGION', value: p.region });
-  const podLabels: Record<string, string> = {};
-  const podSpec: Obj = {};
-  const nodeSelector: Record<string, string> = {};
+  return env;
+}
+
+/** AKS spot nodes' taint (with the GPU one kept: a patch replaces the whole list), or none. */
+function overlayTolerations(ctx: RenderContext, t: RenderTarget): Obj[] {
   const tolerations: Obj[] = [];
-  if (t.cloud === 'gcp' && p.gpu)
-    nodeSelector['cloud.google.com/gke-accelerator'] = p.gpu.cloudName;
-  if (t.cloud === 'azure') {
-    podLabels['azure.workload.identity/use'] = 'true';
-    if (p.capacity !== 'on-demand') {
-      // AKS taints spot nodes; the service may run there.
-      tolerations.push({
-        key: 'kubernetes.azure.com/scalesetpriority',
-        operator: 'Equal',
-        value: 'spot',
-        effect: 'NoSchedule',
-      });
-    }
+  if (t.cloud === 'azure' && t.placement.capacity !== 'on-demand') {
+    // AKS taints spot nodes; the service may run there.
+    tolerations.push({
+      key: 'kubernetes.azure.com/scalesetpriority',
+      operator: 'Equal',
+      value: 'spot',
+      effect: 'NoSchedule',
+    });
   }
-  if (s.resources.gpu && tolerations.length > 0) {
+  if (ctx.spec.service.resources.gpu && tolerations.length > 0) {
     // A strategic merge patch replaces the toleration list: keep the GPU one.
     tolerations.unshift({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
   }
-  if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = nodeSelector;
-  if (tolerations.length > 0) podSpec.tolerations = tolerations;
-  podSpec.containers = [
-    {
-      name: 'server',
-      env,
-      ...(t.requests === undefined
-        ? {}
-        : {
-            resources: {
-              requests: { cpu: `${t.requests.cpuMilli}m`, memory: `${t.requests.memoryMi}Mi` },
-            },
-          }),
-    },
-  ];
-  const deployment = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: s.name },
-    spec: {
-      template: {
-        ...(Object.keys(podLabels).length > 0 ? { metadata: { labels: podLabels } } : {}),
-        spec: podSpec,
-      },
-    },
-  };
+  return tolerations;
+}
+
+/** The workload identity's annotations on the service account. */
+function serviceAccountPatch(ctx: RenderContext, t: RenderTarget): Obj {
   const identityAnnotations = t.identity?.annotations ?? {};
-  const serviceAccount = {
+  return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
     metadata: {
@@ -609,14 +481,22 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
         : {}),
     },
   };
-  const min = hpaMinReplicas(p.replicas.min);
-  const hpa = {
+}
+
+/** The plan's replica range for this target. */
+function hpaPatch(ctx: RenderContext, t: RenderTarget): Obj {
+  const min = hpaMinReplicas(t.placement.replicas.min);
+  return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
-    metadata: { name: s.name },
-    spec: { minReplicas: min, maxReplicas: Math.max(p.replicas.max, min) },
+    metadata: { name: ctx.spec.service.name },
+    spec: { minReplicas: min, maxReplicas: Math.max(t.placement.replicas.max, min) },
   };
-  const service = publicService(ctx, s.name, serviceAnnotations(ctx, t));
+}
+
+/** The overlay's kustomization: the base, the target's labels and patches, its image. */
+function overlayKustomization(ctx: RenderContext, t: RenderTarget): Obj {
+  const s = ctx.spec.service;
   const kustomization: Obj = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
@@ -628,7 +508,7 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
         // The service label again: the base's labels do not reach this overlay's generators.
         pairs: {
           [MCML_LABELS.service]: s.name,
-          [MCML_LABELS.target]: p.target,
+          [MCML_LABELS.target]: t.placement.target,
           [MCML_LABELS.cloud]: t.cloud,
         },
         includeTemplates: true,
@@ -641,41 +521,48 @@ function overlayFiles(ctx: RenderContext, t: RenderTarget): Record<string, strin
       { path: 'hpa-patch.yaml' },
     ],
   };
-  if (t.image !== s.image) {
-    const { name } = splitImage(s.image);
-    const next = splitImage(t.image);
-    kustomization.images = [
-      {
-        name,
-        newName: next.name,
-        ...(next.digest !== undefined ? { digest: next.digest } : { newTag: next.tag ?? 'latest' }),
-      },
-    ];
-  }
-  const extra: Record<string, string> = {};
+  if (t.image !== s.image) kustomization.images = [imageOverride(s.image, t.image)];
+  return kustomization;
+}
+
+/** Kustomize's `images` entry that swaps the base image for the target's. */
+function imageOverride(base: string, image: string): Obj {
+  const { name } = splitImage(base);
+  const next = splitImage(image);
+  return {
+    name,
+    newName: next.name,
+    ...(next.digest !== undefined ? { digest: next.digest } : { newTag: next.tag ?? 'latest' }),
+  };
+}
+
+/**
+ * Files only some overlays need — the edge, the front door, GKE's GPU exporter patch — each
+ * also listed in the kustomization it is given.
+ */
+function overlayAddOns(
+  ctx: RenderContext,
+  t: RenderTarget,
+  dir: string,
+  kustomization: Obj,
+): Record<string, string> {
+  const files: Record<string, string> = {};
   if (wantsEdge(ctx)) {
-    extra[`${dir}/edge.yaml`] = yaml(edgeObjects(ctx, t));
+    files[`${dir}/edge.yaml`] = yaml(edgeObjects(ctx, t));
     (kustomization.resources as string[]).push('edge.yaml');
   }
   if (wantsFrontDoor(ctx)) {
-    Object.assign(extra, frontDoorOverlay(ctx, t, dir));
+    Object.assign(files, frontDoorOverlay(ctx, t, dir));
     (kustomization.patches as Obj[]).push({ path: 'front-door-patch.yaml' });
     kustomization.configMapGenerator = [
       { name: FRONT_DOOR.name, files: ['mcml.yaml=front-door-mcml.yaml'] },
     ];
   }
-  if (t.cloud === 'gcp' && s.resources.gpu) {
-    extra[`${dir}/dcgm-exporter-patch.yaml`] = yaml([gkeDcgmPatch()]);
+  if (t.cloud === 'gcp' && ctx.spec.service.resources.gpu) {
+    files[`${dir}/dcgm-exporter-patch.yaml`] = yaml([gkeDcgmPatch()]);
     (kustomization.patches as Obj[]).push({ path: 'dcgm-exporter-patch.yaml' });
   }
-  return {
-    ...extra,
-    [`${dir}/kustomization.yaml`]: yaml([kustomization]),
-    [`${dir}/deployment-patch.yaml`]: yaml([deployment]),
-    [`${dir}/service-patch.yaml`]: yaml([service]),
-    [`${dir}/serviceaccount-patch.yaml`]: yaml([serviceAccount]),
-    [`${dir}/hpa-patch.yaml`]: yaml([hpa]),
-  };
+  return files;
 }
 
 /**

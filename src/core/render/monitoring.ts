@@ -12,31 +12,11 @@ import { durationMs } from '../spec/parse.js';
 import type { Spec } from '../spec/schema.js';
 import type { RenderContext } from './context.js';
 import { FRONT_DOOR, frontDoorPodsService, wantsFrontDoor } from './front-door.js';
+import { grafanaDashboard } from './grafana-dashboard.js';
+import { DCGM_METRICS, FRONT_DOOR_LABELS, METRICS, promString } from './metric-names.js';
 
 /** First local port of the per-cluster `kubectl proxy`es; target i (in tier order) gets +i. */
 export const PROXY_BASE_PORT = 18001;
-
-/** Metric names exported by `mcml serve` (src/apps/serve/metrics.ts) and the failover controller. */
-export const METRICS = {
-  requests: 'mcml_http_requests_total',
-  duration: 'mcml_http_request_duration_seconds',
-  batchSize: 'mcml_inference_batch_size',
-  inference: 'mcml_inference_duration_seconds',
-  queueDepth: 'mcml_inference_queue_depth',
-  serverReady: 'mcml_server_ready',
-  targetUp: 'mcml_target_up',
-  activeTarget: 'mcml_active_target',
-  failovers: 'mcml_failovers_total',
-  proxyRequests: 'mcml_proxy_requests_total',
-} as const;
-
-/** GPU series of NVIDIA's DCGM exporter (its default counters) that the rules and dashboard use. */
-export const DCGM_METRICS = {
-  utilization: 'DCGM_FI_DEV_GPU_UTIL',
-  memoryUsed: 'DCGM_FI_DEV_FB_USED',
-  memoryFree: 'DCGM_FI_DEV_FB_FREE',
-  temperature: 'DCGM_FI_DEV_GPU_TEMP',
-} as const;
 
 /** NVIDIA's DCGM exporter, one per GPU node (k8s/base/dcgm-exporter.yaml). */
 export const DCGM_EXPORTER = {
@@ -51,9 +31,6 @@ export interface RuleTarget {
   target: string;
   cloud: string;
 }
-
-/** Labels the global Prometheus gives a front door's series: the cluster it runs in. */
-export const FRONT_DOOR_LABELS = { target: 'front_door', cloud: 'front_door_cloud' } as const;
 
 /** Routes that are not inference traffic. */
 const NOT_TRAFFIC = 'route!~"/metrics|/health|/v2/health/.*"';
@@ -454,188 +431,9 @@ export function alertRules(
   );
 }
 
-/** A PromQL string literal. */
-function promString(text: string): string {
-  return JSON.stringify(text);
-}
-
 function rules(ctx: RenderContext): string {
   const targets = ctx.targets.map((t) => ({ target: t.placement.target, cloud: t.cloud }));
   return alertRules(ctx.spec, targets, wantsFrontDoor(ctx) ? targets : []);
-}
-
-function dashboard(ctx: RenderContext): string {
-  const ds = { type: 'prometheus', uid: '${datasource}' };
-  let id = 0;
-  const panel = (
-    title: string,
-    type: string,
-    gridPos: { x: number; y: number; w: number; h: number },
-    targets: { expr: string; legendFormat: string }[],
-    unit: string,
-  ) => ({
-    id: ++id,
-    title,
-    type,
-    datasource: ds,
-    gridPos,
-    fieldConfig: { defaults: { unit }, overrides: [] },
-    options: type === 'timeseries' ? { legend: { displayMode: 'table', placement: 'right' } } : {},
-    targets: targets.map((t, i) => ({
-      refId: String.fromCharCode(65 + i),
-      datasource: ds,
-      expr: t.expr,
-      legendFormat: t.legendFormat,
-    })),
-  });
-  const panels = [
-    panel(
-      'Requests/s by cloud',
-      'timeseries',
-      { x: 0, y: 0, w: 12, h: 8 },
-      [{ expr: 'cloud:mcml_requests:rate5m', legendFormat: '{{cloud}}' }],
-      'reqps',
-    ),
-    panel(
-      'p99 latency by cloud',
-      'timeseries',
-      { x: 12, y: 0, w: 12, h: 8 },
-      [{ expr: 'cloud:mcml_request_duration_seconds:p99_5m', legendFormat: '{{cloud}}' }],
-      's',
-    ),
-    panel(
-      'Error ratio by cloud',
-      'timeseries',
-      { x: 0, y: 8, w: 12, h: 8 },
-      [{ expr: 'cloud:mcml_request_errors:ratio_rate5m', legendFormat: '{{cloud}}' }],
-      'percentunit',
-    ),
-    panel(
-      'Active target',
-      'stat',
-      { x: 12, y: 8, w: 6, h: 4 },
-      [{ expr: `${METRICS.activeTarget} == 1`, legendFormat: '{{target}}' }],
-      'none',
-    ),
-    panel(
-      'Targets up',
-      'stat',
-      { x: 18, y: 8, w: 6, h: 4 },
-      [{ expr: METRICS.targetUp, legendFormat: '{{target}}' }],
-      'none',
-    ),
-    panel(
-      'Failovers (1h)',
-      'stat',
-      { x: 12, y: 12, w: 12, h: 4 },
-      [{ expr: `sum(increase(${METRICS.failovers}[1h]))`, legendFormat: 'failovers' }],
-      'none',
-    ),
-    panel(
-      'Ready replicas by target',
-      'timeseries',
-      { x: 0, y: 16, w: 12, h: 8 },
-      [{ expr: 'target:mcml_ready_replicas:count', legendFormat: '{{target}} ({{cloud}})' }],
-      'none',
-    ),
-    panel(
-      'Batch size and queue depth',
-      'timeseries',
-      { x: 12, y: 16, w: 12, h: 8 },
-      [
-        {
-          expr: `sum by (cloud) (rate(${METRICS.batchSize}_sum[5m])) / sum by (cloud) (rate(${METRICS.batchSize}_count[5m]))`,
-          legendFormat: 'mean batch {{cloud}}',
-        },
-        { expr: `sum by (cloud) (${METRICS.queueDepth})`, legendFormat: 'queue {{cloud}}' },
-      ],
-      'none',
-    ),
-  ];
-  if (ctx.spec.service.resources.gpu) {
-    panels.push(
-      panel(
-        'GPU utilisation by target',
-        'timeseries',
-        { x: 0, y: 24, w: 8, h: 8 },
-        [{ expr: 'target:mcml_gpu_utilization:avg', legendFormat: '{{target}} ({{cloud}})' }],
-        'percent',
-      ),
-      panel(
-        'GPU memory used',
-        'timeseries',
-        { x: 8, y: 24, w: 8, h: 8 },
-        [{ expr: 'target:mcml_gpu_memory_used:ratio', legendFormat: '{{target}} ({{cloud}})' }],
-        'percentunit',
-      ),
-      panel(
-        'GPU temperature (hottest)',
-        'timeseries',
-        { x: 16, y: 24, w: 8, h: 8 },
-        [
-          {
-            expr: 'target:mcml_gpu_temperature_celsius:max',
-            legendFormat: '{{target}} ({{cloud}})',
-          },
-        ],
-        'celsius',
-      ),
-    );
-  }
-  if (wantsFrontDoor(ctx)) {
-    const fd = `job=${promString(FRONT_DOOR.job)}`;
-    panels.push(
-      panel(
-        'Front doors: requests/s by cluster and status',
-        'timeseries',
-        { x: 0, y: 32, w: 12, h: 8 },
-        [
-          {
-            expr: `sum by (${FRONT_DOOR_LABELS.target}, code) (rate(${METRICS.proxyRequests}{${fd}}[5m]))`,
-            legendFormat: `{{${FRONT_DOOR_LABELS.target}}} {{code}}`,
-          },
-        ],
-        'reqps',
-      ),
-      panel(
-        'Front doors: where each sends traffic',
-        'stat',
-        { x: 12, y: 32, w: 12, h: 8 },
-        [
-          {
-            expr: `${METRICS.activeTarget}{${fd}} == 1`,
-            legendFormat: `{{${FRONT_DOOR_LABELS.target}}} → {{target}}`,
-          },
-        ],
-        'none',
-      ),
-    );
-  }
-  const doc = {
-    title: `mcml: ${ctx.spec.service.name}`,
-    uid: `mcml-${ctx.spec.service.name}`.slice(0, 40),
-    tags: ['mcml'],
-    timezone: 'browser',
-    schemaVersion: 39,
-    version: 1,
-    editable: true,
-    refresh: '30s',
-    time: { from: 'now-1h', to: 'now' },
-    templating: {
-      list: [
-        {
-          name: 'datasource',
-          label: 'Prometheus',
-          type: 'datasource',
-          query: 'prometheus',
-          current: {},
-          hide: 0,
-        },
-      ],
-    },
-    panels,
-  };
-  return JSON.stringify(doc, null, 2) + '\n';
 }
 
 /** Renders `monitoring/*`; the Grafana dashboard only when `monitoring.grafana` is on. */
@@ -646,6 +444,7 @@ export function renderMonitoring(ctx: RenderContext): Record<string, string> {
     'monitoring/rules.yml': rules(ctx),
     'monitoring/start-proxies.sh': proxiesScript(ctx),
   };
-  if (ctx.spec.monitoring.grafana) files['monitoring/grafana-dashboard.json'] = dashboard(ctx);
+  if (ctx.spec.monitoring.grafana)
+    files['monitoring/grafana-dashboard.json'] = grafanaDashboard(ctx);
   return files;
 }

@@ -9,6 +9,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { CostsView } from '../state.js';
+import { fmtUsd as usd } from './format.js';
 
 const CLOUD_COLOR: Record<string, string> = {
   aws: '#ff9900',
@@ -16,11 +17,6 @@ const CLOUD_COLOR: Record<string, string> = {
   azure: '#1fa3f0',
 };
 const OTHER = ['#a78bfa', '#f472b6', '#34d399'];
-
-function usd(n: number): string {
-  if (n !== 0 && Math.abs(n) < 1) return `$${n.toFixed(4)}`;
-  return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-}
 
 /** The stacked series: running totals of the clouds, then the live estimate on top. */
 function stacks(costs: CostsView): { labels: string[]; colors: string[]; totals: number[][] } {
@@ -43,6 +39,7 @@ function stacks(costs: CostsView): { labels: string[]; colors: string[]; totals:
   return { labels, colors, totals };
 }
 
+/** The Costs card: the month's chart, its legend, what was billed and what this run costs. */
 export function CostsPanel(props: { costs: CostsView }) {
   const { costs } = props;
   const box = useRef<HTMLDivElement>(null);
@@ -53,60 +50,7 @@ export function CostsPanel(props: { costs: CostsView }) {
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const axis = {
-      stroke: '#8a93a6',
-      grid: { stroke: '#1b2233', width: 1 },
-      ticks: { stroke: '#1b2233', width: 1 },
-      font: '11px ui-sans-serif, system-ui',
-    };
-    const bars = uPlot.paths.bars?.({ size: [0.7, 40] });
-    // Widest running total first, so each narrower one is drawn over it: a stack.
-    const barSeries = s.labels
-      .map((label, i) => ({
-        label,
-        stroke: s.colors[i]!,
-        fill: i === s.labels.length - 1 ? `${s.colors[i]!}66` : s.colors[i]!,
-        width: 0,
-        ...(bars ? { paths: bars } : {}),
-        points: { show: false },
-      }))
-      .reverse();
-    const opts: uPlot.Options = {
-      width: el.clientWidth,
-      height: 230,
-      cursor: { drag: { x: false, y: false } },
-      legend: { show: false },
-      scales: {
-        x: { time: false, range: () => [-0.6, costs.days.length - 0.4] },
-        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
-      },
-      axes: [
-        {
-          ...axis,
-          // One tick per day (every few days when the month is long).
-          splits: () =>
-            costs.days.map((_d, i) => i).filter((i) => i % Math.ceil(costs.days.length / 16) === 0),
-          values: (_u: uPlot, splits: number[]) =>
-            splits.map((i) => costs.days[Math.round(i)]?.slice(8) ?? ''),
-        },
-        { ...axis, size: 60, values: (_u: uPlot, splits: number[]) => splits.map((v) => `$${v}`) },
-      ],
-      series: [
-        {},
-        ...barSeries,
-        {
-          label: 'plan estimate',
-          stroke: '#e2e8f0',
-          width: 1.5,
-          dash: [6, 4],
-          points: { show: false },
-        },
-        ...(costs.budgetPerDay !== undefined
-          ? [{ label: 'budget', stroke: '#ef4444', width: 1.5, points: { show: false } }]
-          : []),
-      ],
-    };
-    const u = new uPlot(opts, [[]], el);
+    const u = new uPlot(chartOptions(costs, s, el.clientWidth), [[]], el);
     plot.current = u;
     const resize = () => u.setSize({ width: el.clientWidth, height: 230 });
     window.addEventListener('resize', resize);
@@ -118,14 +62,7 @@ export function CostsPanel(props: { costs: CostsView }) {
   }, [key]);
 
   useEffect(() => {
-    const x = costs.days.map((_d, i) => i);
-    const data: (number | null)[][] = [
-      x,
-      ...[...s.totals].reverse(),
-      x.map(() => costs.estimatePerDay),
-      ...(costs.budgetPerDay !== undefined ? [x.map(() => costs.budgetPerDay!)] : []),
-    ];
-    plot.current?.setData(data as uPlot.AlignedData);
+    plot.current?.setData(chartData(costs, s));
   });
 
   const billedTotal = Object.values(costs.billed).reduce(
@@ -162,4 +99,78 @@ export function CostsPanel(props: { costs: CostsView }) {
       </dl>
     </div>
   `;
+}
+
+const AXIS = {
+  stroke: '#8a93a6',
+  grid: { stroke: '#1b2233', width: 1 },
+  ticks: { stroke: '#1b2233', width: 1 },
+  font: '11px ui-sans-serif, system-ui',
+};
+
+/** The chart: a bar per day (the stacks, widest first), the plan's and the budget's lines. */
+function chartOptions(
+  costs: CostsView,
+  s: ReturnType<typeof stacks>,
+  width: number,
+): uPlot.Options {
+  const bars = uPlot.paths.bars?.({ size: [0.7, 40] });
+  // Widest running total first, so each narrower one is drawn over it: a stack.
+  const barSeries = s.labels
+    .map((label, i) => ({
+      label,
+      stroke: s.colors[i]!,
+      fill: i === s.labels.length - 1 ? `${s.colors[i]!}66` : s.colors[i]!,
+      width: 0,
+      ...(bars ? { paths: bars } : {}),
+      points: { show: false },
+    }))
+    .reverse();
+  return {
+    width,
+    height: 230,
+    cursor: { drag: { x: false, y: false } },
+    legend: { show: false },
+    scales: {
+      x: { time: false, range: () => [-0.6, costs.days.length - 0.4] },
+      y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
+    },
+    axes: [
+      {
+        ...AXIS,
+        // One tick per day (every few days when the month is long).
+        splits: () =>
+          costs.days.map((_d, i) => i).filter((i) => i % Math.ceil(costs.days.length / 16) === 0),
+        values: (_u: uPlot, splits: number[]) =>
+          splits.map((i) => costs.days[Math.round(i)]?.slice(8) ?? ''),
+      },
+      { ...AXIS, size: 60, values: (_u: uPlot, splits: number[]) => splits.map((v) => `$${v}`) },
+    ],
+    series: [
+      {},
+      ...barSeries,
+      {
+        label: 'plan estimate',
+        stroke: '#e2e8f0',
+        width: 1.5,
+        dash: [6, 4],
+        points: { show: false },
+      },
+      ...(costs.budgetPerDay !== undefined
+        ? [{ label: 'budget', stroke: '#ef4444', width: 1.5, points: { show: false } }]
+        : []),
+    ],
+  };
+}
+
+/** The chart's data, in the order of its series: days, stacks (widest first), plan, budget. */
+function chartData(costs: CostsView, s: ReturnType<typeof stacks>): uPlot.AlignedData {
+  const x = costs.days.map((_d, i) => i);
+  const data: (number | null)[][] = [
+    x,
+    ...[...s.totals].reverse(),
+    x.map(() => costs.estimatePerDay),
+    ...(costs.budgetPerDay !== undefined ? [x.map(() => costs.budgetPerDay!)] : []),
+  ];
+  return data as uPlot.AlignedData;
 }
