@@ -10,7 +10,10 @@
  * The doubles run in a child process (test/doubles/kube-fleet.ts), one per fleet, so the
  * client's own work is what the clock sees. They still share this machine's cores: the CPU
  * columns give mcml's and the doubles' CPU time per cluster, and the floor no schedule can beat
- * while both need the machine's every core. BENCH_DETAIL=1 lists one cluster's requests.
+ * while both need the machine's every core, and the TLS connections mcml opened per cluster.
+ * BENCH_DETAIL=1 lists one cluster's requests; BENCH_KUBECTL=0 leaves the kubectl loop out
+ * (quick iterations); BENCH_PROFILE_DIR=dir has the doubles' process write a CPU profile there
+ * (run the bench itself with `node --cpu-prof --cpu-prof-dir=dir --import tsx bench/deploy.ts`).
  *
  *   BENCH_SIZES=3,30 BENCH_RUNS=3 BENCH_ROLLOUT_MS=1000 npm run bench:deploy
  */
@@ -34,6 +37,10 @@ const SIZES = (process.env.BENCH_SIZES ?? '3,30').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROLLOUT_MS = Number(process.env.BENCH_ROLLOUT_MS ?? 1000);
 const DETAIL = process.env.BENCH_DETAIL === '1';
+/** BENCH_KUBECTL=0 leaves out the kubectl loop (quick iterations on mcml alone). */
+const KUBECTL = process.env.BENCH_KUBECTL !== '0';
+/** BENCH_PROFILE_DIR=dir: the API doubles' process writes a --cpu-prof there when it stops. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const run = promisify(execFile);
 
 const base = targetObjects(examplePlan('three-clouds').files, 'aws-use1');
@@ -59,12 +66,18 @@ interface Fleet {
   kubeconfigFile: string;
   kubeconfig: KubeConfig;
   requests(): Promise<RequestRecord[]>;
+  connections(): Promise<number>;
   stop(): Promise<void>;
 }
 
 /** N API doubles in a child process of their own: the client's CPU is what is measured. */
 async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
-  const doubles = await startKubeFleet({ name, size: n, rolloutDelayMs: ROLLOUT_MS });
+  const doubles = await startKubeFleet({
+    name,
+    size: n,
+    rolloutDelayMs: ROLLOUT_MS,
+    ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {}),
+  });
   const contexts = doubles.members.map((m) => m.name);
   const text = kubeconfigYaml(
     doubles.members.map((m) => ({ context: m.name, server: m.server, token: m.token })),
@@ -78,6 +91,7 @@ async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
     kubeconfigFile,
     kubeconfig,
     requests: () => doubles.requests(),
+    connections: () => doubles.connections(),
     cpuMs: () => doubles.cpuMs(),
     stop: () => doubles.stop(),
   };
@@ -174,9 +188,9 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   console.log(
-    '| clusters | mcml wall s | one cluster alone s | wall / one alone | slowest target in the run s | kubectl loop s | kubectl / mcml | requests per cluster mcml | kubectl | mcml CPU ms per cluster | API doubles CPU ms per cluster | CPU floor s (both CPUs / cores) |',
+    '| clusters | mcml wall s | one cluster alone s | wall / one alone | slowest target in the run s | kubectl loop s | kubectl / mcml | requests per cluster mcml | kubectl | TLS connections per cluster mcml | mcml CPU ms per cluster | API doubles CPU ms per cluster | CPU floor s (both CPUs / cores) |',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   try {
     for (const n of SIZES) {
       const m = await fleet(n, dir, 'm');
@@ -185,12 +199,13 @@ async function main(): Promise<void> {
       // The first apply creates everything; what is measured is the update after it.
       await mcmlRun(m, 'warm');
       await mcmlRun(one, 'warm');
-      await kubectlRun(k, 'warm', dir);
+      if (KUBECTL) await kubectlRun(k, 'warm', dir);
       const walls: number[] = [];
       const slowest: number[] = [];
       const inRun: number[] = [];
       const loops: number[] = [];
       const mReq: number[] = [];
+      const mConn: number[] = [];
       const clientCpu: number[] = [];
       const serverCpu: number[] = [];
       const kReq: number[] = [];
@@ -202,6 +217,7 @@ async function main(): Promise<void> {
         for (const who of order) {
           if (who === 'mcml') {
             const before = (await m.requests()).length;
+            const connected = await m.connections();
             const r = await mcmlRun(m, tag);
             walls.push(r.wall);
             inRun.push(r.slowest);
@@ -209,10 +225,11 @@ async function main(): Promise<void> {
             serverCpu.push(r.serverCpu);
             const after = await m.requests();
             mReq.push((after.length - before) / n);
+            mConn.push(((await m.connections()) - connected) / n);
             if (DETAIL && i === 0) mDetail = breakdown(after.slice(before), m.contexts[0]!);
           } else if (who === 'one') {
             slowest.push((await mcmlRun(one, tag)).wall);
-          } else {
+          } else if (KUBECTL) {
             const before = (await k.requests()).length;
             loops.push(await kubectlRun(k, tag, dir));
             const after = await k.requests();
@@ -229,7 +246,7 @@ async function main(): Promise<void> {
       // With every CPU of this machine busy, no schedule finishes sooner than this.
       const floor = (client + server) / availableParallelism();
       console.log(
-        `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} | ${(client / n).toFixed(0)} | ${(server / n).toFixed(0)} | ${(floor / 1000).toFixed(2)} |`,
+        `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} | ${median(mConn).toFixed(1)} | ${(client / n).toFixed(0)} | ${(server / n).toFixed(0)} | ${(floor / 1000).toFixed(2)} |`,
       );
       if (DETAIL)
         console.log(`  mcml, one cluster:\n${mDetail}\n  kubectl, one cluster:\n${kDetail}`);

@@ -136,6 +136,29 @@ describe('Kubernetes adapter errors', () => {
     expect(error.message).toMatch(/does not answer: ECONNRESET/);
   });
 
+  it('opens the rollout watch again when the server has just closed its kept connection', async () => {
+    const f = await fixture();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v1') });
+    await f.cluster.waitForRollout(set, { signal: AbortSignal.timeout(20_000) });
+    f.api.controller.hold();
+    await f.cluster.apply({ ...set, objects: sampleObjects('web', 'v2') });
+    const isWatch = (r: { query: string }) => r.query.includes('watch=true');
+    const watchesBefore = f.api.requests.filter(isWatch).length;
+    f.api.dropNext(1, isWatch);
+    const waiting = f.cluster.waitForRollout(set, { signal: AbortSignal.timeout(20_000) });
+    let settled = false;
+    waiting.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // The dropped watch and the one sent again: then the rollout may finish.
+    while (!settled && f.api.requests.filter(isWatch).length < watchesBefore + 2) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    f.api.controller.release();
+    expect((await waiting).phase).toBe('complete');
+  });
+
   it('reports a kind the cluster does not serve (a CRD not installed) before applying anything', async () => {
     const f = await fixture();
     const monitor: ClusterObject = {

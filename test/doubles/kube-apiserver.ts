@@ -25,6 +25,7 @@ import {
   isObject,
   managedFieldsJson,
   recordUpdate,
+  sameManagers,
   str,
   type Json,
   type JsonObject,
@@ -103,6 +104,8 @@ export interface KubeApiDouble {
   server: string;
   token: string;
   requests: RequestRecord[];
+  /** TLS connections clients have opened so far. */
+  connections(): number;
   controller: DeploymentController;
   /** A kubeconfig document (YAML) with one context named `context` (default: the name). */
   kubeconfig(context?: string): string;
@@ -123,7 +126,7 @@ export interface KubeApiDouble {
    * Closes the connection of the next `count` requests (of `method`, if given) without an
    * answer, as a server does with a kept-alive connection it has just timed out.
    */
-  dropNext(count: number, method?: string): void;
+  dropNext(count: number, method?: string | ((request: RequestRecord) => boolean)): void;
   /** Lifts a `forbid`. */
   allow(verb: string, resource: string): void;
   /** Installs a CustomResourceDefinition's kind. */
@@ -295,7 +298,10 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const history: Change[] = [];
   const watchers = new Set<Watcher>();
   const forbidden = new Set<string>();
-  let drops: { count: number; method: string | undefined } = { count: 0, method: undefined };
+  let drops: { count: number; method: string | ((r: RequestRecord) => boolean) | undefined } = {
+    count: 0,
+    method: undefined,
+  };
   const services = new Map<string, ServiceHandler>();
   let rv = 100;
   const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -305,10 +311,16 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const typeByKind = (apiVersion: string, kind: string) =>
     types.find((t) => groupVersion(t) === apiVersion && t.kind === kind);
 
+  /**
+   * An object as the API returns it (with managedFields). Shallow: a stored object is never
+   * changed after it is saved (every write stores a new one), and what this returns is
+   * serialised at once or kept for watches; `snapshot` is the deep copy handed to tests.
+   */
   const render = (s: Stored): JsonObject => ({
-    ...structuredClone(s.object),
-    metadata: { ...structuredClone(meta(s.object)), managedFields: managedFieldsJson(s.managers) },
+    ...s.object,
+    metadata: { ...meta(s.object), managedFields: managedFieldsOf(s.managers) },
   });
+  const snapshot = (s: Stored): JsonObject => structuredClone(render(s));
 
   const notify = (type: Change['type'], resource: ResourceType, object: JsonObject) => {
     history.push({ rv, type, resource, object });
@@ -502,10 +514,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
         { ...previous.object, metadata: { ...meta(previous.object), resourceVersion: '' } },
         { ...object, metadata: { ...meta(object), resourceVersion: '' } },
       ) &&
-      isDeepStrictEqual(
-        managedFieldsJson(previous.managers).map((m) => ({ ...(m as JsonObject), time: '' })),
-        managedFieldsJson(next.managers).map((m) => ({ ...(m as JsonObject), time: '' })),
-      );
+      sameManagers(previous.managers, next.managers);
     if (unchanged) return sendJson(res, 200, render(previous));
     save(stored, created ? 'ADDED' : 'MODIFIED');
     if (type.kind === 'Deployment') controller.changed(ns!, objectName, previous?.object);
@@ -624,7 +633,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     const text = await readBody(req);
     let body: JsonObject;
     try {
-      const parsed = (text.trim() === '' ? {} : parseYaml(text)) as Json;
+      const parsed = (text.trim() === '' ? {} : parseBody(text)) as Json;
       if (!isObject(parsed)) throw new Error('not an object');
       body = parsed;
     } catch (error) {
@@ -866,6 +875,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     res.end(answer.body);
   };
 
+  let connections = 0;
   const server: Server = createServer(TLS, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const record: RequestRecord = {
@@ -877,7 +887,10 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     };
     requests.push(record);
     options.log?.push(record);
-    if (drops.count > 0 && (drops.method === undefined || drops.method === record.method)) {
+    const dropped =
+      drops.method === undefined ||
+      (typeof drops.method === 'function' ? drops.method(record) : drops.method === record.method);
+    if (drops.count > 0 && dropped) {
       drops.count--;
       req.socket.destroy();
       return;
@@ -983,6 +996,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     return handleObject(req, res, url, type, ns, objectName, sub);
   };
 
+  server.on('secureConnection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -991,18 +1005,19 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     server: base,
     token,
     requests,
+    connections: () => connections,
     controller,
     kubeconfig: (context = name) => kubeconfigYaml([{ context, server: base, token }], context),
     get: (apiVersion, kind, ns, n) => {
       const t = typeByKind(apiVersion, kind);
       const s = t && store.get(keyOf(t, t.namespaced ? ns : undefined, n));
-      return s ? render(s) : undefined;
+      return s ? snapshot(s) : undefined;
     },
     list: (apiVersion, kind, ns) => {
       const t = typeByKind(apiVersion, kind);
       return [...store.values()]
         .filter((s) => s.type === t && (ns === undefined || meta(s.object).namespace === ns))
-        .map(render);
+        .map(snapshot);
     },
     put: (object, manager = 'kubectl-edit') => {
       const t = typeByKind(str(object.apiVersion), str(object.kind));
@@ -1027,7 +1042,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       save(stored, existing ? 'MODIFIED' : 'ADDED');
       if (t.kind === 'Deployment')
         controller.changed(str(m.namespace), str(m.name), existing?.object);
-      return render(stored);
+      return snapshot(stored);
     },
     forbid: (verb, resource) => forbidden.add(`${verb} ${resource}`),
     allow: (verb, resource) => forbidden.delete(`${verb} ${resource}`),
@@ -1042,6 +1057,45 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A request body: JSON (what clients send, also for `application/apply-patch+yaml`) is read as
+ * JSON; anything else as YAML, which JSON is a subset of.
+ */
+function parseBody(text: string): unknown {
+  const first = text.trimStart()[0];
+  if (first === '{' || first === '[') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // not JSON after all: YAML flow style reads it (or says why not)
+    }
+  }
+  return parseYaml(text);
+}
+
+/**
+ * managedFields of a manager list, computed once per list (frozen: shared by every answer): a
+ * list is never changed in place (applyConfig and recordUpdate return new ones), and an object
+ * is rendered on every read and every watch event.
+ */
+const renderedManagers = new WeakMap<Manager[], Json[]>();
+function managedFieldsOf(managers: Manager[]): Json[] {
+  let json = renderedManagers.get(managers);
+  if (!json) {
+    json = deepFreeze(managedFieldsJson(managers));
+    renderedManagers.set(managers, json);
+  }
+  return json;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function wantsTable(req: IncomingMessage): boolean {

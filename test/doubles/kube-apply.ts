@@ -66,27 +66,29 @@ const fromId = (id: string): FieldPath => (id === '' ? [] : id.split('\u0000'));
 /** The leaf fields a value sets, under `prefix`. */
 export function fieldsOf(value: Json, prefix: FieldPath = [], field = ''): Set<string> {
   const out = new Set<string>();
-  const walk = (v: Json, path: FieldPath, name: string) => {
+  // Ids are built as they are walked (pathId of the path so far), not joined per leaf.
+  const under = (id: string, el: string) => (id === '' ? el : `${id}\u0000${el}`);
+  const walk = (v: Json, id: string, depth: number, name: string) => {
     if (isObject(v)) {
       const keys = Object.keys(v);
-      if (keys.length === 0 && path.length > 0) out.add(pathId(path));
-      for (const k of keys) walk(v[k]!, [...path, `f:${k}`], k);
+      if (keys.length === 0 && depth > 0) out.add(id);
+      for (const k of keys) walk(v[k]!, under(id, `f:${k}`), depth + 1, k);
       return;
     }
     if (Array.isArray(v)) {
       const keys = listKeys(name, v);
       if (keys && v.length > 0) {
         for (const item of v as JsonObject[]) {
-          const itemPath = [...path, itemKey(keys, item)];
-          out.add(pathId([...itemPath, '.']));
-          for (const k of Object.keys(item)) walk(item[k]!, [...itemPath, `f:${k}`], k);
+          const itemId = under(id, itemKey(keys, item));
+          out.add(under(itemId, '.'));
+          for (const k of Object.keys(item)) walk(item[k]!, under(itemId, `f:${k}`), depth + 2, k);
         }
         return;
       }
     }
-    out.add(pathId(path));
+    out.add(id);
   };
-  walk(value, prefix, field);
+  walk(value, pathId(prefix), prefix.length, field);
   return out;
 }
 
@@ -221,11 +223,17 @@ const IGNORED_PREFIXES = [
   ['f:kind'],
 ].map(pathId);
 
+const IGNORED_UNDER = IGNORED_PREFIXES.map((p) => p + '\u0000');
+
 function owned(fields: Set<string>, keepStatus = false): Set<string> {
-  const ignored = keepStatus ? IGNORED_PREFIXES.filter((p) => p !== 'f:status') : IGNORED_PREFIXES;
-  return new Set(
-    [...fields].filter((id) => !ignored.some((p) => id === p || id.startsWith(p + '\u0000'))),
-  );
+  const out = new Set<string>();
+  for (const id of fields) {
+    const ignored = IGNORED_PREFIXES.some(
+      (p, i) => (id === p || id.startsWith(IGNORED_UNDER[i]!)) && !(keepStatus && p === 'f:status'),
+    );
+    if (!ignored) out.add(id);
+  }
+  return out;
 }
 
 export interface ApplyOutcome {
@@ -253,13 +261,14 @@ export function applyConfig(args: {
   const others = args.managers.filter((m) => m !== mine && m.subresource === undefined);
   const conflicts: FieldConflict[] = [];
   for (const id of applied) {
+    // Only a field another manager owns can conflict: ask that first, it is the cheap question.
+    const owners = others.filter((other) => other.fields.has(id));
+    if (owners.length === 0) continue;
     const path = fromId(id);
     if (path[path.length - 1] === '.') continue;
     const current = valueAt(live, path);
     if (current === undefined || isDeepStrictEqual(current, valueAt(config, path))) continue;
-    for (const other of others) {
-      if (other.fields.has(id)) conflicts.push({ manager: other.manager, field: id });
-    }
+    for (const other of owners) conflicts.push({ manager: other.manager, field: id });
   }
   if (conflicts.length > 0 && !force) return { object: live, managers: args.managers, conflicts };
   const managers = args.managers.map((m) => ({ ...m, fields: new Set(m.fields) }));
@@ -314,9 +323,12 @@ export function recordUpdate(args: {
 }): Manager[] {
   const { before, after, manager, now } = args;
   const keep = args.subresource === 'status';
+  // A status write can only take status fields: walk only the status.
+  const fields = (o: JsonObject) =>
+    !keep ? fieldsOf(o) : o.status === undefined ? [] : fieldsOf(o.status, ['f:status'], 'status');
   const ids = new Set([
-    ...owned(fieldsOf(after), keep),
-    ...(before ? owned(fieldsOf(before), keep) : []),
+    ...owned(new Set(fields(after)), keep),
+    ...(before ? owned(new Set(fields(before)), keep) : []),
   ]);
   const changed = [...ids].filter(
     (id) => !before || !isDeepStrictEqual(valueAt(before, fromId(id)), valueAt(after, fromId(id))),
@@ -343,6 +355,24 @@ export function recordUpdate(args: {
   mine.time = now;
   for (const id of relevant) if (valueAt(after, fromId(id)) !== undefined) mine.fields.add(id);
   return managers.filter((m) => m.fields.size > 0);
+}
+
+/** Whether two manager lists say the same (order, managers, fields), whatever their times. */
+export function sameManagers(a: Manager[], b: Manager[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((m, i) => {
+      const n = b[i]!;
+      return (
+        m.manager === n.manager &&
+        m.operation === n.operation &&
+        m.apiVersion === n.apiVersion &&
+        m.subresource === n.subresource &&
+        m.fields.size === n.fields.size &&
+        [...m.fields].every((f) => n.fields.has(f))
+      );
+    })
+  );
 }
 
 /** managedFields as the API returns them. */

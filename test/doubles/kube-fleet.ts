@@ -17,6 +17,8 @@ export interface KubeFleetOptions {
   name: string;
   size: number;
   rolloutDelayMs: number;
+  /** Extra node flags for the fleet's process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface KubeFleetMember {
@@ -29,19 +31,21 @@ export interface KubeFleet {
   members: KubeFleetMember[];
   /** Every request served so far, across the fleet, in the order each double saw them. */
   requests(): Promise<RequestRecord[]>;
+  /** TLS connections opened to the fleet so far. */
+  connections(): Promise<number>;
   /** CPU time the fleet's process has used so far (user + system), ms; Linux only. */
   cpuMs(): number;
   stop(): Promise<void>;
 }
 
-type Ask = { id: number; op: 'requests' } | { id: number; op: 'stop' };
-type Answer = { id: number; requests?: RequestRecord[] };
+type Ask = { id: number; op: 'requests' | 'connections' | 'stop' };
+type Answer = { id: number; requests?: RequestRecord[]; connections?: number };
 type Ready = { ready: KubeFleetMember[] } | { failed: string };
 
 /** Starts `size` doubles in a child process; resolves once every one listens. */
 export async function startKubeFleet(options: KubeFleetOptions): Promise<KubeFleet> {
   const child = fork(fileURLToPath(import.meta.url), [JSON.stringify(options)], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const members = await new Promise<KubeFleetMember[]>((resolve, reject) => {
@@ -65,6 +69,7 @@ export async function startKubeFleet(options: KubeFleetOptions): Promise<KubeFle
   return {
     members,
     requests: async () => (await ask('requests')).requests ?? [],
+    connections: async () => (await ask('connections')).connections ?? 0,
     cpuMs: () => processCpuMs(child.pid!),
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -96,6 +101,11 @@ async function serveFleet(child: NodeJS.Process, options: KubeFleetOptions): Pro
     if (m.op === 'requests') {
       const requests = apis.flatMap((a) => a.requests).sort((a, b) => a.at - b.at);
       child.send?.({ id: m.id, requests } satisfies Answer);
+      return;
+    }
+    if (m.op === 'connections') {
+      const connections = apis.reduce((sum, a) => sum + a.connections(), 0);
+      child.send?.({ id: m.id, connections } satisfies Answer);
       return;
     }
     void Promise.all(apis.map((a) => a.stop())).then(() => {

@@ -3,9 +3,9 @@
  * the API server said, and what to do. Input errors (credentials, RBAC, a kind the cluster
  * does not serve, conflicts, invalid objects) exit 2; an unreachable cluster exits 1.
  */
-import { ApiException } from '@kubernetes/client-node';
 import { McmlError, type ErrorCode, type Issue } from '../../core/errors.js';
 import type { ObjectRef } from '../../ports/cluster.js';
+import { HttpError } from './connection.js';
 
 interface StatusBody {
   kind?: string;
@@ -29,18 +29,15 @@ export function describeRef(ref: ObjectRef): string {
 }
 
 function statusOf(error: unknown): { code: number; status: StatusBody } | undefined {
-  if (error instanceof ApiException) {
-    const body = error.body as unknown;
-    let status: StatusBody = {};
-    if (body && typeof body === 'object') status = body;
-    else if (typeof body === 'string') {
-      try {
-        status = JSON.parse(body) as StatusBody;
-      } catch {
-        status = { message: body.slice(0, 300) };
-      }
+  if (error instanceof HttpError) {
+    let status: StatusBody;
+    try {
+      const parsed = JSON.parse(error.body) as unknown;
+      status = parsed && typeof parsed === 'object' ? parsed : {};
+    } catch {
+      status = error.body.trim() === '' ? {} : { message: error.body.slice(0, 300) };
     }
-    return { code: Number(error.code), status };
+    return { code: error.statusCode, status };
   }
   const code = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof code === 'number') return { code, status: { message: (error as Error).message } };

@@ -1,11 +1,12 @@
 /**
- * The Cluster port on a Kubernetes API server, through @kubernetes/client-node 1.x: server-side
- * apply as field manager `mcml` (conflicts reported per field, `force` takes them), ApplySet
+ * The Cluster port on a Kubernetes API server (kubeconfig and authentication from
+ * @kubernetes/client-node 1.x, requests on connection.ts's lean path): server-side apply as field
+ * manager `mcml` (conflicts reported per field, `force` takes them), ApplySet
  * membership labels and a parent Secret per owner, prune limited to members, revision records
  * for exact rollbacks, rollout read from Deployment status and followed with a watch, events,
  * and requests to services through the API server's service proxy.
  */
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { McmlError } from '../../core/errors.js';
 import type {
   ApplyOptions,
@@ -36,6 +37,7 @@ import {
   REVISION_OF,
   TOOLING,
   applyOrder,
+  startOrder,
   applySetId,
   groupKind,
   parentName,
@@ -45,15 +47,16 @@ import {
   withoutServerFields,
 } from './applyset.js';
 import { describeRef, kubeError, type ErrorContext } from './errors.js';
-import { keptAliveAuth, type ClusterConnection } from './connection.js';
+import { ClusterConnection, HttpError } from './connection.js';
 import { configForContext } from './kubeconfig.js';
 import { ObjectClient, refOf } from './object-client.js';
-import { rawRequest } from './raw-request.js';
 import {
   KEEP_REVISIONS,
-  readRevisionSecret,
+  revisionName,
   revisionSecret,
+  storedRevision,
   type RevisionRecord,
+  type StoredRevision,
 } from './revisions.js';
 import { deploymentStatus, overallPhase } from './rollout.js';
 
@@ -69,13 +72,50 @@ export interface KubernetesClusterOptions {
   tooling?: string;
 }
 
-/** Objects applied at once per cluster. */
-const APPLY_CONCURRENCY = 8;
+/** Where a set stands on a cluster before an apply. */
+interface LiveState {
+  /** The parent's annotations ({} before the first apply). */
+  annotations: Record<string, string>;
+  /** The revision the cluster is at; undefined before the first apply. */
+  current: number | undefined;
+  records: StoredRevision[];
+  /** apiVersion/Kind of the new set's objects, and of the new and the old set's together. */
+  newKinds: string[];
+  kinds: string[];
+  /** Whether `existing` are the current revision record's objects (not read from the cluster). */
+  recorded: boolean;
+  /** The set's members as they are. */
+  existing: ClusterObject[];
+}
+
+/**
+ * Unchanged or configured: a recorded member is what mcml applied then, so it is unchanged when
+ * mcml applies the same now; a member read from the cluster is unchanged when the apply left its
+ * resourceVersion alone.
+ */
+function actionOf(
+  live: LiveState,
+  object: ClusterObject,
+  before: ClusterObject,
+  after: () => ClusterObject,
+): 'unchanged' | 'configured' {
+  const same = live.recorded
+    ? JSON.stringify(before) === JSON.stringify(object)
+    : before.metadata.resourceVersion === after().metadata.resourceVersion;
+  return same ? 'unchanged' : 'configured';
+}
+
+/**
+ * Objects applied at once per cluster. Each lane is a kept-alive TLS connection, and opening one
+ * costs ~2–3 ms of CPU on each side (more than a request on it): 3 lanes match the discovery
+ * look-ups that run at once before them, so an apply opens 3 connections, and still send 3× what
+ * kubectl's one-by-one apply does per round trip to a far cluster.
+ */
+const APPLY_CONCURRENCY = 3;
 
 export class KubernetesCluster implements Cluster {
   readonly target: string;
   readonly where: string;
-  readonly #kc: KubeConfig;
   readonly #client: ObjectClient;
   readonly #connection: ClusterConnection;
   readonly #timeoutMs: number;
@@ -85,11 +125,15 @@ export class KubernetesCluster implements Cluster {
 
   constructor(options: KubernetesClusterOptions) {
     this.target = options.target;
-    this.#kc = configForContext(options.kubeconfig, options.context, options.target);
-    this.where = `context "${options.context}", ${this.#kc.getCurrentCluster()?.server ?? '?'}`;
+    const kc = configForContext(options.kubeconfig, options.context, options.target);
+    this.where = `context "${options.context}", ${kc.getCurrentCluster()?.server ?? '?'}`;
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#connection = keptAliveAuth(this.#kc);
-    this.#client = ObjectClient.create(this.#kc, this.#connection, this.#timeoutMs);
+    this.#connection = new ClusterConnection(kc);
+    this.#client = new ObjectClient(
+      this.#connection,
+      this.#timeoutMs,
+      kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default',
+    );
     this.#tooling = options.tooling ?? 'mcml/v1';
   }
 
@@ -105,33 +149,55 @@ export class KubernetesCluster implements Cluster {
     }
   }
 
+  /**
+   * An authenticated read of the core group's resource list: it proves the cluster answers and
+   * takes the credentials, and it is the first discovery answer an apply needs anyway.
+   */
   async ping(signal?: AbortSignal): Promise<void> {
     const answer = await this.#call('reach the API server', undefined, () =>
-      rawRequest(this.#kc, this.#connection, 'GET', '/api', {
+      this.#connection.send('GET', '/api/v1', {
         timeoutMs: Math.min(this.#timeoutMs, 10_000),
         ...(signal ? { signal } : {}),
       }),
     );
-    if (answer.status >= 200 && answer.status < 300) return;
-    const error = Object.assign(new Error(`HTTP ${answer.status}`), { statusCode: answer.status });
-    throw kubeError(error, this.#ctx('reach the API server'));
+    if (answer.status >= 200 && answer.status < 300) {
+      this.#client.seedDiscovery('v1', answer.body);
+      return;
+    }
+    throw kubeError(new HttpError(answer.status, answer.body), this.#ctx('reach the API server'));
   }
 
-  /** Namespaced objects without a namespace go into the set's; unknown kinds fail here, first. */
+  /**
+   * Namespaced objects without a namespace go into the set's; unknown kinds fail here, first.
+   * Each group version is looked up once, all at once.
+   */
   async #placed(set: ApplySet): Promise<ClusterObject[]> {
     const id = applySetId(set.name, set.namespace);
-    const placed: ClusterObject[] = [];
-    for (const object of set.objects) {
-      const ref = refOf(object);
-      const namespaced = await this.#call('look up the kind of', ref, () =>
-        this.#client.isNamespaced(object.apiVersion, object.kind),
-      );
-      const copy = withMembership(object, id);
-      if (namespaced && !copy.metadata.namespace) copy.metadata.namespace = set.namespace;
-      if (!namespaced) delete copy.metadata.namespace;
-      placed.push(copy);
-    }
-    return applyOrder(placed);
+    const scopes = new Map<string, Promise<boolean>>();
+    const scopeOf = (object: ClusterObject) => {
+      const key = `${object.apiVersion}/${object.kind}`;
+      let scope = scopes.get(key);
+      if (!scope) {
+        scope = this.#call('look up the kind of', refOf(object), () =>
+          this.#client.isNamespaced(object.apiVersion, object.kind),
+        );
+        scopes.set(key, scope);
+      }
+      return scope;
+    };
+    const placed = await Promise.allSettled(
+      set.objects.map(async (object) => {
+        const namespaced = await scopeOf(object);
+        const copy = withMembership(object, id);
+        if (namespaced && !copy.metadata.namespace) copy.metadata.namespace = set.namespace;
+        if (!namespaced) delete copy.metadata.namespace;
+        return copy;
+      }),
+    );
+    // The first object (in the set's order) whose kind failed names the failure.
+    const failed = placed.find((p) => p.status === 'rejected');
+    if (failed) throw failed.reason;
+    return applyOrder(placed.map((p) => (p as PromiseFulfilledResult<ClusterObject>).value));
   }
 
   #parentRef(set: ApplySetRef): ObjectRef {
@@ -185,17 +251,50 @@ export class KubernetesCluster implements Cluster {
    */
   #recordedMembers(
     annotations: Record<string, string>,
-    records: RevisionRecord[],
+    records: StoredRevision[],
     options: ApplyOptions,
   ): ClusterObject[] | undefined {
     if (options.dryRun || options.force || annotations[APPLYING] !== undefined) return undefined;
     const current = Number(annotations[REVISION] ?? NaN);
-    const record = records.find((r) => r.revision === current);
+    const record = records.find((r) => r.revision === current)?.read();
     return record && record.hash === annotations[REVISION_HASH] ? record.objects : undefined;
   }
 
+  /**
+   * Applies the set in phases: place the objects, read where the set stands, apply the members
+   * (marking the parent while that is under way), prune what the set no longer has, record the
+   * revision, and write the parent's final state.
+   */
   async apply(set: ApplySet, options: ApplyOptions = {}): Promise<ApplyResult> {
     const objects = await this.#placed(set);
+    const live = await this.#liveState(set, objects, options);
+    if (options.dryRun) return this.#dryRun(set, objects, live.existing, live.current, options);
+    const hash = setHash(objects);
+    const changes = await this.#applyMembers(set, objects, live, hash, options);
+    const prune = options.prune !== false;
+    if (prune) changes.push(...(await this.#pruneGone(objects, live.existing)));
+    const revision = await this.#recordRevision(set, objects, live, hash);
+    this.#applied.set(
+      parentName(set.name) + '/' + set.namespace,
+      await this.#applyParent(set, prune ? live.newKinds : live.kinds, live.annotations, {
+        [REVISION]: String(revision),
+        [REVISION_HASH]: hash,
+        [REVISION_NOTE]: JSON.stringify(
+          revision === live.current
+            ? JSON.parse(live.annotations[REVISION_NOTE] ?? '{}')
+            : (set.note ?? {}),
+        ),
+      }),
+    );
+    return { revision, previous: live.current, changes };
+  }
+
+  /** Where the set stands on the cluster before an apply: parent, records, members. */
+  async #liveState(
+    set: ApplySet,
+    objects: ClusterObject[],
+    options: ApplyOptions,
+  ): Promise<LiveState> {
     const [parent, records] = await Promise.all([this.#parent(set), this.#records(set)]);
     const annotations = parent?.metadata.annotations ?? {};
     const current = annotations[REVISION] ? Number(annotations[REVISION]) : undefined;
@@ -204,53 +303,51 @@ export class KubernetesCluster implements Cluster {
     const kinds = [...new Set([...oldKinds, ...newKinds])].sort();
     const recorded = this.#recordedMembers(annotations, records, options);
     const existing = recorded ?? (await this.#members(set, kinds));
-    if (options.dryRun) return this.#dryRun(set, objects, existing, current, options);
+    return {
+      annotations,
+      current,
+      records,
+      newKinds,
+      kinds,
+      recorded: recorded !== undefined,
+      existing,
+    };
+  }
 
-    const hash = setHash(objects);
+  /**
+   * Namespaces and CRDs first, one by one (the rest live in or depend on them), then the parent
+   * marked APPLYING, then the rest in startOrder, in APPLY_CONCURRENCY lanes, each taking the next object when
+   * its last is answered (not batches that wait for their slowest). Every object is tried; the
+   * first failure is reported with what was already applied.
+   */
+  async #applyMembers(
+    set: ApplySet,
+    objects: ClusterObject[],
+    live: LiveState,
+    hash: string,
+    options: ApplyOptions,
+  ): Promise<ObjectChange[]> {
     const changes: ObjectChange[] = [];
     const applied: ObjectRef[] = [];
-    const actionOf = (object: ClusterObject, before: ClusterObject, after: ClusterObject) => {
-      // A recorded member is what mcml applied then: unchanged when mcml applies the same now.
-      if (recorded) return JSON.stringify(before) === JSON.stringify(object);
-      return before.metadata.resourceVersion === after.metadata.resourceVersion;
-    };
     const applyOne = async (object: ClusterObject) => {
       const ref = refOf(object);
-      const before = existing.find((e) => sameRef(refOf(e), ref));
+      const before = live.existing.find((e) => sameRef(refOf(e), ref));
       const after = await this.#call('apply', ref, () =>
-        this.#client.applyObject(object, { force: options.force === true }),
+        this.#client.applyObjectLazily(object, { force: options.force === true }),
       );
       applied.push(ref);
-      changes.push({
-        ref,
-        action: !before ? 'created' : actionOf(object, before, after) ? 'unchanged' : 'configured',
-      });
-    };
-    const partial = (error: unknown): McmlError => {
-      const e = kubeError(error, this.#ctx('apply'));
-      const note =
-        applied.length > 0
-          ? ` (already applied on this cluster: ${applied.map(describeRef).join(', ')})`
-          : ' (nothing was applied on this cluster)';
-      return new McmlError(e.code, e.message + note, {
-        ...(e.hint ? { hint: e.hint } : {}),
-        issues: e.issues,
-        details: { ...e.details, applied, ...(current === undefined ? {} : { revision: current }) },
-        cause: e.cause,
-      });
+      changes.push({ ref, action: !before ? 'created' : actionOf(live, object, before, after) });
     };
     const first = objects.filter(
       (o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition',
     );
-    const rest = objects.filter((o) => !first.includes(o));
+    const rest = startOrder(objects.filter((o) => !first.includes(o)));
     try {
       for (const object of first) await applyOne(object);
-      await this.#applyParent(set, kinds, annotations, { [APPLYING]: hash });
+      await this.#applyParent(set, live.kinds, live.annotations, { [APPLYING]: hash });
     } catch (error) {
-      throw partial(error);
+      throw this.#partial(error, applied, live.current);
     }
-    // APPLY_CONCURRENCY lanes, each taking the next object when its last is answered (not
-    // batches that wait for their slowest); every object is tried, the first failure reported.
     const failures: unknown[] = [];
     const queue = [...rest];
     const lane = async (): Promise<void> => {
@@ -259,41 +356,54 @@ export class KubernetesCluster implements Cluster {
       }
     };
     await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, rest.length) }, lane));
-    if (failures.length > 0) throw partial(failures[0]);
+    if (failures.length > 0) throw this.#partial(failures[0], applied, live.current);
+    return changes;
+  }
 
-    const prune = options.prune !== false;
-    if (prune) {
-      for (const gone of existing.filter(
-        (e) => !objects.some((o) => sameRef(refOf(o), refOf(e))),
-      )) {
-        if (gone.kind === 'Namespace') continue;
-        const ref = refOf(gone);
-        await this.#call('prune', ref, () => this.#client.deleteObject(ref));
-        changes.push({ ref, action: 'pruned' });
-      }
+  /** A failed apply, saying what is already applied on this cluster and from which revision. */
+  #partial(error: unknown, applied: ObjectRef[], current: number | undefined): McmlError {
+    const e = kubeError(error, this.#ctx('apply'));
+    const note =
+      applied.length > 0
+        ? ` (already applied on this cluster: ${applied.map(describeRef).join(', ')})`
+        : ' (nothing was applied on this cluster)';
+    return new McmlError(e.code, e.message + note, {
+      ...(e.hint ? { hint: e.hint } : {}),
+      issues: e.issues,
+      details: { ...e.details, applied, ...(current === undefined ? {} : { revision: current }) },
+      cause: e.cause,
+    });
+  }
+
+  /** Deletes the members the new set no longer has (never a Namespace). */
+  async #pruneGone(objects: ClusterObject[], existing: ClusterObject[]): Promise<ObjectChange[]> {
+    const changes: ObjectChange[] = [];
+    for (const gone of existing.filter((e) => !objects.some((o) => sameRef(refOf(o), refOf(e))))) {
+      if (gone.kind === 'Namespace') continue;
+      const ref = refOf(gone);
+      await this.#call('prune', ref, () => this.#client.deleteObject(ref));
+      changes.push({ ref, action: 'pruned' });
     }
-    let revision = current ?? 0;
-    if (annotations[REVISION_HASH] !== hash || current === undefined) {
-      revision = Math.max(current ?? 0, records.at(-1)?.revision ?? 0) + 1;
-      await this.#record(set, records, {
-        revision,
-        appliedAt: new Date().toISOString(),
-        note: set.note ?? {},
-        hash,
-        objects,
-      });
-    }
-    this.#applied.set(
-      parentName(set.name) + '/' + set.namespace,
-      await this.#applyParent(set, prune ? newKinds : kinds, annotations, {
-        [REVISION]: String(revision),
-        [REVISION_HASH]: hash,
-        [REVISION_NOTE]: JSON.stringify(
-          revision === current ? JSON.parse(annotations[REVISION_NOTE] ?? '{}') : (set.note ?? {}),
-        ),
-      }),
-    );
-    return { revision, previous: current, changes };
+    return changes;
+  }
+
+  /** The revision the cluster is now at: the current one when the set is unchanged, else a new record. */
+  async #recordRevision(
+    set: ApplySet,
+    objects: ClusterObject[],
+    live: LiveState,
+    hash: string,
+  ): Promise<number> {
+    if (live.annotations[REVISION_HASH] === hash && live.current !== undefined) return live.current;
+    const revision = Math.max(live.current ?? 0, live.records.at(-1)?.revision ?? 0) + 1;
+    await this.#record(set, live.records, {
+      revision,
+      appliedAt: new Date().toISOString(),
+      note: set.note ?? {},
+      hash,
+      objects,
+    });
+    return revision;
   }
 
   async #dryRun(
@@ -381,28 +491,42 @@ export class KubernetesCluster implements Cluster {
     return this.#call('apply', ref, () => this.#client.applyObject(parent, { force: true }));
   }
 
-  async #records(set: ApplySetRef): Promise<RevisionRecord[]> {
+  /** The set's revision records, oldest first, each read only when asked. */
+  async #records(set: ApplySetRef): Promise<StoredRevision[]> {
     const id = applySetId(set.name, set.namespace);
     const ref = { apiVersion: 'v1', kind: 'Secret', name: '*', namespace: set.namespace };
     const list = await this.#call('list revisions', ref, () =>
       this.#client.listObjects('v1', 'Secret', set.namespace, `${REVISION_OF}=${id}`),
     );
     return list.items
-      .map(readRevisionSecret)
-      .filter((r): r is RevisionRecord => r !== undefined)
+      .map(storedRevision)
+      .filter((r): r is StoredRevision => r !== undefined)
       .sort((a, b) => a.revision - b.revision);
   }
 
+  /** The set's readable revision records, oldest first. */
+  async #readRecords(set: ApplySetRef): Promise<RevisionRecord[]> {
+    return (await this.#records(set))
+      .map((r) => r.read())
+      .filter((r): r is RevisionRecord => r !== undefined);
+  }
+
   /** Writes a revision record and deletes the oldest beyond KEEP_REVISIONS. */
-  async #record(set: ApplySetRef, known: RevisionRecord[], record: RevisionRecord): Promise<void> {
+  async #record(set: ApplySetRef, known: StoredRevision[], record: RevisionRecord): Promise<void> {
     const id = applySetId(set.name, set.namespace);
     const secret = revisionSecret(set.name, set.namespace, id, record);
     await this.#call('record revision', refOf(secret), () =>
-      this.#client.applyObject(secret, { force: true }),
+      this.#client.applyObjectLazily(secret, { force: true }),
     );
-    const records = [...known.filter((r) => r.revision !== record.revision), record];
-    for (const old of records.slice(0, Math.max(0, records.length - KEEP_REVISIONS))) {
-      const ref = refOf(revisionSecret(set.name, set.namespace, id, old));
+    const numbers = [...known.map((r) => r.revision).filter((r) => r !== record.revision)];
+    numbers.push(record.revision);
+    for (const old of numbers.slice(0, Math.max(0, numbers.length - KEEP_REVISIONS))) {
+      const ref = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        name: revisionName(set.name, old),
+        namespace: set.namespace,
+      };
       await this.#call('delete', ref, () => this.#client.deleteObject(ref));
     }
   }
@@ -467,74 +591,71 @@ export class KubernetesCluster implements Cluster {
     // The parent this instance has just applied is the one on the cluster: no need to read it.
     const parent =
       this.#applied.get(parentName(set.name) + '/' + set.namespace) ?? (await this.#parent(set));
-    const id = applySetId(set.name, set.namespace);
-    const path = await this.#call('watch', undefined, () =>
-      this.#client.collectionPath('apps/v1', 'Deployment', set.namespace),
-    );
     for (;;) {
       options.signal.throwIfAborted();
       const list = await this.#deployments(set);
+      options.signal.throwIfAborted();
       const byName = new Map(list.items.map((d) => [d.metadata.name, deploymentStatus(d)]));
       const status = () => this.#status(parent, [...byName.values()]);
       const first = status();
       options.onProgress?.(first);
       if (first.phase !== 'progressing' || first.revision === undefined) return first;
-      const outcome = await new Promise<RolloutStatus | undefined>((resolve, reject) => {
-        let settled = false;
-        let controller: AbortController | undefined;
-        const finish = (value: RolloutStatus | undefined, error?: unknown) => {
-          if (settled) return;
-          settled = true;
-          options.signal.removeEventListener('abort', onAbort);
-          controller?.abort();
-          if (error !== undefined)
-            reject(
-              error instanceof Error ? error : new Error('the watch failed', { cause: error }),
-            );
-          else resolve(value);
-        };
-        const onAbort = () => finish(undefined, options.signal.reason);
-        options.signal.addEventListener('abort', onAbort, { once: true });
-        new Watch(this.#kc)
-          .watch(
-            path,
-            {
-              labelSelector: `${PART_OF}=${id}`,
-              resourceVersion: list.resourceVersion,
-              allowWatchBookmarks: true,
-            },
-            (type, object: ClusterObject) => {
-              if (type === 'BOOKMARK' || type === 'ERROR') return;
-              if (type === 'DELETED') byName.delete(object.metadata.name);
-              else
-                byName.set(
-                  object.metadata.name,
-                  deploymentStatus({ ...object, apiVersion: 'apps/v1', kind: 'Deployment' }),
-                );
-              const now = status();
-              options.onProgress?.(now);
-              if (now.phase !== 'progressing') finish(now);
-            },
-            () => finish(undefined),
-          )
-          .then(
-            (c) => {
-              controller = c;
-              if (settled) c.abort();
-            },
-            (error: unknown) => finish(undefined, error),
-          );
-      }).catch((error: unknown) => {
-        if (options.signal.aborted) throw error;
-        throw kubeError(error, this.#ctx('watch deployments of'));
-      });
+      const outcome = await this.#watchDeployments(
+        set,
+        list.resourceVersion,
+        byName,
+        status,
+        options,
+      );
       if (outcome) return outcome;
       // The watch ended (server timeout, a dropped connection): list again and carry on.
     }
   }
 
+  /**
+   * Follows the set's Deployments from `resourceVersion` until the rollout is no longer
+   * progressing; undefined when the server ends the watch first.
+   */
+  async #watchDeployments(
+    set: ApplySetRef,
+    resourceVersion: string,
+    byName: Map<string, WorkloadStatus>,
+    status: () => RolloutStatus,
+    options: { signal: AbortSignal; onProgress?: (status: RolloutStatus) => void },
+  ): Promise<RolloutStatus | undefined> {
+    const done = new AbortController();
+    let outcome: RolloutStatus | undefined;
+    const labelSelector = `${PART_OF}=${applySetId(set.name, set.namespace)}`;
+    try {
+      await this.#client.watch(
+        'apps/v1',
+        'Deployment',
+        set.namespace,
+        { labelSelector, resourceVersion },
+        (event) => {
+          if (outcome || event.type === 'BOOKMARK' || event.type === 'ERROR') return;
+          if (event.type === 'DELETED') byName.delete(event.object.metadata.name);
+          else byName.set(event.object.metadata.name, deploymentStatus(event.object));
+          const now = status();
+          options.onProgress?.(now);
+          if (now.phase !== 'progressing') {
+            outcome = now;
+            done.abort();
+          }
+        },
+        AbortSignal.any([options.signal, done.signal]),
+      );
+    } catch (error) {
+      if (outcome) return outcome;
+      options.signal.throwIfAborted();
+      throw kubeError(error, this.#ctx('watch deployments of'));
+    }
+    if (!outcome) options.signal.throwIfAborted();
+    return outcome;
+  }
+
   async revisions(set: ApplySetRef): Promise<RevisionInfo[]> {
-    const [parent, records] = await Promise.all([this.#parent(set), this.#records(set)]);
+    const [parent, records] = await Promise.all([this.#parent(set), this.#readRecords(set)]);
     const current = Number(parent?.metadata.annotations?.[REVISION] ?? NaN);
     return records.map((r) => ({
       revision: r.revision,
@@ -549,7 +670,7 @@ export class KubernetesCluster implements Cluster {
     set: ApplySetRef,
     options: { to?: number; force?: boolean } = {},
   ): Promise<ApplyResult> {
-    const [parent, records] = await Promise.all([this.#parent(set), this.#records(set)]);
+    const [parent, records] = await Promise.all([this.#parent(set), this.#readRecords(set)]);
     const current = Number(parent?.metadata.annotations?.[REVISION] ?? NaN);
     const to = options.to ?? records.filter((r) => r.revision < current).at(-1)?.revision;
     const record = records.find((r) => r.revision === to);
@@ -612,17 +733,13 @@ export class KubernetesCluster implements Cluster {
     const path = `/api/v1/namespaces/${encodeURIComponent(req.namespace)}/services/${encodeURIComponent(`${req.service}:${req.port}`)}/proxy${req.path}`;
     const ref = { apiVersion: 'v1', kind: 'Service', name: req.service, namespace: req.namespace };
     const answer = await this.#call('reach', ref, () =>
-      rawRequest(this.#kc, this.#connection, req.method, path, {
+      this.#connection.send(req.method, path, {
         timeoutMs: req.timeoutMs ?? 10_000,
         ...(req.body !== undefined ? { body: req.body } : {}),
       }),
     );
-    if (answer.status === 401 || answer.status === 403) {
-      const error = Object.assign(new Error(`HTTP ${answer.status}`), {
-        statusCode: answer.status,
-      });
-      throw kubeError(error, this.#ctx('proxy to', ref));
-    }
+    if (answer.status === 401 || answer.status === 403)
+      throw kubeError(new HttpError(answer.status, answer.body), this.#ctx('proxy to', ref));
     return answer;
   }
 

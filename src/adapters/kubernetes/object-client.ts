@@ -1,22 +1,13 @@
 /**
- * Any-kind object access on @kubernetes/client-node's KubernetesObjectApi (its discovery cache
- * and request pipeline), sending and receiving objects as plain JSON: the client's typed
- * serializer would drop fields its models do not know and turn timestamps into Dates, and mcml
- * records applied objects byte for byte.
+ * Any-kind object access on one cluster: discovery (which resource and scope a kind has, cached
+ * per group version for the life of the client), server-side apply, get, list, delete and watch
+ * as plain requests on the cluster's connection, objects as plain JSON in and out — mcml
+ * records applied objects byte for byte, so nothing may drop fields it does not know or turn
+ * timestamps into Dates. A non-2xx answer throws an HttpError carrying the API server's Status
+ * body; errors.ts turns it into a message.
  */
-import {
-  ApiException,
-  HttpMethod,
-  KubernetesObjectApi,
-  PatchStrategy,
-  ServerConfiguration,
-  createConfiguration,
-  type KubeConfig,
-  type KubernetesObject,
-  type RequestContext,
-} from '@kubernetes/client-node';
 import type { ClusterObject, ObjectRef } from '../../ports/cluster.js';
-import { isStaleSocket, type ClusterConnection } from './connection.js';
+import { HttpError, type ClusterConnection } from './connection.js';
 
 export const FIELD_MANAGER = 'mcml';
 
@@ -25,65 +16,125 @@ export interface ObjectList {
   resourceVersion: string;
 }
 
-/** KubernetesObjectApi with JSON in and out, and a time limit on every request. */
-export class ObjectClient extends KubernetesObjectApi {
-  static create(
-    kc: KubeConfig,
-    connection: ClusterConnection,
-    requestTimeoutMs: number,
-  ): ObjectClient {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig context has no cluster');
-    const config = createConfiguration({
-      baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: connection },
-      promiseMiddleware: [
-        {
-          pre: (ctx: RequestContext) => {
-            ctx.setSignal(AbortSignal.timeout(requestTimeoutMs));
-            return Promise.resolve(ctx);
-          },
-          post: (res) => Promise.resolve(res),
-        },
-      ],
+/** One entry of an APIResourceList. */
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+/** A watch event as the API server streams it. */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: ClusterObject;
+}
+
+function apiVersionPath(apiVersion: string): string {
+  return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
+export class ObjectClient {
+  readonly #connection: ClusterConnection;
+  readonly #timeoutMs: number;
+  /** Where a namespaced object without a namespace goes (the context's namespace). */
+  readonly #defaultNamespace: string;
+  /** Resource lists by group version; a failed lookup is forgotten so it is asked again. */
+  readonly #discovery = new Map<string, Promise<ApiResource[] | undefined>>();
+
+  constructor(connection: ClusterConnection, requestTimeoutMs: number, defaultNamespace: string) {
+    this.#connection = connection;
+    this.#timeoutMs = requestTimeoutMs;
+    this.#defaultNamespace = defaultNamespace;
+  }
+
+  /** A request whose answer must be 2xx, parsed as JSON. */
+  async #json(
+    method: string,
+    path: string,
+    options: { query?: Record<string, string>; body?: string; contentType?: string } = {},
+  ): Promise<unknown> {
+    return (await this.#text(method, path, options))();
+  }
+
+  /** A request whose answer must be 2xx; the answer is parsed when (if) the caller asks. */
+  async #text(
+    method: string,
+    path: string,
+    options: { query?: Record<string, string>; body?: string; contentType?: string } = {},
+  ): Promise<() => unknown> {
+    const answer = await this.#connection.send(method, path, {
+      ...options,
+      timeoutMs: this.#timeoutMs,
     });
-    const client = new ObjectClient(config);
-    client.defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-    return client;
+    if (answer.status < 200 || answer.status >= 300)
+      throw new HttpError(answer.status, answer.body);
+    return () => JSON.parse(answer.body) as unknown;
+  }
+
+  /** The resources of a group version; undefined when the server does not serve it (404). */
+  #resources(apiVersion: string): Promise<ApiResource[] | undefined> {
+    let known = this.#discovery.get(apiVersion);
+    if (!known) {
+      known = this.#json('GET', apiVersionPath(apiVersion)).then(
+        (list) => (list as { resources?: ApiResource[] }).resources ?? [],
+        (error: unknown) => {
+          this.#discovery.delete(apiVersion);
+          if (error instanceof HttpError && error.statusCode === 404) return undefined;
+          throw error;
+        },
+      );
+      this.#discovery.set(apiVersion, known);
+    }
+    return known;
+  }
+
+  /**
+   * Remembers a resource list the caller already has (the ping reads `/api/v1`), so discovery
+   * does not ask for it again.
+   */
+  seedDiscovery(apiVersion: string, listBody: string): void {
+    try {
+      const list = JSON.parse(listBody) as { resources?: ApiResource[] };
+      if (Array.isArray(list.resources))
+        this.#discovery.set(apiVersion, Promise.resolve(list.resources));
+    } catch {
+      // not a resource list: discovery asks for it when needed
+    }
+  }
+
+  async #resource(apiVersion: string, kind: string): Promise<ApiResource> {
+    let resources = await this.#resources(apiVersion);
+    // A kind not in a cached list may have been installed since (a CRD): ask once more.
+    if (resources && !resources.some((r) => r.kind === kind)) {
+      this.#discovery.delete(apiVersion);
+      resources = await this.#resources(apiVersion);
+    }
+    const resource = resources?.find((r) => r.kind === kind && !r.name.includes('/'));
+    if (!resource) throw new Error(`Unrecognized API version and kind: ${apiVersion} ${kind}`);
+    return resource;
   }
 
   /** Whether objects of this kind live in a namespace (from discovery). */
   async isNamespaced(apiVersion: string, kind: string): Promise<boolean> {
-    const unknown = new Error(`Unrecognized API version and kind: ${apiVersion} ${kind}`);
-    const resource = await this.resource(apiVersion, kind).catch((error: unknown) => {
-      // A group version the server does not serve at all (its CRD is not installed).
-      throw error instanceof ApiException && error.code === 404 ? unknown : error;
-    });
-    if (!resource) throw unknown;
-    return resource.namespaced;
+    return (await this.#resource(apiVersion, kind)).namespaced;
   }
 
-  async #send(
-    method: HttpMethod,
-    spec: KubernetesObject,
-    action: 'create' | 'delete' | 'patch' | 'read' | 'list',
-    options: { query?: Record<string, string>; body?: string; contentType?: string } = {},
-  ): Promise<unknown> {
-    const path = await this.specUriPath(structuredClone(spec), action);
-    const send = () => {
-      const ctx = this.configuration.baseServer.makeRequestContext(path, method);
-      ctx.setHeaderParam('Accept', 'application/json');
-      for (const [k, v] of Object.entries(options.query ?? {})) ctx.setQueryParam(k, v);
-      if (options.body !== undefined) {
-        ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
-        ctx.setBody(options.body);
-      }
-      return this.requestPromise(ctx, 'any');
-    };
-    return send().catch((error: unknown) => {
-      if (isStaleSocket(error)) return send();
-      throw error;
-    });
+  /** The path of a collection (no name) or of one object. */
+  async #path(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name?: string,
+  ): Promise<string> {
+    const resource = await this.#resource(apiVersion, kind);
+    let path = apiVersionPath(apiVersion);
+    if (resource.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
+    path += `/${resource.name}`;
+    return name === undefined ? path : `${path}/${encodeURIComponent(name)}`;
+  }
+
+  #objectPath(ref: ObjectRef): Promise<string> {
+    return this.#path(ref.apiVersion, ref.kind, ref.namespace ?? this.#defaultNamespace, ref.name);
   }
 
   /** Server-side apply as `mcml` (dryRun: the API server answers and stores nothing). */
@@ -91,7 +142,19 @@ export class ObjectClient extends KubernetesObjectApi {
     object: ClusterObject,
     options: { dryRun?: boolean; force?: boolean } = {},
   ): Promise<ClusterObject> {
-    return (await this.#send(HttpMethod.PATCH, object, 'patch', {
+    return (await this.applyObjectLazily(object, options))();
+  }
+
+  /**
+   * applyObject, with the object the server answers parsed only when asked for: an apply of
+   * objects mcml recorded needs only to know that each one succeeded.
+   */
+  async applyObjectLazily(
+    object: ClusterObject,
+    options: { dryRun?: boolean; force?: boolean } = {},
+  ): Promise<() => ClusterObject> {
+    const path = await this.#objectPath(refOf(object));
+    return (await this.#text('PATCH', path, {
       query: {
         fieldManager: FIELD_MANAGER,
         fieldValidation: 'Strict',
@@ -99,16 +162,16 @@ export class ObjectClient extends KubernetesObjectApi {
         ...(options.dryRun ? { dryRun: 'All' } : {}),
       },
       body: JSON.stringify(object),
-      contentType: PatchStrategy.ServerSideApply,
-    })) as ClusterObject;
+      contentType: 'application/apply-patch+yaml',
+    })) as () => ClusterObject;
   }
 
   /** The object, or undefined when it does not exist. */
   async getObject(ref: ObjectRef): Promise<ClusterObject | undefined> {
     try {
-      return (await this.#send(HttpMethod.GET, specOf(ref), 'read')) as ClusterObject;
+      return (await this.#json('GET', await this.#objectPath(ref))) as ClusterObject;
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
+      if (error instanceof HttpError && error.statusCode === 404) return undefined;
       throw error;
     }
   }
@@ -119,12 +182,8 @@ export class ObjectClient extends KubernetesObjectApi {
     namespace: string | undefined,
     labelSelector?: string,
   ): Promise<ObjectList> {
-    const spec = {
-      apiVersion,
-      kind,
-      metadata: namespace === undefined ? {} : { namespace },
-    } as KubernetesObject;
-    const list = (await this.#send(HttpMethod.GET, spec, 'list', {
+    const path = await this.#path(apiVersion, kind, namespace);
+    const list = (await this.#json('GET', path, {
       query: labelSelector ? { labelSelector } : {},
     })) as { items?: ClusterObject[]; metadata?: { resourceVersion?: string } };
     return {
@@ -136,27 +195,40 @@ export class ObjectClient extends KubernetesObjectApi {
   /** Deletes with background propagation; a missing object is not an error. */
   async deleteObject(ref: ObjectRef, options: { dryRun?: boolean } = {}): Promise<void> {
     try {
-      await this.#send(HttpMethod.DELETE, specOf(ref), 'delete', {
+      await this.#json('DELETE', await this.#objectPath(ref), {
         query: { propagationPolicy: 'Background', ...(options.dryRun ? { dryRun: 'All' } : {}) },
       });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return;
+      if (error instanceof HttpError && error.statusCode === 404) return;
       throw error;
     }
   }
 
-  /** The path of a resource collection, for watches. */
-  async collectionPath(apiVersion: string, kind: string, namespace: string): Promise<string> {
-    return this.specUriPath({ apiVersion, kind, metadata: { namespace } }, 'list');
+  /**
+   * Watches a kind's objects in a namespace from `resourceVersion`: `onEvent` gets each event
+   * (objects with their apiVersion and kind). Resolves when the server ends the watch.
+   */
+  async watch(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    query: { labelSelector: string; resourceVersion: string },
+    onEvent: (event: WatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const path = await this.#path(apiVersion, kind, namespace);
+    await this.#connection.stream(
+      path,
+      { watch: 'true', allowWatchBookmarks: 'true', ...query },
+      (line) => {
+        const event = JSON.parse(line) as WatchEvent;
+        if (event.type !== 'BOOKMARK' && event.type !== 'ERROR')
+          event.object = { ...event.object, apiVersion, kind };
+        onEvent(event);
+      },
+      signal,
+    );
   }
-}
-
-function specOf(ref: ObjectRef): KubernetesObject {
-  return {
-    apiVersion: ref.apiVersion,
-    kind: ref.kind,
-    metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
-  };
 }
 
 export function refOf(object: ClusterObject): ObjectRef {

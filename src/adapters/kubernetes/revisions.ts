@@ -44,6 +44,25 @@ export function revisionSecret(
   };
 }
 
+/**
+ * A revision record as listed: its number from the Secret's label, its content read (gunzipped,
+ * parsed) only when asked — an apply needs the current record's objects, not the other nine.
+ */
+export interface StoredRevision {
+  revision: number;
+  read(): RevisionRecord | undefined;
+}
+
+export function storedRevision(secret: ClusterObject): StoredRevision | undefined {
+  let read: { record: RevisionRecord | undefined } | undefined;
+  const readOnce = () => (read ??= { record: readRevisionSecret(secret) }).record;
+  const label = Number(secret.metadata.labels?.[REVISION] ?? NaN);
+  if (Number.isInteger(label)) return { revision: label, read: readOnce };
+  // No label (written by hand?): only the content can say which revision it is.
+  const record = readOnce();
+  return record ? { revision: record.revision, read: readOnce } : undefined;
+}
+
 export function readRevisionSecret(secret: ClusterObject): RevisionRecord | undefined {
   const data = (secret as { data?: Record<string, string> }).data?.[DATA_KEY];
   if (!data) return undefined;

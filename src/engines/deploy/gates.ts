@@ -23,13 +23,17 @@ export interface InferenceProbe {
 /** A metric gate for one target. */
 export type MetricGate = (target: string, signal: AbortSignal) => Promise<GateResult>;
 
-/** Pods ready, then one inference through the cluster. */
+/**
+ * Pods ready, then one inference through the cluster. `known` is a status the caller has just
+ * read (the rollout wait's last one): the gate then does not read it again.
+ */
 export async function healthGate(
   cluster: Cluster,
   set: ApplySetRef,
   probe: InferenceProbe | undefined,
+  known?: RolloutStatus,
 ): Promise<GateResult> {
-  const status: RolloutStatus = await cluster.rolloutStatus(set);
+  const status: RolloutStatus = known ?? (await cluster.rolloutStatus(set));
   const unready = status.workloads.filter((w) => w.ready < w.desired || w.updated < w.desired);
   if (unready.length > 0) {
     return {

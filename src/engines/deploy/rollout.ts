@@ -336,7 +336,7 @@ class TargetRun {
   async #verify(): Promise<void> {
     const status = await this.#waitRollout();
     if (status.phase === 'failed') throw new Failure(`rollout failed: ${status.message}`);
-    await this.#gates();
+    await this.#gates(status);
     const bake = this.#opts.bakeMs ?? 0;
     if (bake > 0) {
       this.#phase('baking', `watching for ${formatMs(bake)} before the next wave`);
@@ -370,11 +370,21 @@ class TargetRun {
     return result;
   }
 
-  async #gates(): Promise<void> {
+  /**
+   * Health gate, then metric gate. `rolledOut` is the status the rollout wait ended with: the
+   * health gate's first try reads the pods from it (it is milliseconds old); a retry, and the
+   * gates after the bake, read the cluster again.
+   */
+  async #gates(rolledOut?: RolloutStatus): Promise<void> {
     this.#checkAbort();
     this.#phase('health-gate', 'checking ready pods and a real inference');
-    const health = await this.#gateWithRetries(() =>
-      healthGate(this.#t.cluster, this.#t.set, this.#t.probe),
+    const health = await this.#gateWithRetries((attempt) =>
+      healthGate(
+        this.#t.cluster,
+        this.#t.set,
+        this.#t.probe,
+        attempt === 1 ? rolledOut : undefined,
+      ),
     );
     if (!health.ok) throw new Failure(`health gate: ${health.message}`);
     const metric = this.#opts.metricGate;
@@ -392,12 +402,12 @@ class TargetRun {
   }
 
   /** The health gate, tried three times a second apart: a pod may just have turned ready. */
-  async #gateWithRetries(run: () => Promise<GateResult>): Promise<GateResult> {
+  async #gateWithRetries(run: (attempt: number) => Promise<GateResult>): Promise<GateResult> {
     let result: GateResult | undefined;
     for (let attempt = 1; attempt <= 3; attempt++) {
       this.#checkAbort();
       try {
-        result = await run();
+        result = await run(attempt);
       } catch (error) {
         if (isMcmlError(error) && error.isInputError) throw error;
         result = { gate: 'health', ok: false, message: errorView(error).message };
