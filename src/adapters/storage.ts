@@ -10,9 +10,16 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { McmlError } from '../core/errors.js';
-import { parseStorageUri, type StorageLocation } from '../core/storage-uri.js';
+import {
+  parseStorageUri,
+  type AzureLocation,
+  type BucketLocation,
+  type FileLocation,
+  type StorageLocation,
+} from '../core/storage-uri.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import type { StorageOptions } from '@google-cloud/storage';
+import type * as AzureBlob from '@azure/storage-blob';
 import type { UploadJournal } from './upload-journal.js';
 import { redactSecrets } from './object-store-common.js';
 
@@ -85,142 +92,190 @@ export async function openLocation(
 ): Promise<ObjectStore> {
   const env = options.env ?? process.env;
   switch (loc.scheme) {
-    case 'file': {
-      const { LocalObjectStore } = await import('./local/local-object-store.js');
-      const base = options.baseDir ?? process.cwd();
-      const root = isAbsolute(loc.path) ? resolve(loc.path) : resolve(base, loc.path);
-      if (options.hashIndexDir === false) return new LocalObjectStore(root);
-      const { defaultHashIndexDir } = await import('./local/hash-index.js');
-      return new LocalObjectStore(root, {
-        hashIndexDir: options.hashIndexDir ?? defaultHashIndexDir(env),
-      });
-    }
-    case 's3': {
-      const [{ S3Client }, { S3ObjectStore, unsignedPayloadOverTls }] = await Promise.all([
-        import('@aws-sdk/client-s3'),
-        import('./aws/s3-object-store.js'),
-      ]);
-      const o = options.s3 ?? {};
-      const endpoint =
-        o.endpoint ?? env.MCML_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-      const region = o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-      const client = new S3Client({
-        region,
-        followRegionRedirects: true,
-        // mcml verifies content end to end with its own sha256; S3-compatible servers
-        // (moto, MinIO…) disagree on checksum headers for ranges and multipart objects.
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        // Writes carry Content-MD5 (single PUT) or are checked against the multipart ETag;
-        // extra CRC32 trailers cost CPU on both ends and some S3-compatible servers reject them.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        maxAttempts: o.maxAttempts ?? 4,
-        ...(endpoint ? { endpoint, forcePathStyle: o.forcePathStyle ?? true } : {}),
-        ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
-        ...(o.credentials ? { credentials: o.credentials } : {}),
-      });
-      unsignedPayloadOverTls(client);
-      const journal = await journalFor(options, env);
-      return new S3ObjectStore({
-        client,
-        bucket: loc.bucket,
-        prefix: loc.prefix,
-        ...(o.partSize ? { partSize: o.partSize } : {}),
-        ...(o.queueSize ? { queueSize: o.queueSize } : {}),
-        ...(journal ? { journal } : {}),
-      });
-    }
-    case 'gs': {
-      const [{ Storage, IdempotencyStrategy }, { GcsObjectStore }] = await Promise.all([
-        import('@google-cloud/storage'),
-        import('./gcp/gcs-object-store.js'),
-      ]);
-      const o = options.gcs ?? {};
-      const apiEndpoint = o.apiEndpoint ?? env.MCML_GCS_ENDPOINT;
-      const projectId = o.projectId ?? env.GOOGLE_CLOUD_PROJECT;
-      const accessToken = o.accessToken ?? env.GOOGLE_OAUTH_ACCESS_TOKEN;
-      const storage = new Storage({
-        ...(apiEndpoint ? { apiEndpoint } : {}),
-        ...(projectId ? { projectId } : {}),
-        ...(o.credentials ? { credentials: o.credentials } : {}),
-        ...(accessToken
-          ? { authClient: bearer(accessToken), useAuthWithCustomEndpoint: true }
-          : {}),
-        // Every write mcml makes is safe to repeat (same bytes, same metadata; a resumable
-        // chunk is placed by its offset), so retry them all, not only those with preconditions.
-        retryOptions:
-          o.maxRetries === 0
-            ? { autoRetry: false }
-            : {
-                autoRetry: true,
-                maxRetries: o.maxRetries ?? 3,
-                idempotencyStrategy: IdempotencyStrategy.RetryAlways,
-              },
-      });
-      const journal = await journalFor(options, env);
-      return new GcsObjectStore({
-        storage,
-        bucket: loc.bucket,
-        prefix: loc.prefix,
-        ...(o.simpleUploadLimit ? { simpleUploadLimit: o.simpleUploadLimit } : {}),
-        ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
-        ...(journal ? { journal } : {}),
-      });
-    }
-    case 'az': {
-      const [blob, { AzureBlobObjectStore }] = await Promise.all([
-        import('@azure/storage-blob'),
-        import('./azure/azure-blob-object-store.js'),
-      ]);
-      const o = options.azure ?? {};
-      const connectionString = o.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING;
-      const endpoint =
-        o.endpoint ??
-        env.MCML_AZURE_BLOB_ENDPOINT ??
-        loc.serviceUrl ??
-        `https://${loc.account}.blob.core.windows.net`;
-      const key = o.accountKey ?? env.AZURE_STORAGE_KEY ?? env.MCML_AZURE_ACCOUNT_KEY;
-      const pipeline = o.maxTries ? { retryOptions: { maxTries: o.maxTries } } : {};
-      let service;
-      try {
-        if (connectionString && !o.endpoint) {
-          service = blob.BlobServiceClient.fromConnectionString(connectionString, pipeline);
-          const account = service.accountName;
-          if (account && account !== loc.account) {
-            throw new McmlError(
-              'INVALID_ARGUMENT',
-              `the Azure connection string is for account "${account}", the URI names "${loc.account}"`,
-              { hint: 'unset AZURE_STORAGE_CONNECTION_STRING or use the matching account' },
-            );
-          }
-        } else if (key) {
-          service = new blob.BlobServiceClient(
-            endpoint,
-            new blob.StorageSharedKeyCredential(loc.account, key),
-            pipeline,
-          );
-        } else if (env.AZURE_STORAGE_SAS_TOKEN) {
-          const sas = env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '');
-          service = new blob.BlobServiceClient(`${endpoint}?${sas}`, undefined, pipeline);
-        } else {
-          const { DefaultAzureCredential } = await import('@azure/identity');
-          service = new blob.BlobServiceClient(endpoint, new DefaultAzureCredential(), pipeline);
-        }
-      } catch (error) {
-        if (error instanceof McmlError) throw error;
+    case 'file':
+      return openLocal(loc, options, env);
+    case 's3':
+      return openS3(loc, options, env);
+    case 'gs':
+      return openGcs(loc, options, env);
+    case 'az':
+      return openAzure(loc, options, env);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** A directory on this machine; relative paths resolve against baseDir. */
+async function openLocal(
+  loc: FileLocation,
+  options: OpenStoreOptions,
+  env: Env,
+): Promise<ObjectStore> {
+  const { LocalObjectStore } = await import('./local/local-object-store.js');
+  const base = options.baseDir ?? process.cwd();
+  const root = isAbsolute(loc.path) ? resolve(loc.path) : resolve(base, loc.path);
+  if (options.hashIndexDir === false) return new LocalObjectStore(root);
+  const { defaultHashIndexDir } = await import('./local/hash-index.js');
+  return new LocalObjectStore(root, {
+    hashIndexDir: options.hashIndexDir ?? defaultHashIndexDir(env),
+  });
+}
+
+/** An S3 bucket (or an S3-compatible server at a custom endpoint). */
+async function openS3(
+  loc: BucketLocation,
+  options: OpenStoreOptions,
+  env: Env,
+): Promise<ObjectStore> {
+  const [{ S3Client }, { S3ObjectStore, unsignedPayloadOverTls }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('./aws/s3-object-store.js'),
+  ]);
+  const o = options.s3 ?? {};
+  const endpoint =
+    o.endpoint ?? env.MCML_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const region = o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const client = new S3Client({
+    region,
+    followRegionRedirects: true,
+    // mcml verifies content end to end with its own sha256; S3-compatible servers
+    // (moto, MinIO…) disagree on checksum headers for ranges and multipart objects.
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // Writes carry Content-MD5 (single PUT) or are checked against the multipart ETag;
+    // extra CRC32 trailers cost CPU on both ends and some S3-compatible servers reject them.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    maxAttempts: o.maxAttempts ?? 4,
+    ...(endpoint ? { endpoint, forcePathStyle: o.forcePathStyle ?? true } : {}),
+    ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+  });
+  unsignedPayloadOverTls(client);
+  const journal = await journalFor(options, env);
+  return new S3ObjectStore({
+    client,
+    bucket: loc.bucket,
+    prefix: loc.prefix,
+    ...(o.partSize ? { partSize: o.partSize } : {}),
+    ...(o.queueSize ? { queueSize: o.queueSize } : {}),
+    ...(journal ? { journal } : {}),
+  });
+}
+
+/** A Google Cloud Storage bucket (or fake-gcs-server at a custom endpoint). */
+async function openGcs(
+  loc: BucketLocation,
+  options: OpenStoreOptions,
+  env: Env,
+): Promise<ObjectStore> {
+  const [{ Storage, IdempotencyStrategy }, { GcsObjectStore }] = await Promise.all([
+    import('@google-cloud/storage'),
+    import('./gcp/gcs-object-store.js'),
+  ]);
+  const o = options.gcs ?? {};
+  const apiEndpoint = o.apiEndpoint ?? env.MCML_GCS_ENDPOINT;
+  const projectId = o.projectId ?? env.GOOGLE_CLOUD_PROJECT;
+  const accessToken = o.accessToken ?? env.GOOGLE_OAUTH_ACCESS_TOKEN;
+  const storage = new Storage({
+    ...(apiEndpoint ? { apiEndpoint } : {}),
+    ...(projectId ? { projectId } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(accessToken ? { authClient: bearer(accessToken), useAuthWithCustomEndpoint: true } : {}),
+    // Every write mcml makes is safe to repeat (same bytes, same metadata; a resumable
+    // chunk is placed by its offset), so retry them all, not only those with preconditions.
+    retryOptions:
+      o.maxRetries === 0
+        ? { autoRetry: false }
+        : {
+            autoRetry: true,
+            maxRetries: o.maxRetries ?? 3,
+            idempotencyStrategy: IdempotencyStrategy.RetryAlways,
+          },
+  });
+  const journal = await journalFor(options, env);
+  return new GcsObjectStore({
+    storage,
+    bucket: loc.bucket,
+    prefix: loc.prefix,
+    ...(o.simpleUploadLimit ? { simpleUploadLimit: o.simpleUploadLimit } : {}),
+    ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
+    ...(journal ? { journal } : {}),
+  });
+}
+
+/** An Azure Blob container. */
+async function openAzure(
+  loc: AzureLocation,
+  options: OpenStoreOptions,
+  env: Env,
+): Promise<ObjectStore> {
+  const [blob, { AzureBlobObjectStore }] = await Promise.all([
+    import('@azure/storage-blob'),
+    import('./azure/azure-blob-object-store.js'),
+  ]);
+  const o = options.azure ?? {};
+  const service = await azureService(blob, loc, o, env);
+  return new AzureBlobObjectStore({
+    service,
+    account: loc.account,
+    container: loc.container,
+    prefix: loc.prefix,
+    ...(o.blockSize ? { blockSize: o.blockSize } : {}),
+  });
+}
+
+type AzureOptions = NonNullable<OpenStoreOptions['azure']>;
+
+/**
+ * The blob service client, by the first credential present: connection string, shared key,
+ * SAS token, else DefaultAzureCredential. A configuration the SDK rejects is bad input.
+ */
+async function azureService(
+  blob: typeof AzureBlob,
+  loc: AzureLocation,
+  o: AzureOptions,
+  env: Env,
+): Promise<AzureBlob.BlobServiceClient> {
+  const connectionString = o.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING;
+  const endpoint =
+    o.endpoint ??
+    env.MCML_AZURE_BLOB_ENDPOINT ??
+    loc.serviceUrl ??
+    `https://${loc.account}.blob.core.windows.net`;
+  const key = o.accountKey ?? env.AZURE_STORAGE_KEY ?? env.MCML_AZURE_ACCOUNT_KEY;
+  const pipeline = o.maxTries ? { retryOptions: { maxTries: o.maxTries } } : {};
+  try {
+    if (connectionString && !o.endpoint) {
+      const service = blob.BlobServiceClient.fromConnectionString(connectionString, pipeline);
+      const account = service.accountName;
+      if (account && account !== loc.account) {
         throw new McmlError(
           'INVALID_ARGUMENT',
-          `cannot configure Azure Blob access: ${redactSecrets((error as Error).message)}`,
-          { hint: 'check AZURE_STORAGE_CONNECTION_STRING / MCML_AZURE_BLOB_ENDPOINT' },
+          `the Azure connection string is for account "${account}", the URI names "${loc.account}"`,
+          { hint: 'unset AZURE_STORAGE_CONNECTION_STRING or use the matching account' },
         );
       }
-      return new AzureBlobObjectStore({
-        service,
-        account: loc.account,
-        container: loc.container,
-        prefix: loc.prefix,
-        ...(o.blockSize ? { blockSize: o.blockSize } : {}),
-      });
+      return service;
     }
+    if (key) {
+      return new blob.BlobServiceClient(
+        endpoint,
+        new blob.StorageSharedKeyCredential(loc.account, key),
+        pipeline,
+      );
+    }
+    if (env.AZURE_STORAGE_SAS_TOKEN) {
+      const sas = env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '');
+      return new blob.BlobServiceClient(`${endpoint}?${sas}`, undefined, pipeline);
+    }
+    const { DefaultAzureCredential } = await import('@azure/identity');
+    return new blob.BlobServiceClient(endpoint, new DefaultAzureCredential(), pipeline);
+  } catch (error) {
+    if (error instanceof McmlError) throw error;
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `cannot configure Azure Blob access: ${redactSecrets((error as Error).message)}`,
+      { hint: 'check AZURE_STORAGE_CONNECTION_STRING / MCML_AZURE_BLOB_ENDPOINT' },
+    );
   }
 }
 

@@ -143,76 +143,16 @@ export function parseStorageUri(uri: string, options: { baseDir?: string } = {})
     return { scheme: 'file', path };
   }
   switch (scheme) {
-    case 'file': {
-      if (!input.startsWith('file://')) throw bad(uri, 'file URIs look like file:///abs/path');
-      let rest = input.slice('file://'.length);
-      if (rest.startsWith('localhost/')) rest = rest.slice('localhost'.length);
-      if (!rest.startsWith('/')) {
-        // file://relative/dir is a common slip; accept it as relative to baseDir.
-        if (options.baseDir === undefined) throw bad(uri, 'file URIs need an absolute path');
-        return { scheme: 'file', path: resolvePath(options.baseDir, decode(uri, rest)) };
-      }
-      return { scheme: 'file', path: normalisePath(decode(uri, rest)) };
-    }
+    case 'file':
+      return parseFileUri(uri, input, options.baseDir);
     case 's3':
-    case 'gs': {
-      const m = /^[a-z0-9]+:\/\/([^/?#]*)(\/[^?#]*)?$/i.exec(input);
-      if (!m) throw bad(uri, `expected ${scheme}://bucket/prefix`);
-      const bucket = m[1] ?? '';
-      if (bucket === '') throw bad(uri, 'the bucket name is missing');
-      const valid = scheme === 's3' ? S3_BUCKET : GCS_BUCKET;
-      if (!valid.test(bucket) || bucket.includes('..'))
-        throw bad(
-          uri,
-          `"${bucket}" is not a valid bucket name`,
-          'bucket names are 3–63 lower-case letters, digits, "-" and "."',
-        );
-      return { scheme, bucket, prefix: normalisePrefix(decode(uri, m[2] ?? ''), uri) };
-    }
-    case 'az': {
-      const m = /^az:\/\/([^/?#]*)\/?([^/?#]*)(\/[^?#]*)?$/i.exec(input);
-      if (!m) throw bad(uri, 'expected az://account/container/prefix');
-      const account = m[1] ?? '';
-      const container = m[2] ?? '';
-      if (account === '') throw bad(uri, 'the storage account is missing');
-      if (container === '') throw bad(uri, 'the container is missing');
-      if (!AZ_ACCOUNT.test(account))
-        throw bad(uri, `"${account}" is not a valid storage account name`);
-      if (!AZ_CONTAINER.test(container))
-        throw bad(uri, `"${container}" is not a valid container name`);
-      return {
-        scheme: 'az',
-        account,
-        container,
-        prefix: normalisePrefix(decode(uri, m[3] ?? ''), uri),
-      };
-    }
+    case 'gs':
+      return parseBucketUri(uri, input, scheme);
+    case 'az':
+      return parseAzUri(uri, input);
     case 'https':
-    case 'http': {
-      let url: URL;
-      try {
-        url = new URL(input);
-      } catch {
-        throw bad(uri, 'it is not a valid URL');
-      }
-      const host = /^([a-z0-9]{3,24})\.blob\.core\.windows\.net$/.exec(url.hostname);
-      if (!host)
-        throw bad(
-          uri,
-          'only Azure Blob URLs (https://ACCOUNT.blob.core.windows.net/container/prefix) are storage URLs',
-        );
-      const [, container = '', ...rest] = url.pathname.split('/');
-      if (container === '') throw bad(uri, 'the container is missing');
-      if (!AZ_CONTAINER.test(container))
-        throw bad(uri, `"${container}" is not a valid container name`);
-      return {
-        scheme: 'az',
-        account: host[1] ?? '',
-        container,
-        prefix: normalisePrefix(decode(uri, rest.join('/')), uri),
-        serviceUrl: `${url.protocol}//${url.host}`,
-      };
-    }
+    case 'http':
+      return parseBlobUrl(uri, input);
     default:
       throw bad(
         uri,
@@ -220,6 +160,79 @@ export function parseStorageUri(uri: string, options: { baseDir?: string } = {})
         'supported: s3://, gs://, az://, https://ACCOUNT.blob.core.windows.net/, file:// and paths',
       );
   }
+}
+
+/** file:///abs/path (also file://localhost/…); file://relative only with a baseDir. */
+function parseFileUri(uri: string, input: string, baseDir: string | undefined): FileLocation {
+  if (!input.startsWith('file://')) throw bad(uri, 'file URIs look like file:///abs/path');
+  let rest = input.slice('file://'.length);
+  if (rest.startsWith('localhost/')) rest = rest.slice('localhost'.length);
+  if (!rest.startsWith('/')) {
+    // file://relative/dir is a common slip; accept it as relative to baseDir.
+    if (baseDir === undefined) throw bad(uri, 'file URIs need an absolute path');
+    return { scheme: 'file', path: resolvePath(baseDir, decode(uri, rest)) };
+  }
+  return { scheme: 'file', path: normalisePath(decode(uri, rest)) };
+}
+
+/** s3://bucket/prefix or gs://bucket/prefix, with the cloud's bucket naming rules. */
+function parseBucketUri(uri: string, input: string, scheme: 's3' | 'gs'): BucketLocation {
+  const m = /^[a-z0-9]+:\/\/([^/?#]*)(\/[^?#]*)?$/i.exec(input);
+  if (!m) throw bad(uri, `expected ${scheme}://bucket/prefix`);
+  const bucket = m[1] ?? '';
+  if (bucket === '') throw bad(uri, 'the bucket name is missing');
+  const valid = scheme === 's3' ? S3_BUCKET : GCS_BUCKET;
+  if (!valid.test(bucket) || bucket.includes('..'))
+    throw bad(
+      uri,
+      `"${bucket}" is not a valid bucket name`,
+      'bucket names are 3–63 lower-case letters, digits, "-" and "."',
+    );
+  return { scheme, bucket, prefix: normalisePrefix(decode(uri, m[2] ?? ''), uri) };
+}
+
+/** az://account/container/prefix. */
+function parseAzUri(uri: string, input: string): AzureLocation {
+  const m = /^az:\/\/([^/?#]*)\/?([^/?#]*)(\/[^?#]*)?$/i.exec(input);
+  if (!m) throw bad(uri, 'expected az://account/container/prefix');
+  const account = m[1] ?? '';
+  const container = m[2] ?? '';
+  if (account === '') throw bad(uri, 'the storage account is missing');
+  if (container === '') throw bad(uri, 'the container is missing');
+  if (!AZ_ACCOUNT.test(account)) throw bad(uri, `"${account}" is not a valid storage account name`);
+  if (!AZ_CONTAINER.test(container)) throw bad(uri, `"${container}" is not a valid container name`);
+  return {
+    scheme: 'az',
+    account,
+    container,
+    prefix: normalisePrefix(decode(uri, m[3] ?? ''), uri),
+  };
+}
+
+/** https://ACCOUNT.blob.core.windows.net/container/prefix: the only http(s) storage URLs. */
+function parseBlobUrl(uri: string, input: string): AzureLocation {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw bad(uri, 'it is not a valid URL');
+  }
+  const host = /^([a-z0-9]{3,24})\.blob\.core\.windows\.net$/.exec(url.hostname);
+  if (!host)
+    throw bad(
+      uri,
+      'only Azure Blob URLs (https://ACCOUNT.blob.core.windows.net/container/prefix) are storage URLs',
+    );
+  const [, container = '', ...rest] = url.pathname.split('/');
+  if (container === '') throw bad(uri, 'the container is missing');
+  if (!AZ_CONTAINER.test(container)) throw bad(uri, `"${container}" is not a valid container name`);
+  return {
+    scheme: 'az',
+    account: host[1] ?? '',
+    container,
+    prefix: normalisePrefix(decode(uri, rest.join('/')), uri),
+    serviceUrl: `${url.protocol}//${url.host}`,
+  };
 }
 
 /** Escapes what `parseStorageUri` decodes or cuts at ("%", "?", "#"), so URIs round-trip. */

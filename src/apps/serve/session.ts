@@ -188,72 +188,113 @@ export async function createWorkerSession(
   bytes: Uint8Array,
   settings: SessionSettings,
 ): Promise<Session> {
-  const worker = new Worker(WORKER_URL);
-  const pending = new Map<number, { resolve: (t: Tensor[]) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let exited: Error | undefined;
-  let onClosed: (() => void) | undefined;
+  const link: WorkerLink = {
+    worker: new Worker(WORKER_URL),
+    pending: new Map(),
+    nextId: 1,
+    exited: undefined,
+    onClosed: undefined,
+  };
+  const info = await initWorker(link, bytes, settings);
+  return workerSession(link, info);
+}
 
-  type Info = Pick<Session, 'inputs' | 'outputs' | 'device' | 'fallback'>;
-  const ready = new Promise<Info>((resolve, reject) => {
-    worker.on('message', (m: FromWorker) => {
-      switch (m.type) {
-        case 'ready':
-          resolve({
-            inputs: m.inputs,
-            outputs: m.outputs,
-            device: m.device,
-            ...(m.fallback === undefined ? {} : { fallback: m.fallback }),
-          });
-          break;
-        case 'init-error':
-          reject(
-            m.code === undefined
-              ? new Error(m.message)
-              : new McmlError(m.code, m.message, m.hint === undefined ? {} : { hint: m.hint }),
-          );
-          break;
-        case 'result':
-          pending.get(m.id)?.resolve(m.outputs);
-          pending.delete(m.id);
-          break;
-        case 'run-error':
-          pending.get(m.id)?.reject(new Error(m.message));
-          pending.delete(m.id);
-          break;
-        case 'closed':
-          onClosed?.();
-          break;
-      }
-    });
-    worker.on('error', (error) => {
-      exited = error;
-      reject(error);
-    });
-    worker.on('exit', (code) => {
-      exited ??= new Error(`the inference worker exited with code ${code}`);
-      reject(exited);
-      for (const p of pending.values()) p.reject(exited);
-      pending.clear();
-      onClosed?.();
-    });
+type WorkerInfo = Pick<Session, 'inputs' | 'outputs' | 'device' | 'fallback'>;
+
+/** The main thread's side of one session worker. */
+interface WorkerLink {
+  worker: Worker;
+  /** Runs awaiting their result, by id. */
+  pending: Map<number, { resolve: (t: Tensor[]) => void; reject: (e: Error) => void }>;
+  nextId: number;
+  /** Why the worker is gone, once it is: every later run fails with it. */
+  exited: Error | undefined;
+  onClosed: (() => void) | undefined;
+}
+
+/** Sends the model to the worker and waits until it is ready; a worker that fails is ended. */
+async function initWorker(
+  link: WorkerLink,
+  bytes: Uint8Array,
+  settings: SessionSettings,
+): Promise<WorkerInfo> {
+  const ready = new Promise<WorkerInfo>((resolve, reject) => {
+    listen(link, resolve, reject);
     const copy = bytes.slice();
-    worker.postMessage({ type: 'init', bytes: copy, settings } satisfies ToWorker, [copy.buffer]);
+    link.worker.postMessage({ type: 'init', bytes: copy, settings } satisfies ToWorker, [
+      copy.buffer,
+    ]);
   });
-  let info: Info;
   try {
-    info = await ready;
+    return await ready;
   } catch (error) {
-    await worker.terminate();
+    await link.worker.terminate();
     throw error;
   }
+}
 
+/**
+ * Routes the worker's messages: readiness (or its failure) to `ready`/`failed`, results to the
+ * pending runs; an error or exit fails the start, every pending run and every later one.
+ */
+function listen(
+  link: WorkerLink,
+  ready: (info: WorkerInfo) => void,
+  failed: (error: Error) => void,
+): void {
+  const { worker, pending } = link;
+  worker.on('message', (m: FromWorker) => {
+    switch (m.type) {
+      case 'ready':
+        ready({
+          inputs: m.inputs,
+          outputs: m.outputs,
+          device: m.device,
+          ...(m.fallback === undefined ? {} : { fallback: m.fallback }),
+        });
+        break;
+      case 'init-error':
+        failed(
+          m.code === undefined
+            ? new Error(m.message)
+            : new McmlError(m.code, m.message, m.hint === undefined ? {} : { hint: m.hint }),
+        );
+        break;
+      case 'result':
+        pending.get(m.id)?.resolve(m.outputs);
+        pending.delete(m.id);
+        break;
+      case 'run-error':
+        pending.get(m.id)?.reject(new Error(m.message));
+        pending.delete(m.id);
+        break;
+      case 'closed':
+        link.onClosed?.();
+        break;
+    }
+  });
+  worker.on('error', (error) => {
+    link.exited = error;
+    failed(error);
+  });
+  worker.on('exit', (code) => {
+    link.exited ??= new Error(`the inference worker exited with code ${code}`);
+    failed(link.exited);
+    for (const p of pending.values()) p.reject(link.exited);
+    pending.clear();
+    link.onClosed?.();
+  });
+}
+
+/** The Session over a ready worker: runs go by message, close waits for the worker to end. */
+function workerSession(link: WorkerLink, info: WorkerInfo): Session {
+  const { worker, pending } = link;
   return {
     ...info,
     thread: 'worker',
     run(inputs) {
-      if (exited) return Promise.reject(exited);
-      const id = nextId++;
+      if (link.exited) return Promise.reject(link.exited);
+      const id = link.nextId++;
       // Transfer the input buffers: no copy; the caller does not touch them again.
       const transfer = [...new Set(inputs.map((t) => t.data.buffer as ArrayBuffer))];
       return new Promise((resolve, reject) => {
@@ -262,8 +303,8 @@ export async function createWorkerSession(
       });
     },
     async close() {
-      if (exited) return;
-      const closed = new Promise<void>((resolve) => (onClosed = resolve));
+      if (link.exited) return;
+      const closed = new Promise<void>((resolve) => (link.onClosed = resolve));
       worker.postMessage({ type: 'close' } satisfies ToWorker);
       await closed;
       await worker.terminate();

@@ -55,8 +55,7 @@ export function bucketOf(target: Target, stateDir: string): string | undefined {
   return undefined;
 }
 
-/** The model and the data sets into every bucket, through the sync engine. */
-async function syncBuckets(args: {
+interface SyncBucketsArgs {
   spec: Spec;
   placements: Placement[];
   stores: Map<string, ObjectStore>;
@@ -66,26 +65,53 @@ async function syncBuckets(args: {
   progress: (m: string) => void;
   options: Pick<UpOptions, 'stateDir' | 'openStore' | 'baseDir' | 'jurisdictionOf'>;
   clock: Clock;
-}): Promise<void> {
-  const { spec, placements, stores, modelKey, sync, addEvent, progress, options, clock } = args;
-  const modelUri = spec.service.model.uri;
-  let modelSource: ObjectStore;
+}
+
+/** Records one sync's outcome per target: a sync row and an event. */
+type RecordSync = (
+  item: string,
+  targets: string[],
+  reports: (DestinationReport | undefined)[],
+) => void;
+
+/** The model and the data sets into every bucket, through the sync engine. */
+async function syncBuckets(args: SyncBucketsArgs): Promise<void> {
+  const model = await findModel(args.options.openStore, args.spec.service.model.uri);
+  const record = syncRecorder(args.sync, args.addEvent, args.clock);
+  await syncModel(args, model, record);
+  await syncDataSets(args, record);
+}
+
+/** The store holding the model and the model's file name in it; NOT_FOUND when it is missing. */
+async function findModel(
+  openStore: UpOptions['openStore'],
+  modelUri: string,
+): Promise<{ source: ObjectStore; file: string }> {
+  let source: ObjectStore;
   try {
-    modelSource = await options.openStore(parentUri(modelUri));
+    source = await openStore(parentUri(modelUri));
   } catch (error) {
     throw new McmlError('NOT_FOUND', `cannot open the model's location ${modelUri}`, {
       cause: error,
     });
   }
-  const modelFile = basename(modelUri);
-  if (!(await modelSource.stat(modelFile))) {
+  const file = basename(modelUri);
+  if (!(await source.stat(file))) {
     throw new McmlError('NOT_FOUND', `the model ${modelUri} does not exist`, {
       hint: modelUri.includes('models/iris.onnx')
         ? 'build the sample models with "npm run models"'
         : 'fix service.model.uri in the spec',
     });
   }
-  const record = (item: string, targets: string[], reports: (DestinationReport | undefined)[]) => {
+  return { source, file };
+}
+
+function syncRecorder(
+  sync: SyncView[],
+  addEvent: (e: EventView) => void,
+  clock: Clock,
+): RecordSync {
+  return (item, targets, reports) => {
     targets.forEach((target, i) => {
       const d = reports[i];
       const failed = d === undefined || d.failed.length > 0;
@@ -114,17 +140,24 @@ async function syncBuckets(args: {
       });
     });
   };
+}
 
-  // The model: read once, written to every target's bucket, verified.
+/** The model: read once, written to every target's bucket, verified. */
+async function syncModel(
+  args: SyncBucketsArgs,
+  model: { source: ObjectStore; file: string },
+  record: RecordSync,
+): Promise<void> {
+  const { placements, stores, modelKey, progress, options } = args;
   const modelTargets = placements.filter((p) => stores.has(p.target)).map((p) => p.target);
   progress(`syncing the model to ${modelTargets.join(', ') || 'no target'}`);
   const modelDirs = await Promise.all(
     modelTargets.map((t) => options.openStore(joinUri(stores.get(t)!.uri, dirname(modelKey)))),
   );
   const modelReport = await runSync({
-    source: modelSource,
+    source: model.source,
     destinations: modelDirs,
-    include: [modelFile],
+    include: [model.file],
   });
   record('model', modelTargets, modelReport.destinations);
   if (!modelReport.ok) {
@@ -132,9 +165,14 @@ async function syncBuckets(args: {
       details: { destinations: modelReport.destinations },
     });
   }
+}
 
-  // Data sets: the sync engine routes each to the targets of its jurisdiction only, and
-  // refuses before any byte moves when a bucket lies outside it.
+/**
+ * Data sets: the sync engine routes each to the targets of its jurisdiction only, and
+ * refuses before any byte moves when a bucket lies outside it.
+ */
+async function syncDataSets(args: SyncBucketsArgs, record: RecordSync): Promise<void> {
+  const { spec, progress, options } = args;
   if (spec.data.length === 0) return;
   progress(`syncing data sets ${spec.data.map((d) => d.name).join(', ')}`);
   const withBuckets: Spec = {

@@ -3,7 +3,7 @@ import type { LocalCluster } from '../../adapters/local/local-cluster.js';
 import type { Plan } from '../../core/plan/types.js';
 import type { Spec } from '../../core/spec/index.js';
 import type { Clock } from '../../ports/clock.js';
-import type { RunningFailover } from '../../engines/failover/index.js';
+import type { FailoverStatus, RunningFailover } from '../../engines/failover/index.js';
 import type { CostFeed } from '../dashboard/costs.js';
 import type { DashboardState, SyncView, TargetView } from '../dashboard/state.js';
 import type { RolloutRecord } from './rollout-view.js';
@@ -48,61 +48,88 @@ export function upState(s: UpStateSources): () => DashboardState {
         ? service.stats.history(now, HISTORY_SECONDS).map((h) => h.count)
         : t.map(() => 0);
       const bucket = s.spec.targets.find((x) => x.name === p.target)?.bucket;
-      return {
-        name: p.target,
-        provider: p.provider,
-        cloud: p.cloud,
-        region: p.region,
-        tier: p.tier,
-        instanceType: p.instanceType,
-        capacity: p.capacity,
-        health: health?.state ?? 'unknown',
-        disabled: health?.disabled ?? false,
-        active: fo.active === p.target,
-        replicas: {
-          ready: cs?.ready ?? 0,
-          desired: cs?.desired ?? 0,
-          min: p.replicas.min,
-          max: p.replicas.max,
-          restarts: cs?.restarts ?? 0,
-          pids: cs?.replicas.flatMap((r) => (r.pid === undefined ? [] : [r.pid])) ?? [],
-        },
-        endpoint: health?.endpoint ?? p.endpoint ?? '',
-        ...(bucket ? { bucket } : {}),
-        rps: summary?.rps ?? 0,
-        errorRatio: summary?.errorRatio ?? 0,
-        ...(summary?.p50Ms === undefined ? {} : { p50Ms: round2(summary.p50Ms) }),
-        ...(summary?.p99Ms === undefined ? {} : { p99Ms: round2(summary.p99Ms) }),
-        hourly: p.hourly,
-        ...(health?.latencyMs === undefined ? {} : { checkLatencyMs: health.latencyMs }),
-        ...(health?.lastError === undefined ? {} : { lastError: health.lastError }),
-      };
+      return targetView(p, { health, cs, summary, active: fo.active === p.target, bucket });
     });
     s.costFeed.observe(
       now,
       targets.map((x) => ({ target: x.name, ready: x.replicas.ready })),
     );
-    const rollout = s.rollout.view();
-    return {
-      service: s.spec.service.name,
-      model: s.spec.service.model.name,
-      startedAt: s.startedAt,
-      now,
-      frontDoor: s.url,
-      routing: fo.routing,
-      active: fo.active ?? null,
-      totals: {
-        hourly: s.plan.totals.hourly,
-        monthly: s.plan.totals.monthly,
-        rps: s.traffic.summary(now).rps,
-      },
-      targets,
-      events: s.timeline.events(),
-      sync: s.sync.map((x) => ({ ...x })),
-      traffic: { t, series },
-      costs: s.costFeed.view(now),
-      ...(rollout ? { rollout } : {}),
-    };
+    return dashboardState(s, now, fo, targets, { t, series });
+  };
+}
+
+type Placement = Plan['placements'][number];
+
+/** What is known about one placement now, from the failover controller, cluster and traffic. */
+interface TargetNow {
+  health: FailoverStatus['targets'][number] | undefined;
+  cs: ReturnType<LocalCluster['status']>[number] | undefined;
+  summary: ReturnType<TargetService['stats']['summary']> | undefined;
+  active: boolean;
+  bucket: string | undefined;
+}
+
+/** One target's card: the placement, its health, replicas, traffic and cost. */
+function targetView(p: Placement, { health, cs, summary, active, bucket }: TargetNow): TargetView {
+  return {
+    name: p.target,
+    provider: p.provider,
+    cloud: p.cloud,
+    region: p.region,
+    tier: p.tier,
+    instanceType: p.instanceType,
+    capacity: p.capacity,
+    health: health?.state ?? 'unknown',
+    disabled: health?.disabled ?? false,
+    active,
+    replicas: {
+      ready: cs?.ready ?? 0,
+      desired: cs?.desired ?? 0,
+      min: p.replicas.min,
+      max: p.replicas.max,
+      restarts: cs?.restarts ?? 0,
+      pids: cs?.replicas.flatMap((r) => (r.pid === undefined ? [] : [r.pid])) ?? [],
+    },
+    endpoint: health?.endpoint ?? p.endpoint ?? '',
+    ...(bucket ? { bucket } : {}),
+    rps: summary?.rps ?? 0,
+    errorRatio: summary?.errorRatio ?? 0,
+    ...(summary?.p50Ms === undefined ? {} : { p50Ms: round2(summary.p50Ms) }),
+    ...(summary?.p99Ms === undefined ? {} : { p99Ms: round2(summary.p99Ms) }),
+    hourly: p.hourly,
+    ...(health?.latencyMs === undefined ? {} : { checkLatencyMs: health.latencyMs }),
+    ...(health?.lastError === undefined ? {} : { lastError: health.lastError }),
+  };
+}
+
+/** The whole page: service, front door, totals, the target cards, events, sync, traffic, costs. */
+function dashboardState(
+  s: UpStateSources,
+  now: number,
+  fo: FailoverStatus,
+  targets: TargetView[],
+  traffic: DashboardState['traffic'],
+): DashboardState {
+  const rollout = s.rollout.view();
+  return {
+    service: s.spec.service.name,
+    model: s.spec.service.model.name,
+    startedAt: s.startedAt,
+    now,
+    frontDoor: s.url,
+    routing: fo.routing,
+    active: fo.active ?? null,
+    totals: {
+      hourly: s.plan.totals.hourly,
+      monthly: s.plan.totals.monthly,
+      rps: s.traffic.summary(now).rps,
+    },
+    targets,
+    events: s.timeline.events(),
+    sync: s.sync.map((x) => ({ ...x })),
+    traffic,
+    costs: s.costFeed.view(now),
+    ...(rollout ? { rollout } : {}),
   };
 }
 

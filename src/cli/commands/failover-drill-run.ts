@@ -226,66 +226,113 @@ async function remoteDrill(
   leaseMs: number,
   interrupt: Interruption,
 ): Promise<DrillResult> {
-  const tokenEnv = plan.config.frontDoor.adminTokenEnv;
+  const admin = drillAdmin(url, target, plan.config.frontDoor.adminTokenEnv, leaseMs);
+  const before = await fetchStatus(url);
+  if (before) refuseLastTarget(target, before);
+  if (interrupt.signal.aborted) throw interruptedBefore(interrupt);
+  const started = performance.now();
+  const out = await admin.fail();
+  const switchMs = performance.now() - started;
+  const { seen, after } = await holdOnLease(admin, url, target, holdMs, leaseMs, interrupt);
+  return {
+    target,
+    wasActive: before?.active === target,
+    switchedTo: seen.switchedTo || out.active,
+    switchMs,
+    failedRequests: seen.failed,
+    restoredActive: after.active,
+    mode: 'remote',
+    ...(interrupt.received ? { interrupted: interrupt.received } : {}),
+  };
+}
+
+/** The admin API calls of a remote drill: fail (on a lease) and restore the target. */
+interface DrillAdmin {
+  fail(): Promise<FailoverStatus>;
+  /** Restore; its failure says the lease will put the target back by itself. */
+  restore(): Promise<FailoverStatus>;
+}
+
+/** USAGE when the admin token is not in its variable. */
+function drillAdmin(url: string, target: string, tokenEnv: string, leaseMs: number): DrillAdmin {
   const token = process.env[tokenEnv];
   if (!token) {
     throw new McmlError('USAGE', `a remote drill needs the admin token in ${tokenEnv}`, {
       hint: `export ${tokenEnv}=… (the value the controller was started with)`,
     });
   }
-  const admin = async (action: 'fail' | 'restore'): Promise<FailoverStatus> => {
-    const lease = action === 'fail' ? `?lease=${Math.ceil(leaseMs)}ms` : '';
-    const res = await fetch(
-      `${url}/_mcml/targets/${encodeURIComponent(target)}/${action}${lease}`,
-      {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        signal: AbortSignal.timeout(5000),
-      },
-    ).catch((error: unknown) => {
-      throw new McmlError('UNAVAILABLE', `no failover controller answers at ${redactUrl(url)}`, {
-        cause: error,
-      });
-    });
-    if (res.status === 401 || res.status === 403) {
-      throw new McmlError(
-        'PROVIDER_AUTH',
-        `the controller at ${redactUrl(url)} refused the admin token`,
-        {
-          hint: `check ${tokenEnv}`,
-        },
-      );
-    }
-    if (res.status === 409) {
-      const body = (await res.json().catch(() => ({}))) as { message?: string };
-      throw new McmlError('CONFLICT', body.message ?? `${action} refused: HTTP 409`);
-    }
-    if (!res.ok) throw new McmlError('UNAVAILABLE', `${action} failed: HTTP ${res.status}`);
-    return (await res.json()) as FailoverStatus;
+  const call = (action: 'fail' | 'restore') =>
+    adminCall({ url, target, action, token, tokenEnv, leaseMs });
+  return {
+    fail: () => call('fail'),
+    restore: () =>
+      call('restore').catch((error: unknown) => {
+        throw new McmlError(
+          'UNAVAILABLE',
+          `could not put "${target}" back: ${(error as Error).message}`,
+          {
+            cause: error,
+            hint: `the controller puts it back by itself when its lease ends, within ${Math.ceil(leaseMs / 1000)} s`,
+          },
+        );
+      }),
   };
-  const restore = () =>
-    admin('restore').catch((error: unknown) => {
-      throw new McmlError(
-        'UNAVAILABLE',
-        `could not put "${target}" back: ${(error as Error).message}`,
-        {
-          cause: error,
-          hint: `the controller puts it back by itself when its lease ends, within ${Math.ceil(leaseMs / 1000)} s`,
-        },
-      );
+}
+
+/** One POST to /_mcml/targets/<target>/<action>; HTTP failures become McmlErrors. */
+async function adminCall(req: {
+  url: string;
+  target: string;
+  action: 'fail' | 'restore';
+  token: string;
+  tokenEnv: string;
+  leaseMs: number;
+}): Promise<FailoverStatus> {
+  const { url, target, action, token, tokenEnv, leaseMs } = req;
+  const lease = action === 'fail' ? `?lease=${Math.ceil(leaseMs)}ms` : '';
+  const res = await fetch(`${url}/_mcml/targets/${encodeURIComponent(target)}/${action}${lease}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(5000),
+  }).catch((error: unknown) => {
+    throw new McmlError('UNAVAILABLE', `no failover controller answers at ${redactUrl(url)}`, {
+      cause: error,
     });
-  const before = await fetchStatus(url);
-  if (before) refuseLastTarget(target, before);
-  if (interrupt.signal.aborted) throw interruptedBefore(interrupt);
-  const started = performance.now();
-  const out = await admin('fail');
-  const switchMs = performance.now() - started;
+  });
+  if (res.status === 401 || res.status === 403) {
+    throw new McmlError(
+      'PROVIDER_AUTH',
+      `the controller at ${redactUrl(url)} refused the admin token`,
+      {
+        hint: `check ${tokenEnv}`,
+      },
+    );
+  }
+  if (res.status === 409) {
+    const body = (await res.json().catch(() => ({}))) as { message?: string };
+    throw new McmlError('CONFLICT', body.message ?? `${action} refused: HTTP 409`);
+  }
+  if (!res.ok) throw new McmlError('UNAVAILABLE', `${action} failed: HTTP ${res.status}`);
+  return (await res.json()) as FailoverStatus;
+}
+
+/**
+ * Holds the target out for holdMs while probing traffic, renewing the lease well before it
+ * ends (a failed renewal is retried at the next turn); restores it whatever happens.
+ */
+async function holdOnLease(
+  admin: DrillAdmin,
+  url: string,
+  target: string,
+  holdMs: number,
+  leaseMs: number,
+  interrupt: Interruption,
+): Promise<{ seen: Awaited<ReturnType<typeof probeTraffic>>; after: FailoverStatus }> {
   const stop = new AbortController();
-  // Renew the lease well before it ends; a renewal that fails is retried at the next turn.
   const renewing = (async () => {
     while (!stop.signal.aborted) {
       await hold(leaseMs / 3, stop.signal);
-      if (!stop.signal.aborted) await admin('fail').catch(() => undefined);
+      if (!stop.signal.aborted) await admin.fail().catch(() => undefined);
     }
   })();
   let seen: Awaited<ReturnType<typeof probeTraffic>>;
@@ -298,18 +345,9 @@ async function remoteDrill(
   } finally {
     stop.abort();
     await renewing;
-    after = await restore();
+    after = await admin.restore();
   }
-  return {
-    target,
-    wasActive: before?.active === target,
-    switchedTo: seen.switchedTo || out.active,
-    switchMs,
-    failedRequests: seen.failed,
-    restoredActive: after.active,
-    mode: 'remote',
-    ...(interrupt.received ? { interrupted: interrupt.received } : {}),
-  };
+  return { seen, after };
 }
 
 function interruptedBefore(interrupt: Interruption): McmlError {

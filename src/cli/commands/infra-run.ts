@@ -292,28 +292,65 @@ export async function runInfra(
   const roots = await selectRoots(tfDir, options.out, options.root);
   const note = (line: string) => process.stderr.write(`note: ${line}\n`);
   let steps = await stepsToRun(tfDir, roots, options.root !== undefined, note);
-  if (planFile !== undefined) {
-    const saved: Step[] = [];
-    for (const s of steps) if (await exists(join(s.dir, planFile))) saved.push(s);
-    if (saved.length === 0) {
-      throw new McmlError('NOT_FOUND', `no saved plan ${planFile} in any root of ${tfDir}`, {
-        hint: `save one first: mcml infra plan -o ${options.out} --save ${planFile}`,
-      });
-    }
-    for (const s of steps)
-      if (!saved.includes(s)) note(`${s.root}: no saved plan ${planFile}: not applied`);
-    steps = saved;
-  }
+  if (planFile !== undefined) steps = await withSavedPlan(steps, planFile, tfDir, options, note);
   if (steps.length === 0) return;
+  const tool = await requireTerraform(steps[0]!.dir, action);
+  await runSteps(tool, steps, action, options, planFile);
+  if (action === 'plan' && options.save !== undefined) {
+    process.stdout.write(
+      `\nSaved plans: ${steps.map((s) => join(s.dir, options.save!)).join(', ')}\n` +
+        `Apply exactly them with: mcml infra apply -o ${options.out} ${options.save}\n`,
+    );
+  }
+  if (action === 'apply') {
+    await writeCloudOutputs(await readCloudOutputs(tool.bin, steps), options.out);
+  }
+}
+
+type Terraform = NonNullable<Awaited<ReturnType<typeof findTerraform>>>;
+
+/** The steps whose root holds the saved plan (a note for each other); NOT_FOUND when none does. */
+async function withSavedPlan(
+  steps: Step[],
+  planFile: string,
+  tfDir: string,
+  options: InfraCommandOptions,
+  note: (line: string) => void,
+): Promise<Step[]> {
+  const saved: Step[] = [];
+  for (const s of steps) if (await exists(join(s.dir, planFile))) saved.push(s);
+  if (saved.length === 0) {
+    throw new McmlError('NOT_FOUND', `no saved plan ${planFile} in any root of ${tfDir}`, {
+      hint: `save one first: mcml infra plan -o ${options.out} --save ${planFile}`,
+    });
+  }
+  for (const s of steps)
+    if (!saved.includes(s)) note(`${s.root}: no saved plan ${planFile}: not applied`);
+  return saved;
+}
+
+/** terraform or tofu from PATH; NOT_FOUND with how to install one or run it by hand. */
+async function requireTerraform(firstDir: string, action: 'plan' | 'apply'): Promise<Terraform> {
   const tool = await findTerraform();
   if (tool === undefined) {
     throw new McmlError('NOT_FOUND', 'neither terraform nor tofu is installed (looked on PATH)', {
       hint:
         'install one: OpenTofu (https://opentofu.org/docs/intro/install/, e.g. "snap install --classic opentofu" or "brew install opentofu") ' +
         'or Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install, e.g. "brew install hashicorp/tap/terraform"); ' +
-        `or run it yourself: cd ${steps[0]!.dir} && terraform init && terraform ${action}`,
+        `or run it yourself: cd ${firstDir} && terraform init && terraform ${action}`,
     });
   }
+  return tool;
+}
+
+/** init then plan/apply in each root, in order; the first failure stops, naming what is done. */
+async function runSteps(
+  tool: Terraform,
+  steps: Step[],
+  action: 'plan' | 'apply',
+  options: InfraCommandOptions,
+  planFile: string | undefined,
+): Promise<void> {
   const done: string[] = [];
   for (const { root, dir } of steps) {
     process.stderr.write(`\n== ${root} (${dir})\n`);
@@ -325,22 +362,9 @@ export async function runInfra(
           'init reaches the state backend and downloads the providers: check access to both (or pass --plugin-dir)',
       });
     }
-    const args =
-      action === 'plan'
-        ? [
-            'plan',
-            '-input=false',
-            ...colour(),
-            ...(options.save === undefined ? [] : [`-out=${options.save}`]),
-          ]
-        : planFile !== undefined
-          ? ['apply', '-input=false', ...colour(), planFile]
-          : options.autoApprove === true
-            ? ['apply', '-input=false', ...colour(), '-auto-approve']
-            : ['apply', ...colour()];
     const interactive =
       action === 'apply' && planFile === undefined && options.autoApprove !== true;
-    const step = await run(tool.bin, args, dir, { interactive });
+    const step = await run(tool.bin, actionArgs(action, options, planFile), dir, { interactive });
     if (step.code !== 0) {
       throw new McmlError(
         'UNAVAILABLE',
@@ -356,13 +380,23 @@ export async function runInfra(
     }
     done.push(root);
   }
-  if (action === 'plan' && options.save !== undefined) {
-    process.stdout.write(
-      `\nSaved plans: ${steps.map((s) => join(s.dir, options.save!)).join(', ')}\n` +
-        `Apply exactly them with: mcml infra apply -o ${options.out} ${options.save}\n`,
-    );
+}
+
+/** plan [-out=save]; apply <saved plan>; apply -auto-approve; or an interactive apply. */
+function actionArgs(
+  action: 'plan' | 'apply',
+  options: InfraCommandOptions,
+  planFile: string | undefined,
+): string[] {
+  if (action === 'plan') {
+    return [
+      'plan',
+      '-input=false',
+      ...colour(),
+      ...(options.save === undefined ? [] : [`-out=${options.save}`]),
+    ];
   }
-  if (action === 'apply') {
-    await writeCloudOutputs(await readCloudOutputs(tool.bin, steps), options.out);
-  }
+  if (planFile !== undefined) return ['apply', '-input=false', ...colour(), planFile];
+  if (options.autoApprove === true) return ['apply', '-input=false', ...colour(), '-auto-approve'];
+  return ['apply', ...colour()];
 }

@@ -30,73 +30,92 @@ export class CsvSyntaxError extends Error {
 /** Splits CSV text into rows of positioned fields. Blank lines are skipped. */
 export function readCsv(text: string): CsvRow[] {
   const rows: CsvRow[] = [];
-  let line = 1;
-  let column = 1;
-  let i = 0;
-  const n = text.length;
   // A leading byte-order mark is not part of the first header.
-  if (text.charCodeAt(0) === 0xfeff) i = 1;
-  while (i < n) {
-    const rowLine = line;
+  const at: Cursor = { text, i: text.charCodeAt(0) === 0xfeff ? 1 : 0, line: 1, column: 1 };
+  while (at.i < text.length) {
+    const rowLine = at.line;
     const fields: CsvField[] = [];
     let endOfRow = false;
     while (!endOfRow) {
-      const field: CsvField = { value: '', line, column };
-      if (text[i] === '"') {
-        i++;
-        column++;
-        let value = '';
-        for (;;) {
-          if (i >= n) {
-            throw new CsvSyntaxError('unterminated quoted field', field.line, field.column);
-          }
-          const ch = text[i]!;
-          if (ch === '"') {
-            if (text[i + 1] === '"') {
-              value += '"';
-              i += 2;
-              column += 2;
-              continue;
-            }
-            i++;
-            column++;
-            break;
-          }
-          value += ch;
-          i++;
-          if (ch === '\n') {
-            line++;
-            column = 1;
-          } else column++;
-        }
-        field.value = value;
-      } else {
-        const start = i;
-        while (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') i++;
-        field.value = text.slice(start, i);
-        column += i - start;
-      }
+      const field: CsvField = { value: '', line: at.line, column: at.column };
+      field.value = text[at.i] === '"' ? readQuoted(at, field) : readBare(at);
       fields.push(field);
-      const ch = text[i];
-      if (ch === ',') {
-        i++;
-        column++;
-      } else if (ch === '\r' || ch === '\n' || ch === undefined) {
-        if (ch === '\r') i++;
-        if (text[i] === '\n') i++;
-        line++;
-        column = 1;
-        endOfRow = true;
-      } else {
-        throw new CsvSyntaxError(
-          `unexpected character ${JSON.stringify(ch)} after a quoted field`,
-          line,
-          column,
-        );
-      }
+      endOfRow = endField(at);
     }
     const blank = fields.length === 1 && fields[0]!.value.trim() === '';
     if (!blank) rows.push({ line: rowLine, fields });
   }
   return rows;
+}
+
+/** Where the reader is in the text: the index and its 1-based line and column. */
+interface Cursor {
+  readonly text: string;
+  i: number;
+  line: number;
+  column: number;
+}
+
+/** A quoted field from its opening quote to its closing one; `""` is a quote. */
+function readQuoted(at: Cursor, field: CsvField): string {
+  const { text } = at;
+  at.i++;
+  at.column++;
+  let value = '';
+  for (;;) {
+    if (at.i >= text.length) {
+      throw new CsvSyntaxError('unterminated quoted field', field.line, field.column);
+    }
+    const ch = text[at.i]!;
+    if (ch === '"') {
+      if (text[at.i + 1] === '"') {
+        value += '"';
+        at.i += 2;
+        at.column += 2;
+        continue;
+      }
+      at.i++;
+      at.column++;
+      return value;
+    }
+    value += ch;
+    at.i++;
+    if (ch === '\n') {
+      at.line++;
+      at.column = 1;
+    } else at.column++;
+  }
+}
+
+/** An unquoted field, up to the next comma or line end. */
+function readBare(at: Cursor): string {
+  const { text } = at;
+  const start = at.i;
+  while (at.i < text.length && text[at.i] !== ',' && text[at.i] !== '\n' && text[at.i] !== '\r')
+    at.i++;
+  at.column += at.i - start;
+  return text.slice(start, at.i);
+}
+
+/** Steps over the comma after a field (false) or the line end (true); anything else is an error. */
+function endField(at: Cursor): boolean {
+  const { text } = at;
+  const ch = text[at.i];
+  if (ch === ',') {
+    at.i++;
+    at.column++;
+    return false;
+  }
+  if (ch === '\r' || ch === '\n' || ch === undefined) {
+    if (ch === '\r') at.i++;
+    if (text[at.i] === '\n') at.i++;
+    at.line++;
+    at.column = 1;
+    return true;
+  }
+  throw new CsvSyntaxError(
+    `unexpected character ${JSON.stringify(ch)} after a quoted field`,
+    at.line,
+    at.column,
+  );
 }

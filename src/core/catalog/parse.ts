@@ -541,24 +541,91 @@ interface RowContext {
   regionKeys: ReadonlySet<string>;
 }
 
+type OfferingRow = Row<(typeof OFFERING_COLUMNS)[number]>;
+
+/** The cells of one offering row, each checked; a cell with a problem is undefined or a default. */
+interface CheckedOffering {
+  typeField: CsvField;
+  accField: CsvField;
+  instanceType: string;
+  /** A GCP accelerator row (empty instance type), attached to VMs later. */
+  isAccelerator: boolean;
+  gpuModel: ReturnType<typeof canonicalGpu>;
+  count: number | undefined;
+  vcpus: number | undefined;
+  memoryGiB: number | undefined;
+  onDemand: number | undefined;
+  spotRaw: number | undefined;
+  region: string;
+  zone: string;
+  priceSource: PriceSource;
+  lifecycle: Lifecycle | undefined;
+}
+
 /** One offering row: checked field by field; a row with any problem adds nothing. */
 function offeringRow(
-  row: Row<(typeof OFFERING_COLUMNS)[number]>,
+  row: OfferingRow,
   ctx: RowContext,
   problems: Problems,
   options: ParseCatalogOptions,
   out: { offerings: Offering[]; accelerators: AcceleratorOffer[]; successors: SuccessorRef[] },
 ): void {
-  const { p, cloud, seen } = ctx;
-  const dir = options.dir ?? '';
   const before = problems.issues.length;
+  const o = checkOfferingRow(row, ctx, problems, options.today);
+  const successor = row.get('successor');
+  if (successor.value !== '')
+    out.successors.push({ file: ctx.p, cloud: ctx.cloud, field: successor });
+  if (problems.issues.length > before || o.lifecycle === undefined) return;
+  if (isDuplicateOffering(o, ctx, problems)) return;
+  addOffering(o, o.lifecycle, ctx.cloud, `${options.dir ?? ''}${ctx.p}:${row.line}`, out);
+}
+
+/** Reads and checks every cell, recording problems in column order. */
+function checkOfferingRow(
+  row: OfferingRow,
+  ctx: RowContext,
+  problems: Problems,
+  today: string | undefined,
+): CheckedOffering {
+  const { p } = ctx;
   const typeField = row.get('instance_type');
   const accField = row.get('accelerator_name');
-  const countField = row.get('accelerator_count');
-  const regionField = row.get('region');
-  const zoneField = row.get('zone');
+  const isAccelerator = typeField.value === '';
+  checkRowKind(typeField, accField, ctx.cloud, p, problems);
+  const { gpuModel, count } = acceleratorOf(accField, row.get('accelerator_count'), p, problems);
+  const numbers = sizeAndPrices(row, p, problems, isAccelerator);
+  const { region, zone } = placeOf(row.get('region'), row.get('zone'), ctx, problems);
+  const sourceField = row.get('price_source');
+  let priceSource: PriceSource = 'list';
+  if (sourceField.value !== '') {
+    priceSource = oneOf(problems, p, sourceField, 'price_source', PRICE_SOURCES) ?? 'list';
+  }
+  const lifecycle = lifecycleOf(problems, p, row, today);
   const instanceType = typeField.value;
-  const isAccelerator = instanceType === '';
+  return {
+    typeField,
+    accField,
+    instanceType,
+    isAccelerator,
+    gpuModel,
+    count,
+    ...numbers,
+    region,
+    zone,
+    priceSource,
+    lifecycle,
+  };
+}
+
+/** Only GCP has accelerator rows (empty instance type), and they name the accelerator. */
+function checkRowKind(
+  typeField: CsvField,
+  accField: CsvField,
+  cloud: Cloud,
+  p: string,
+  problems: Problems,
+): void {
+  const isAccelerator = typeField.value === '';
   if (isAccelerator && cloud !== 'gcp') {
     problems.add(
       p,
@@ -576,7 +643,15 @@ function offeringRow(
       'is required on an accelerator row (empty instance_type)',
     );
   }
-  const { gpuModel, count } = acceleratorOf(accField, countField, p, problems);
+}
+
+/** vCPUs and memory (required on VM rows), on-demand (required) and spot prices. */
+function sizeAndPrices(
+  row: OfferingRow,
+  p: string,
+  problems: Problems,
+  isAccelerator: boolean,
+): Pick<CheckedOffering, 'vcpus' | 'memoryGiB' | 'onDemand' | 'spotRaw'> {
   const vcpus = num(problems, p, row.get('vcpus'), 'vcpus', {
     required: !isAccelerator,
     positive: true,
@@ -593,48 +668,56 @@ function offeringRow(
     required: false,
     positive: true,
   });
-  const { region, zone } = placeOf(regionField, zoneField, ctx, problems);
-  const sourceField = row.get('price_source');
-  let priceSource: PriceSource = 'list';
-  if (sourceField.value !== '') {
-    priceSource = oneOf(problems, p, sourceField, 'price_source', PRICE_SOURCES) ?? 'list';
-  }
-  const lifecycle = lifecycleOf(problems, p, row, options.today);
-  const successor = row.get('successor');
-  if (successor.value !== '') out.successors.push({ file: p, cloud, field: successor });
-  if (problems.issues.length > before || lifecycle === undefined) return;
+  return { vcpus, memoryGiB, onDemand, spotRaw };
+}
+
+/** Records a problem when the file already has this offering (type, accelerator, place). */
+function isDuplicateOffering(o: CheckedOffering, ctx: RowContext, problems: Problems): boolean {
+  const { instanceType, accField, count, region, zone } = o;
   const key = `${instanceType}|${accField.value}|${count ?? ''}|${region}|${zone}`;
-  if (seen.has(key)) {
+  if (ctx.seen.has(key)) {
     problems.add(
-      p,
-      typeField,
+      ctx.p,
+      o.typeField,
       'instance_type',
       `duplicate offering ${printable(instanceType || accField.value)} in ${region}${zone ? ` zone ${zone}` : ''}`,
     );
-    return;
+    return true;
   }
-  seen.add(key);
+  ctx.seen.add(key);
+  return false;
+}
+
+/** Adds a checked row as an offering or, on an accelerator row, an accelerator offer. */
+function addOffering(
+  o: CheckedOffering,
+  lifecycle: Lifecycle,
+  cloud: Cloud,
+  origin: string,
+  out: { offerings: Offering[]; accelerators: AcceleratorOffer[] },
+): void {
+  const { gpuModel, count, onDemand, spotRaw, zone } = o;
   // A spot price at or above on-demand is no discount: treat it as no spot offer.
   const spot = spotRaw !== undefined && spotRaw < onDemand! ? spotRaw : undefined;
-  const gpu = gpuModel && count ? { model: gpuModel, count, cloudName: accField.value } : undefined;
-  const origin = `${dir}${p}:${row.line}`;
+  const gpu =
+    gpuModel && count ? { model: gpuModel, count, cloudName: o.accField.value } : undefined;
   const common = {
     cloud,
-    region,
+    region: o.region,
     ...(zone ? { zone } : {}),
     onDemand: onDemand!,
     ...(spot === undefined ? {} : { spot }),
-    priceSource,
+    priceSource: o.priceSource,
     lifecycle,
     origin,
   };
-  if (isAccelerator) out.accelerators.push({ ...common, gpu: gpu! });
+  if (o.isAccelerator) out.accelerators.push({ ...common, gpu: gpu! });
   else
     out.offerings.push({
       ...common,
-      instanceType,
-      vcpus: vcpus!,
-      memoryGiB: memoryGiB!,
+      instanceType: o.instanceType,
+      vcpus: o.vcpus!,
+      memoryGiB: o.memoryGiB!,
       ...(gpu ? { gpu } : {}),
       attached: false,
     });

@@ -285,66 +285,12 @@ export function buildCostReport(input: CostReportInput): CostReport {
   const inRange = input.daily.filter((r) => r.day >= range.from && r.day <= range.to);
   const incomplete = new Set((input.incomplete ?? []).map((i) => i.cloud));
   const hourlyByCloud = input.plan ? plannedHourlyByCloud(input.plan) : new Map<string, number>();
-  const hourlyByTarget = input.plan
-    ? plannedHourlyByTarget(input.plan)
-    : new Map<string, { cloud: string; hourly: number }>();
   const requests = input.requests ?? {};
-
-  const cloudSums = sumBy(inRange, (r) => r.cloud);
-  const clouds = cloudSums
-    .map((s) => line(s, hourlyByCloud.get(s.cloud), requests.byCloud?.[s.cloud], incomplete))
-    .concat(plannedWithoutData(new Set(cloudSums.map((s) => s.cloud)), hourlyByCloud, range))
-    .sort(byBilled);
-
-  let groups: CostLine[] = [];
-  if (by === 'target' || by === 'service' || by === 'day') {
-    const keyOf = by === 'day' ? (r: DailyCost) => r.day : (r: DailyCost) => r.key;
-    groups = sumBy(inRange, keyOf).map((s) => {
-      const planned = by === 'target' ? hourlyByTarget.get(s.key) : undefined;
-      const hourly = planned && planned.cloud === s.cloud ? planned.hourly : undefined;
-      const req = by === 'target' ? requests.byTarget?.[s.key] : undefined;
-      return line(s, hourly, req, incomplete);
-    });
-    groups.sort(
-      by === 'day'
-        ? (a, b) => a.key.localeCompare(b.key) || a.cloud.localeCompare(b.cloud)
-        : byBilled,
-    );
-  }
-
+  const clouds = cloudLines(inRange, hourlyByCloud, requests, incomplete, range);
+  const groups = groupLines(input, inRange, incomplete);
   const currencies = [...new Set(clouds.map((c) => c.currency))].sort();
-  const totals = currencies.map((currency) => {
-    const of = clouds.filter((c) => c.currency === currency);
-    const t: CostReport['totals'][number] = {
-      currency,
-      billed: round(of.reduce((a, c) => a + c.billed, 0)),
-      effective: round(of.reduce((a, c) => a + c.effective, 0)),
-    };
-    if (currency === PLAN_CURRENCY && of.some((c) => c.estimate !== undefined))
-      t.estimate = round(of.reduce((a, c) => a + (c.estimate ?? 0), 0));
-    return t;
-  });
-  const total = requests.total;
-  if (total !== undefined && total > 0) {
-    for (const t of totals) {
-      if (t.currency !== PLAN_CURRENCY) continue;
-      t.requests = total;
-      t.per1k = round((t.billed / total) * 1000);
-    }
-  }
-
-  const withData = clouds.filter((c) => c.daysWithData > 0);
-  const planCurrency = withData.filter((c) => c.currency === PLAN_CURRENCY);
-  const pool = planCurrency.length > 0 ? planCurrency : withData;
-  const cheapestLine = [...pool].sort((a, b) => a.billed - b.billed)[0];
-  const per1k = withData.filter((c) => c.per1k !== undefined).sort((a, b) => a.per1k! - b.per1k!);
-
-  const notes: string[] = [];
-  if (currencies.length > 1)
-    notes.push(`rows are billed in ${currencies.join(', ')}: each currency is totalled apart`);
-  if (input.plan && [...hourlyByCloud.values()].every((h) => h === 0))
-    notes.push('the plan prices no cloud (local targets that emulate none): no estimate');
-
+  const totals = totalsByCurrency(clouds, currencies, requests.total);
+  const notes = reportNotes(currencies, input.plan !== undefined, hourlyByCloud);
   const daily = dailySeries(inRange, range);
   const report: CostReport = {
     range: { ...range, days: daysIn(range) },
@@ -357,17 +303,113 @@ export function buildCostReport(input: CostReportInput): CostReport {
     incomplete: input.incomplete ?? [],
     notes,
   };
-  if (cheapestLine) {
-    report.cheapest = {
-      cloud: cheapestLine.cloud,
-      billed: cheapestLine.billed,
-      currency: cheapestLine.currency,
-      ...(cheapestLine.per1k !== undefined ? { per1k: cheapestLine.per1k } : {}),
-    };
-  }
-  if (per1k[0]) report.cheapestPer1k = { cloud: per1k[0].cloud, per1k: per1k[0].per1k! };
+  const { cheapest, cheapestPer1k } = cheapestClouds(clouds);
+  if (cheapest) report.cheapest = cheapest;
+  if (cheapestPer1k) report.cheapestPer1k = cheapestPer1k;
   if (input.budget) report.budget = budgetBurn(input.daily, range, input.budget);
   return report;
+}
+
+/** A line per cloud and currency, and one per planned cloud without data; most billed first. */
+function cloudLines(
+  inRange: DailyCost[],
+  hourlyByCloud: Map<string, number>,
+  requests: RequestCounts,
+  incomplete: Set<string>,
+  range: DateRange,
+): CostLine[] {
+  const cloudSums = sumBy(inRange, (r) => r.cloud);
+  return cloudSums
+    .map((s) => line(s, hourlyByCloud.get(s.cloud), requests.byCloud?.[s.cloud], incomplete))
+    .concat(plannedWithoutData(new Set(cloudSums.map((s) => s.cloud)), hourlyByCloud, range))
+    .sort(byBilled);
+}
+
+/** The lines of the `by` grouping (none when by cloud); by day in day order, else most billed first. */
+function groupLines(
+  input: CostReportInput,
+  inRange: DailyCost[],
+  incomplete: Set<string>,
+): CostLine[] {
+  const { by } = input;
+  if (by !== 'target' && by !== 'service' && by !== 'day') return [];
+  const hourlyByTarget = input.plan
+    ? plannedHourlyByTarget(input.plan)
+    : new Map<string, { cloud: string; hourly: number }>();
+  const keyOf = by === 'day' ? (r: DailyCost) => r.day : (r: DailyCost) => r.key;
+  const groups = sumBy(inRange, keyOf).map((s) => {
+    const planned = by === 'target' ? hourlyByTarget.get(s.key) : undefined;
+    const hourly = planned && planned.cloud === s.cloud ? planned.hourly : undefined;
+    const req = by === 'target' ? input.requests?.byTarget?.[s.key] : undefined;
+    return line(s, hourly, req, incomplete);
+  });
+  return groups.sort(
+    by === 'day'
+      ? (a, b) => a.key.localeCompare(b.key) || a.cloud.localeCompare(b.cloud)
+      : byBilled,
+  );
+}
+
+/** One total per currency; the plan's currency also gets the estimate and cost per 1,000. */
+function totalsByCurrency(
+  clouds: CostLine[],
+  currencies: string[],
+  requestTotal: number | undefined,
+): CostReport['totals'] {
+  const totals = currencies.map((currency) => {
+    const of = clouds.filter((c) => c.currency === currency);
+    const t: CostReport['totals'][number] = {
+      currency,
+      billed: round(of.reduce((a, c) => a + c.billed, 0)),
+      effective: round(of.reduce((a, c) => a + c.effective, 0)),
+    };
+    if (currency === PLAN_CURRENCY && of.some((c) => c.estimate !== undefined))
+      t.estimate = round(of.reduce((a, c) => a + (c.estimate ?? 0), 0));
+    return t;
+  });
+  if (requestTotal !== undefined && requestTotal > 0) {
+    for (const t of totals) {
+      if (t.currency !== PLAN_CURRENCY) continue;
+      t.requests = requestTotal;
+      t.per1k = round((t.billed / requestTotal) * 1000);
+    }
+  }
+  return totals;
+}
+
+/** The cheapest cloud with data (in the plan's currency when any is) and the cheapest per 1,000. */
+function cheapestClouds(clouds: CostLine[]): Pick<CostReport, 'cheapest' | 'cheapestPer1k'> {
+  const withData = clouds.filter((c) => c.daysWithData > 0);
+  const planCurrency = withData.filter((c) => c.currency === PLAN_CURRENCY);
+  const pool = planCurrency.length > 0 ? planCurrency : withData;
+  const cheapestLine = [...pool].sort((a, b) => a.billed - b.billed)[0];
+  const per1k = withData.filter((c) => c.per1k !== undefined).sort((a, b) => a.per1k! - b.per1k!);
+  return {
+    ...(cheapestLine
+      ? {
+          cheapest: {
+            cloud: cheapestLine.cloud,
+            billed: cheapestLine.billed,
+            currency: cheapestLine.currency,
+            ...(cheapestLine.per1k !== undefined ? { per1k: cheapestLine.per1k } : {}),
+          },
+        }
+      : {}),
+    ...(per1k[0] ? { cheapestPer1k: { cloud: per1k[0].cloud, per1k: per1k[0].per1k! } } : {}),
+  };
+}
+
+function reportNotes(
+  currencies: string[],
+  planned: boolean,
+  hourlyByCloud: Map<string, number>,
+): string[] {
+  const notes: string[] = [];
+  if (currencies.length > 1)
+    notes.push(`rows are billed in ${currencies.join(', ')}: each currency is totalled apart`);
+  if (planned && [...hourlyByCloud.values()].every((h) => h === 0))
+    notes.push('the plan prices no cloud (local targets that emulate none): no estimate');
+  return notes;
 }
 
 /** Milliseconds in the inclusive range (for callers that need instants). */

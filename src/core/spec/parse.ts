@@ -252,19 +252,41 @@ function listed(items: readonly string[], max = 10): string {
   return items.length > max ? `${head}, … (${items.length - max} more)` : head;
 }
 
+type SemanticIssue = { path: PathKey[]; message: string; hint?: string };
+
 /** Spec problems that the schema alone cannot see (cross-references, ranges). */
-function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: string }[] {
-  const out: { path: PathKey[]; message: string; hint?: string }[] = [];
-  const names = new Map<string, number>();
+function semanticIssues(spec: Spec): SemanticIssue[] {
+  const names = firstIndexes(spec.targets.map((t) => t.name));
+  return [
+    ...targetIssues(spec, names),
+    ...serviceReplicaIssues(spec),
+    ...tierIssues(spec),
+    ...dataIssues(spec, names),
+    ...failoverIssues(spec),
+  ];
+}
+
+/** Each value's first index, in first-seen order. */
+function firstIndexes<T>(values: readonly (T | undefined)[]): Map<T, number> {
+  const first = new Map<T, number>();
+  values.forEach((v, i) => {
+    if (v !== undefined && !first.has(v)) first.set(v, i);
+  });
+  return first;
+}
+
+/** Per target, in order: a duplicate name, "emulates" off local, overridden replicas min > max. */
+function targetIssues(spec: Spec, names: Map<string, number>): SemanticIssue[] {
+  const out: SemanticIssue[] = [];
   spec.targets.forEach((t, i) => {
     const seen = names.get(t.name);
-    if (seen !== undefined) {
+    if (seen !== i) {
       out.push({
         path: ['targets', i, 'name'],
         message: `duplicate target name "${t.name}" (also targets[${seen}])`,
         hint: 'give every target a unique name',
       });
-    } else names.set(t.name, i);
+    }
     if (t.emulates !== undefined && t.provider !== 'local') {
       out.push({
         path: ['targets', i, 'emulates'],
@@ -283,24 +305,41 @@ function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: 
       });
     }
   });
-  if (spec.service.replicas.min > spec.service.replicas.max) {
-    out.push({
+  return out;
+}
+
+function serviceReplicaIssues(spec: Spec): SemanticIssue[] {
+  const { min, max } = spec.service.replicas;
+  if (min <= max) return [];
+  return [
+    {
       path: ['service', 'replicas'],
-      message: `replicas.min (${spec.service.replicas.min}) is greater than replicas.max (${spec.service.replicas.max})`,
-    });
-  }
-  const tiers = new Map<number, number>();
+      message: `replicas.min (${min}) is greater than replicas.max (${max})`,
+    },
+  ];
+}
+
+/** A tier used by an earlier target. */
+function tierIssues(spec: Spec): SemanticIssue[] {
+  const tiers = firstIndexes(spec.targets.map((t) => t.tier));
+  const out: SemanticIssue[] = [];
   spec.targets.forEach((t, i) => {
     if (t.tier === undefined) return;
-    const seen = tiers.get(t.tier);
-    if (seen !== undefined) {
+    const seen = tiers.get(t.tier)!;
+    if (seen !== i) {
       out.push({
         path: ['targets', i, 'tier'],
         message: `tier ${t.tier} is already used by targets[${seen}] ("${spec.targets[seen]!.name}")`,
         hint: 'tiers order failover: give each target its own tier',
       });
-    } else tiers.set(t.tier, i);
+    }
   });
+  return out;
+}
+
+/** Per data set, in order: a duplicate name, then each target it names that does not exist. */
+function dataIssues(spec: Spec, names: Map<string, number>): SemanticIssue[] {
+  const out: SemanticIssue[] = [];
   const dataNames = new Set<string>();
   spec.data.forEach((d, i) => {
     if (dataNames.has(d.name)) {
@@ -318,6 +357,12 @@ function semanticIssues(spec: Spec): { path: PathKey[]; message: string; hint?: 
       }
     });
   });
+  return out;
+}
+
+/** DNS mode without a dns section, an admin token variable that holds a credential, rfc2136 gaps. */
+function failoverIssues(spec: Spec): SemanticIssue[] {
+  const out: SemanticIssue[] = [];
   const dns = spec.failover.dns;
   if ((spec.failover.mode === 'dns' || spec.failover.mode === 'both') && dns === undefined) {
     out.push({

@@ -92,6 +92,54 @@ export interface RunningFailover {
 
 /** Starts health checks, the front door (unless mode is dns) and the DNS updater. */
 export async function startFailover(options: StartFailoverOptions): Promise<RunningFailover> {
+  const setup = resolveSetup(options);
+  const parts = assembleParts(options, setup);
+  const { plan, clock } = setup;
+  const { rotation, checker, dns, events } = parts;
+  const stopAll = async () => {
+    await Promise.all([checker.stop(), dns?.close(), events.close()]);
+  };
+
+  await firstRound(plan, rotation, checker, dns, events, clock);
+  await failFastOnDnsInput(options, parts, stopAll);
+  checker.start();
+  // Stable-period failback and the end of leases can come due between checks.
+  const tickAbort = new AbortController();
+  const ticking = tickEvery(Math.min(1000, plan.intervalMs), clock, tickAbort.signal, () =>
+    rotation.tick(),
+  );
+  if (setup.useFrontDoor) {
+    try {
+      rotation.frontDoor = await openFrontDoor(
+        options,
+        plan,
+        rotation,
+        events,
+        parts.metrics,
+        clock,
+      );
+    } catch (error) {
+      tickAbort.abort();
+      await stopAll();
+      throw error;
+    }
+    events.record('listening', clock.now(), { url: rotation.frontDoor.url });
+  }
+  return runningFailover(options, clock, parts, async () => {
+    tickAbort.abort();
+    await Promise.all([checker.stop(), rotation.frontDoor?.close(), dns?.close(), ticking]);
+  });
+}
+
+interface FailoverSetup {
+  clock: Clock;
+  plan: FailoverPlan;
+  useDns: boolean;
+  useFrontDoor: boolean;
+}
+
+/** The plan and which halves run; INVALID_ARGUMENT when DNS is needed and no provider given. */
+function resolveSetup(options: StartFailoverOptions): FailoverSetup {
   const clock = options.clock ?? systemClock;
   const plan =
     options.plan ?? planFailover(options.spec, options.jurisdictionOf ?? jurisdictionFromRegion);
@@ -103,10 +151,25 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
       hint: 'pass dns (see createDnsProvider in src/adapters/dns.ts)',
     });
   }
+  return { clock, plan, useDns, useFrontDoor };
+}
+
+interface FailoverParts {
+  metrics: FailoverMetrics;
+  events: EventLog;
+  dns: DnsUpdater | undefined;
+  rotation: Rotation;
+  checker: HealthChecker;
+}
+
+/** Metrics, the event log, the DNS updater, the rotation and the health checker feeding it. */
+function assembleParts(options: StartFailoverOptions, setup: FailoverSetup): FailoverParts {
+  const { clock, plan } = setup;
+  const config = plan.config;
   const metrics = createFailoverMetrics();
   const events = new EventLog(options.eventsFile);
   const dns =
-    useDns && options.dns && config.dns
+    setup.useDns && options.dns && config.dns
       ? new DnsUpdater({
           provider: options.dns,
           name: config.dns.record.replace(/\.$/, ''),
@@ -124,36 +187,31 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     clock,
     onResult: (name, result) => rotation.onCheck(name, result),
   });
-  const stopAll = async () => {
-    await Promise.all([checker.stop(), dns?.close(), events.close()]);
-  };
+  return { metrics, events, dns, rotation, checker };
+}
 
-  await firstRound(plan, rotation, checker, dns, events, clock);
-  if (dns && options.dnsFailFast && rotation.machine.active !== undefined) {
-    const error = await dns.firstAttempt;
-    if (error instanceof McmlError && error.isInputError) {
-      await stopAll();
-      await options.dns?.close?.();
-      throw error;
-    }
+/** With dnsFailFast: a first DNS write refused as bad input stops everything and throws. */
+async function failFastOnDnsInput(
+  options: StartFailoverOptions,
+  { dns, rotation }: FailoverParts,
+  stopAll: () => Promise<void>,
+): Promise<void> {
+  if (!dns || !options.dnsFailFast || rotation.machine.active === undefined) return;
+  const error = await dns.firstAttempt;
+  if (error instanceof McmlError && error.isInputError) {
+    await stopAll();
+    await options.dns?.close?.();
+    throw error;
   }
-  checker.start();
-  // Stable-period failback and the end of leases can come due between checks.
-  const tickAbort = new AbortController();
-  const ticking = tickEvery(Math.min(1000, plan.intervalMs), clock, tickAbort.signal, () =>
-    rotation.tick(),
-  );
-  if (useFrontDoor) {
-    try {
-      rotation.frontDoor = await openFrontDoor(options, plan, rotation, events, metrics, clock);
-    } catch (error) {
-      tickAbort.abort();
-      await stopAll();
-      throw error;
-    }
-    events.record('listening', clock.now(), { url: rotation.frontDoor.url });
-  }
+}
 
+/** The handle the caller drives; `close` (once) stops the loops, then the provider and log. */
+function runningFailover(
+  options: StartFailoverOptions,
+  clock: Clock,
+  { rotation, events, metrics, dns }: FailoverParts,
+  stopLoops: () => Promise<void>,
+): RunningFailover {
   let closed = false;
   return {
     url: rotation.frontDoor?.url,
@@ -169,8 +227,7 @@ export async function startFailover(options: StartFailoverOptions): Promise<Runn
     close: async () => {
       if (closed) return;
       closed = true;
-      tickAbort.abort();
-      await Promise.all([checker.stop(), rotation.frontDoor?.close(), dns?.close(), ticking]);
+      await stopLoops();
       await options.dns?.close?.();
       events.record('stop', clock.now());
       await events.close();

@@ -98,8 +98,9 @@ export class DnsUpdater {
     await this.running?.catch(() => undefined);
   }
 
+  /** Until the record matches the latest desired value: read it once, write it, back off on failure. */
   private async run(): Promise<void> {
-    const { clock, provider, events, metrics } = this.options;
+    const { clock } = this.options;
     const signal = this.abort.signal;
     let backoff = this.options.initialBackoffMs ?? 500;
     const maxBackoff = this.options.maxBackoffMs ?? 30_000;
@@ -107,60 +108,17 @@ export class DnsUpdater {
       const want = this.desired;
       if (!want) return;
       try {
-        if (!this.known) {
-          await this.waitForRateLimit();
-          this.written = await provider.get(want.name, want.type);
-          this.lastWriteAt = clock.now();
-          this.known = true;
-        }
-        if (sameRecord(this.written, want)) {
+        if (await this.matches(want)) {
           this.settleFirst(undefined);
           if (this.desired === want) return;
           continue;
         }
-        await this.waitForRateLimit();
-        const record: DnsRecord = {
-          name: want.name,
-          type: want.type,
-          ttl: want.ttl,
-          values: want.values,
-        };
-        if (this.written && this.written.type !== record.type) {
-          await provider.delete(record.name, this.written.type);
-        }
-        await provider.upsert(record);
-        this.lastWriteAt = clock.now();
-        const previous = this.written;
-        this.written = record;
-        this.writes++;
-        this.lastError = undefined;
+        const { record, previous } = await this.write(want);
         backoff = this.options.initialBackoffMs ?? 500;
-        this.settleFirst(undefined);
-        metrics?.dnsWrites.inc({ result: 'ok' });
-        metrics?.dnsUp.set(1);
-        events?.record('dns-write', clock.now(), {
-          provider: provider.name,
-          record: record.name,
-          recordType: record.type,
-          ttl: record.ttl,
-          values: record.values,
-          previous: previous?.values,
-          target: want.target,
-        });
+        this.wrote(record, previous, want.target);
       } catch (error) {
         if (signal.aborted) return;
-        this.settleFirst(error);
-        this.lastError = error instanceof Error ? error.message : String(error);
-        metrics?.dnsWrites.inc({ result: 'error' });
-        metrics?.dnsUp.set(0);
-        // Re-read before the next attempt: the failed write may have landed after all.
-        this.known = false;
-        events?.record('dns-error', clock.now(), {
-          provider: provider.name,
-          record: want.name,
-          error: this.lastError,
-          retryInMs: backoff,
-        });
+        this.failed(error, want, backoff);
         try {
           await clock.sleep(backoff, signal);
         } catch {
@@ -169,6 +127,75 @@ export class DnsUpdater {
         backoff = Math.min(backoff * 2, maxBackoff);
       }
     }
+  }
+
+  /** Whether the record already holds `want`; reads it first when its value is not known. */
+  private async matches(want: DnsRecord): Promise<boolean> {
+    if (!this.known) {
+      await this.waitForRateLimit();
+      this.written = await this.options.provider.get(want.name, want.type);
+      this.lastWriteAt = this.options.clock.now();
+      this.known = true;
+    }
+    return sameRecord(this.written, want);
+  }
+
+  /** Writes `want` (deleting a record of another type first), rate-limited. */
+  private async write(
+    want: DnsRecord,
+  ): Promise<{ record: DnsRecord; previous: DnsRecord | undefined }> {
+    const { provider, clock } = this.options;
+    await this.waitForRateLimit();
+    const record: DnsRecord = {
+      name: want.name,
+      type: want.type,
+      ttl: want.ttl,
+      values: want.values,
+    };
+    if (this.written && this.written.type !== record.type) {
+      await provider.delete(record.name, this.written.type);
+    }
+    await provider.upsert(record);
+    this.lastWriteAt = clock.now();
+    const previous = this.written;
+    this.written = record;
+    this.writes++;
+    this.lastError = undefined;
+    return { record, previous };
+  }
+
+  /** A write landed: the first attempt settles, metrics and a dns-write event. */
+  private wrote(record: DnsRecord, previous: DnsRecord | undefined, target: string): void {
+    const { clock, provider, events, metrics } = this.options;
+    this.settleFirst(undefined);
+    metrics?.dnsWrites.inc({ result: 'ok' });
+    metrics?.dnsUp.set(1);
+    events?.record('dns-write', clock.now(), {
+      provider: provider.name,
+      record: record.name,
+      recordType: record.type,
+      ttl: record.ttl,
+      values: record.values,
+      previous: previous?.values,
+      target,
+    });
+  }
+
+  /** A read or write failed: the first attempt settles with it, metrics and a dns-error event. */
+  private failed(error: unknown, want: DnsRecord, backoff: number): void {
+    const { clock, provider, events, metrics } = this.options;
+    this.settleFirst(error);
+    this.lastError = error instanceof Error ? error.message : String(error);
+    metrics?.dnsWrites.inc({ result: 'error' });
+    metrics?.dnsUp.set(0);
+    // Re-read before the next attempt: the failed write may have landed after all.
+    this.known = false;
+    events?.record('dns-error', clock.now(), {
+      provider: provider.name,
+      record: want.name,
+      error: this.lastError,
+      retryInMs: backoff,
+    });
   }
 
   private settleFirst(error: unknown): void {
