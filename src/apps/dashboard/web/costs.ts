@@ -6,9 +6,9 @@
  * down.
  */
 import { html } from 'htm/preact';
-import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { CostsView } from '../state.js';
+import { useChart } from './chart.js';
 import { fmtUsd as usd } from './format.js';
 
 const CLOUD_COLOR: Record<string, string> = {
@@ -42,28 +42,12 @@ function stacks(costs: CostsView): { labels: string[]; colors: string[]; totals:
 /** The Costs card: the month's chart, its legend, what was billed and what this run costs. */
 export function CostsPanel(props: { costs: CostsView }) {
   const { costs } = props;
-  const box = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
   const s = stacks(costs);
-  const key = `${costs.month}|${s.labels.join(',')}|${costs.budgetPerDay ?? ''}`;
-
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const u = new uPlot(chartOptions(costs, s, el.clientWidth), [[]], el);
-    plot.current = u;
-    const resize = () => u.setSize({ width: el.clientWidth, height: 230 });
-    window.addEventListener('resize', resize);
-    return () => {
-      window.removeEventListener('resize', resize);
-      u.destroy();
-      plot.current = null;
-    };
-  }, [key]);
-
-  useEffect(() => {
-    plot.current?.setData(chartData(costs, s));
-  });
+  const box = useChart(
+    `${costs.month}|${s.labels.join(',')}|${costs.budgetPerDay ?? ''}`,
+    (el) => new uPlot(chartOptions(costs, s, el.clientWidth), [[]], el),
+    () => chartData(costs, s),
+  );
 
   const billedTotal = Object.values(costs.billed).reduce(
     (a, series) => a + series.reduce((x, y) => x + y, 0),

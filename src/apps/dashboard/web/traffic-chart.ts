@@ -1,8 +1,8 @@
 /** The traffic chart: requests per second of each target, a colour per target. */
 import { html } from 'htm/preact';
-import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { DashboardState, TargetView } from '../state.js';
+import { useChart } from './chart.js';
 
 const PALETTE = ['#7c5cff', '#22d3ee', '#f472b6', '#facc15', '#34d399', '#fb923c'];
 const CLOUD_COLOR: Record<string, string> = {
@@ -25,34 +25,17 @@ function seriesColors(targets: TargetView[]): Record<string, string> {
 
 /** The traffic card: the chart, redrawn on every state, and a legend of the targets. */
 export function TrafficChart(props: { state: DashboardState }) {
-  const box = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
   const names = props.state.targets.map((t) => t.name);
   const colors = seriesColors(props.state.targets);
-  const key = names.join(',');
-
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const u = new uPlot(
-      chartOptions(names, colors, el.clientWidth),
-      [[], ...names.map(() => [])],
-      el,
-    );
-    plot.current = u;
-    const resize = () => u.setSize({ width: el.clientWidth, height: 230 });
-    window.addEventListener('resize', resize);
-    return () => {
-      window.removeEventListener('resize', resize);
-      u.destroy();
-      plot.current = null;
-    };
-  }, [key]);
-
-  useEffect(() => {
-    const { traffic } = props.state;
-    plot.current?.setData([traffic.t, ...names.map((n) => traffic.series[n] ?? [])]);
-  });
+  const box = useChart(
+    names.join(','),
+    (el) =>
+      new uPlot(chartOptions(names, colors, el.clientWidth), [[], ...names.map(() => [])], el),
+    () => {
+      const { traffic } = props.state;
+      return [traffic.t, ...names.map((n) => traffic.series[n] ?? [])];
+    },
+  );
 
   return html`
     <div class="card">
