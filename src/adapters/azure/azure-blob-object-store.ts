@@ -18,6 +18,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import { McmlError } from '../../core/errors.js';
+import { pool } from '../../core/pool.js';
 import type {
   ByteRange,
   ListOptions,
@@ -343,20 +344,16 @@ export class AzureBlobObjectStore implements ObjectStore {
       const ranges: [number, number][] = [];
       for (let start = 0; start < options.size; start += FROM_URL_BLOCK)
         ranges.push([start, Math.min(FROM_URL_BLOCK, options.size - start)]);
-      let next = 0;
       ranges.forEach((_, i) =>
         ids.push(Buffer.from(`${run}-${String(i).padStart(6, '0')}`).toString('base64')),
       );
-      const worker = async () => {
-        while (next < ranges.length) {
-          const i = next++;
-          const [start, count] = ranges[i]!;
-          await blob.stageBlockFromURL(ids[i]!, url, start, count, {
+      await pool(ranges, this.concurrency * 2, ([start, count], i) =>
+        blob
+          .stageBlockFromURL(ids[i]!, url, start, count, {
             ...(options.signal ? { abortSignal: options.signal } : {}),
-          });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, this.concurrency * 2) }, worker));
+          })
+          .then(() => undefined),
+      );
       await blob.commitBlockList(ids, {
         ...(options.sha256 ? { metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
         ...(options.md5

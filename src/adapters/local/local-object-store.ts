@@ -26,6 +26,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { McmlError } from '../../core/errors.js';
+import { pool } from '../../core/pool.js';
 import type {
   AbandonedWrite,
   ByteRange,
@@ -193,19 +194,18 @@ export class LocalObjectStore implements ObjectStore {
     stats: Map<string, Stats>,
     signal?: AbortSignal,
   ): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < page.length) {
-        signal?.throwIfAborted();
-        const info = page[next++]!;
+    await pool(
+      page,
+      HASH_CONCURRENCY,
+      async (info) => {
         const h = await this.hashOf(info.key, stats.get(info.key));
         if (h) {
           info.sha256 = h.sha256;
           info.md5 = h.md5;
         }
-      }
-    };
-    await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+      },
+      signal,
+    );
   }
 
   /** The hashes of a file: memoised, from the persistent index, or read (`s`: a fresh stat). */

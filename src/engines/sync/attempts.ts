@@ -1,22 +1,5 @@
-/** Bounded concurrency and retries for the sync engine: which failures are worth another try. */
+/** Retries for the sync engine: which failures are worth another try, and the wait between. */
 import { isMcmlError } from '../../core/errors.js';
-
-/** Runs a bounded pool of async jobs. */
-export async function pool<T>(
-  items: readonly T[],
-  size: number,
-  job: (item: T) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      signal?.throwIfAborted();
-      await job(items[next++]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
-}
 
 /** A failure as the report shows it, and whether trying again may succeed. */
 export function describeFailure(error: unknown): {

@@ -9,7 +9,8 @@ import { McmlError } from '../../core/errors.js';
 import { diffListings, fanOut, settleUnknown, type DestinationDiff } from '../../core/sync/diff.js';
 import { isInside, parseStorageUri, redactUri } from '../../core/storage-uri.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
-import { backoff, describeFailure, pool } from './attempts.js';
+import { pool } from '../../core/pool.js';
+import { backoff, describeFailure } from './attempts.js';
 import { definedOnly, recordFailure, transferAll, type TransferState } from './transfer.js';
 import type { DestinationReport, SyncOptions, SyncReport, SyncRun } from './types.js';
 

@@ -8,7 +8,8 @@ import { PassThrough, Transform, type Readable, type TransformCallback } from 'n
 import { McmlError, isMcmlError } from '../../core/errors.js';
 import type { FanOutItem } from '../../core/sync/diff.js';
 import type { ObjectInfo } from '../../ports/object-store.js';
-import { backoff, describeFailure, pool } from './attempts.js';
+import { pool } from '../../core/pool.js';
+import { backoff, describeFailure } from './attempts.js';
 import { downloadPartSize, rangedRead, worthRanges } from './ranged-read.js';
 import type { DestinationReport, SyncRun } from './types.js';
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { compareObjects, diffListings } from '../../core/sync/diff.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
-import { pool } from './attempts.js';
+import { pool } from '../../core/pool.js';
 import { listAll } from './sync.js';
 
 export interface VerifyReport {
