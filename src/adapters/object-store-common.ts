@@ -244,6 +244,13 @@ export function isRetryable(error: unknown): boolean {
   );
 }
 
+/** The whole of a (small) response body, e.g. one listing page. */
+export async function readWhole(body: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** Reads from a stream until `limit` bytes or its end, whichever first, leaving the rest. */
 export async function readUpTo(
   stream: Readable,

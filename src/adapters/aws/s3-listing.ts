@@ -12,6 +12,7 @@ import type {
 } from '@aws-sdk/client-s3';
 import type { DeserializeMiddleware } from '@smithy/types';
 import type { Readable } from 'node:stream';
+import { readWhole } from '../object-store-common.js';
 import { childOf, readXml, textOf } from '../xml-reader.js';
 
 /** One object as the listing describes it. */
@@ -48,7 +49,7 @@ export function readListingOf(command: ListObjectsV2Command): () => ObjectListPa
     const result = await next(args);
     const response = result.response as { statusCode?: number; body?: unknown };
     if (response.statusCode !== 200 || !isStream(response.body)) return result;
-    const bytes = await collect(response.body);
+    const bytes = await readWhole(response.body);
     // A retried request comes through here again: only the last answer counts.
     page = readObjectList(bytes.toString('utf8'));
     response.body = page ? EMPTY_RESULT : new Uint8Array(bytes);
@@ -92,10 +93,4 @@ export function readObjectList(xml: string): ObjectListPage | undefined {
 
 function isStream(body: unknown): body is Readable {
   return typeof (body as Readable | undefined)?.[Symbol.asyncIterator] === 'function';
-}
-
-async function collect(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -15,6 +15,7 @@ import type {
   PipelineResponse,
   RawHttpHeaders,
 } from '@azure/core-rest-pipeline';
+import { readWhole } from '../object-store-common.js';
 import { childOf, readXml, textOf, XmlSyntaxError } from '../xml-reader.js';
 
 /** One blob as the listing describes it. */
@@ -84,10 +85,8 @@ export async function listBlobsPage(
   if (response.status !== 200) throw serviceError(response);
   const body = response.readableStreamBody;
   if (!body) throw new Error('the List Blobs response has no body');
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
   // Decoded once, whole: a UTF-8 character may straddle two chunks.
-  return readBlobList(Buffer.concat(chunks).toString('utf8'));
+  return readBlobList((await readWhole(body)).toString('utf8'));
 }
 
 /** The blobs and next marker of a List Blobs response body. */
