@@ -108,6 +108,23 @@ function breakdown(records: RequestRecord[], cluster: string): string {
 }
 
 /**
+ * When each cluster's Deployment went out (ms after the run's first request: first, median and
+ * last cluster) and when the run's last request came, for BENCH_DETAIL=1: the rollout delay
+ * starts at the Deployment, so the last cluster's is what the wall time waits on.
+ */
+function timeline(records: RequestRecord[]): string {
+  if (records.length === 0) return '';
+  const t0 = Math.min(...records.map((r) => r.at));
+  const at = (r: RequestRecord) => Math.round(r.at - t0);
+  const deployments = records
+    .filter((r) => r.method === 'PATCH' && r.path.includes('/deployments/'))
+    .map(at)
+    .sort((a, b) => a - b);
+  const last = Math.max(...records.map(at));
+  return `  mcml: Deployments applied at ${deployments[0]} / ${median(deployments)} / ${deployments[deployments.length - 1]} ms (first / median / last cluster), last request at ${last} ms`;
+}
+
+/**
  * mcml: every cluster in one wave; returns wall ms, the slowest cluster's own time, and the
  * CPU ms spent by mcml (this process) and by the API doubles (their process) meanwhile.
  */
@@ -226,7 +243,8 @@ async function main(): Promise<void> {
             const after = await m.requests();
             mReq.push((after.length - before) / n);
             mConn.push(((await m.connections()) - connected) / n);
-            if (DETAIL && i === 0) mDetail = breakdown(after.slice(before), m.contexts[0]!);
+            if (DETAIL && i === 0)
+              mDetail = `${breakdown(after.slice(before), m.contexts[0]!)}\n${timeline(after.slice(before))}`;
           } else if (who === 'one') {
             slowest.push((await mcmlRun(one, tag)).wall);
           } else if (KUBECTL) {

@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/adapters/storage.js';
+import { McmlError } from '../../src/core/errors.js';
 import { runSync, verifyStores, type SyncEvent } from '../../src/engines/sync/index.js';
 import type { ObjectStore } from '../../src/ports/object-store.js';
 import { startEmulators, unique, AZURITE_ACCOUNT, type Emulators } from '../storage/fixtures.js';
@@ -332,6 +333,25 @@ describe('leftovers of interrupted local writes', () => {
 });
 
 describe('bad input', () => {
+  it('lists each side as soon as it opens; a side that fails to open fails the run with its own error', async () => {
+    const done = await runSync({
+      source: openStore(join(dir, 'src')),
+      destinations: [s3('opening/'), az('opening/')],
+    });
+    expect(done.ok).toBe(true);
+    expect(done.destinations.map((d) => d.copied)).toEqual([files.size, files.size]);
+    const denied = new McmlError('PERMISSION_DENIED', 'opening az://x/y: access denied');
+    await expect(
+      runSync({
+        source: s3('opening/'),
+        destinations: [
+          az('opening/'),
+          new Promise<ObjectStore>((_, reject) => setTimeout(() => reject(denied), 5)),
+        ],
+      }),
+    ).rejects.toBe(denied);
+  });
+
   it('reports a missing bucket as NOT_FOUND', async () => {
     const local = await openStore(join(dir, 'src'));
     const missing = await openStore(`s3://${unique('nobucket')}/x`, emu.storeOptions);

@@ -5,6 +5,7 @@ import { openStore } from '../../adapters/storage.js';
 // The sync and verify engines directly, not the area's index: a direct SRC DST sync must not
 // load the spec schema (zod, yaml); -f and --jurisdiction load it when used.
 import { runSync, type SyncOptions, type SyncReport } from '../../engines/sync/sync.js';
+import type { ObjectStore } from '../../ports/object-store.js';
 import { verifyStores, type VerifyReport } from '../../engines/sync/verify.js';
 import { paint, useColor } from '../output.js';
 import { formatBytes, startProgress } from './data-progress.js';
@@ -131,7 +132,7 @@ export async function runDataSyncCommand(
   flags: DataSyncFlags,
 ): Promise<void> {
   // Process start to here: node, the CLI and this command's modules. Cloud SDKs load later,
-  // only for the schemes used, when the stores open (openMs).
+  // only for the schemes used, when the stores open (in the list phase of the timings).
   const startupMs = Math.round(performance.now());
   const limits = syncLimits(flags);
   const color = useColor(process.stderr);
@@ -213,6 +214,26 @@ async function syncSpecDataSets(
   if (failed.length > 0) process.exitCode = failureExitCode(failed);
 }
 
+/**
+ * Opens the stores one after another, the remote ones first (in the order given) and local
+ * directories last: loading an SDK and walking a directory are CPU work on this one thread,
+ * while a remote listing, sent as soon as its store is open, is the longest wait. A failure is
+ * handled here (so one side failing while another opens, or while the residency check runs, is
+ * not "unhandled"); the engine still sees and reports it.
+ */
+function openInTurn(uris: string[]): Promise<ObjectStore>[] {
+  const local = (uri: string) => (/^(s3|gs|az):\/\//i.test(uri) ? 0 : 1);
+  const order = uris.map((_, i) => i).sort((a, b) => local(uris[a]!) - local(uris[b]!));
+  const stores: Promise<ObjectStore>[] = [];
+  let previous: Promise<unknown> = Promise.resolve();
+  for (const i of order) {
+    const store = previous.then(() => openStore(uris[i]!));
+    previous = store.catch(() => undefined);
+    stores[i] = store;
+  }
+  return stores;
+}
+
 /** SRC DST…: one source into every destination, within a jurisdiction if one is given. */
 async function syncDirect(
   src: string | undefined,
@@ -226,30 +247,28 @@ async function syncDirect(
     throw new McmlError('USAGE', 'mcml data sync needs SRC and at least one DST (or -f SPEC)', {
       hint: 'e.g. mcml data sync ./models s3://bucket/models gs://bucket/models',
     });
-  const [source, destinations] = await Promise.all([
-    openStore(src),
-    Promise.all(dst.map((d) => openStore(d))),
-  ]);
-  const openMs = Math.round(performance.now()) - out.startupMs;
+  const [source, ...destinations] = openInTurn([src, ...dst]);
+  const opening = { source: source!, destinations };
   if (flags.jurisdiction !== undefined) {
+    // Residency is checked on the open destinations before anything is read or written.
     const { checkJurisdiction } = await import('../../engines/sync/datasets.js');
     await checkJurisdiction(
-      destinations,
+      await Promise.all(opening.destinations),
       await parseJurisdiction(flags.jurisdiction),
       await lookupFromCatalog(flags.catalog),
     );
   }
+  // Each side is listed as soon as its store is open (its SDK loaded), while the others load.
   const report = await runSync({
     ...common,
-    source,
-    destinations,
+    ...opening,
     ...(flags.include ? { include: flags.include } : {}),
     ...(flags.exclude ? { exclude: flags.exclude } : {}),
   });
   out.bar.stop();
   process.stdout.write(
     (flags.json
-      ? JSON.stringify({ ...report, startupMs: out.startupMs, openMs }, null, 2)
+      ? JSON.stringify({ ...report, startupMs: out.startupMs }, null, 2)
       : summarise(report, out.color)) + '\n',
   );
   if (!report.ok) process.exitCode = failureExitCode([report]);

@@ -50,22 +50,20 @@ export function checkOverlap(source: ObjectStore, destinations: ObjectStore[]): 
 
 /** Synchronises `source` into every destination. See the file comment. */
 export async function runSync(options: SyncOptions): Promise<SyncReport> {
-  const run = startRun(options);
-  const started = run.now();
-  const timings = { list: 0, settle: 0, clean: 0, transfer: 0, delete: 0 };
-  let mark = started;
+  if (options.destinations.length === 0) throw new McmlError('USAGE', 'no destination given');
+  const started = (options.now ?? Date.now)();
+  // 1. Open and list every side at once, each as soon as it is open.
+  const { stores, lists } = await openAndList(options);
+  const run = startRun(options, stores);
+  const timings = { list: run.now() - started, settle: 0, clean: 0, transfer: 0, delete: 0 };
+  let mark = run.now();
   const lap = (phase: keyof typeof timings) => {
     const t = run.now();
     timings[phase] += t - mark;
     mark = t;
   };
-
-  // 1. List every side once, in parallel.
-  const [srcList, ...dstLists] = await Promise.all(
-    [run.source, ...run.destinations].map((store) => listWithRetry(run, store)),
-  );
+  const [srcList, ...dstLists] = lists;
   const srcByKey = new Map(srcList!.map((o) => [o.key, o]));
-  lap('list');
 
   // 2. Diff, and settle what the listings cannot.
   const filter = {
@@ -137,14 +135,12 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   };
 }
 
-/** The options with their defaults; refuses a run with no destination or overlapping sides. */
-function startRun(options: SyncOptions): SyncRun {
-  const { source, destinations } = options;
-  if (destinations.length === 0) throw new McmlError('USAGE', 'no destination given');
-  checkOverlap(source, destinations);
+/** The options with their defaults; refuses a run whose sides overlap. */
+function startRun(options: SyncOptions, [source, ...destinations]: ObjectStore[]): SyncRun {
+  checkOverlap(source!, destinations);
   return {
     options,
-    source,
+    source: source!,
     destinations,
     transfers: Math.max(1, options.transfers ?? 16),
     attempts: Math.max(1, options.attempts ?? 5),
@@ -154,19 +150,52 @@ function startRun(options: SyncOptions): SyncRun {
   };
 }
 
+/**
+ * Opens (where a side is still opening) and lists every side, each listing starting as soon as
+ * its side is open. The first failure stops the other listings and is thrown.
+ */
+async function openAndList(
+  options: SyncOptions,
+): Promise<{ stores: ObjectStore[]; lists: ObjectInfo[][] }> {
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const retry = {
+    attempts: Math.max(1, options.attempts ?? 5),
+    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    signal,
+  };
+  const sides = [options.source, ...options.destinations].map(async (opening, i) => {
+    const store = await opening;
+    // A source that cannot be read must fail the sync, never read as "no objects".
+    return { store, list: await listWithRetry(store, i === 0, retry) };
+  });
+  try {
+    const done = await Promise.all(sides);
+    return { stores: done.map((d) => d.store), lists: done.map((d) => d.list) };
+  } catch (error) {
+    stop.abort();
+    await Promise.allSettled(sides);
+    throw error;
+  }
+}
+
 /** Lists one side completely, retrying what may pass on another try. */
-async function listWithRetry(run: SyncRun, store: ObjectStore): Promise<ObjectInfo[]> {
+async function listWithRetry(
+  store: ObjectStore,
+  mustExist: boolean,
+  retry: { attempts: number; sleep: (ms: number) => Promise<void>; signal: AbortSignal },
+): Promise<ObjectInfo[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await listAll(store, {
         hashes: true,
-        // A source that cannot be read must fail the sync, never read as "no objects".
-        ...(store === run.source ? { mustExist: true } : {}),
-        ...(run.options.signal ? { signal: run.options.signal } : {}),
+        ...(mustExist ? { mustExist: true } : {}),
+        signal: retry.signal,
       });
     } catch (error) {
-      if (!describeFailure(error).retryable || attempt >= run.attempts) throw error;
-      await run.sleep(backoff(attempt));
+      if (retry.signal.aborted || !describeFailure(error).retryable || attempt >= retry.attempts)
+        throw error;
+      await retry.sleep(backoff(attempt));
     }
   }
 }

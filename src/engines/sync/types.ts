@@ -3,8 +3,12 @@ import type { CopyAction } from '../../core/sync/diff.js';
 import type { ObjectStore } from '../../ports/object-store.js';
 
 export interface SyncOptions {
-  source: ObjectStore;
-  destinations: ObjectStore[];
+  /**
+   * The stores, open or still opening: a side still opening (loading its cloud SDK) is listed
+   * as soon as it is open, so one side's listing runs while another's SDK loads.
+   */
+  source: ObjectStore | Promise<ObjectStore>;
+  destinations: (ObjectStore | Promise<ObjectStore>)[];
   include?: string[];
   exclude?: string[];
   /** Delete destination objects absent from the source. */
