@@ -227,6 +227,7 @@ async function main(): Promise<void> {
       const serverCpu: number[] = [];
       const kReq: number[] = [];
       let mDetail = '';
+      const mTimes: string[] = [];
       let kDetail = '';
       for (let i = 0; i < RUNS; i++) {
         const tag = `r${i}`;
@@ -243,8 +244,8 @@ async function main(): Promise<void> {
             const after = await m.requests();
             mReq.push((after.length - before) / n);
             mConn.push(((await m.connections()) - connected) / n);
-            if (DETAIL && i === 0)
-              mDetail = `${breakdown(after.slice(before), m.contexts[0]!)}\n${timeline(after.slice(before))}`;
+            if (DETAIL && i === 0) mDetail = breakdown(after.slice(before), m.contexts[0]!);
+            if (DETAIL) mTimes.push(timeline(after.slice(before)));
           } else if (who === 'one') {
             slowest.push((await mcmlRun(one, tag)).wall);
           } else if (KUBECTL) {
@@ -267,7 +268,9 @@ async function main(): Promise<void> {
         `| ${n} | ${(wall / 1000).toFixed(2)} | ${(slow / 1000).toFixed(2)} | ${(wall / slow).toFixed(2)}× | ${(median(inRun) / 1000).toFixed(2)} | ${(loop / 1000).toFixed(2)} | ${(loop / wall).toFixed(1)}× | ${median(mReq).toFixed(0)} | ${median(kReq).toFixed(0)} | ${median(mConn).toFixed(1)} | ${(client / n).toFixed(0)} | ${(server / n).toFixed(0)} | ${(floor / 1000).toFixed(2)} |`,
       );
       if (DETAIL)
-        console.log(`  mcml, one cluster:\n${mDetail}\n  kubectl, one cluster:\n${kDetail}`);
+        console.log(
+          `  mcml, one cluster:\n${mDetail}\n${mTimes.join('\n')}\n  kubectl, one cluster:\n${kDetail}`,
+        );
       await m.stop();
       await k.stop();
       await one.stop();

@@ -76,6 +76,20 @@ export interface ApplyOptions {
   /** Remove objects of this set that the new set no longer has (default true). */
   prune?: boolean;
   signal?: AbortSignal;
+  /**
+   * Shared by the targets of one wave: each says when what starts its rollouts (what pods read,
+   * then the workloads) is applied, and applies the rest (Services, budgets, autoscalers…)
+   * once the line clears, so every cluster's rollout starts before any cluster sends the rest.
+   */
+  startLine?: StartLine;
+}
+
+/** See ApplyOptions.startLine. */
+export interface StartLine {
+  /** This target's rollouts have started (or it stopped before they could). Once is enough. */
+  reached(): void;
+  /** Resolves when every target of the line has reached it (or the line's wait limit passed). */
+  cleared(): Promise<void>;
 }
 
 export type ObjectAction = 'created' | 'configured' | 'unchanged' | 'pruned';

@@ -168,6 +168,9 @@ describe('mcml deploy on three clusters', { timeout: 300_000 }, () => {
     expect(before).toHaveLength(1);
     // A new scrape interval renames the generated Prometheus ConfigMap: the old one is pruned.
     writeFileSync(join(c.dir, 'mcml.yaml'), specText({ model: 'iris-2.onnx', scrape: '30s' }));
+    const sent = (Object.keys(CONTEXTS) as Target[]).map((t) => c.apis[t].requests.length);
+    // One cluster far away: the others still send no Service before its rollout has started.
+    c.apis['azure-eus'].latency(100);
     const running = deploy(c, ['deploy', '-f', 'mcml.yaml', '--all-at-once', '--json']);
     // Every cluster's rollout is held in progress at once: the wave did not go one by one.
     for (let i = 0; i < 600; i++) {
@@ -176,6 +179,7 @@ describe('mcml deploy on three clusters', { timeout: 300_000 }, () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const held = (Object.keys(CONTEXTS) as Target[]).map((t) => c.apis[t].controller.held().length);
+    c.apis['azure-eus'].latency(0);
     for (const t of Object.keys(CONTEXTS) as Target[]) c.apis[t].controller.release();
     const run = await running;
     expect(held.every((n) => n > 0)).toBe(true);
@@ -184,6 +188,17 @@ describe('mcml deploy on three clusters', { timeout: 300_000 }, () => {
       '1 started aws-use1,gcp-usc1,azure-eus',
       '1 passed aws-use1,gcp-usc1,azure-eus',
     ]);
+    // Every cluster's rollout started before any cluster's Services went out (the start line).
+    const patches = (Object.keys(CONTEXTS) as Target[]).flatMap((t, i) =>
+      c.apis[t].requests.slice(sent[i]).filter((r) => r.method === 'PATCH'),
+    );
+    const lastDeployment = Math.max(
+      ...patches.filter((r) => r.path.endsWith('/deployments/ml-inference')).map((r) => r.at),
+    );
+    const firstService = Math.min(
+      ...patches.filter((r) => r.path.includes('/services/')).map((r) => r.at),
+    );
+    expect(lastDeployment).toBeLessThan(firstService);
     for (const t of Object.keys(CONTEXTS) as Target[]) {
       const names = c.apis[t]
         .list('v1', 'ConfigMap', NS)

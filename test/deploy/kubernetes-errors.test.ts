@@ -127,8 +127,9 @@ describe('Kubernetes adapter errors', () => {
     expect(patches.filter((r) => r.status === 200 || r.status === 201)).toHaveLength(
       patches.length - 1,
     );
-    // Twice is not a pattern: a server that keeps dropping is reported as unreachable.
-    f.api.dropNext(2, 'PATCH');
+    // Twice is not a pattern: a server that keeps dropping (the same request, sent again) is
+    // reported as unreachable.
+    f.api.dropNext(2, (r) => r.method === 'PATCH' && r.path.includes('/deployments/'));
     const error = await failure(() =>
       f.cluster.apply({ ...set, objects: sampleObjects('web', 'v3') }),
     );

@@ -38,11 +38,15 @@ import {
   groupOf,
   groupVersion,
   resourceList,
+  aggregatedList,
+  AGGREGATED_DISCOVERY,
   type ResourceType,
 } from './kube-resources.js';
 import { openApiDocument, openApiRoot } from './kube-openapi.js';
 
 export interface KubeApiOptions extends ControllerOptions {
+  /** false: no aggregated discovery, as a server before Kubernetes 1.26 (default true). */
+  aggregatedDiscovery?: boolean;
   /** Bearer token the server accepts (default: a random one; see `token`). */
   token?: string;
   /** Name of the cluster (for kubeconfig). */
@@ -127,6 +131,8 @@ export interface KubeApiDouble {
    * answer, as a server does with a kept-alive connection it has just timed out.
    */
   dropNext(count: number, method?: string | ((request: RequestRecord) => boolean)): void;
+  /** Answers every request `ms` late from now on, as a cluster far away does (0: at once). */
+  latency(ms: number): void;
   /** Lifts a `forbid`. */
   allow(verb: string, resource: string): void;
   /** Installs a CustomResourceDefinition's kind. */
@@ -876,6 +882,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   };
 
   let connections = 0;
+  let latencyMs = 0;
   const server: Server = createServer(TLS, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const record: RequestRecord = {
@@ -896,11 +903,14 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return;
     }
     res.once('finish', () => (record.status = res.statusCode));
-    route(req, res, url).catch((error: unknown) => {
-      if (!res.headersSent)
-        sendStatus(res, 500, `internal error: ${String(error)}`, undefined, 'InternalError');
-      else res.destroy();
-    });
+    const answer = () =>
+      route(req, res, url).catch((error: unknown) => {
+        if (!res.headersSent)
+          sendStatus(res, 500, `internal error: ${String(error)}`, undefined, 'InternalError');
+        else res.destroy();
+      });
+    if (latencyMs > 0) setTimeout(() => void answer(), latencyMs);
+    else void answer();
   });
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -923,6 +933,19 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
         compiler: 'gc',
         platform: 'linux/amd64',
       });
+    }
+    const aggregated =
+      options.aggregatedDiscovery !== false &&
+      (req.headers.accept ?? '').includes(AGGREGATED_DISCOVERY);
+    if ((path === '/api' || path === '/apis') && aggregated) {
+      // Aggregated discovery, as kubectl and mcml ask for it first.
+      const text = JSON.stringify(aggregatedList(types, path === '/api'));
+      res.writeHead(200, {
+        'content-type': AGGREGATED_DISCOVERY,
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-cache, private',
+      });
+      return void res.end(text);
     }
     if (path === '/api') {
       return sendJson(res, 200, {
@@ -1047,6 +1070,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     forbid: (verb, resource) => forbidden.add(`${verb} ${resource}`),
     allow: (verb, resource) => forbidden.delete(`${verb} ${resource}`),
     dropNext: (count, method) => (drops = { count, method }),
+    latency: (ms) => (latencyMs = ms),
     installKind: (type) => types.push({ ...type, singular: type.kind.toLowerCase() }),
     routeService: (ns, n, handler) => services.set(`${ns}/${n}`, handler),
     stop: async () => {

@@ -142,3 +142,58 @@ export function groupOf(name: string, versions: string[]): object {
   const vs = versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
   return { kind: 'APIGroup', apiVersion: 'v1', name, versions: vs, preferredVersion: vs[0] };
 }
+
+/** The media type of aggregated discovery (apidiscovery.k8s.io/v2), as clients ask for it. */
+export const AGGREGATED_DISCOVERY =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/**
+ * Aggregated discovery (Kubernetes 1.30+ GA): every group's versions and resources in one
+ * answer, at /api (the core group) or /apis (the named groups), for a client whose Accept asks
+ * for AGGREGATED_DISCOVERY.
+ */
+export function aggregatedList(types: ResourceType[], core: boolean): object {
+  const groups = new Map<string, Map<string, ResourceType[]>>();
+  for (const t of types) {
+    if ((t.group === '') !== core) continue;
+    const versions = groups.get(t.group) ?? new Map<string, ResourceType[]>();
+    versions.set(t.version, [...(versions.get(t.version) ?? []), t]);
+    groups.set(t.group, versions);
+  }
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: 'apidiscovery.k8s.io/v2',
+    metadata: {},
+    items: [...groups].map(([group, versions]) => ({
+      metadata: { name: group, creationTimestamp: null },
+      versions: [...versions].map(([version, inVersion]) => ({
+        version,
+        freshness: 'Current',
+        resources: inVersion.map((t) => ({
+          resource: t.plural,
+          responseKind: { group: t.group, version: t.version, kind: t.kind },
+          scope: t.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: t.singular,
+          verbs: VERBS,
+          ...(t.shortNames ? { shortNames: t.shortNames } : {}),
+          ...(t.categories ? { categories: t.categories } : {}),
+          ...(t.subresources
+            ? {
+                subresources: t.subresources.map((sub) => ({
+                  subresource: sub,
+                  responseKind:
+                    sub === 'scale'
+                      ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
+                      : { group: t.group, version: t.version, kind: t.kind },
+                  verbs:
+                    sub === 'proxy'
+                      ? ['create', 'delete', 'get', 'patch', 'update']
+                      : ['get', 'patch', 'update'],
+                })),
+              }
+            : {}),
+        })),
+      })),
+    })),
+  };
+}

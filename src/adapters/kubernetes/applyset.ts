@@ -69,6 +69,11 @@ export function applyOrder(objects: ClusterObject[]): ClusterObject[] {
 const POD_INPUTS = ['ServiceAccount', 'ConfigMap', 'Secret', 'PersistentVolumeClaim'];
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet'];
 
+/** What starts a rollout: what pods read, and the workloads themselves. */
+export function startsRollout(object: ClusterObject): boolean {
+  return POD_INPUTS.includes(object.kind) || WORKLOADS.includes(object.kind);
+}
+
 /**
  * The order objects are started in, after Namespaces and CRDs: what pods read, then workloads,
  * then the rest (Services, budgets, autoscalers…). A rollout's wait begins when its workload is

@@ -38,6 +38,7 @@ import {
   TOOLING,
   applyOrder,
   startOrder,
+  startsRollout,
   applySetId,
   groupKind,
   parentName,
@@ -78,6 +79,8 @@ interface LiveState {
   annotations: Record<string, string>;
   /** The revision the cluster is at; undefined before the first apply. */
   current: number | undefined;
+  /** Whether the parent exists (and so the set's namespace does). */
+  parentFound: boolean;
   records: StoredRevision[];
   /** apiVersion/Kind of the new set's objects, and of the new and the old set's together. */
   newKinds: string[];
@@ -107,9 +110,9 @@ function actionOf(
 
 /**
  * Objects applied at once per cluster. Each lane is a kept-alive TLS connection, and opening one
- * costs ~2–3 ms of CPU on each side (more than a request on it): 3 lanes match the discovery
- * look-ups that run at once before them, so an apply opens 3 connections, and still send 3× what
- * kubectl's one-by-one apply does per round trip to a far cluster.
+ * costs ~2–3 ms of CPU on each side (more than a request on it): 3 lanes match the look-ups that
+ * run at once before them (connection.ts's MAX_SOCKETS), so an apply opens 3 connections, and
+ * still send 3× what kubectl's one-by-one apply does per round trip to a far cluster.
  */
 const APPLY_CONCURRENCY = 3;
 
@@ -266,8 +269,7 @@ export class KubernetesCluster implements Cluster {
    * revision, and write the parent's final state.
    */
   async apply(set: ApplySet, options: ApplyOptions = {}): Promise<ApplyResult> {
-    const objects = await this.#placed(set);
-    const live = await this.#liveState(set, objects, options);
+    const { objects, live } = await this.#placedAndLive(set, options);
     if (options.dryRun) return this.#dryRun(set, objects, live.existing, live.current, options);
     const hash = setHash(objects);
     const changes = await this.#applyMembers(set, objects, live, hash, options);
@@ -289,6 +291,24 @@ export class KubernetesCluster implements Cluster {
     return { revision, previous: live.current, changes };
   }
 
+  /**
+   * The placed objects and where the set stands, looked up at once (one round trip to the
+   * cluster instead of two). A kind the cluster does not serve is the error reported when both
+   * fail, as when placement ran first.
+   */
+  async #placedAndLive(
+    set: ApplySet,
+    options: ApplyOptions,
+  ): Promise<{ objects: ClusterObject[]; live: LiveState }> {
+    const [placed, live] = await Promise.allSettled([
+      this.#placed(set),
+      this.#liveState(set, set.objects, options),
+    ]);
+    if (placed.status === 'rejected') throw placed.reason;
+    if (live.status === 'rejected') throw live.reason;
+    return { objects: placed.value, live: live.value };
+  }
+
   /** Where the set stands on the cluster before an apply: parent, records, members. */
   async #liveState(
     set: ApplySet,
@@ -306,6 +326,7 @@ export class KubernetesCluster implements Cluster {
     return {
       annotations,
       current,
+      parentFound: parent !== undefined,
       records,
       newKinds,
       kinds,
@@ -316,7 +337,9 @@ export class KubernetesCluster implements Cluster {
 
   /**
    * Namespaces and CRDs first, one by one (the rest live in or depend on them), then the parent
-   * marked APPLYING, then the rest in startOrder, in APPLY_CONCURRENCY lanes, each taking the next object when
+   * marked APPLYING (on an update, all of them at once), then the rest in startOrder, in
+   * APPLY_CONCURRENCY lanes (what starts the rollouts, then, once the wave's start line clears,
+   * the others), each taking the next object when
    * its last is answered (not batches that wait for their slowest). Every object is tried; the
    * first failure is reported with what was already applied.
    */
@@ -342,20 +365,35 @@ export class KubernetesCluster implements Cluster {
       (o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition',
     );
     const rest = startOrder(objects.filter((o) => !first.includes(o)));
+    const mark = () => this.#applyParent(set, live.kinds, live.annotations, { [APPLYING]: hash });
     try {
-      for (const object of first) await applyOne(object);
-      await this.#applyParent(set, live.kinds, live.annotations, { [APPLYING]: hash });
+      if (live.parentFound) {
+        // An update: the namespace exists (the parent lives in it), so the namespaces and CRDs
+        // go out with the mark, one round trip instead of one per object and one for the mark.
+        const sent = await Promise.allSettled([mark(), ...first.map(applyOne)]);
+        const failed = sent.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      } else {
+        for (const object of first) await applyOne(object);
+        await mark();
+      }
     } catch (error) {
       throw this.#partial(error, applied, live.current);
     }
     const failures: unknown[] = [];
-    const queue = [...rest];
-    const lane = async (): Promise<void> => {
-      for (let object = queue.shift(); object; object = queue.shift()) {
-        await applyOne(object).catch((error: unknown) => failures.push(error));
-      }
+    const inLanes = async (queue: ClusterObject[]): Promise<void> => {
+      const lane = async (): Promise<void> => {
+        for (let object = queue.shift(); object; object = queue.shift()) {
+          await applyOne(object).catch((error: unknown) => failures.push(error));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, queue.length) }, lane));
     };
-    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, rest.length) }, lane));
+    // What starts the rollouts first; the rest when every target of the wave has started its.
+    await inLanes(rest.filter(startsRollout));
+    options.startLine?.reached();
+    await options.startLine?.cleared();
+    await inLanes(rest.filter((o) => !startsRollout(o)));
     if (failures.length > 0) throw this.#partial(failures[0], applied, live.current);
     return changes;
   }

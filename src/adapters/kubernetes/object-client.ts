@@ -29,6 +29,25 @@ export interface WatchEvent {
   object: ClusterObject;
 }
 
+/**
+ * Aggregated discovery (apidiscovery.k8s.io/v2, GA in Kubernetes 1.30): every named group's
+ * resources in one answer of `/apis`. A server without it answers the plain APIGroupList.
+ */
+const AGGREGATED_DISCOVERY =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList, application/json;q=0.9';
+
+interface AggregatedDiscovery {
+  kind?: string;
+  items?: {
+    metadata?: { name?: string };
+    versions?: {
+      version: string;
+      freshness?: string;
+      resources?: { resource: string; responseKind?: { kind?: string }; scope?: string }[];
+    }[];
+  }[];
+}
+
 function apiVersionPath(apiVersion: string): string {
   return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
 }
@@ -40,6 +59,8 @@ export class ObjectClient {
   readonly #defaultNamespace: string;
   /** Resource lists by group version; a failed lookup is forgotten so it is asked again. */
   readonly #discovery = new Map<string, Promise<ApiResource[] | undefined>>();
+  /** The one aggregated discovery of the named groups, asked for at the first need. */
+  #aggregated: Promise<void> | undefined;
 
   constructor(connection: ClusterConnection, requestTimeoutMs: number, defaultNamespace: string) {
     this.#connection = connection;
@@ -71,8 +92,16 @@ export class ObjectClient {
     return () => JSON.parse(answer.body) as unknown;
   }
 
-  /** The resources of a group version; undefined when the server does not serve it (404). */
-  #resources(apiVersion: string): Promise<ApiResource[] | undefined> {
+  /**
+   * The resources of a group version; undefined when the server does not serve it (404). A
+   * named group's come from one aggregated discovery of all groups when the server has it
+   * (one request for every group the set uses, instead of one each), else from its own list.
+   */
+  async #resources(apiVersion: string): Promise<ApiResource[] | undefined> {
+    if (apiVersion.includes('/') && !this.#discovery.has(apiVersion)) {
+      this.#aggregated ??= this.#discoverAll();
+      await this.#aggregated;
+    }
     let known = this.#discovery.get(apiVersion);
     if (!known) {
       known = this.#json('GET', apiVersionPath(apiVersion)).then(
@@ -86,6 +115,37 @@ export class ObjectClient {
       this.#discovery.set(apiVersion, known);
     }
     return known;
+  }
+
+  /**
+   * Seeds discovery with every current group version of an aggregated discovery of `/apis`.
+   * Anything else (an older server's APIGroupList, an error) leaves each group to its own list.
+   */
+  async #discoverAll(): Promise<void> {
+    const answer = await this.#connection
+      .send('GET', '/apis', { accept: AGGREGATED_DISCOVERY, timeoutMs: this.#timeoutMs })
+      .catch(() => undefined);
+    if (!answer || answer.status !== 200) return;
+    let doc: AggregatedDiscovery;
+    try {
+      doc = JSON.parse(answer.body) as AggregatedDiscovery;
+    } catch {
+      return;
+    }
+    if (doc.kind !== 'APIGroupDiscoveryList') return;
+    for (const group of doc.items ?? []) {
+      for (const v of group.versions ?? []) {
+        const gv = `${group.metadata?.name ?? ''}/${v.version}`;
+        // A stale version's list may miss resources: that group is asked on its own.
+        if (v.freshness === 'Stale' || this.#discovery.has(gv)) continue;
+        const resources = (v.resources ?? []).map((r) => ({
+          name: r.resource,
+          kind: r.responseKind?.kind ?? '',
+          namespaced: r.scope === 'Namespaced',
+        }));
+        this.#discovery.set(gv, Promise.resolve(resources));
+      }
+    }
   }
 
   /**

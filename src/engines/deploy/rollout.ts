@@ -9,8 +9,15 @@
  */
 import { McmlError, isMcmlError, type ErrorCode } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { ApplyResult, ApplySet, Cluster, RolloutStatus } from '../../ports/cluster.js';
+import type {
+  ApplyResult,
+  ApplySet,
+  Cluster,
+  RolloutStatus,
+  StartLine,
+} from '../../ports/cluster.js';
 import { healthGate, type GateResult, type InferenceProbe, type MetricGate } from './gates.js';
+import { WaveStartLine } from './start-line.js';
 
 export type TargetPhase =
   | 'waiting'
@@ -173,9 +180,17 @@ export async function runDeploy(
       continue;
     }
     emit({ type: 'wave', at: clock.now(), wave: number, targets: wave, state: 'started' });
+    const line = new WaveStartLine(wave.length, clock);
     await Promise.all(
       wave.map((name) =>
-        new TargetRun(byName.get(name)!, number, outcomes.get(name)!, options, emit).run(),
+        new TargetRun(
+          byName.get(name)!,
+          number,
+          outcomes.get(name)!,
+          options,
+          emit,
+          line.forTarget(),
+        ).run(),
       ),
     );
     const failed = wave.some(
@@ -209,6 +224,8 @@ class TargetRun {
   readonly #o: TargetOutcome;
   readonly #opts: DeployOptions;
   readonly #emit: (e: DeployEvent) => void;
+  /** The wave's start line: reached when this target's rollouts started, or it stopped. */
+  readonly #line: StartLine;
   #applied = false;
 
   constructor(
@@ -217,12 +234,14 @@ class TargetRun {
     outcome: TargetOutcome,
     options: DeployOptions,
     emit: (e: DeployEvent) => void,
+    line: StartLine,
   ) {
     this.#t = t;
     this.#wave = wave;
     this.#o = outcome;
     this.#opts = options;
     this.#emit = emit;
+    this.#line = line;
   }
 
   #phase(phase: TargetPhase, message: string): void {
@@ -244,8 +263,11 @@ class TargetRun {
 
   async run(): Promise<void> {
     try {
-      if (!(await this.#reach())) return;
-      const result = await this.#apply();
+      if (!(await this.#reach())) {
+        this.#line.reached();
+        return;
+      }
+      const result = await this.#apply().finally(() => this.#line.reached());
       this.#o.revision = result.revision;
       if (result.previous !== undefined) this.#o.previous = result.previous;
       this.#o.changed = result.changes.filter((c) => c.action !== 'unchanged').length;
@@ -256,6 +278,7 @@ class TargetRun {
           : `at revision ${result.revision}`;
       this.#phase('done', this.#o.state);
     } catch (error) {
+      this.#line.reached();
       if (error instanceof Interrupted || this.#opts.signal?.aborted) {
         await this.#interrupted();
         return;
@@ -289,6 +312,8 @@ class TargetRun {
           }
           throw error;
         }
+        // Waiting out a backoff, it holds no other target back.
+        this.#line.reached();
         this.#emitProgress(`${errorView(error).message}; retrying in ${formatMs(backoff)}`);
         await this.#opts.clock.sleep(backoff, this.#opts.signal).catch(() => {
           throw new Interrupted();
@@ -318,6 +343,7 @@ class TargetRun {
       const result = await this.#t.cluster.apply(this.#t.set, {
         force: this.#opts.force === true,
         prune: this.#opts.prune !== false,
+        startLine: this.#line,
       });
       this.#applied = true;
       return result;
