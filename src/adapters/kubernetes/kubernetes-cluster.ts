@@ -109,10 +109,9 @@ function actionOf(
 }
 
 /**
- * Objects applied at once per cluster. Each lane is a kept-alive TLS connection, and opening one
- * costs ~2–3 ms of CPU on each side (more than a request on it): 3 lanes match the look-ups that
- * run at once before them (connection.ts's MAX_SOCKETS), so an apply opens 3 connections, and
- * still send 3× what kubectl's one-by-one apply does per round trip to a far cluster.
+ * Objects applied at once per cluster: one more than the connection's sockets (MAX_SOCKETS in
+ * connection.ts), so a request is always queued and a socket never idles between an answer and
+ * the next request; still 2–3× what kubectl's one-by-one apply sends per round trip.
  */
 const APPLY_CONCURRENCY = 3;
 

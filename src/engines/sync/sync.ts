@@ -143,10 +143,17 @@ function startRun(options: SyncOptions, [source, ...destinations]: ObjectStore[]
     source: source!,
     destinations,
     transfers: Math.max(1, options.transfers ?? 16),
-    attempts: Math.max(1, options.attempts ?? 5),
-    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    ...retrySettings(options),
     emit: (e) => options.onEvent?.(e),
     now: options.now ?? (() => Date.now()),
+  };
+}
+
+/** Attempts per listing or object, and the wait between them. */
+function retrySettings(options: SyncOptions): Pick<SyncRun, 'attempts' | 'sleep'> {
+  return {
+    attempts: Math.max(1, options.attempts ?? 5),
+    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
   };
 }
 
@@ -159,11 +166,7 @@ async function openAndList(
 ): Promise<{ stores: ObjectStore[]; lists: ObjectInfo[][] }> {
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const retry = {
-    attempts: Math.max(1, options.attempts ?? 5),
-    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
-    signal,
-  };
+  const retry = { ...retrySettings(options), signal };
   const sides = [options.source, ...options.destinations].map(async (opening, i) => {
     const store = await opening;
     // A source that cannot be read must fail the sync, never read as "no objects".
