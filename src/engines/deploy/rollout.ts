@@ -143,8 +143,32 @@ export async function runDeploy(
   const { clock } = options;
   const emit = (event: DeployEvent) => options.onEvent?.(event);
   const byName = new Map(targets.map((t) => [t.name, t]));
+  const outcomes = waitingOutcomes(options.waves, byName);
+  emit({ type: 'plan', at: clock.now(), waves: options.waves });
+  let halted = false;
+  for (const [i, wave] of options.waves.entries()) {
+    if (halted || options.signal?.aborted) leaveUntouched(wave, i + 1, outcomes, options, emit);
+    else halted = !(await runWave(wave, i + 1, byName, outcomes, options, emit));
+  }
+  const list = options.waves.flat().map((n) => outcomes.get(n)!);
+  const report: DeployReport = {
+    ok: list.every((o) => o.phase === 'done'),
+    halted: halted && !options.signal?.aborted,
+    interrupted: options.signal?.aborted === true,
+    waves: options.waves,
+    targets: list,
+  };
+  emit({ type: 'done', at: clock.now(), report });
+  return report;
+}
+
+/** Every target of the waves, waiting and untouched; refuses a wave naming an unknown target. */
+function waitingOutcomes(
+  waves: string[][],
+  byName: Map<string, DeployTarget>,
+): Map<string, TargetOutcome> {
   const outcomes = new Map<string, TargetOutcome>();
-  options.waves.forEach((wave, i) => {
+  waves.forEach((wave, i) => {
     for (const name of wave) {
       if (!byName.has(name))
         throw new McmlError('INTERNAL', `wave ${i + 1} names unknown target ${name}`);
@@ -157,64 +181,65 @@ export async function runDeploy(
       });
     }
   });
-  emit({ type: 'plan', at: clock.now(), waves: options.waves });
-  let halted = false;
-  for (const [i, wave] of options.waves.entries()) {
-    const number = i + 1;
-    if (halted || options.signal?.aborted) {
-      for (const name of wave) {
-        const o = outcomes.get(name)!;
-        o.phase = options.signal?.aborted ? 'interrupted' : 'halted';
-        o.state = options.signal?.aborted
-          ? 'untouched: interrupted before its wave'
-          : 'untouched: an earlier wave failed';
-        emit({
-          type: 'phase',
-          at: clock.now(),
-          target: name,
-          wave: number,
-          phase: o.phase,
-          message: o.state,
-        });
-      }
-      continue;
-    }
-    emit({ type: 'wave', at: clock.now(), wave: number, targets: wave, state: 'started' });
-    const line = new WaveStartLine(wave.length, clock);
-    await Promise.all(
-      wave.map((name) =>
-        new TargetRun(
-          byName.get(name)!,
-          number,
-          outcomes.get(name)!,
-          options,
-          emit,
-          line.forTarget(),
-        ).run(),
-      ),
-    );
-    const failed = wave.some(
-      (name) => outcomes.get(name)!.phase !== 'done' && outcomes.get(name)!.phase !== 'skipped',
-    );
+  return outcomes;
+}
+
+/** A wave after a failed one, or after an abort: its targets are left as they are. */
+function leaveUntouched(
+  wave: string[],
+  number: number,
+  outcomes: Map<string, TargetOutcome>,
+  options: DeployOptions,
+  emit: (event: DeployEvent) => void,
+): void {
+  const aborted = options.signal?.aborted === true;
+  for (const name of wave) {
+    const o = outcomes.get(name)!;
+    o.phase = aborted ? 'interrupted' : 'halted';
+    o.state = aborted
+      ? 'untouched: interrupted before its wave'
+      : 'untouched: an earlier wave failed';
     emit({
-      type: 'wave',
-      at: clock.now(),
+      type: 'phase',
+      at: options.clock.now(),
+      target: name,
       wave: number,
-      targets: wave,
-      state: failed ? 'failed' : 'passed',
+      phase: o.phase,
+      message: o.state,
     });
-    if (failed) halted = true;
   }
-  const list = options.waves.flat().map((n) => outcomes.get(n)!);
-  const report: DeployReport = {
-    ok: list.every((o) => o.phase === 'done'),
-    halted: halted && !options.signal?.aborted,
-    interrupted: options.signal?.aborted === true,
-    waves: options.waves,
-    targets: list,
-  };
-  emit({ type: 'done', at: clock.now(), report });
-  return report;
+}
+
+/** Every target of one wave at once, behind one start line; whether the wave passed. */
+async function runWave(
+  wave: string[],
+  number: number,
+  byName: Map<string, DeployTarget>,
+  outcomes: Map<string, TargetOutcome>,
+  options: DeployOptions,
+  emit: (event: DeployEvent) => void,
+): Promise<boolean> {
+  const { clock } = options;
+  emit({ type: 'wave', at: clock.now(), wave: number, targets: wave, state: 'started' });
+  const line = new WaveStartLine(wave.length, clock);
+  await Promise.all(
+    wave.map((name) =>
+      new TargetRun(
+        byName.get(name)!,
+        number,
+        outcomes.get(name)!,
+        options,
+        emit,
+        line.forTarget(),
+      ).run(),
+    ),
+  );
+  const failed = wave.some(
+    (name) => outcomes.get(name)!.phase !== 'done' && outcomes.get(name)!.phase !== 'skipped',
+  );
+  const state = failed ? 'failed' : 'passed';
+  emit({ type: 'wave', at: clock.now(), wave: number, targets: wave, state });
+  return !failed;
 }
 
 /** One target through its phases. */

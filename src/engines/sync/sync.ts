@@ -78,30 +78,9 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   if (options.delete) guardDeletes(run, srcList!.length, diffs);
   const items = fanOut(diffs);
   const reports = newReports(run, diffs);
-  run.emit({
-    type: 'planned',
-    objects: items.length,
-    bytes: items.reduce((a, b) => a + b.size, 0),
-    copies: diffs.reduce((a, d) => a + d.copy.length, 0),
-    deletes: options.delete ? diffs.reduce((a, d) => a + d.extra.length, 0) : 0,
-  });
+  announce(run, items, diffs);
   const base = { source: run.source.uri, sourceObjects: srcList!.length, statted, timings };
-  if (options.dryRun) {
-    diffs.forEach((d, i) => {
-      reports[i]!.wouldCopy = d.copy;
-      reports[i]!.wouldDelete = options.delete ? d.extra.map((e) => e.key) : [];
-    });
-    return {
-      ...base,
-      dryRun: true,
-      objectsRead: 0,
-      bytesRead: 0,
-      destinations: reports,
-      durationMs: run.now() - started,
-      bytesResumed: 0,
-      ok: true,
-    };
-  }
+  if (options.dryRun) return dryRunReport(run, diffs, reports, { ...base, started });
 
   // 4. Leftovers of interrupted earlier runs go first: nobody will finish them.
   await removeAbandoned(run, reports);
@@ -132,6 +111,41 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     durationMs: run.now() - started,
     bytesResumed: state.bytesResumed,
     ok: reports.every((r) => r.failed.length === 0),
+  };
+}
+
+/** The plan, as an event: objects and bytes to read, copies and deletes to make. */
+function announce(run: SyncRun, items: ReturnType<typeof fanOut>, diffs: DestinationDiff[]): void {
+  run.emit({
+    type: 'planned',
+    objects: items.length,
+    bytes: items.reduce((a, b) => a + b.size, 0),
+    copies: diffs.reduce((a, d) => a + d.copy.length, 0),
+    deletes: run.options.delete ? diffs.reduce((a, d) => a + d.extra.length, 0) : 0,
+  });
+}
+
+/** A dry run's report: what each destination would get and lose; nothing moved. */
+function dryRunReport(
+  run: SyncRun,
+  diffs: DestinationDiff[],
+  reports: DestinationReport[],
+  base: Pick<SyncReport, 'source' | 'sourceObjects' | 'statted' | 'timings'> & { started: number },
+): SyncReport {
+  const { started, ...rest } = base;
+  diffs.forEach((d, i) => {
+    reports[i]!.wouldCopy = d.copy;
+    reports[i]!.wouldDelete = run.options.delete ? d.extra.map((e) => e.key) : [];
+  });
+  return {
+    ...rest,
+    dryRun: true,
+    objectsRead: 0,
+    bytesRead: 0,
+    destinations: reports,
+    durationMs: run.now() - started,
+    bytesResumed: 0,
+    ok: true,
   };
 }
 
