@@ -181,10 +181,15 @@ function sendStatus(
   });
 }
 
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
+function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  contentType = 'application/json',
+): void {
   const text = JSON.stringify(body);
   res.writeHead(code, {
-    'content-type': 'application/json',
+    'content-type': contentType,
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-cache, private',
   });
@@ -939,13 +944,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       (req.headers.accept ?? '').includes(AGGREGATED_DISCOVERY);
     if ((path === '/api' || path === '/apis') && aggregated) {
       // Aggregated discovery, as kubectl and mcml ask for it first.
-      const text = JSON.stringify(aggregatedList(types, path === '/api'));
-      res.writeHead(200, {
-        'content-type': AGGREGATED_DISCOVERY,
-        'content-length': Buffer.byteLength(text),
-        'cache-control': 'no-cache, private',
-      });
-      return void res.end(text);
+      return sendJson(res, 200, aggregatedList(types, path === '/api'), AGGREGATED_DISCOVERY);
     }
     if (path === '/api') {
       return sendJson(res, 200, {

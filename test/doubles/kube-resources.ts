@@ -108,19 +108,35 @@ export function resourceList(types: ResourceType[], gv: string): object | undefi
         ...(t.categories ? { categories: t.categories } : {}),
         storageVersionHash: Buffer.from(`${gv}/${t.plural}`).toString('base64').slice(0, 11),
       },
-      ...(t.subresources ?? []).map((sub) => ({
-        name: `${t.plural}/${sub}`,
-        singularName: '',
-        namespaced: t.namespaced,
-        kind: sub === 'scale' ? 'Scale' : t.kind,
-        ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}),
-        verbs:
-          sub === 'proxy'
-            ? ['create', 'delete', 'get', 'patch', 'update']
-            : ['get', 'patch', 'update'],
-      })),
+      ...(t.subresources ?? []).map((sub) => {
+        const kind = subresourceKind(t, sub);
+        return {
+          name: `${t.plural}/${sub}`,
+          singularName: '',
+          namespaced: t.namespaced,
+          kind: kind.kind,
+          ...(sub === 'scale' ? { group: kind.group, version: kind.version } : {}),
+          verbs: subresourceVerbs(sub),
+        };
+      }),
     ]),
   };
+}
+
+/** What a subresource answers with: a Scale for `scale`, else the object's own kind. */
+function subresourceKind(
+  t: ResourceType,
+  sub: string,
+): { group: string; version: string; kind: string } {
+  return sub === 'scale'
+    ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
+    : { group: t.group, version: t.version, kind: t.kind };
+}
+
+function subresourceVerbs(sub: string): string[] {
+  return sub === 'proxy'
+    ? ['create', 'delete', 'get', 'patch', 'update']
+    : ['get', 'patch', 'update'];
 }
 
 /** APIGroupList of every named group. */
@@ -181,14 +197,8 @@ export function aggregatedList(types: ResourceType[], core: boolean): object {
             ? {
                 subresources: t.subresources.map((sub) => ({
                   subresource: sub,
-                  responseKind:
-                    sub === 'scale'
-                      ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
-                      : { group: t.group, version: t.version, kind: t.kind },
-                  verbs:
-                    sub === 'proxy'
-                      ? ['create', 'delete', 'get', 'patch', 'update']
-                      : ['get', 'patch', 'update'],
+                  responseKind: subresourceKind(t, sub),
+                  verbs: subresourceVerbs(sub),
                 })),
               }
             : {}),

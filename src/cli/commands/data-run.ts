@@ -222,8 +222,8 @@ async function syncSpecDataSets(
  * not "unhandled"); the engine still sees and reports it.
  */
 function openInTurn(uris: string[]): Promise<ObjectStore>[] {
-  const local = (uri: string) => (/^(s3|gs|az):\/\//i.test(uri) ? 0 : 1);
-  const order = uris.map((_, i) => i).sort((a, b) => local(uris[a]!) - local(uris[b]!));
+  const localLast = (uri: string) => (/^(s3|gs|az):\/\//i.test(uri) ? 0 : 1);
+  const order = uris.map((_, i) => i).sort((a, b) => localLast(uris[a]!) - localLast(uris[b]!));
   const stores: Promise<ObjectStore>[] = [];
   let previous: Promise<unknown> = Promise.resolve();
   for (const i of order) {

@@ -288,10 +288,8 @@ class TargetRun {
 
   async run(): Promise<void> {
     try {
-      if (!(await this.#reach())) {
-        this.#line.reached();
-        return;
-      }
+      if (!(await this.#reach())) return;
+      // Released as soon as the apply is done: the rollout wait and gates hold no one back.
       const result = await this.#apply().finally(() => this.#line.reached());
       this.#o.revision = result.revision;
       if (result.previous !== undefined) this.#o.previous = result.previous;
@@ -303,12 +301,14 @@ class TargetRun {
           : `at revision ${result.revision}`;
       this.#phase('done', this.#o.state);
     } catch (error) {
-      this.#line.reached();
       if (error instanceof Interrupted || this.#opts.signal?.aborted) {
         await this.#interrupted();
         return;
       }
       await this.#failed(error);
+    } finally {
+      // Skipped, or failed before its apply (a failed apply released it already).
+      this.#line.reached();
     }
   }
 

@@ -80,7 +80,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const reports = newReports(run, diffs);
   announce(run, items, diffs);
   const base = { source: run.source.uri, sourceObjects: srcList!.length, statted, timings };
-  if (options.dryRun) return dryRunReport(run, diffs, reports, { ...base, started });
+  if (options.dryRun) return dryRunReport(run, diffs, reports, base, run.now() - started);
 
   // 4. Leftovers of interrupted earlier runs go first: nobody will finish them.
   await removeAbandoned(run, reports);
@@ -130,20 +130,20 @@ function dryRunReport(
   run: SyncRun,
   diffs: DestinationDiff[],
   reports: DestinationReport[],
-  base: Pick<SyncReport, 'source' | 'sourceObjects' | 'statted' | 'timings'> & { started: number },
+  base: Pick<SyncReport, 'source' | 'sourceObjects' | 'statted' | 'timings'>,
+  durationMs: number,
 ): SyncReport {
-  const { started, ...rest } = base;
   diffs.forEach((d, i) => {
     reports[i]!.wouldCopy = d.copy;
     reports[i]!.wouldDelete = run.options.delete ? d.extra.map((e) => e.key) : [];
   });
   return {
-    ...rest,
+    ...base,
     dryRun: true,
     objectsRead: 0,
     bytesRead: 0,
     destinations: reports,
-    durationMs: run.now() - started,
+    durationMs,
     bytesResumed: 0,
     ok: true,
   };
