@@ -22,6 +22,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
  * clusters on one machine a third connection per cluster cost ~10 ms of CPU per cluster on
  * each side (its handshake, and the interleaving it allows), more than the round trips it saves;
  * the requests beyond 2 wait in the agent's queue and go out the moment a socket is free.
+ * One watch per cluster at a time (the rollout's): two would hold both sockets.
  */
 const MAX_SOCKETS = 2;
 
