@@ -19,7 +19,7 @@ import {
 } from '../core/storage-uri.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import type { StorageOptions } from '@google-cloud/storage';
-import type * as AzureBlob from '@azure/storage-blob';
+import type * as AzureBlob from './azure/blob-sdk.js';
 import type { UploadJournal } from './upload-journal.js';
 import { redactSecrets } from './object-store-common.js';
 
@@ -128,7 +128,7 @@ async function openS3(
   env: Env,
 ): Promise<ObjectStore> {
   const [{ S3Client }, { S3ObjectStore, unsignedPayloadOverTls }] = await Promise.all([
-    import('@aws-sdk/client-s3'),
+    import('./aws/s3-sdk.js'),
     import('./aws/s3-object-store.js'),
   ]);
   const o = options.s3 ?? {};
@@ -209,7 +209,7 @@ async function openAzure(
   env: Env,
 ): Promise<ObjectStore> {
   const [blob, { AzureBlobObjectStore }] = await Promise.all([
-    import('@azure/storage-blob'),
+    import('./azure/blob-sdk.js'),
     import('./azure/azure-blob-object-store.js'),
   ]);
   const o = options.azure ?? {};

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readObjectList } from './s3-listing.js';
+import { readObjectList, scanObjectList } from './s3-listing.js';
+import { scanned } from '../listing-scan.js';
 
 // The shape of the documented ListObjectsV2 response (docs.aws.amazon.com, "ListObjectsV2").
 const PAGE = `<?xml version="1.0" encoding="UTF-8"?>
@@ -44,6 +45,23 @@ describe('readObjectList', () => {
       ],
       nextToken: '1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=',
     });
+  });
+
+  it('reads a page the same by its fast path as by the full reader', () => {
+    // A comment sends a page to the full reader (listing-scan.ts leaves comments to it).
+    const full = (xml: string) =>
+      readObjectList(xml.replace('<IsTruncated>', '<!-- --><IsTruncated>'));
+    const object = (i: number) =>
+      `<Contents><Key>k/${i % 2 ? `a&lt;${i}` : `😀${i}`}</Key><LastModified>2026-12-02T10:00:0${i % 10}.000Z</LastModified>` +
+      `<ETag>&quot;${String(i).padStart(32, '0')}&quot;</ETag><ChecksumAlgorithm>CRC32</ChecksumAlgorithm>` +
+      `<Size>${i * 4096}</Size><Owner><ID>o</ID><DisplayName>d</DisplayName></Owner><StorageClass>STANDARD</StorageClass></Contents>`;
+    const big = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>k/</Prefix><NextContinuationToken>t==</NextContinuationToken><KeyCount>300</KeyCount><MaxKeys>300</MaxKeys><IsTruncated>true</IsTruncated>${Array.from({ length: 300 }, (_, i) => object(i)).join('')}</ListBucketResult>`;
+    for (const page of [PAGE, big]) {
+      expect(scanned(page, scanObjectList)).toEqual(full(page));
+      expect(readObjectList(page)).toEqual(full(page));
+    }
+    expect(readObjectList(big)?.objects).toHaveLength(300);
+    expect(readObjectList(big)?.nextToken).toBe('t==');
   });
 
   it('has no token on the last page, whatever the body says', () => {

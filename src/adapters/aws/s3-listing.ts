@@ -14,6 +14,7 @@ import type { DeserializeMiddleware } from '@smithy/types';
 import type { Readable } from 'node:stream';
 import { readWhole } from '../object-store-common.js';
 import { childOf, readXml, textOf } from '../xml-reader.js';
+import { leafText, records, rootContent, scanned } from '../listing-scan.js';
 
 /** One object as the listing describes it. */
 export interface ListedObject {
@@ -66,6 +67,28 @@ export function readListingOf(command: ListObjectsV2Command): () => ObjectListPa
 
 /** The objects and continuation token of a ListObjectsV2 body; undefined for another body. */
 export function readObjectList(xml: string): ObjectListPage | undefined {
+  return scanned(xml, scanObjectList) ?? readWholeObjectList(xml);
+}
+
+/** The fast path (listing-scan.ts); the page's own fields may come before or after <Contents>. */
+export function scanObjectList(xml: string): ObjectListPage {
+  const root = rootContent(xml, 'ListBucketResult');
+  const objects: ListedObject[] = [];
+  for (const c of records(root, 'Contents')) {
+    const key = leafText(c, 'Key');
+    if (key === undefined) continue;
+    objects.push(
+      listedObject(key, leafText(c, 'Size'), leafText(c, 'LastModified'), leafText(c, 'ETag')),
+    );
+  }
+  // Searched with the records cut out: a field of the page, not of an object.
+  const page = root.replace(/<Contents>[\s\S]*?<\/Contents>/g, '');
+  const truncated = leafText(page, 'IsTruncated') === 'true';
+  return { objects, nextToken: truncated ? leafText(page, 'NextContinuationToken') : undefined };
+}
+
+/** The slow path: the whole document read by the full reader. */
+function readWholeObjectList(xml: string): ObjectListPage | undefined {
   let doc;
   try {
     doc = readXml(xml);
@@ -78,17 +101,25 @@ export function readObjectList(xml: string): ObjectListPage | undefined {
     if (c.name !== 'Contents') continue;
     const key = childOf(c, 'Key');
     if (!key) continue;
-    const lastModified = textOf(c, 'LastModified');
-    const etag = textOf(c, 'ETag');
-    objects.push({
-      key: key.text,
-      size: Number(textOf(c, 'Size') ?? 0),
-      ...(lastModified ? { lastModified: new Date(lastModified) } : {}),
-      ...(etag ? { etag } : {}),
-    });
+    objects.push(
+      listedObject(key.text, textOf(c, 'Size'), textOf(c, 'LastModified'), textOf(c, 'ETag')),
+    );
   }
   const truncated = textOf(doc, 'IsTruncated') === 'true';
   return { objects, nextToken: truncated ? textOf(doc, 'NextContinuationToken') : undefined };
+}
+
+/** An object from the texts of its fields, as either reader found them (no spread: see listing-scan.ts). */
+function listedObject(
+  key: string,
+  size: string | undefined,
+  lastModified: string | undefined,
+  etag: string | undefined,
+): ListedObject {
+  const object: ListedObject = { key, size: Number(size ?? 0) };
+  if (lastModified) object.lastModified = new Date(lastModified);
+  if (etag) object.etag = etag;
+  return object;
 }
 
 function isStream(body: unknown): body is Readable {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { listBlobsUrl, readBlobList } from './blob-listing.js';
+import { listBlobsUrl, readBlobList, scanBlobList } from './blob-listing.js';
+import { scanned } from '../listing-scan.js';
 
 // The shape of the documented List Blobs response (learn.microsoft.com, "List Blobs").
 const PAGE = `\uFEFF<?xml version="1.0" encoding="utf-8"?>
@@ -56,6 +57,27 @@ describe('readBlobList', () => {
         metadata: {},
       },
     ]);
+  });
+
+  it('reads a page the same by its fast path as by the full reader', () => {
+    // A comment sends a page to the full reader (listing-scan.ts leaves comments to it).
+    const full = (xml: string) => readBlobList(xml.replace('<Blobs>', '<Blobs><!-- -->'));
+    const blob = (i: number) =>
+      `<Blob><Name${i % 3 ? '' : ' Encoded="true"'}>m/${i % 3 ? `f&amp;${i}` : `%C3%A4${i}`}</Name>` +
+      `<Snapshot/><Properties><Creation-Time>Wed, 02 Dec 2026 10:00:00 GMT</Creation-Time>` +
+      `<Last-Modified>Wed, 02 Dec 2026 10:00:0${i % 10} GMT</Last-Modified><Etag>0x${i}</Etag>` +
+      `<Content-Length>${i * 1000}</Content-Length>` +
+      (i % 4 ? `<Content-MD5>1B2M2Y8AsgTpgAmY7PhCfg==</Content-MD5>` : '<Content-MD5 />') +
+      `<BlobType>BlockBlob</BlobType></Properties>` +
+      (i % 5 ? `<Metadata><sha256>${i}</sha256><Etag>meta</Etag></Metadata>` : '<Metadata />') +
+      `</Blob>`;
+    const big = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><EnumerationResults ContainerName="c"><Blobs>${Array.from({ length: 200 }, (_, i) => blob(i)).join('')}<BlobPrefix><Name>d/</Name></BlobPrefix></Blobs><NextMarker>m</NextMarker></EnumerationResults>`;
+    for (const page of [PAGE, big]) {
+      expect(scanned(page, scanBlobList)).toEqual(full(page));
+      expect(readBlobList(page)).toEqual(full(page));
+    }
+    expect(readBlobList(big).blobs).toHaveLength(200);
+    expect(readBlobList(big).blobs[0]).toMatchObject({ name: 'm/ä0', etag: '0x0', metadata: {} });
   });
 
   it('has no next marker on the last page', () => {
