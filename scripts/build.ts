@@ -12,13 +12,13 @@
  * (src/apps/dashboard/web) is transpiled file by file, its imports left to the page.
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { buildVendored, vendoredImports } from './build-vendor.js';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Packages bundled into chunks, with everything they import. */
-const BUNDLED =
-  /^(@aws-sdk\/client-s3|@aws-sdk\/s3-request-presigner|@azure\/storage-blob|zod|yaml|commander|picomatch|cli-progress)(\/|$)/;
+const BUNDLED = /^(zod|yaml|commander|picomatch|cli-progress)(\/|$)/;
 /** Never bundled, even when a bundled package imports them (native code, own files). */
 const EXTERNAL = /^(@azure\/identity|@azure\/msal-|onnxruntime-node|@duckdb\/)/;
 /** The chunks of CommonJS code call require() for Node's modules: give them one. */
@@ -55,7 +55,7 @@ export async function buildDist(root = repo): Promise<number> {
     metafile: true,
     write: false,
     logLevel: 'warning',
-    plugins: [ownModulesStayFiles(src), englishZod()],
+    plugins: [vendoredImports(src, sources), ownModulesStayFiles(src), englishZod()],
   });
   for (const file of node.outputFiles) {
     mkdirSync(dirname(file.path), { recursive: true });
@@ -72,9 +72,14 @@ export async function buildDist(root = repo): Promise<number> {
     logLevel: 'warning',
   });
   if (browser.errors.length > 0) throw new Error('browser build failed');
+  const vendored = await buildVendored(sources, out, EXTERNAL);
   writeFileSync(
     join(out, 'bundled-packages.json'),
-    JSON.stringify(bundledPackages(node.metafile, root), null, 1) + '\n',
+    JSON.stringify(
+      { ...bundledPackages(node.metafile, root), ...bundledPackages(vendored, root) },
+      null,
+      1,
+    ) + '\n',
   );
   return node.outputFiles.length;
 }
@@ -120,7 +125,7 @@ function englishZod(): Plugin {
 function bundledPackages(meta: Metafile, root: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [file, output] of Object.entries(meta.outputs)) {
-    if (!file.endsWith('.js')) continue;
+    if (!/\.c?js$/.test(file)) continue;
     const names = new Set<string>();
     for (const input of Object.keys(output.inputs)) {
       const at = input.lastIndexOf('node_modules/');

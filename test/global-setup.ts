@@ -14,7 +14,12 @@ export default async function setup(): Promise<void> {
   const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
   // Written last by the build: its time is the build's.
   const stamp = mtime(join(repo, 'dist', 'bundled-packages.json'));
-  const inputs = ['package.json', 'tsconfig.json', join('scripts', 'build.ts')];
+  const inputs = [
+    'package.json',
+    'tsconfig.json',
+    join('scripts', 'build.ts'),
+    join('scripts', 'build-vendor.ts'),
+  ];
   const newestInput = newest(
     join(repo, 'src'),
     inputs.map((f) => mtime(join(repo, f))),

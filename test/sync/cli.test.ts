@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -430,9 +430,11 @@ describe('crash safety', () => {
     const log = join(dir, 'modules.log');
     const preload = new URL('../fixtures/module-log.mjs', import.meta.url).pathname;
     const saved = env;
+    const codeCache = join(dir, 'code-cache');
     env = {
       ...env,
       MCML_MODULE_LOG: log,
+      MCML_CODE_CACHE_DIR: codeCache,
       NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import ${preload}`,
     };
     try {
@@ -443,6 +445,11 @@ describe('crash safety', () => {
       const loaded = await packagesLoaded(await readFile(log, 'utf8'));
       expect(loaded).toContain('@aws-sdk/client-s3');
       expect(loaded.filter((p) => /^@(azure|google-cloud)\//.test(p))).toEqual([]);
+      // The S3 SDK's compiled code was kept for the next run (src/adapters/vendor.ts), which
+      // compiles from it.
+      expect(await readdir(codeCache)).toEqual([expect.stringMatching(/^aws-s3-\w+\.v8$/)]);
+      const again = await mcml(['data', 'sync', join(dir, 'data'), `s3://${bucket}/lazy`]);
+      expect(again.code, again.stderr).toBe(0);
     } finally {
       env = saved;
     }
