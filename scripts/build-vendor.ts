@@ -13,6 +13,10 @@ import { dirname, join } from 'node:path';
 
 /** Bundle name → the packages in it (packages that share code share a bundle). */
 export const VENDORED: Record<string, string[]> = {
+  commander: ['commander'],
+  yaml: ['yaml'],
+  zod: ['zod'],
+  picomatch: ['picomatch'],
   'aws-s3': ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner'],
   'azure-storage-blob': ['@azure/storage-blob'],
 };
@@ -29,8 +33,9 @@ export function vendorOf(pkg: string): string | undefined {
 export function importedNames(sources: string[], pkg: string): string[] {
   const names = new Set<string>();
   const quoted = `['"]${pkg.replace(/[/\\-]/g, '\\$&')}['"]`;
+  // import X from, import { a, b as c } from, import X, { a } from, export { a } from.
   const named = new RegExp(
-    `(?:import|export)\\s+(type\\s+)?\\{([^}]*)\\}\\s*from\\s*${quoted}`,
+    `(?:import|export)\\s+(type\\s+)?(?:(\\w+)\\s*,?\\s*)?(?:\\{([^}]*)\\})?\\s*from\\s*${quoted}`,
     'g',
   );
   const whole = new RegExp(`import\\s*\\(\\s*${quoted}|\\*\\s*as\\s+\\w+\\s+from\\s*${quoted}`);
@@ -45,7 +50,8 @@ export function importedNames(sources: string[], pkg: string): string[] {
     }
     for (const m of text.matchAll(named)) {
       if (m[1]) continue; // import type { … }
-      for (const part of m[2]!.split(',')) {
+      if (m[2]) names.add('default');
+      for (const part of (m[3] ?? '').split(',')) {
         const name = part.trim().split(/\s+as\s+/)[0]!;
         if (name !== '' && !name.startsWith('type ')) names.add(name);
       }
@@ -59,6 +65,7 @@ export async function buildVendored(
   sources: string[],
   out: string,
   external: RegExp,
+  plugins: Plugin[] = [],
 ): Promise<Metafile> {
   const outputs: Metafile = { inputs: {}, outputs: {} };
   for (const [name, packages] of Object.entries(VENDORED)) {
@@ -85,6 +92,7 @@ export async function buildVendored(
           setup: (b) =>
             b.onResolve({ filter: external }, (a) => ({ path: a.path, external: true })),
         },
+        ...plugins,
       ],
       metafile: true,
       logLevel: 'warning',
@@ -152,7 +160,9 @@ export function vendoredImports(src: string, sources: string[]): Plugin {
         const lines = [
           `import { loadVendor } from ${loader};`,
           `const m = loadVendor(${JSON.stringify(vendorOf(args.path))});`,
-          ...names.map((n) => `export const ${n} = m.${n};`),
+          ...names.map((n) =>
+            n === 'default' ? 'export default m.default;' : `export const ${n} = m.${n};`,
+          ),
         ];
         return { contents: lines.join('\n') + '\n', resolveDir: src, loader: 'js' };
       });

@@ -72,7 +72,7 @@ export async function buildDist(root = repo): Promise<number> {
     logLevel: 'warning',
   });
   if (browser.errors.length > 0) throw new Error('browser build failed');
-  const vendored = await buildVendored(sources, out, EXTERNAL);
+  const vendored = await buildVendored(sources, out, EXTERNAL, [englishZod()]);
   writeFileSync(
     join(out, 'bundled-packages.json'),
     JSON.stringify(

@@ -12,10 +12,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const [{ CommanderError }, { buildProgram }] = await Promise.all([
-    import('commander'),
-    import('./program.js'),
-  ]);
+  const { buildProgram, CommanderError } = await import('./program.js');
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

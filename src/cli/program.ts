@@ -6,6 +6,9 @@ import { Command } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { VERSION } from './version.js';
 
+/** What a usage error or --help ends with (main.ts reads its exit code). */
+export { CommanderError } from 'commander';
+
 /** Builds the program. Exported for tests of flag parsing. */
 export function buildProgram(): Command {
   const program = new Command('mcml')
