@@ -1,14 +1,16 @@
 /**
  * npm run build: src/ → dist/ with esbuild. Every source file stays its own module at its own
  * path (dist/cli/main.js, the serve worker, the files that find data/ and terraform/ from
- * import.meta.url), while the packages on the start-up path are bundled into a few ESM chunks
- * in dist/chunks/ instead of hundreds of files Node resolves, reads and (for CommonJS) scans
- * one by one. Each cloud SDK becomes its own lazily loaded chunk (storage.ts imports it with
- * import()), so a local → S3 sync never reads Azure's or Google's code. Packages that read
- * their own files at run time or load native code stay in node_modules.
+ * import.meta.url), while the packages on the start-up path are bundled instead of hundreds of
+ * files Node resolves, reads and (for CommonJS) scans one by one: the S3 and Azure Blob SDKs,
+ * commander, yaml, zod and picomatch as code-cached CommonJS bundles in dist/vendor/
+ * (build-vendor.ts), the rest (BUNDLED) into ESM chunks in dist/chunks/. A cloud SDK loads
+ * only with the adapter that imports it (storage.ts imports the adapters with import()), so a
+ * local → S3 sync never reads Azure's or Google's code. Packages that read their own files at
+ * run time or load native code stay in node_modules.
  *
- * dist/bundled-packages.json names the packages inside each chunk (tests check which SDKs a
- * command loads with it). Type checking is `npm run typecheck`; the dashboard's browser code
+ * dist/bundled-packages.json names the packages inside each chunk and vendored bundle (tests
+ * check which SDKs a command loads with it). Type checking is `npm run typecheck`; the dashboard's browser code
  * (src/apps/dashboard/web) is transpiled file by file, its imports left to the page.
  */
 import { build, type Metafile, type Plugin } from 'esbuild';

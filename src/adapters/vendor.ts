@@ -115,7 +115,8 @@ function readIfThere(file: string): Buffer | undefined {
 /** Best effort: a cache that cannot be written costs the next run its compile time, no more. */
 function writeAtomically(file: string, data: () => Buffer): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    // The user's alone: V8 runs what the cache holds.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, data());
     renameSync(tmp, file);
