@@ -19,6 +19,7 @@ export const VENDORED: Record<string, string[]> = {
   picomatch: ['picomatch'],
   'aws-s3': ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner'],
   'azure-storage-blob': ['@azure/storage-blob'],
+  'kubernetes-client': ['@kubernetes/client-node'],
 };
 
 /** The bundle a package is vendored in, if it is. */

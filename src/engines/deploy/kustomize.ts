@@ -219,17 +219,33 @@ function generateConfigMaps(files: Record<string, string>, dir: string, k: JsonO
   });
 }
 
+/**
+ * The documents of a YAML text, parsed once per process and copied for each caller (the build
+ * edits objects in place): every target of a deploy reads the same base files, and parsing
+ * them is most of building a target's objects.
+ */
+function documents(text: string): (JsonObject | null)[] {
+  let docs = parsedDocuments.get(text);
+  if (!docs) {
+    docs = parseAllDocuments(text).map((d) => d.toJS() as JsonObject | null);
+    if (parsedDocuments.size >= 256) parsedDocuments.clear();
+    parsedDocuments.set(text, docs);
+  }
+  return structuredClone(docs);
+}
+const parsedDocuments = new Map<string, (JsonObject | null)[]>();
+
 function patchDocuments(files: Record<string, string>, dir: string, k: JsonObject): JsonObject[] {
   const out: JsonObject[] = [];
   for (const p of (k.patches ?? []) as JsonObject[]) {
     if (p.target !== undefined) throw bad(dir, 'patches[].target is not supported');
     const text =
       typeof p.path === 'string' ? read(files, posix.join(dir, p.path), dir) : asText(p.patch);
-    for (const doc of parseAllDocuments(text)) out.push(doc.toJS() as JsonObject);
+    for (const doc of documents(text)) out.push(doc as JsonObject);
   }
   for (const path of (k.patchesStrategicMerge ?? []) as string[]) {
-    for (const doc of parseAllDocuments(read(files, posix.join(dir, path), dir))) {
-      out.push(doc.toJS() as JsonObject);
+    for (const doc of documents(read(files, posix.join(dir, path), dir))) {
+      out.push(doc as JsonObject);
     }
   }
   return out;
@@ -370,8 +386,7 @@ function build(files: Record<string, string>, dir: string, depth: number): Item[
     if (files[`${path}/kustomization.yaml`] !== undefined)
       items.push(...build(files, path, depth + 1));
     else {
-      for (const doc of parseAllDocuments(read(files, path, dir))) {
-        const object = doc.toJS() as JsonObject | null;
+      for (const object of documents(read(files, path, dir))) {
         if (object) items.push({ object });
       }
     }
