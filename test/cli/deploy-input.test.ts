@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NS, deploy, outcome, specText, threeClusters, type Clusters } from './deploy-clusters.js';
-import { expectCleanInputError } from './run.js';
+import { expectCleanInputError } from './clean-error.js';
 
 const open: Clusters[] = [];
 afterEach(async () => {

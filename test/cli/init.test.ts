@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectCleanInputError, mcml } from './run.js';
+import { expectCleanInputError } from './clean-error.js';
+import { mcml } from './run.js';
 
 let dir: string;
 beforeAll(async () => {

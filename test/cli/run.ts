@@ -2,7 +2,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
 
 export const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,14 +33,4 @@ export function mcml(
       },
     );
   });
-}
-
-/** Exit 2, one "error:" message matching `pattern`, nothing on stdout, no stack trace. */
-export function expectCleanInputError(run: Run, pattern: RegExp): void {
-  expect(run.code, run.stderr).toBe(2);
-  expect(run.stdout).toBe('');
-  expect(run.stderr).toMatch(/^error: /);
-  expect(run.stderr).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
-  expect(run.stderr).not.toMatch(/internal error|This is a bug/);
 }
