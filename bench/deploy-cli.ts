@@ -9,7 +9,7 @@
  * adds what a process pays to start (and keeps V8's code cache warm, as a user's second run
  * would: the first run is left out).
  *
- *   BENCH_RUNS=5 npm run bench:deploy-cli
+ *   BENCH_RUNS=5 [BENCH_MCML_BIN=other/bin/mcml] npm run bench:deploy-cli
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +22,8 @@ import { repo } from '../test/cli/run.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const run = promisify(execFile);
-const BIN = join(repo, 'bin/mcml');
+/** BENCH_MCML_BIN=path: another build's launcher (to compare builds). */
+const BIN = process.env.BENCH_MCML_BIN ?? join(repo, 'bin/mcml');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
