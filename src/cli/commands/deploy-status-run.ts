@@ -179,7 +179,7 @@ export async function runDeployStatus(
   file: string | undefined,
   options: DeployStatusOptions,
 ): Promise<void> {
-  const source = await loadDeploySource(file, options);
+  const source = await loadDeploySource(file, options, { objects: false });
   try {
     if (options.watch) {
       await watch(source.targets, options);

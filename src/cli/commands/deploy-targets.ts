@@ -17,6 +17,7 @@ import { McmlError } from '../../core/errors.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Placement, Plan } from '../../core/plan/types.js';
 import { render, type WorkloadIdentity } from '../../core/render/index.js';
+import { namespaceName } from '../../core/render/names.js';
 import type { Spec } from '../../core/spec/index.js';
 import type { ApplySet, ClusterObject } from '../../ports/cluster.js';
 import {
@@ -153,10 +154,15 @@ export interface DeploySource {
 /**
  * Plans, renders and binds every cloud target to its cluster. Everything that can be wrong in
  * the input (the spec, a context, the kubeconfig) fails here, before any cluster is touched.
+ *
+ * `objects: false` binds the targets without rendering (`deploy status` reads only what the
+ * clusters hold, by the owner's name and namespace): the render and the YAML round trip of
+ * kustomize are most of a short command's work.
  */
 export async function loadDeploySource(
   fileArg: string | undefined,
   options: DeploySourceOptions,
+  what: { objects?: boolean } = {},
 ): Promise<DeploySource> {
   const out = options.out ?? 'out';
   const file = givenSpecFile(fileArg, options.file) ?? DEFAULT_SPEC_FILE;
@@ -165,28 +171,13 @@ export async function loadDeploySource(
     options.plan !== undefined
       ? ((await readJsonFile(options.plan, 'plan')) as Plan)
       : planDocument(doc, await loadCatalog(options.catalog));
-  const identitiesFile = options.identities ?? join(out, 'identities.json');
-  const rawIdentities =
-    options.identities !== undefined
-      ? await readJsonFile(identitiesFile, 'identities file')
-      : await readOptionalJson(identitiesFile);
-  const identities: Record<string, WorkloadIdentity> | undefined =
-    rawIdentities === undefined ? undefined : parseIdentities(rawIdentities, identitiesFile);
-  const rendered = render(doc.spec, plan, identities === undefined ? {} : { identities });
+  const files = what.objects === false ? undefined : await renderedFiles(doc.spec, plan, options);
   const placements = cloudPlacements(plan);
   const recorded = await recordedContexts(out);
   const contexts = placements.map((p) => contextOf(p, recorded, out));
   const kubeconfig = loadKubeConfig(kubeconfigFiles(options.kubeconfig));
   const targets = placements.map((p, i): DeployTarget => {
-    const objects = targetObjects(rendered.files, p.target);
-    const namespace =
-      objects.find((o) => o.kind === 'Namespace')?.metadata.name ?? doc.spec.service.name;
-    const set: ApplySet = {
-      name: doc.spec.service.name,
-      namespace,
-      objects,
-      note: { ...imageAndModel(objects, doc.spec.service.name), cause: `mcml ${VERSION} deploy` },
-    };
+    const set = files ? renderedSet(doc.spec, files, p.target) : emptySet(doc.spec);
     const cluster = new KubernetesCluster({
       target: p.target,
       context: contexts[i]!,
@@ -195,7 +186,7 @@ export async function loadDeploySource(
         ? {}
         : { requestTimeoutMs: options.requestTimeoutMs }),
     });
-    const probe = probeOf(doc.spec, objects, namespace);
+    const probe = files ? probeOf(doc.spec, set.objects, set.namespace) : undefined;
     return { name: p.target, tier: p.tier, cluster, set, ...(probe ? { probe } : {}) };
   });
   const first = targets[0]!.set;
@@ -205,6 +196,45 @@ export async function loadDeploySource(
     kubeconfig,
     targets,
     set: { name: first.name, namespace: first.namespace },
+  };
+}
+
+/** The rendered files, with the workload identities `mcml infra apply` recorded, if any. */
+async function renderedFiles(
+  spec: Spec,
+  plan: Plan,
+  options: DeploySourceOptions,
+): Promise<Record<string, string>> {
+  const identitiesFile = options.identities ?? join(options.out ?? 'out', 'identities.json');
+  const rawIdentities =
+    options.identities !== undefined
+      ? await readJsonFile(identitiesFile, 'identities file')
+      : await readOptionalJson(identitiesFile);
+  const identities: Record<string, WorkloadIdentity> | undefined =
+    rawIdentities === undefined ? undefined : parseIdentities(rawIdentities, identitiesFile);
+  return render(spec, plan, identities === undefined ? {} : { identities }).files;
+}
+
+/** One target's objects as one owner, with what they deploy noted for status and rollback. */
+function renderedSet(spec: Spec, files: Record<string, string>, target: string): ApplySet {
+  const objects = targetObjects(files, target);
+  const namespace = objects.find((o) => o.kind === 'Namespace')?.metadata.name ?? spec.service.name;
+  return {
+    name: spec.service.name,
+    namespace,
+    objects,
+    note: { ...imageAndModel(objects, spec.service.name), cause: `mcml ${VERSION} deploy` },
+  };
+}
+
+/** The owner without objects: its name and the namespace the render would give it. */
+function emptySet(spec: Spec): ApplySet {
+  const name = spec.service.name;
+  return {
+    name,
+    namespace: namespaceName(name),
+    objects: [],
+    note: { cause: `mcml ${VERSION} deploy` },
   };
 }
 
