@@ -25,6 +25,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { McmlError, isMcmlError } from '../../core/errors.js';
+import { Window } from '../../core/pool.js';
 import type {
   AbandonedWrite,
   ByteRange,
@@ -330,11 +331,11 @@ export class S3ObjectStore implements ObjectStore {
     // engine), each part's MD5 (its Content-MD5, which S3 checks, and the expected ETag) is
     // computed once, here. A multipart object has no whole-object MD5 on S3, so none is made.
     const hashing = new HashingStream(hashingFor(options));
-    const inFlight = new Set<Promise<void>>();
+    const window = new Window(this.queueSize);
     try {
       rest.unshift(head);
       feed(rest, hashing);
-      const sent = await this.uploadParts(fullKey, upload, hashing, partSize, inFlight, options);
+      const sent = await this.uploadParts(fullKey, upload, hashing, partSize, window, options);
       await waitEnd(hashing);
       const d = hashing.digests();
       if (
@@ -356,7 +357,7 @@ export class S3ObjectStore implements ObjectStore {
         ...(sent.reused > 0 ? { resumedBytes: sent.reused } : {}),
       };
     } catch (error) {
-      await Promise.allSettled(inFlight);
+      await window.settle();
       hashing.destroy();
       // A journaled upload stays for a rerun to resume (it is aborted when the source changes
       // or after a day, see abandoned()); one nobody can resume is aborted now.
@@ -405,20 +406,19 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * Reads the body part by part into reused buffers and sends each part S3 does not already
-   * hold, `queueSize` at a time (the promises in flight are tracked in `inFlight`, so a
-   * failure elsewhere can wait for them). Returns the parts in order and each part's MD5.
+   * hold, `queueSize` at a time (in `window`, so a failure elsewhere can wait for them).
+   * Returns the parts in order and each part's MD5.
    */
   private async uploadParts(
     fullKey: string,
     upload: { uploadId: string; stored: Map<number, { etag: string; size: number }> },
     body: Readable,
     partSize: number,
-    inFlight: Set<Promise<void>>,
+    window: Window,
     options: WriteOptions,
   ): Promise<SentParts> {
     const buffers = new PartBuffers(partSize, this.queueSize + 1);
     const sent: SentParts = { parts: [], md5s: [], reused: 0 };
-    let failure: unknown;
     for (let n = 1; ; n++) {
       options.signal?.throwIfAborted();
       const target = await buffers.take();
@@ -453,24 +453,16 @@ export class S3ObjectStore implements ObjectStore {
             }),
             options.signal ? { abortSignal: options.signal } : {},
           )
-          .then(
-            (r) => {
-              part.ETag = r.ETag ?? `"${md5}"`;
-            },
-            (e: unknown) => {
-              failure ??= e;
-            },
-          )
+          .then((r) => {
+            part.ETag = r.ETag ?? `"${md5}"`;
+          })
           .finally(() => buffers.give(target));
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
-        if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
+        await window.add(p);
       }
-      if (failure) throw asError(failure);
+      window.check();
       if (ended) break;
     }
-    await Promise.all(inFlight);
-    if (failure) throw asError(failure);
+    await window.drain();
     return sent;
   }
 
@@ -662,6 +654,3 @@ function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}

@@ -18,7 +18,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import { McmlError } from '../../core/errors.js';
-import { pool } from '../../core/pool.js';
+import { pool, Window } from '../../core/pool.js';
 import type {
   ByteRange,
   ListOptions,
@@ -262,53 +262,15 @@ export class AzureBlobObjectStore implements ObjectStore {
   ): Promise<ObjectInfo> {
     const hashing = new HashingStream(hashingFor(options));
     feed(body, hashing);
-    const resumable = options.sha256 !== undefined && options.size !== undefined;
-    // Every block ID of a blob has the same length: 32 hex of version (or random), size, index.
-    const run = resumable ? options.sha256!.slice(0, 32) : randomBytes(16).toString('hex');
-    const blockId = (index: number) =>
-      Buffer.from(
-        `${run}-${blockSize.toString(16).padStart(8, '0')}-${String(index).padStart(6, '0')}`,
-      ).toString('base64');
-    const ids: string[] = [];
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    let resumedBytes = 0;
+    const window = new Window(this.concurrency);
     try {
-      const staged = await this.staged(blob, resumable);
-      for (let index = 0; ; index++) {
-        options.signal?.throwIfAborted();
-        // The block is the chunks as they came: hashed one by one and sent from a stream over
-        // them (made again for a retry), never copied into one buffer.
-        const { chunks, length, ended } = await readChunks(hashing, blockSize);
-        if (length === 0) break;
-        const id = blockId(index);
-        ids.push(id);
-        if (staged.get(id) === length) {
-          resumedBytes += length;
-          options.onResumed?.(length);
-        } else {
-          const md5 = createHash('md5');
-          for (const c of chunks) md5.update(c);
-          const p = blob
-            .stageBlock(id, () => Readable.from(chunks), length, {
-              transactionalContentMD5: md5.digest(),
-              ...(options.signal ? { abortSignal: options.signal } : {}),
-            })
-            .then(
-              () => undefined,
-              (e: unknown) => {
-                failure ??= e;
-              },
-            );
-          inFlight.add(p);
-          void p.finally(() => inFlight.delete(p));
-          if (inFlight.size >= this.concurrency) await Promise.race(inFlight);
-          if (failure) throw toError(failure);
-        }
-        if (ended) break;
-      }
-      await Promise.all(inFlight);
-      if (failure) throw toError(failure);
+      const { ids, resumedBytes } = await this.stageBlocks(
+        blob,
+        hashing,
+        blockSize,
+        window,
+        options,
+      );
       await waitEnd(hashing);
       const d = hashing.digests();
       checkExpected(key, d, options);
@@ -328,12 +290,55 @@ export class AzureBlobObjectStore implements ObjectStore {
         ...(resumedBytes > 0 ? { resumedBytes } : {}),
       };
     } catch (error) {
-      await Promise.allSettled(inFlight);
+      await window.settle();
       hashing.destroy();
       // Staged but uncommitted blocks are invisible: a rerun of the same source version reuses
       // them, a commit of other blocks discards them, and Azure drops them after 7 days.
       throw storeError(error, `writing ${key}`, this.uri);
     }
+  }
+
+  /**
+   * Stages the body's blocks, skipping those a rerun of the same source version finds staged
+   * already. Returns the block IDs in order and the bytes not sent again.
+   */
+  private async stageBlocks(
+    blob: BlockBlobClient,
+    hashing: HashingStream,
+    blockSize: number,
+    window: Window,
+    options: WriteOptions,
+  ): Promise<{ ids: string[]; resumedBytes: number }> {
+    const resumable = options.sha256 !== undefined && options.size !== undefined;
+    const blockId = blockIds(resumable ? options.sha256!.slice(0, 32) : undefined, blockSize);
+    const staged = await this.staged(blob, resumable);
+    const ids: string[] = [];
+    let resumedBytes = 0;
+    for (let index = 0; ; index++) {
+      options.signal?.throwIfAborted();
+      // The block is the chunks as they came: hashed one by one and sent from a stream over
+      // them (made again for a retry), never copied into one buffer.
+      const { chunks, length, ended } = await readChunks(hashing, blockSize);
+      if (length === 0) break;
+      const id = blockId(index);
+      ids.push(id);
+      if (staged.get(id) === length) {
+        resumedBytes += length;
+        options.onResumed?.(length);
+      } else {
+        const md5 = createHash('md5');
+        for (const c of chunks) md5.update(c);
+        await window.add(
+          blob.stageBlock(id, () => Readable.from(chunks), length, {
+            transactionalContentMD5: md5.digest(),
+            ...(options.signal ? { abortSignal: options.signal } : {}),
+          }),
+        );
+      }
+      if (ended) break;
+    }
+    await window.drain();
+    return { ids, resumedBytes };
   }
 
   async writeFromUrl(key: string, url: string, options: WriteFromUrlOptions): Promise<ObjectInfo> {
@@ -426,6 +431,13 @@ async function waitEnd(stream: HashingStream): Promise<void> {
   });
 }
 
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
+/**
+ * Block IDs of one blob, all of the same length: 32 hex of the source version (random when
+ * the version is unknown, so nothing is reused), the block size, the index.
+ */
+function blockIds(version: string | undefined, blockSize: number): (index: number) => string {
+  const run = version ?? randomBytes(16).toString('hex');
+  const size = blockSize.toString(16).padStart(8, '0');
+  return (index) =>
+    Buffer.from(`${run}-${size}-${String(index).padStart(6, '0')}`).toString('base64');
 }
