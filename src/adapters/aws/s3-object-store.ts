@@ -653,4 +653,3 @@ export function unsignedPayloadOverTls(client: S3Client): void {
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
-
