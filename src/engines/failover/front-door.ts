@@ -160,48 +160,30 @@ interface Admission {
  * body).
  */
 function admit(ctx: Admission, req: IncomingMessage, res: ServerResponse): void {
-  const { options, counters, race } = ctx;
   const started = performance.now();
-  if (options.intercept?.(req, res)) return;
-  const path = requestPath(req.url ?? '/');
-  if (path === undefined) {
-    req.resume();
-    jsonError(res, 400, { error: 'bad_request', message: 'the request target is not a path' });
-    return;
-  }
-  if (path.startsWith('/_mcml/')) {
-    if (options.admin) options.admin(req, res, () => readBody(req, 1024 * 1024));
-    else jsonError(res, 404, { error: 'not_found' });
-    return;
-  }
-  const method = req.method ?? 'GET';
-  const lengthHeader = req.headers['content-length'];
-  const declared = lengthHeader === undefined ? 0 : Number(lengthHeader);
-  if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
-    tooLarge(res, options.maxBodyBytes, declared);
-    req.resume();
-    return;
-  }
+  const asked = screen(ctx, req, res);
+  if (!asked) return;
   const header = req.headers[ctx.jurisdictionHeader];
   const jurisdiction = Array.isArray(header) ? header[0] : header;
-  const route = options.route({ jurisdiction: jurisdiction?.trim().toLowerCase() });
+  const route = ctx.options.route({ jurisdiction: jurisdiction?.trim().toLowerCase() });
   if (!route.ok) {
     req.resume();
     // Asking to stay where no target runs is the client's error, not an outage.
     const status = route.unknownJurisdiction ? 400 : 503;
-    counters.request('none', status);
+    ctx.counters.request('none', status);
     jsonError(res, status, {
       error: route.unknownJurisdiction ? 'unknown_jurisdiction' : 'no_healthy_target',
       message: route.reason,
     });
     return;
   }
-  const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
-  const retrySafe = SAFE_METHODS.has(method) || (method === 'POST' && options.retryPost);
+  const method = req.method ?? 'GET';
+  const hasBody = asked.declared > 0 || req.headers['transfer-encoding'] !== undefined;
+  const retrySafe = SAFE_METHODS.has(method) || (method === 'POST' && ctx.options.retryPost);
   const exchange: Exchange = {
     req,
     res,
-    path,
+    path: asked.path,
     method,
     started,
     jurisdiction,
@@ -215,6 +197,45 @@ function admit(ctx: Admission, req: IncomingMessage, res: ServerResponse): void 
     streamBody: hasBody && !retrySafe,
     retrySafe,
   };
+  launch(ctx, exchange, hasBody && retrySafe);
+}
+
+/**
+ * What the front door answers itself (an interceptor's paths, a target that is not a path,
+ * the admin paths, a declared body over the limit). Returns the request's path and declared
+ * length when it is for the targets, undefined when it was answered.
+ */
+function screen(
+  ctx: Admission,
+  req: IncomingMessage,
+  res: ServerResponse,
+): { path: string; declared: number } | undefined {
+  const { options } = ctx;
+  if (options.intercept?.(req, res)) return undefined;
+  const path = requestPath(req.url ?? '/');
+  if (path === undefined) {
+    req.resume();
+    jsonError(res, 400, { error: 'bad_request', message: 'the request target is not a path' });
+    return undefined;
+  }
+  if (path.startsWith('/_mcml/')) {
+    if (options.admin) options.admin(req, res, () => readBody(req, 1024 * 1024));
+    else jsonError(res, 404, { error: 'not_found' });
+    return undefined;
+  }
+  const lengthHeader = req.headers['content-length'];
+  const declared = lengthHeader === undefined ? 0 : Number(lengthHeader);
+  if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
+    tooLarge(res, options.maxBodyBytes, declared);
+    req.resume();
+    return undefined;
+  }
+  return { path, declared };
+}
+
+/** Starts the race, after reading the body when a retry may need to send it again. */
+function launch(ctx: Admission, exchange: Exchange, buffer: boolean): void {
+  const { req, res } = exchange;
   // A client that goes away cancels the upstream requests; that is not the targets' fault.
   res.on('close', () => {
     if (res.writableFinished) return;
@@ -222,20 +243,20 @@ function admit(ctx: Admission, req: IncomingMessage, res: ServerResponse): void 
     for (const a of exchange.live) a.cancel();
     exchange.winner?.cancel();
   });
-  if (hasBody && retrySafe) {
-    readBody(req, options.maxBodyBytes).then(
-      (body) => {
-        exchange.body = body;
-        race.launch(exchange);
-      },
-      (error: unknown) => {
-        if (error instanceof PayloadTooLarge) tooLarge(res, options.maxBodyBytes);
-        else res.destroy();
-      },
-    );
+  if (!buffer) {
+    ctx.race.launch(exchange);
     return;
   }
-  race.launch(exchange);
+  readBody(req, ctx.options.maxBodyBytes).then(
+    (body) => {
+      exchange.body = body;
+      ctx.race.launch(exchange);
+    },
+    (error: unknown) => {
+      if (error instanceof PayloadTooLarge) tooLarge(res, ctx.options.maxBodyBytes);
+      else res.destroy();
+    },
+  );
 }
 
 function onClientError(_error: Error, socket: Duplex): void {
