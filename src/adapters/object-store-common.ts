@@ -4,7 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { McmlError, isMcmlError } from '../core/errors.js';
+import { McmlError, isMcmlError, type ErrorCode } from '../core/errors.js';
 import type { ObjectInfo, WriteOptions } from '../ports/object-store.js';
 
 /** The metadata entry that carries the content's hex sha256 on every store. */
@@ -159,78 +159,103 @@ const FS_INPUT_ERRORS: Record<string, string> = {
   EILSEQ: 'the name is not valid on this file system',
 };
 
+/** What storeError reads of a failure. */
+interface Failure {
+  status: number | undefined;
+  /** A Node system error's code (ENOENT, EACCES…), or the SDK's error code. */
+  errno: unknown;
+  /** The error's name and message, for the patterns below. */
+  text: string;
+  /** The message's first line, secrets redacted: what a person is shown. */
+  message: string;
+}
+
+/** One kind of store failure: how to recognise it and what to tell the person. */
+interface FailureKind {
+  when: (f: Failure) => boolean;
+  code: ErrorCode;
+  say: (f: Failure) => string;
+  hint?: string;
+  retryable?: boolean;
+}
+
+const AUTH_FAILURE =
+  /CredentialsProviderError|Could not load credentials|CredentialUnavailable|AuthenticationError|AuthenticationFailed|InvalidAuthenticationInfo|InvalidAccessKeyId|InvalidClientTokenId|SignatureDoesNotMatch|ExpiredToken|Could not load the default credentials|Invalid Credentials|Server failed to authenticate/i;
+const NETWORK_FAILURE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|ENOTFOUND|EAI_AGAIN/i;
+
+/** The kinds in the order they are tried; the first that matches names the failure. */
+const FAILURE_KINDS: FailureKind[] = [
+  {
+    when: (f) => f.status === 401 || AUTH_FAILURE.test(f.text),
+    code: 'PROVIDER_AUTH',
+    say: (f) => `no valid credentials (${f.message})`,
+    hint: 'configure the cloud SDK credentials (AWS_PROFILE / gcloud auth application-default login / az login) or the account key',
+  },
+  {
+    when: (f) => typeof f.errno === 'string' && FS_INPUT_ERRORS[f.errno] !== undefined,
+    code: 'INVALID_ARGUMENT',
+    say: (f) => `${FS_INPUT_ERRORS[f.errno as string]} (${String(f.errno)})`,
+    hint: 'the key does not fit this file system: rename it at the source or exclude it (--exclude)',
+  },
+  {
+    when: (f) => f.status === 403 || ['EACCES', 'EPERM', 'EROFS'].includes(f.errno as string),
+    code: 'PERMISSION_DENIED',
+    say: (f) => `permission denied (${f.message})`,
+    hint: 'the credentials lack permission for this bucket, or (when the service gives no reason) are wrong',
+  },
+  {
+    when: (f) =>
+      f.status === 404 ||
+      f.errno === 'ENOENT' ||
+      /NoSuchBucket|ContainerNotFound|BucketNotFound/i.test(f.text),
+    code: 'NOT_FOUND',
+    say: (f) => `not found (${f.message})`,
+  },
+  {
+    when: (f) => f.status === 409 || f.status === 412,
+    code: 'CONFLICT',
+    say: (f) =>
+      `${f.status === 412 ? 'a precondition failed' : 'conflicts with the current state'} (${f.message})`,
+    hint: 'another writer or a lease holds the object or bucket; retry when it is done',
+  },
+  {
+    when: (f) => f.status === 501,
+    code: 'UNSUPPORTED',
+    say: (f) => `the service does not implement this (${f.message})`,
+  },
+  {
+    when: (f) =>
+      f.status === 429 ||
+      (f.status !== undefined && f.status >= 500) ||
+      NETWORK_FAILURE.test(`${String(f.errno)} ${f.text}`),
+    code: 'PROVIDER_UNAVAILABLE',
+    say: (f) => f.message,
+    hint: 'the storage service is unreachable or overloaded; mcml retries these with backoff',
+    retryable: true,
+  },
+];
+
 /** Turns an SDK failure into an McmlError a person can act on, without secrets. */
 export function storeError(error: unknown, what: string, uri: string): McmlError {
   if (isMcmlError(error)) return error;
-  const status = statusOf(error);
   const raw = error instanceof Error ? error.message : String(error);
-  const message = redactSecrets(raw).split('\n')[0] ?? '';
-  const name = (error as { name?: string; code?: string })?.name ?? '';
-  const errno = (error as { code?: unknown })?.code;
-  const details = { uri, status };
-  if (
-    status === 401 ||
-    /CredentialsProviderError|Could not load credentials|CredentialUnavailable|AuthenticationError|AuthenticationFailed|InvalidAuthenticationInfo|InvalidAccessKeyId|InvalidClientTokenId|SignatureDoesNotMatch|ExpiredToken|Could not load the default credentials|Invalid Credentials|Server failed to authenticate/i.test(
-      name + ' ' + raw,
-    )
-  ) {
-    return new McmlError('PROVIDER_AUTH', `${what} on ${uri}: no valid credentials (${message})`, {
-      hint: 'configure the cloud SDK credentials (AWS_PROFILE / gcloud auth application-default login / az login) or the account key',
+  const f: Failure = {
+    status: statusOf(error),
+    errno: (error as { code?: unknown })?.code,
+    text: `${(error as { name?: string })?.name ?? ''} ${raw}`,
+    message: redactSecrets(raw).split('\n')[0] ?? '',
+  };
+  const kind = FAILURE_KINDS.find((k) => k.when(f));
+  const details = { uri, status: f.status, ...(kind?.retryable ? { retryable: true } : {}) };
+  return new McmlError(
+    kind?.code ?? 'PROVIDER_UNAVAILABLE',
+    `${what} on ${uri}: ${kind ? kind.say(f) : f.message}`,
+    {
       details,
-    });
-  }
-  const fsInput = typeof errno === 'string' ? FS_INPUT_ERRORS[errno] : undefined;
-  if (fsInput) {
-    return new McmlError('INVALID_ARGUMENT', `${what} on ${uri}: ${fsInput} (${String(errno)})`, {
-      details,
-      hint: 'the key does not fit this file system: rename it at the source or exclude it (--exclude)',
-    });
-  }
-  if (status === 403 || errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
-    return new McmlError('PERMISSION_DENIED', `${what} on ${uri}: permission denied (${message})`, {
-      details,
-      hint: 'the credentials lack permission for this bucket, or (when the service gives no reason) are wrong',
-    });
-  }
-  if (
-    status === 404 ||
-    errno === 'ENOENT' ||
-    /NoSuchBucket|ContainerNotFound|BucketNotFound/i.test(name + ' ' + raw)
-  ) {
-    return new McmlError('NOT_FOUND', `${what} on ${uri}: not found (${message})`, { details });
-  }
-  if (status === 409 || status === 412) {
-    return new McmlError(
-      'CONFLICT',
-      `${what} on ${uri}: ${status === 412 ? 'a precondition failed' : 'conflicts with the current state'} (${message})`,
-      {
-        details,
-        hint: 'another writer or a lease holds the object or bucket; retry when it is done',
-      },
-    );
-  }
-  if (status === 501) {
-    return new McmlError(
-      'UNSUPPORTED',
-      `${what} on ${uri}: the service does not implement this (${message})`,
-      {
-        details,
-      },
-    );
-  }
-  if (
-    status === 429 ||
-    (status !== undefined && status >= 500) ||
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|ENOTFOUND|EAI_AGAIN/i.test(
-      String(errno) + ' ' + raw,
-    )
-  ) {
-    return new McmlError('PROVIDER_UNAVAILABLE', `${what} on ${uri}: ${message}`, {
-      details: { ...details, retryable: true },
-      hint: 'the storage service is unreachable or overloaded; mcml retries these with backoff',
-    });
-  }
-  return new McmlError('PROVIDER_UNAVAILABLE', `${what} on ${uri}: ${message}`, { details });
+      ...(kind?.hint ? { hint: kind.hint } : {}),
+    },
+  );
 }
 
 /** Whether a failure is worth retrying (throttling, 5xx, network). */
