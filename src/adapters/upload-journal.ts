@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AbandonedWrite } from '../ports/object-store.js';
+import { mcmlCacheDir } from './cache-dir.js';
 
 /** An upload nobody resumed for this long is abandoned: the adapters end it on request. */
 export const ABANDONED_AFTER_MS = 24 * 3600_000;
@@ -123,9 +123,7 @@ export function abandonedWrite(r: UploadRecord): AbandonedWrite {
 
 /** The journal directory: MCML_UPLOAD_STATE_DIR, else $XDG_CACHE_HOME/mcml/uploads. */
 export function defaultJournalDir(env: Record<string, string | undefined>): string {
-  if (env.MCML_UPLOAD_STATE_DIR) return env.MCML_UPLOAD_STATE_DIR;
-  const cache = env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache');
-  return join(cache, 'mcml', 'uploads');
+  return mcmlCacheDir(env, 'MCML_UPLOAD_STATE_DIR', 'uploads');
 }
 
 const MIB = 1024 * 1024;

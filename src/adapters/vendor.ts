@@ -15,19 +15,17 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedDataVersionTag } from 'node:v8';
 import { Script } from 'node:vm';
+import { mcmlCacheDir } from './cache-dir.js';
 
 type Env = Record<string, string | undefined>;
 
 /** Where compiled code is kept: MCML_CODE_CACHE_DIR, else $XDG_CACHE_HOME/mcml/code. */
 export function defaultCodeCacheDir(env: Env): string {
-  if (env.MCML_CODE_CACHE_DIR) return env.MCML_CODE_CACHE_DIR;
-  const cache = env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache');
-  return join(cache, 'mcml', 'code');
+  return mcmlCacheDir(env, 'MCML_CODE_CACHE_DIR', 'code');
 }
 
 /** What loadCommonJs did with the code cache (for tests and `--json` timings). */

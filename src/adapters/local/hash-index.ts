@@ -9,9 +9,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
+import { mcmlCacheDir } from '../cache-dir.js';
 
 /** The hashes of one file, valid while its stamp is unchanged. */
 export interface FileHashes {
@@ -31,9 +31,7 @@ export function stampOf(s: Stats): string {
 
 /** Where hash indexes live: MCML_HASH_INDEX_DIR, else $XDG_CACHE_HOME/mcml/hashes. */
 export function defaultHashIndexDir(env: Record<string, string | undefined>): string {
-  if (env.MCML_HASH_INDEX_DIR) return env.MCML_HASH_INDEX_DIR;
-  const cache = env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache');
-  return join(cache, 'mcml', 'hashes');
+  return mcmlCacheDir(env, 'MCML_HASH_INDEX_DIR', 'hashes');
 }
 
 /** The persisted hashes of the files under one root, keyed by object key. */
