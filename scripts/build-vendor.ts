@@ -1,6 +1,7 @@
 /**
- * The vendored SDKs of the build: the cloud SDKs a sync loads (S3, Azure Blob) become one
- * CommonJS bundle each in dist/vendor/, holding only the bindings mcml's sources import from
+ * The vendored packages of the build: those on the start-up path (the S3, Azure Blob and
+ * Kubernetes clients, commander, yaml, zod, picomatch) become one CommonJS bundle each in
+ * dist/vendor/, holding only the bindings mcml's sources import from
  * them, and run through src/adapters/vendor.ts, which keeps V8's compiled code between runs
  * (Node 20 keeps none for ES modules, and compiling an SDK is most of a short command's
  * start-up). In dist/, an import of such a package from mcml's sources becomes a small module
@@ -27,43 +28,54 @@ export function vendorOf(pkg: string): string | undefined {
   return Object.keys(VENDORED).find((name) => VENDORED[name]!.includes(pkg));
 }
 
+/** Per vendored package, the value bindings mcml's sources import from it. */
+export type ImportedNames = Map<string, string[]>;
+
 /**
- * The value bindings `sources` import or re-export by name from `pkg` (type-only ones left
- * out). A namespace or dynamic import would need the whole package, so it fails the build.
+ * The value bindings `sources` import or re-export by name from each vendored package
+ * (type-only ones left out), each file read once. A namespace or dynamic import would need
+ * the whole package, so it fails the build.
  */
-export function importedNames(sources: string[], pkg: string): string[] {
-  const names = new Set<string>();
-  const quoted = `['"]${pkg.replace(/[/\\-]/g, '\\$&')}['"]`;
-  // import X from, import { a, b as c } from, import X, { a } from, export { a } from.
-  const named = new RegExp(
-    `(?:import|export)\\s+(type\\s+)?(?:(\\w+)\\s*,?\\s*)?(?:\\{([^}]*)\\})?\\s*from\\s*${quoted}`,
-    'g',
-  );
-  const whole = new RegExp(`import\\s*\\(\\s*${quoted}|\\*\\s*as\\s+\\w+\\s+from\\s*${quoted}`);
-  for (const file of sources) {
+export function importedNames(sources: string[]): ImportedNames {
+  const packages = Object.values(VENDORED).flat();
+  const names = new Map(packages.map((pkg) => [pkg, new Set<string>()]));
+  const texts = sources.map((file) => ({
+    file,
     // Comments dropped (they may quote an import).
-    const text = readFileSync(file, 'utf8')
+    text: readFileSync(file, 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '')
-      .replace(/^\s*\/\/.*$/gm, '');
-    const bad = whole.exec(text.replace(/import\s+type\s+\*[^;]*;/g, ''));
-    if (bad) {
-      throw new Error(`${file}: "${bad[0]}" takes all of ${pkg}; import the bindings by name`);
-    }
-    for (const m of text.matchAll(named)) {
-      if (m[1]) continue; // import type { … }
-      if (m[2]) names.add('default');
-      for (const part of (m[3] ?? '').split(',')) {
-        const name = part.trim().split(/\s+as\s+/)[0]!;
-        if (name !== '' && !name.startsWith('type ')) names.add(name);
+      .replace(/^\s*\/\/.*$/gm, ''),
+  }));
+  for (const pkg of packages) {
+    const quoted = `['"]${pkg.replace(/[/\\-]/g, '\\$&')}['"]`;
+    // import X from, import { a, b as c } from, import X, { a } from, export { a } from.
+    const named = new RegExp(
+      `(?:import|export)\\s+(type\\s+)?(?:(\\w+)\\s*,?\\s*)?(?:\\{([^}]*)\\})?\\s*from\\s*${quoted}`,
+      'g',
+    );
+    const whole = new RegExp(`import\\s*\\(\\s*${quoted}|\\*\\s*as\\s+\\w+\\s+from\\s*${quoted}`);
+    const found = names.get(pkg)!;
+    for (const { file, text } of texts) {
+      const bad = whole.exec(text.replace(/import\s+type\s+\*[^;]*;/g, ''));
+      if (bad) {
+        throw new Error(`${file}: "${bad[0]}" takes all of ${pkg}; import the bindings by name`);
+      }
+      for (const m of text.matchAll(named)) {
+        if (m[1]) continue; // import type { … }
+        if (m[2]) found.add('default');
+        for (const part of (m[3] ?? '').split(',')) {
+          const name = part.trim().split(/\s+as\s+/)[0]!;
+          if (name !== '' && !name.startsWith('type ')) found.add(name);
+        }
       }
     }
   }
-  return [...names].sort();
+  return new Map([...names].map(([pkg, set]) => [pkg, [...set].sort()]));
 }
 
 /** Builds dist/vendor/NAME.cjs for every vendored bundle; returns their metafile. */
 export async function buildVendored(
-  sources: string[],
+  names: ImportedNames,
   out: string,
   external: RegExp,
   plugins: Plugin[] = [],
@@ -71,7 +83,7 @@ export async function buildVendored(
   const outputs: Metafile = { inputs: {}, outputs: {} };
   for (const [name, packages] of Object.entries(VENDORED)) {
     const entry = packages
-      .map((pkg) => `export { ${importedNames(sources, pkg).join(', ')} } from '${pkg}';`)
+      .map((pkg) => `export { ${names.get(pkg)!.join(', ')} } from '${pkg}';`)
       .join('\n');
     const result = await build({
       stdin: { contents: entry, resolveDir: join(out, '..'), sourcefile: `${name}.js` },
@@ -103,7 +115,7 @@ export async function buildVendored(
       writeFileSync(file.path, requireNodeModules(file.text, name));
       checkExports(
         file.path,
-        packages.flatMap((pkg) => importedNames(sources, pkg)),
+        packages.flatMap((pkg) => names.get(pkg)!),
       );
     }
     Object.assign(outputs.outputs, result.metafile.outputs);
@@ -140,7 +152,7 @@ function requireNodeModules(text: string, name: string): string {
  * In dist/, an import of a vendored package from mcml's sources becomes a module that loads
  * the bundle (src/adapters/vendor.ts) and hands out the bindings the sources import.
  */
-export function vendoredImports(src: string, sources: string[]): Plugin {
+export function vendoredImports(src: string, names: ImportedNames): Plugin {
   const filter = new RegExp(
     `^(${Object.values(VENDORED)
       .flat()
@@ -156,14 +168,15 @@ export function vendoredImports(src: string, sources: string[]): Plugin {
           : undefined,
       );
       b.onLoad({ filter: /.*/, namespace: 'mcml-vendor' }, (args) => {
-        const names = importedNames(sources, args.path);
         const loader = JSON.stringify(join(src, 'adapters', 'vendor.ts'));
         const lines = [
           `import { loadVendor } from ${loader};`,
           `const m = loadVendor(${JSON.stringify(vendorOf(args.path))});`,
-          ...names.map((n) =>
-            n === 'default' ? 'export default m.default;' : `export const ${n} = m.${n};`,
-          ),
+          ...names
+            .get(args.path)!
+            .map((n) =>
+              n === 'default' ? 'export default m.default;' : `export const ${n} = m.${n};`,
+            ),
         ];
         return { contents: lines.join('\n') + '\n', resolveDir: src, loader: 'js' };
       });

@@ -2,8 +2,8 @@
  * npm run build: src/ → dist/ with esbuild. Every source file stays its own module at its own
  * path (dist/cli/main.js, the serve worker, the files that find data/ and terraform/ from
  * import.meta.url), while the packages on the start-up path are bundled instead of hundreds of
- * files Node resolves, reads and (for CommonJS) scans one by one: the S3 and Azure Blob SDKs,
- * commander, yaml, zod and picomatch as code-cached CommonJS bundles in dist/vendor/
+ * files Node resolves, reads and (for CommonJS) scans one by one: the S3, Azure Blob and
+ * Kubernetes clients, commander, yaml, zod and picomatch as code-cached CommonJS bundles in dist/vendor/
  * (build-vendor.ts), the rest (BUNDLED) into ESM chunks in dist/chunks/. A cloud SDK loads
  * only with the adapter that imports it (storage.ts imports the adapters with import()), so a
  * local → S3 sync never reads Azure's or Google's code. Packages that read their own files at
@@ -14,13 +14,13 @@
  * (src/apps/dashboard/web) is transpiled file by file, its imports left to the page.
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { buildVendored, vendoredImports } from './build-vendor.js';
+import { buildVendored, importedNames, vendoredImports } from './build-vendor.js';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Packages bundled into chunks, with everything they import. */
-const BUNDLED = /^(zod|yaml|commander|picomatch|cli-progress)(\/|$)/;
+/** Packages bundled into chunks, with everything they import (the vendored ones aside). */
+const BUNDLED = /^cli-progress(\/|$)/;
 /** Never bundled, even when a bundled package imports them (native code, own files). */
 const EXTERNAL = /^(@azure\/identity|@azure\/msal-|onnxruntime-node|@duckdb\/)/;
 /** The chunks of CommonJS code call require() for Node's modules: give them one. */
@@ -38,6 +38,7 @@ export async function buildDist(root = repo): Promise<number> {
     .map((e) => join(e.parentPath, e.name));
   const web = join(src, 'apps', 'dashboard', 'web') + '/';
   rmSync(out, { recursive: true, force: true });
+  const vendored = importedNames(sources);
   const node = await build({
     entryPoints: sources.filter((f) => !f.startsWith(web)),
     outdir: out,
@@ -57,7 +58,7 @@ export async function buildDist(root = repo): Promise<number> {
     metafile: true,
     write: false,
     logLevel: 'warning',
-    plugins: [vendoredImports(src, sources), ownModulesStayFiles(src), englishZod()],
+    plugins: [vendoredImports(src, vendored), ownModulesStayFiles(src), englishZod()],
   });
   for (const file of node.outputFiles) {
     mkdirSync(dirname(file.path), { recursive: true });
@@ -74,11 +75,11 @@ export async function buildDist(root = repo): Promise<number> {
     logLevel: 'warning',
   });
   if (browser.errors.length > 0) throw new Error('browser build failed');
-  const vendored = await buildVendored(sources, out, EXTERNAL, [englishZod()]);
+  const vendorMeta = await buildVendored(vendored, out, EXTERNAL, [englishZod()]);
   writeFileSync(
     join(out, 'bundled-packages.json'),
     JSON.stringify(
-      { ...bundledPackages(node.metafile, root), ...bundledPackages(vendored, root) },
+      { ...bundledPackages(node.metafile, root), ...bundledPackages(vendorMeta, root) },
       null,
       1,
     ) + '\n',

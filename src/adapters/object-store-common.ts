@@ -164,7 +164,8 @@ interface Failure {
   status: number | undefined;
   /** A Node system error's code (ENOENT, EACCES…), or the SDK's error code. */
   errno: unknown;
-  /** The error's name and message, for the patterns below. */
+  /** The error's message, and its name and message, for the patterns below. */
+  raw: string;
   text: string;
   /** The message's first line, secrets redacted: what a person is shown. */
   message: string;
@@ -228,7 +229,7 @@ const FAILURE_KINDS: FailureKind[] = [
     when: (f) =>
       f.status === 429 ||
       (f.status !== undefined && f.status >= 500) ||
-      NETWORK_FAILURE.test(`${String(f.errno)} ${f.text}`),
+      NETWORK_FAILURE.test(`${String(f.errno)} ${f.raw}`),
     code: 'PROVIDER_UNAVAILABLE',
     say: (f) => f.message,
     hint: 'the storage service is unreachable or overloaded; mcml retries these with backoff',
@@ -243,6 +244,7 @@ export function storeError(error: unknown, what: string, uri: string): McmlError
   const f: Failure = {
     status: statusOf(error),
     errno: (error as { code?: unknown })?.code,
+    raw,
     text: `${(error as { name?: string })?.name ?? ''} ${raw}`,
     message: redactSecrets(raw).split('\n')[0] ?? '',
   };

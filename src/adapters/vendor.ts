@@ -1,5 +1,5 @@
 /**
- * Loads a vendored SDK bundle (dist/vendor/NAME.cjs, made by scripts/build.ts) with V8's code
+ * Loads a vendored bundle (dist/vendor/NAME.cjs, made by scripts/build-vendor.ts) with V8's code
  * cache. Compiling an SDK is most of a short command's start-up — ~0.8 MB of JavaScript for
  * Azure Blob, ~0.7 MB for S3 — and Node 20 keeps no compiled code between runs for ES modules.
  * A script compiled through `vm.Script` can be given the code V8 produced for it last time, so
@@ -28,7 +28,7 @@ export function defaultCodeCacheDir(env: Env): string {
   return mcmlCacheDir(env, 'MCML_CODE_CACHE_DIR', 'code');
 }
 
-/** What loadCommonJs did with the code cache (for tests and `--json` timings). */
+/** What loadCommonJs did with the code cache (for tests). */
 export interface CodeCacheUse {
   file: string;
   /** The cache was there and V8 took it. */
@@ -57,10 +57,11 @@ export function loadCommonJs(
   // A module of Node's own kind, in require.cache as the CommonJS loader would leave it.
   const module = new Module(file);
   module.filename = file;
+  const require = createRequire(file);
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  run.call(module.exports, module.exports, require, module, file, dirname(file));
   module.loaded = true;
-  createRequire(file).cache[file] = module;
+  require.cache[file] = module;
   const exports = module.exports as Record<string, unknown>; // as the script left it
   if (!cacheFile) return { exports, cache: undefined };
   const used = cachedData !== undefined && !script.cachedDataRejected;

@@ -1,6 +1,6 @@
 /**
- * The Azure Blob SDK bindings storage.ts opens a container with, imported by name: a namespace
- * import (`import('@azure/storage-blob')`) would keep the whole SDK (batches, leases, page
- * blobs, the file-system helpers…) in the bundle, parsed and run at every start of an Azure sync.
+ * The Azure Blob SDK bindings storage.ts opens a container with, imported by name: the build
+ * vendors only the bindings the sources name (scripts/build-vendor.ts), and refuses a namespace
+ * import such as `import('@azure/storage-blob')`.
  */
 export { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
