@@ -19,7 +19,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedDataVersionTag } from 'node:v8';
 import { Script } from 'node:vm';
-import { mcmlCacheDir } from './cache-dir.js';
+// Written from dist/'s level below the root: the build bundles this file into dist/chunks/ as
+// well as dist/adapters/, and this path finds cache-dir.js from both.
+import { mcmlCacheDir } from '../adapters/cache-dir.js';
 
 type Env = Record<string, string | undefined>;
 
