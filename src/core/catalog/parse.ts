@@ -112,13 +112,26 @@ function table<C extends string>(
   columns: readonly C[],
   problems: Problems,
 ): Row<C>[] {
+  const rows = readRows(file, columns, problems);
+  if (rows === undefined) return [];
+  const index = columnIndex(file, rows.header, columns, problems);
+  if (index === undefined) return [];
+  return rowAccessors(file, rows.body, rows.header.fields.length, index, problems);
+}
+
+/** The file's header row and data rows; undefined (and an issue) when unreadable or empty. */
+function readRows(
+  file: CatalogFile,
+  columns: readonly string[],
+  problems: Problems,
+): { header: CsvRow; body: CsvRow[] } | undefined {
   let rows: CsvRow[];
   try {
     rows = readCsv(file.text);
   } catch (error) {
     if (error instanceof CsvSyntaxError) {
       problems.add(file.path, error, '', error.message);
-      return [];
+      return undefined;
     }
     throw error;
   }
@@ -131,13 +144,26 @@ function table<C extends string>(
       'the file is empty',
       `the header is: ${columns.join(',')}`,
     );
-    return [];
+    return undefined;
   }
+  return { header, body: rows.slice(1) };
+}
+
+/**
+ * Each known column's position in the header; undefined (and an issue per problem) when a
+ * column is unknown, repeated or missing.
+ */
+function columnIndex(
+  file: CatalogFile,
+  header: CsvRow,
+  columns: readonly string[],
+  problems: Problems,
+): Map<string, number> | undefined {
   const index = new Map<string, number>();
   let ok = true;
   header.fields.forEach((f, i) => {
     const name = f.value.trim();
-    if (!(columns as readonly string[]).includes(name)) {
+    if (!columns.includes(name)) {
       const hint = didYouMean(name, columns);
       problems.add(
         file.path,
@@ -158,15 +184,25 @@ function table<C extends string>(
       ok = false;
     }
   }
-  if (!ok) return [];
+  return ok ? index : undefined;
+}
+
+/** A typed accessor per data row; a row with the wrong number of fields is an issue instead. */
+function rowAccessors<C extends string>(
+  file: CatalogFile,
+  rows: CsvRow[],
+  width: number,
+  index: Map<string, number>,
+  problems: Problems,
+): Row<C>[] {
   const out: Row<C>[] = [];
-  for (const row of rows.slice(1)) {
-    if (row.fields.length !== header.fields.length) {
+  for (const row of rows) {
+    if (row.fields.length !== width) {
       problems.add(
         file.path,
         { line: row.line, column: 1 },
         '',
-        `has ${row.fields.length} fields, the header has ${header.fields.length}`,
+        `has ${row.fields.length} fields, the header has ${width}`,
       );
       continue;
     }
