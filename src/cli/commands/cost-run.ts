@@ -14,8 +14,9 @@ import {
   type DateRange,
   type RequestCounts,
 } from '../../core/cost/index.js';
-import { buildCostReport } from '../../core/cost/report.js';
+import { buildCostReport, type CostReport } from '../../core/cost/report.js';
 import { planDocument } from '../../core/plan/planner.js';
+import type { Plan } from '../../core/plan/types.js';
 import type { SpecDocument } from '../../core/spec/index.js';
 import {
   importFocusFiles,
@@ -311,7 +312,36 @@ export async function runCostPull(flags: CostPullFlags): Promise<void> {
   if (outcomes.some((o) => o.error)) process.exitCode = 1;
 }
 
+/** What `cost report` works from: the flags, the spec and the catalog, checked. */
+interface ReportInput {
+  doc: SpecDocument;
+  range: DateRange;
+  by: CostGroupBy;
+  mode: AttributionMode;
+  attribution: Attribution;
+  requests: RequestCounts | undefined;
+  plan: Plan;
+  path: string;
+}
+
 export async function runCostReport(flags: CostReportFlags): Promise<void> {
+  const input = await reportInput(flags);
+  const quiet = flags.json === true || flags.csv === true;
+  const { report, counts, pulled } = await withStore(input.path, (store) =>
+    reportFromStore(store, input, flags.pull === true, quiet),
+  );
+  const { mode, attribution } = input;
+  if (mode === 'tags' && counts.rows > 0 && counts.tagged === 0) {
+    report.notes.push(
+      `none of the ${counts.rows} rows in the store carries the tag mcml-service=${attribution.service}: try --attribution accounts or all`,
+    );
+  }
+  printReport(report, input, flags);
+  if (pulled.some((o) => o.error)) process.exitCode = 1;
+}
+
+/** Checks the flags and loads the spec, catalog and plan; the store must exist unless --pull. */
+async function reportInput(flags: CostReportFlags): Promise<ReportInput> {
   if (flags.json && flags.csv) throw new McmlError('USAGE', 'pass --json or --csv, not both');
   const by = groupBy(flags.by);
   const doc = await loadSpecFile(specFileOf(flags));
@@ -327,35 +357,46 @@ export async function runCostReport(flags: CostReportFlags): Promise<void> {
       hint: 'run "mcml cost import EXPORTS…" or "mcml cost pull -f SPEC" first, or add --pull',
     });
   }
-  const { report, counts, pulled } = await withStore(path, async (store) => {
-    const pulled = flags.pull
-      ? await pull(store, doc, range, mode, undefined, flags.json === true || flags.csv === true)
-      : [];
-    const budgetMonth = monthOf(range.to).from;
-    const daily = await store.dailyCosts({
-      range: { from: budgetMonth < range.from ? budgetMonth : range.from, to: range.to },
-      by,
-      attribution,
-    });
-    const incomplete = await store.failedPulls(range);
-    const report = buildCostReport({
-      range,
-      by,
-      daily,
-      plan,
-      ...(doc.spec.budget
-        ? { budget: { monthly: doc.spec.budget.monthly, warnAt: doc.spec.budget.warnAt } }
-        : {}),
-      ...(requests ? { requests } : {}),
-      incomplete,
-    });
-    return { report, counts: await store.counts(attribution.service), pulled };
+  return { doc, range, by, mode, attribution, requests, plan, path };
+}
+
+/** Pulls first when asked, then builds the report from the store's daily costs. */
+async function reportFromStore(
+  store: CostStore,
+  input: ReportInput,
+  pullFirst: boolean,
+  quiet: boolean,
+): Promise<{
+  report: CostReport;
+  counts: { rows: number; tagged: number };
+  pulled: PullOutcome[];
+}> {
+  const { doc, range, by, mode, attribution, requests, plan } = input;
+  const pulled = pullFirst ? await pull(store, doc, range, mode, undefined, quiet) : [];
+  // Reads back to the first of the range's last month too: the budget burn is month to date.
+  const budgetMonth = monthOf(range.to).from;
+  const daily = await store.dailyCosts({
+    range: { from: budgetMonth < range.from ? budgetMonth : range.from, to: range.to },
+    by,
+    attribution,
   });
-  if (mode === 'tags' && counts.rows > 0 && counts.tagged === 0) {
-    report.notes.push(
-      `none of the ${counts.rows} rows in the store carries the tag mcml-service=${attribution.service}: try --attribution accounts or all`,
-    );
-  }
+  const incomplete = await store.failedPulls(range);
+  const report = buildCostReport({
+    range,
+    by,
+    daily,
+    plan,
+    ...(doc.spec.budget
+      ? { budget: { monthly: doc.spec.budget.monthly, warnAt: doc.spec.budget.warnAt } }
+      : {}),
+    ...(requests ? { requests } : {}),
+    incomplete,
+  });
+  return { report, counts: await store.counts(attribution.service), pulled };
+}
+
+function printReport(report: CostReport, input: ReportInput, flags: CostReportFlags): void {
+  const { attribution, mode, path } = input;
   if (flags.json) {
     process.stdout.write(
       JSON.stringify(
@@ -371,7 +412,6 @@ export async function runCostReport(flags: CostReportFlags): Promise<void> {
       formatReport(report, { service: attribution.service, mode }, useColor()) + '\n',
     );
   }
-  if (pulled.some((o) => o.error)) process.exitCode = 1;
 }
 
 export async function runCostSources(flags: CostSourcesFlags): Promise<void> {

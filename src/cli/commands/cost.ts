@@ -14,6 +14,13 @@ export function registerCost(program: Command): void {
     .description(
       'What the deployment cost, per cloud, against the plan: FOCUS exports and cost APIs in one store',
     );
+  registerCostImport(cost);
+  registerCostPull(cost);
+  registerCostReport(cost);
+  registerCostSources(cost);
+}
+
+function registerCostImport(cost: Command): void {
   cost
     .command('import')
     .description(
@@ -28,6 +35,9 @@ export function registerCost(program: Command): void {
       const { runCostImport } = await import('./cost-run.js');
       await runCostImport(sources, flags);
     });
+}
+
+function registerCostPull(cost: Command): void {
   cost
     .command('pull')
     .description(
@@ -44,6 +54,9 @@ export function registerCost(program: Command): void {
       const { runCostPull } = await import('./cost-run.js');
       await runCostPull(flags);
     });
+}
+
+function registerCostReport(cost: Command): void {
   cost
     .command('report')
     .description(
@@ -68,6 +81,9 @@ export function registerCost(program: Command): void {
       const { runCostReport } = await import('./cost-run.js');
       await runCostReport(flags);
     });
+}
+
+function registerCostSources(cost: Command): void {
   cost
     .command('sources')
     .description('List what the cost store holds: each import and pull')
