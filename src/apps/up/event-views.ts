@@ -25,62 +25,16 @@ export function clusterEventView(e: ClusterEvent): EventView {
 /** Maps the failover event log to timeline lines; returns undefined for noise. */
 export function failoverEventView(entry: FailoverLogEntry): EventView | undefined {
   const at = Date.parse(entry.time);
-  const str = (v: unknown) =>
-    typeof v === 'string' ? v : v === undefined || v === null ? 'none' : JSON.stringify(v);
   switch (entry.type) {
-    case 'state': {
-      const to = str(entry.to);
-      const level: EventView['level'] =
-        to === 'unhealthy' ? 'error' : to === 'suspect' ? 'warn' : to === 'healthy' ? 'ok' : 'info';
-      return {
-        at,
-        kind: 'health',
-        level,
-        target: str(entry.target),
-        message: `${str(entry.target)} ${str(entry.from)} → ${to}${entry.reason ? ` (${str(entry.reason)})` : ''}`,
-      };
-    }
-    case 'active': {
-      const reason = str(entry.reason);
-      const level: EventView['level'] =
-        reason === 'all-down'
-          ? 'error'
-          : reason === 'failover' || reason === 'manual'
-            ? 'warn'
-            : 'ok';
-      const kind = reason === 'failback' ? 'failback' : 'failover';
-      const text =
-        reason === 'initial'
-          ? `${str(entry.to)} is active`
-          : `${reason}: ${str(entry.from)} → ${str(entry.to)}`;
-      return { at, kind, level, ...(entry.to ? { target: str(entry.to) } : {}), message: text };
-    }
+    case 'state':
+      return healthChangeView(entry, at);
+    case 'active':
+      return activeChangeView(entry, at);
     case 'start':
-      return entry.active
-        ? {
-            at,
-            kind: 'failover',
-            level: 'ok',
-            target: str(entry.active),
-            message: `${str(entry.active)} is active`,
-          }
-        : { at, kind: 'failover', level: 'error', message: 'no healthy target at start' };
+      return startView(entry, at);
     case 'disabled':
-      return {
-        at,
-        kind: 'admin',
-        level: 'warn',
-        target: str(entry.target),
-        message: `${str(entry.target)} taken out of rotation by hand`,
-      };
     case 'enabled':
-      return {
-        at,
-        kind: 'admin',
-        level: 'info',
-        target: str(entry.target),
-        message: `${str(entry.target)} restored by hand`,
-      };
+      return rotationView(entry, at);
     default:
       if (entry.type.startsWith('dns')) {
         return {
@@ -92,6 +46,70 @@ export function failoverEventView(entry: FailoverLogEntry): EventView | undefine
       }
       return undefined;
   }
+}
+
+/** A log entry's field as text: strings as they are, nothing as `none`, the rest as JSON. */
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? 'none' : JSON.stringify(v);
+}
+
+/** A target's health state changed. */
+function healthChangeView(entry: FailoverLogEntry, at: number): EventView {
+  const to = str(entry.to);
+  const level: EventView['level'] =
+    to === 'unhealthy' ? 'error' : to === 'suspect' ? 'warn' : to === 'healthy' ? 'ok' : 'info';
+  return {
+    at,
+    kind: 'health',
+    level,
+    target: str(entry.target),
+    message: `${str(entry.target)} ${str(entry.from)} → ${to}${entry.reason ? ` (${str(entry.reason)})` : ''}`,
+  };
+}
+
+/** Traffic moved to another target (or to none). */
+function activeChangeView(entry: FailoverLogEntry, at: number): EventView {
+  const reason = str(entry.reason);
+  const level: EventView['level'] =
+    reason === 'all-down' ? 'error' : reason === 'failover' || reason === 'manual' ? 'warn' : 'ok';
+  const kind = reason === 'failback' ? 'failback' : 'failover';
+  const text =
+    reason === 'initial'
+      ? `${str(entry.to)} is active`
+      : `${reason}: ${str(entry.from)} → ${str(entry.to)}`;
+  return { at, kind, level, ...(entry.to ? { target: str(entry.to) } : {}), message: text };
+}
+
+/** The failover loop started, with an active target or none. */
+function startView(entry: FailoverLogEntry, at: number): EventView {
+  return entry.active
+    ? {
+        at,
+        kind: 'failover',
+        level: 'ok',
+        target: str(entry.active),
+        message: `${str(entry.active)} is active`,
+      }
+    : { at, kind: 'failover', level: 'error', message: 'no healthy target at start' };
+}
+
+/** A person took a target out of rotation (`disabled`) or put it back (`enabled`). */
+function rotationView(entry: FailoverLogEntry, at: number): EventView {
+  return entry.type === 'disabled'
+    ? {
+        at,
+        kind: 'admin',
+        level: 'warn',
+        target: str(entry.target),
+        message: `${str(entry.target)} taken out of rotation by hand`,
+      }
+    : {
+        at,
+        kind: 'admin',
+        level: 'info',
+        target: str(entry.target),
+        message: `${str(entry.target)} restored by hand`,
+      };
 }
 
 /** A rollout event worth a timeline line (phase changes and gate results), else undefined. */

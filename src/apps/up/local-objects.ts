@@ -31,10 +31,38 @@ export function localApplySet(args: {
     modelName: spec.service.model.name,
     modelUri: args.modelUri,
   });
-  const deployment: ClusterObject = {
+  return {
+    set: {
+      name,
+      namespace: LOCAL_NAMESPACE,
+      objects: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LOCAL_NAMESPACE } },
+        deployment(spec, p, labels, launch),
+        service(name, labels),
+        autoscaler(spec, p, name),
+      ],
+      note: { model: `${spec.service.model.name} ${args.modelUri}`, cause: 'mcml up' },
+    },
+    probe: {
+      namespace: LOCAL_NAMESPACE,
+      service: name,
+      port: 'http',
+      model: spec.service.model.name,
+    },
+  };
+}
+
+/** The replicas: one container running the replica command, ready when the health path is. */
+function deployment(
+  spec: Spec,
+  p: Placement,
+  labels: Record<string, string>,
+  launch: ReplicaLaunch,
+): ClusterObject {
+  return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace: LOCAL_NAMESPACE, labels },
+    metadata: { name: spec.service.name, namespace: LOCAL_NAMESPACE, labels },
     spec: {
       replicas: Math.max(1, p.replicas.min),
       selector: { matchLabels: labels },
@@ -57,30 +85,15 @@ export function localApplySet(args: {
       },
     },
   };
-  const service: ClusterObject = {
+}
+
+/** The Service in front of the replicas, which the health gate's inference goes through. */
+function service(name: string, labels: Record<string, string>): ClusterObject {
+  return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: LOCAL_NAMESPACE, labels },
     spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  };
-  return {
-    set: {
-      name,
-      namespace: LOCAL_NAMESPACE,
-      objects: [
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LOCAL_NAMESPACE } },
-        deployment,
-        service,
-        autoscaler(spec, p, name),
-      ],
-      note: { model: `${spec.service.model.name} ${args.modelUri}`, cause: 'mcml up' },
-    },
-    probe: {
-      namespace: LOCAL_NAMESPACE,
-      service: name,
-      port: 'http',
-      model: spec.service.model.name,
-    },
   };
 }
 
