@@ -40,6 +40,7 @@ import type {
 import type { ClusterEvent, LocalCluster, TargetStatus } from './local-cluster.js';
 import { systemClock } from './system-clock.js';
 import { workloadOf, type Workload } from './workload.js';
+import { workloadStatusOf } from './workload-status.js';
 
 export interface LocalTargetClusterOptions {
   /** The mcml target this cluster serves. */
@@ -420,64 +421,7 @@ export class LocalTargetCluster implements Cluster {
   #workloadStatus(deployment: ClusterObject): WorkloadStatus {
     const name = this.#workloads.get(keyOf(deployment));
     const t = name ? this.#status(name) : undefined;
-    const ref = refOf(deployment);
-    const shown = `deployment "${deployment.metadata.name}"`;
-    if (!t) {
-      return {
-        ref,
-        phase: 'progressing',
-        message: `Waiting for ${shown} to start`,
-        desired: 0,
-        updated: 0,
-        ready: 0,
-        available: 0,
-        images: [],
-        conditions: [],
-      };
-    }
-    const live = t.replicas.filter((r) => r.state !== 'stopping');
-    const updated = live.filter((r) => r.generation === t.generation);
-    const ready = live.filter((r) => r.state === 'ready').length;
-    const crashLoop = updated.find((r) => r.state !== 'ready' && r.crashes >= 3);
-    const failure =
-      t.rolloutError ??
-      (crashLoop && !t.rollingOut
-        ? `${crashLoop.id} is crash-looping (${crashLoop.crashes} crashes)`
-        : undefined);
-    const complete =
-      !t.rollingOut &&
-      updated.length >= t.desired &&
-      updated.filter((r) => r.state === 'ready').length >= t.desired &&
-      live.length === updated.length;
-    const phase: RolloutPhase = failure ? 'failed' : complete ? 'complete' : 'progressing';
-    const message =
-      phase === 'failed'
-        ? `${shown} exceeded its progress deadline: ${failure}`
-        : phase === 'complete'
-          ? `${shown} successfully rolled out`
-          : updated.length < t.desired
-            ? `Waiting for ${shown} rollout to finish: ${updated.length} out of ${t.desired} new replicas have been updated...`
-            : live.length > updated.length
-              ? `Waiting for ${shown} rollout to finish: ${live.length - updated.length} old replicas are pending termination...`
-              : `Waiting for ${shown} rollout to finish: ${ready} of ${t.desired} updated replicas are available...`;
-    return {
-      ref,
-      phase,
-      message,
-      desired: t.desired,
-      updated: updated.length,
-      ready,
-      available: ready,
-      images: [],
-      conditions: [
-        {
-          type: 'Progressing',
-          status: phase === 'failed' ? 'False' : 'True',
-          ...(phase === 'failed' ? { reason: 'ProgressDeadlineExceeded', message: failure! } : {}),
-        },
-        { type: 'Available', status: ready >= t.desired ? 'True' : 'False' },
-      ],
-    };
+    return workloadStatusOf(refOf(deployment), deployment.metadata.name, t);
   }
 
   #record(e: ClusterEvent): void {
