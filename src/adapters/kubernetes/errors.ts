@@ -12,7 +12,13 @@ interface StatusBody {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { causes?: { reason?: string; message?: string; field?: string }[] };
+  details?: { causes?: StatusCause[] };
+}
+
+interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
 }
 
 /** What is being done when the error happens, for the message. */
@@ -96,6 +102,21 @@ export function kubeError(error: unknown, ctx: ErrorContext): McmlError {
   );
 }
 
+/** Builds one status failure's McmlError, with the HTTP status, reason and cause attached. */
+type MakeError = (code: ErrorCode, message: string, hint?: string, issues?: Issue[]) => McmlError;
+
+/** A refused request, in the words its messages are made of. */
+interface Refusal {
+  who: string;
+  obj: string | undefined;
+  /** ` <object>`, or nothing. */
+  what: string;
+  /** What the API server said. */
+  said: string;
+  verb: string;
+  make: MakeError;
+}
+
 function statusError(
   code: number,
   status: StatusBody,
@@ -107,13 +128,15 @@ function statusError(
 ): McmlError {
   const said = status.message ?? `HTTP ${code}`;
   const what = obj ? ` ${obj}` : '';
-  const make = (errorCode: ErrorCode, message: string, hint?: string, issues?: Issue[]) =>
+  const make: MakeError = (errorCode, message, hint, issues) =>
     new McmlError(errorCode, message, {
       details: { ...details, status: code, reason: status.reason },
       ...(hint ? { hint } : {}),
       ...(issues ? { issues } : {}),
       cause,
     });
+  const refusal: Refusal = { who, obj, what, said, verb: ctx.verb, make };
+  const causes = status.details?.causes ?? [];
   switch (code) {
     case 401:
       return make(
@@ -129,34 +152,11 @@ function statusError(
       );
     case 404:
       return make('NOT_FOUND', `${who}: ${ctx.verb}${what}: ${said}`);
-    case 409: {
-      const causes = status.details?.causes ?? [];
-      if (causes.some((c) => c.reason === 'FieldManagerConflict')) {
-        return make(
-          'CONFLICT',
-          `${who}: ${obj ?? 'an object'} has ${causes.length} field${causes.length === 1 ? '' : 's'} managed by another tool`,
-          'mcml does not take fields silently: pass --force-conflicts to take them over, or remove them from the other tool (kubectl edit, an operator, an HPA) first',
-          causes.map((c) => ({
-            path: c.field ?? '?',
-            message: (c.message ?? 'conflict').replace(/^conflict with/, 'managed by'),
-          })),
-        );
-      }
-      return make('CONFLICT', `${who}: ${ctx.verb}${what}: ${said}`, 'run again');
-    }
+    case 409:
+      return conflictError(refusal, causes);
     case 400:
-    case 422: {
-      const causes = status.details?.causes ?? [];
-      const immutable = causes.some((c) => /immutable/.test(c.message ?? ''));
-      return make(
-        'INVALID_ARGUMENT',
-        `${who}: the cluster refuses${what}: ${said}`,
-        immutable
-          ? 'an immutable field cannot change in place: delete the object on that cluster (kubectl delete) and deploy again, or keep the old value'
-          : 'fix the manifests (mcml render shows them) and deploy again',
-        causes.map((c) => ({ path: c.field ?? '?', message: c.message ?? '' })),
-      );
-    }
+    case 422:
+      return invalidObjectError(refusal, causes);
     case 429:
     case 500:
     case 502:
@@ -170,4 +170,33 @@ function statusError(
     default:
       return make('PROVIDER_UNAVAILABLE', `${who}: ${ctx.verb}${what}: HTTP ${code}: ${said}`);
   }
+}
+
+/** 409: fields another field manager owns (server-side apply), or a plain conflict. */
+function conflictError(r: Refusal, causes: StatusCause[]): McmlError {
+  if (causes.some((c) => c.reason === 'FieldManagerConflict')) {
+    return r.make(
+      'CONFLICT',
+      `${r.who}: ${r.obj ?? 'an object'} has ${causes.length} field${causes.length === 1 ? '' : 's'} managed by another tool`,
+      'mcml does not take fields silently: pass --force-conflicts to take them over, or remove them from the other tool (kubectl edit, an operator, an HPA) first',
+      causes.map((c) => ({
+        path: c.field ?? '?',
+        message: (c.message ?? 'conflict').replace(/^conflict with/, 'managed by'),
+      })),
+    );
+  }
+  return r.make('CONFLICT', `${r.who}: ${r.verb}${r.what}: ${r.said}`, 'run again');
+}
+
+/** 400 and 422: an object the cluster refuses, one issue per field it names. */
+function invalidObjectError(r: Refusal, causes: StatusCause[]): McmlError {
+  const immutable = causes.some((c) => /immutable/.test(c.message ?? ''));
+  return r.make(
+    'INVALID_ARGUMENT',
+    `${r.who}: the cluster refuses${r.what}: ${r.said}`,
+    immutable
+      ? 'an immutable field cannot change in place: delete the object on that cluster (kubectl delete) and deploy again, or keep the old value'
+      : 'fix the manifests (mcml render shows them) and deploy again',
+    causes.map((c) => ({ path: c.field ?? '?', message: c.message ?? '' })),
+  );
 }
