@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Bucket, File, Storage } from '@google-cloud/storage';
+import type { Bucket, CreateResumableUploadOptions, File, Storage } from '@google-cloud/storage';
 import type { AbandonedWrite } from '../../ports/object-store.js';
 import {
   abandonedWrite,
@@ -59,6 +59,9 @@ const MAX_CHUNKS = 10_000;
 
 /** What GCS says about a resumable session. */
 type SessionState = { state: 'open'; persisted: number } | { state: 'gone' };
+
+/** What a resumable session is created with: the final size, the sha256, the content type. */
+type SessionMetadata = NonNullable<CreateResumableUploadOptions['metadata']>;
 
 interface GcsObjectMetadata {
   name?: string;
@@ -239,41 +242,15 @@ export class GcsObjectStore implements ObjectStore {
       options.sha256 !== undefined && options.size !== undefined
         ? { size: options.size, sha256: options.sha256 }
         : undefined;
-    const metadata = {
+    const metadata: SessionMetadata = {
       ...(options.size !== undefined ? { contentLength: options.size } : {}),
       ...(options.sha256 ? { metadata: { [SHA256_METADATA_KEY]: options.sha256 } } : {}),
       ...(options.contentType ? { contentType: options.contentType } : {}),
     };
     const resumed = await this.resumable(key, version, chunkSize);
-    let uri = resumed?.uri;
+    const uri = resumed?.uri ?? (await this.startSession(key, file, metadata, version, chunkSize));
     const persisted = resumed?.persisted ?? 0;
-    if (!uri) {
-      [uri] = await file.createResumableUpload({ metadata });
-      if (version && this.journal)
-        await this.journal.put({
-          store: this.uri,
-          key,
-          id: uri,
-          version,
-          partSize: chunkSize,
-          startedAt: new Date().toISOString(),
-        });
-    }
-    const { Readable } = await import('node:stream');
-    // Every byte is read and hashed (the end-to-end sha256 and MD5 cover the whole object);
-    // the first `persisted` are not sent again.
-    let skip = persisted;
-    const source = Readable.from(
-      (async function* () {
-        yield head;
-        for await (const chunk of hashing) yield chunk as Buffer;
-      })(),
-    ).map((chunk: Buffer) => {
-      if (skip === 0) return chunk;
-      const n = Math.min(skip, chunk.length);
-      skip -= n;
-      return chunk.subarray(n);
-    });
+    const source = await unsentBytes(head, hashing, persisted);
     if (persisted > 0) options.onResumed?.(persisted);
     try {
       await pipeline(
@@ -298,6 +275,27 @@ export class GcsObjectStore implements ObjectStore {
     }
     await this.journal?.delete(this.uri, key);
     return persisted;
+  }
+
+  /** Opens a new resumable session and journals it when a rerun could resume it. */
+  private async startSession(
+    key: string,
+    file: File,
+    metadata: SessionMetadata,
+    version: SourceVersion | undefined,
+    chunkSize: number,
+  ): Promise<string> {
+    const [uri] = await file.createResumableUpload({ metadata });
+    if (version && this.journal)
+      await this.journal.put({
+        store: this.uri,
+        key,
+        id: uri,
+        version,
+        partSize: chunkSize,
+        startedAt: new Date().toISOString(),
+      });
+    return uri;
   }
 
   /**
@@ -415,4 +413,29 @@ export class GcsObjectStore implements ObjectStore {
       throw storeError(error, 'asking the bucket location', this.uri);
     }
   }
+}
+
+/**
+ * `head` + the rest of `hashing` without the first `persisted` bytes. Every byte is read and
+ * hashed (the end-to-end sha256 and MD5 cover the whole object); the first `persisted` are not
+ * sent again.
+ */
+async function unsentBytes(
+  head: Buffer,
+  hashing: HashingStream,
+  persisted: number,
+): Promise<Readable> {
+  const { Readable } = await import('node:stream');
+  let skip = persisted;
+  return Readable.from(
+    (async function* () {
+      yield head;
+      for await (const chunk of hashing) yield chunk as Buffer;
+    })(),
+  ).map((chunk: Buffer) => {
+    if (skip === 0) return chunk;
+    const n = Math.min(skip, chunk.length);
+    skip -= n;
+    return chunk.subarray(n);
+  });
 }
