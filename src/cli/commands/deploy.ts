@@ -48,7 +48,15 @@ function rolloutFlags(c: Command): Command {
 }
 
 export function registerDeploy(program: Command): void {
-  const deploy = rolloutFlags(
+  const deploy = registerDeployCommand(program);
+  registerDeployDiff(deploy);
+  registerDeployStatus(deploy);
+  registerDeployRollback(deploy);
+}
+
+/** `mcml deploy` itself; its subcommands hang off the command it returns. */
+function registerDeployCommand(program: Command): Command {
+  return rolloutFlags(
     sourceFlags(
       program
         .command('deploy')
@@ -67,7 +75,9 @@ export function registerDeploy(program: Command): void {
       const { runDeployCommand } = await import('./deploy-run.js');
       await runDeployCommand(file, options);
     });
+}
 
+function registerDeployDiff(deploy: Command): void {
   sourceFlags(
     deploy
       .command('diff')
@@ -79,7 +89,9 @@ export function registerDeploy(program: Command): void {
       const { runDiffCommand } = await import('./deploy-diff-run.js');
       await runDiffCommand(file, options);
     });
+}
 
+function registerDeployStatus(deploy: Command): void {
   sourceFlags(
     deploy
       .command('status')
@@ -92,7 +104,9 @@ export function registerDeploy(program: Command): void {
       const { runDeployStatus } = await import('./deploy-status-run.js');
       await runDeployStatus(file, options);
     });
+}
 
+function registerDeployRollback(deploy: Command): void {
   rolloutFlags(
     deploy
       .command('rollback')
