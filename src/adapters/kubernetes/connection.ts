@@ -1,6 +1,6 @@
 /**
- * One cluster's connection to its API server: plain HTTP requests on one kept-alive HTTPS agent,
- * with the kubeconfig's authentication applied to each by @kubernetes/client-node
+ * One cluster's connection to its API server: requests on a few kept-alive sockets
+ * (`http1.ts`), with the kubeconfig's authentication applied to each by @kubernetes/client-node
  * (`applyToHTTPSOptions`: bearer token, token file, client certificate, exec plugin, auth
  * provider, basic auth, impersonation, skip-TLS-verify, TLS server name). Bodies are text: the
  * callers JSON.parse and JSON.stringify them directly.
@@ -8,20 +8,23 @@
  * Why not the client's generated request pipeline: it builds a new `https.Agent` for every request
  * (a new TLS secure context and a full handshake each time), and its middleware and
  * ObjectSerializer cost about as much CPU per request again as the request itself; at 30 clusters
- * × ~30 requests that was most of mcml's CPU. Requests to one cluster now share sockets and one
- * secure context; a changed credential (an exec plugin rotating a client certificate) gets a new
- * agent.
+ * × ~30 requests that was most of mcml's CPU. Requests to one cluster share sockets and one
+ * secure context; a changed credential (an exec plugin rotating a client certificate) gets new
+ * sockets. A cluster behind a proxy (`proxy-url`) goes through `node:https` and the proxy agent the
+ * kubeconfig made (`node-transport.ts`).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent, request as httpsRequest, type AgentOptions, type RequestOptions } from 'node:https';
-import { createSecureContext } from 'node:tls';
+import { Agent as HttpAgent, type RequestOptions } from 'node:http';
+import { Agent } from 'node:https';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { Http1Pool, type Http1Answer, type Http1Request } from './http1.js';
+import { nodeRequest } from './node-transport.js';
 
 /**
  * Sockets (TLS connections) per cluster: one for requests while a watch holds the other. At 30
  * clusters on one machine a third connection per cluster cost ~10 ms of CPU per cluster on
  * each side (its handshake, and the interleaving it allows), more than the round trips it saves;
- * the requests beyond 2 wait in the agent's queue and go out the moment a socket is free.
+ * the requests beyond 2 wait in the pool's queue and go out the moment a socket is free.
  * One watch per cluster at a time (the rollout's): two would hold both sockets.
  */
 const MAX_SOCKETS = 2;
@@ -41,10 +44,21 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-type TlsMaterial = Pick<
-  AgentOptions,
-  'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername'
->;
+/** What one request carries besides its method and path. */
+type Parts = Pick<Http1Request, 'body' | 'timeoutMs' | 'signal' | 'onHead'> & {
+  accept?: string;
+  contentType?: string;
+};
+
+interface TlsMaterial {
+  ca?: unknown;
+  cert?: unknown;
+  key?: unknown;
+  pfx?: unknown;
+  passphrase?: unknown;
+  rejectUnauthorized?: unknown;
+  servername?: unknown;
+}
 
 const MATERIAL_KEYS: (keyof TlsMaterial)[] = [
   'ca',
@@ -70,19 +84,32 @@ function queryString(query: Record<string, string> | undefined): string {
   return text ? `?${text}` : '';
 }
 
+/** The TLS options of the kept sockets: one secure context, and only what the kubeconfig set. */
+function tlsOptions(material: TlsMaterial): ConnectionOptions {
+  const { ca, cert, key, pfx, passphrase } = material as ConnectionOptions;
+  return {
+    secureContext: createSecureContext({ ca, cert, key, pfx, passphrase }),
+    // Unset stays unset: tls.connect's default (verify, or NODE_TLS_REJECT_UNAUTHORIZED=0).
+    ...(typeof material.rejectUnauthorized === 'boolean'
+      ? { rejectUnauthorized: material.rejectUnauthorized }
+      : {}),
+    ...(typeof material.servername === 'string' ? { servername: material.servername } : {}),
+  };
+}
+
 export class ClusterConnection {
   readonly #kc: KubeConfig;
   readonly #server: string;
-  readonly #https: boolean;
+  readonly #url: URL;
   readonly #proxied: boolean;
-  #kept: { material: TlsMaterial; agent: Agent } | undefined;
+  #kept: { material: TlsMaterial | undefined; pool: Http1Pool } | undefined;
 
   constructor(kc: KubeConfig) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig context has no cluster');
     this.#kc = kc;
     this.#server = cluster.server.replace(/\/+$/, '');
-    this.#https = this.#server.startsWith('https:');
+    this.#url = new URL(this.#server);
     this.#proxied = Boolean(cluster.proxyUrl);
   }
 
@@ -92,8 +119,16 @@ export class ClusterConnection {
    * proxy's model reads and inference) is safe to repeat.
    */
   async send(method: string, path: string, options: SendOptions): Promise<ApiAnswer> {
-    return this.#sendOnce(method, path, options).catch((error: unknown) => {
-      if (isStaleSocket(error)) return this.#sendOnce(method, path, options);
+    const pathAndQuery = path + queryString(options.query);
+    const parts: Parts = {
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      ...(options.contentType ? { contentType: options.contentType } : {}),
+      ...(options.accept ? { accept: options.accept } : {}),
+    };
+    return this.#exchange(method, pathAndQuery, parts).catch((error: unknown) => {
+      if (isStaleSocket(error)) return this.#exchange(method, pathAndQuery, parts);
       throw error;
     });
   }
@@ -109,104 +144,95 @@ export class ClusterConnection {
     onLine: (line: string) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const open = () => this.#open('GET', path + queryString(query), { signal });
-    // A kept socket the server had just closed fails before any answer: open it again.
-    const res = await open().catch((error: unknown) => {
-      if (isStaleSocket(error) && !signal.aborted) return open();
-      throw error;
-    });
-    if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
-      const body = await readAll(res);
-      throw new HttpError(res.statusCode ?? 0, body);
-    }
-    await new Promise<void>((resolve, reject) => {
-      let pending = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        pending += chunk;
-        let cut = pending.indexOf('\n');
-        while (cut >= 0) {
-          const line = pending.slice(0, cut);
-          pending = pending.slice(cut + 1);
-          if (line.trim() !== '') onLine(line);
-          cut = pending.indexOf('\n');
-        }
+    let streaming = false;
+    let pending = '';
+    const onText = (text: string) => {
+      pending += text;
+      let cut = pending.indexOf('\n');
+      while (cut >= 0) {
+        const line = pending.slice(0, cut);
+        pending = pending.slice(cut + 1);
+        if (line.trim() !== '') onLine(line);
+        cut = pending.indexOf('\n');
+      }
+    };
+    const parts: Parts = {
+      signal,
+      onHead: (status) => {
+        streaming = status >= 200 && status < 300;
+        return streaming ? onText : undefined;
+      },
+    };
+    const open = () => this.#exchange('GET', path + queryString(query), parts);
+    let answer: Http1Answer;
+    try {
+      // A kept socket the server had just closed fails before any answer: open it again.
+      answer = await open().catch((error: unknown) => {
+        if (isStaleSocket(error) && !streaming && !signal.aborted) return open();
+        throw error;
       });
-      res.on('end', () => resolve());
-      res.on('close', () => resolve());
-      res.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
-    });
+    } catch (error) {
+      if (streaming && signal.aborted) return;
+      throw error;
+    }
+    if (!streaming) throw new HttpError(answer.status, answer.body);
   }
 
   /** Closes the kept sockets. */
   close(): void {
-    this.#kept?.agent.destroy();
+    this.#kept?.pool.destroy();
     this.#kept = undefined;
   }
 
-  async #sendOnce(method: string, path: string, options: SendOptions): Promise<ApiAnswer> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const res = await this.#open(method, path + queryString(options.query), {
-      signal,
-      ...(options.body !== undefined ? { body: options.body } : {}),
-      ...(options.contentType ? { contentType: options.contentType } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-    });
-    return { status: res.statusCode ?? 0, body: await readAll(res) };
-  }
-
-  async #open(
-    method: string,
-    pathAndQuery: string,
-    options: { signal: AbortSignal; body?: string; contentType?: string; accept?: string },
-  ): Promise<IncomingMessage> {
+  async #exchange(method: string, pathAndQuery: string, parts: Parts): Promise<Http1Answer> {
     const opts: RequestOptions = { method, headers: {} };
     await this.#kc.applyToHTTPSOptions(opts);
     const headers = opts.headers as Record<string, string>;
     // JSON from the API server; whatever a service behind the proxy answers (the health gate).
-    headers.accept = options.accept ?? 'application/json, */*;q=0.8';
-    if (options.body !== undefined) {
-      headers['content-type'] = options.contentType ?? 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(options.body));
+    headers.accept = parts.accept ?? 'application/json, */*;q=0.8';
+    if (parts.body !== undefined) headers['content-type'] = parts.contentType ?? 'application/json';
+    if (opts.auth && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization'))
+      headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const { accept: _accept, contentType: _contentType, ...rest } = parts;
+    const request: Http1Request = { method, path: pathAndQuery, headers, ...rest };
+    if (this.#proxied || !(opts.agent instanceof HttpAgent)) {
+      if (!(opts.agent instanceof HttpAgent))
+        throw new Error('the kubeconfig gave no HTTP agent for this cluster');
+      return nodeRequest(this.#server + pathAndQuery, opts.agent, request);
     }
-    const agent = this.#agent(opts.agent);
-    const send = this.#https ? httpsRequest : httpRequest;
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(
-        this.#server + pathAndQuery,
-        {
-          method,
-          headers,
-          ...(agent ? { agent } : {}),
-          ...(opts.auth ? { auth: opts.auth } : {}),
-          signal: options.signal,
-        },
-        resolve,
-      );
-      req.on('error', reject);
-      req.end(options.body);
+    return this.#pool(opts.agent).request({
+      ...request,
+      path: this.#url.pathname.replace(/\/+$/, '') + pathAndQuery,
     });
   }
 
-  /** The kept agent in place of the one the kubeconfig made (same TLS material), else that one. */
-  #agent(made: RequestOptions['agent']): Agent | HttpAgent | undefined {
-    if (this.#proxied || !this.#https || !(made instanceof Agent)) {
-      return made instanceof HttpAgent ? made : undefined;
-    }
-    const material = made.options as TlsMaterial;
+  /** The kept pool for the kubeconfig's TLS material; a new one when the material changed. */
+  #pool(made: HttpAgent): Http1Pool {
+    const material = made instanceof Agent ? (made.options as TlsMaterial) : undefined;
     const kept = this.#kept;
-    if (kept && MATERIAL_KEYS.every((k) => same(kept.material[k], material[k]))) return kept.agent;
-    kept?.agent.destroy();
-    const { ca, cert, key, pfx, passphrase } = material;
-    const agent = new Agent({
-      ...material,
-      keepAlive: true,
-      maxSockets: MAX_SOCKETS,
-      secureContext: createSecureContext({ ca, cert, key, pfx, passphrase }),
-    });
-    this.#kept = { material, agent };
-    return agent;
+    if (
+      kept &&
+      (material === undefined
+        ? kept.material === undefined
+        : kept.material !== undefined &&
+          MATERIAL_KEYS.every((k) => same(kept.material![k], material[k])))
+    )
+      return kept.pool;
+    kept?.pool.destroy();
+    const url = this.#url;
+    const https = url.protocol === 'https:';
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const pool = new Http1Pool(
+      {
+        host,
+        port: url.port ? Number(url.port) : https ? 443 : 80,
+        hostHeader: url.host,
+        ...(https ? { tls: tlsOptions(material ?? {}) } : {}),
+      },
+      MAX_SOCKETS,
+    );
+    this.#kept = { material, pool };
+    return pool;
   }
 }
 
@@ -218,13 +244,6 @@ export class HttpError extends Error {
   ) {
     super(`HTTP ${statusCode}`);
   }
-}
-
-async function readAll(res: IncomingMessage): Promise<string> {
-  res.setEncoding('utf8');
-  let body = '';
-  for await (const chunk of res) body += chunk as string;
-  return body;
 }
 
 /**
