@@ -16,6 +16,7 @@ import {
   startFailover,
   type FailoverLogEntry,
   type FailoverStatus,
+  type RunningFailover,
   type TargetReport,
 } from '../../engines/failover/index.js';
 import { paint, renderTable, useColor } from '../output.js';
@@ -140,15 +141,11 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
   const spec = loaded.spec;
   const plan = withPreferred(loaded.plan, flags.prefer);
   const color = useColor();
-  let dns: DnsProvider | undefined;
-  const dnsConfig = plan.config.dns;
-  if (plan.config.mode !== 'front-door' && dnsConfig) {
-    const { createDnsProvider } = await import('../../adapters/dns.js');
-    dns = await createDnsProvider(dnsConfig);
-  }
+  const dns = await dnsWriter(plan);
   const adminToken = process.env[plan.config.frontDoor.adminTokenEnv];
   const port = parsePort(flags.port);
-  const chained = dns && dnsConfig?.route53Failover ? await writeRoute53Chain(dns, plan) : false;
+  const chained =
+    dns && plan.config.dns?.route53Failover ? await writeRoute53Chain(dns, plan) : false;
   const fo = await startFailover({
     spec,
     plan,
@@ -163,6 +160,29 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
     process.stdout.write((flags.json ? JSON.stringify(e) : describeEvent(e, color)) + '\n');
   for (const e of fo.events.tail(100)) if (e.type !== 'start' && e.type !== 'listening') print(e);
   fo.events.on('event', print);
+  process.stdout.write(runningSummary(fo, plan, flags, adminToken, color) + '\n');
+  await stopSignal();
+  fo.events.off('event', print);
+  await fo.close();
+  process.stdout.write('failover stopped\n');
+}
+
+/** The DNS provider the controller writes through; none in front-door mode or without dns. */
+async function dnsWriter(plan: FailoverPlan): Promise<DnsProvider | undefined> {
+  const dnsConfig = plan.config.dns;
+  if (plan.config.mode === 'front-door' || !dnsConfig) return undefined;
+  const { createDnsProvider } = await import('../../adapters/dns.js');
+  return createDnsProvider(dnsConfig);
+}
+
+/** What is running and where: the first lines `mcml failover run` prints. */
+function runningSummary(
+  fo: RunningFailover,
+  plan: FailoverPlan,
+  flags: FailoverRunFlags,
+  adminToken: string | undefined,
+  color: boolean,
+): string {
   const status = fo.status();
   const lines = [
     `${paint('green', '✓', color)} failover running: ${status.targets.length} targets, routing ${status.routing}, failback ${status.failback}, active ${paint('bold', status.active ?? 'none', color)}`,
@@ -177,13 +197,18 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
         : `  admin       off (set ${plan.config.frontDoor.adminTokenEnv} to enable fail/restore over HTTP)`,
     );
   }
+  const dnsConfig = plan.config.dns;
   if (dnsConfig && plan.config.mode !== 'front-door') {
     lines.push(`  dns         ${dnsConfig.provider} ${dnsConfig.record} (ttl ${dnsConfig.ttl}s)`);
   }
   if (flags.events) lines.push(`  events      ${flags.events}`);
   lines.push('Press Ctrl-C to stop.');
-  process.stdout.write(lines.join('\n') + '\n');
-  await new Promise<void>((resolve) => {
+  return lines.join('\n');
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -192,9 +217,6 @@ export async function runFailoverRun(flags: FailoverRunFlags): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  fo.events.off('event', print);
-  await fo.close();
-  process.stdout.write('failover stopped\n');
 }
 
 function frontDoorUrl(spec: Spec, override?: string): string {
