@@ -12,10 +12,12 @@ import {
   startServer,
   type Device,
   type ModelSpec,
+  type ServeOptions,
 } from '../../apps/serve/index.js';
 import { VERSION } from '../version.js';
 
 type RawOptions = Record<string, string | string[] | undefined>;
+type RawValue = RawOptions[string];
 
 function integer(flag: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
@@ -129,52 +131,16 @@ function authTokenFrom(name: unknown): string | undefined {
 }
 
 export async function runServe(raw: RawOptions): Promise<void> {
-  const given = (raw.model as string[] | undefined) ?? [];
-  const models: ModelSpec[] = given.map((m) => parseModelSpec(m));
-  if (models.length === 0) {
-    const fromEnv = modelFromEnv(process.env);
-    if (fromEnv) models.push(fromEnv);
-  }
-  if (models.length === 0) {
-    throw new McmlError('USAGE', 'no model to serve', {
-      hint: 'pass --model NAME=PATH (repeatable), or set MODEL_PATH (and MODEL_NAME)',
-    });
-  }
-  const device = String(raw.device) as Device;
-  if (!DEVICES.includes(device)) {
-    throw new McmlError('USAGE', `--device must be ${DEVICES.join(', ')}, got "${device}"`, {
-      hint: 'cuda fails loudly when the CUDA provider cannot load; auto falls back to cpu',
-    });
-  }
-  const level = String(raw.logLevel);
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
-    throw new McmlError(
-      'USAGE',
-      `--log-level must be one of fatal, error, warn, info, debug, trace, silent`,
-    );
-  }
-  const logger = pino({ level, base: { service: 'mcml-serve' } });
-  if (raw.cacheDir !== undefined && String(raw.cacheDir).trim() === '') {
-    throw new McmlError('USAGE', '--cache-dir is empty', {
-      hint: 'give a directory, or leave the flag out for ~/.cache/mcml/models',
-    });
-  }
+  const models = modelsToServe(raw.model as string[] | undefined);
+  const device = deviceFlag(raw.device);
+  const logger = pino({ level: logLevelFlag(raw.logLevel), base: { service: 'mcml-serve' } });
+  const cacheDir = cacheDirFlag(raw.cacheDir);
   const server = await startServer({
     authToken: authTokenFrom(raw.authTokenEnv),
     models,
-    host: parseHost('--host', raw.host),
-    // The default comes from $PORT: say so when that is what is wrong.
-    port: integer(raw.port === process.env.PORT ? '--port ($PORT)' : '--port', raw.port, 0, 65535),
-    maxBatch: integer('--max-batch', raw.maxBatch, 1, 4096),
-    batchDelayMs: integer('--batch-delay-ms', raw.batchDelayMs, 0, 10_000),
-    maxQueue: integer('--max-queue', raw.maxQueue, 1, 1_000_000),
-    maxBodyBytes: parseSize('--max-body', raw.maxBody),
-    drainTimeoutMs: durationFlag('--drain-timeout', raw.drainTimeout),
-    ...(raw.threads === 'auto'
-      ? {}
-      : { intraOpThreads: integer('--threads', raw.threads, 0, 256) }),
+    ...servingLimits(raw),
     device,
-    cacheDir: typeof raw.cacheDir === 'string' ? raw.cacheDir : defaultCacheDir(),
+    cacheDir,
     // s3:// gs:// az:// models go through the storage layer (SDKs load only when used).
     resolveStore: async (uri) => {
       const { openStore } = await import('../../adapters/storage.js');
@@ -190,4 +156,79 @@ export async function runServe(raw: RawOptions): Promise<void> {
   });
   logger.info({ signal }, 'shutting down');
   await server.close();
+}
+
+/** The --model flags, else the model MODEL_PATH names; at least one. */
+function modelsToServe(given: string[] = []): ModelSpec[] {
+  const models: ModelSpec[] = given.map((m) => parseModelSpec(m));
+  if (models.length === 0) {
+    const fromEnv = modelFromEnv(process.env);
+    if (fromEnv) models.push(fromEnv);
+  }
+  if (models.length === 0) {
+    throw new McmlError('USAGE', 'no model to serve', {
+      hint: 'pass --model NAME=PATH (repeatable), or set MODEL_PATH (and MODEL_NAME)',
+    });
+  }
+  return models;
+}
+
+function deviceFlag(value: RawValue): Device {
+  const device = String(value) as Device;
+  if (!DEVICES.includes(device)) {
+    throw new McmlError('USAGE', `--device must be ${DEVICES.join(', ')}, got "${device}"`, {
+      hint: 'cuda fails loudly when the CUDA provider cannot load; auto falls back to cpu',
+    });
+  }
+  return device;
+}
+
+function logLevelFlag(value: RawValue): string {
+  const level = String(value);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new McmlError(
+      'USAGE',
+      `--log-level must be one of fatal, error, warn, info, debug, trace, silent`,
+    );
+  }
+  return level;
+}
+
+/** --cache-dir, else ~/.cache/mcml/models (under $XDG_CACHE_HOME when set). */
+function cacheDirFlag(value: RawValue): string {
+  if (value !== undefined && String(value).trim() === '') {
+    throw new McmlError('USAGE', '--cache-dir is empty', {
+      hint: 'give a directory, or leave the flag out for ~/.cache/mcml/models',
+    });
+  }
+  return typeof value === 'string' ? value : defaultCacheDir();
+}
+
+/** Where the server listens and how much it takes on: the numeric flags, checked in order. */
+function servingLimits(
+  raw: RawOptions,
+): Pick<
+  ServeOptions,
+  | 'host'
+  | 'port'
+  | 'maxBatch'
+  | 'batchDelayMs'
+  | 'maxQueue'
+  | 'maxBodyBytes'
+  | 'drainTimeoutMs'
+  | 'intraOpThreads'
+> {
+  return {
+    host: parseHost('--host', raw.host),
+    // The default comes from $PORT: say so when that is what is wrong.
+    port: integer(raw.port === process.env.PORT ? '--port ($PORT)' : '--port', raw.port, 0, 65535),
+    maxBatch: integer('--max-batch', raw.maxBatch, 1, 4096),
+    batchDelayMs: integer('--batch-delay-ms', raw.batchDelayMs, 0, 10_000),
+    maxQueue: integer('--max-queue', raw.maxQueue, 1, 1_000_000),
+    maxBodyBytes: parseSize('--max-body', raw.maxBody),
+    drainTimeoutMs: durationFlag('--drain-timeout', raw.drainTimeout),
+    ...(raw.threads === 'auto'
+      ? {}
+      : { intraOpThreads: integer('--threads', raw.threads, 0, 256) }),
+  };
 }
