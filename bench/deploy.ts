@@ -7,8 +7,9 @@
  * medians are printed, with the wall time over the slowest single cluster (target ≤ 1.2×) and
  * the requests each tool sent per cluster.
  *
- * The doubles run in a child process (test/doubles/kube-fleet.ts), one per fleet, so the
- * client's own work is what the clock sees. They still share this machine's cores: the CPU
+ * The doubles run in child processes (test/doubles/kube-fleet.ts), one per core, each serving a
+ * slice of the fleet, so the client's own work is what the clock sees and no double waits on
+ * another's event loop. They still share this machine's cores: the CPU
  * columns give mcml's and the doubles' CPU time per cluster, and the floor no schedule can beat
  * while both need the machine's every core, and the TLS connections mcml opened per cluster.
  * BENCH_DETAIL=1 lists one cluster's requests; BENCH_KUBECTL=0 leaves the kubectl loop out
@@ -70,7 +71,7 @@ interface Fleet {
   stop(): Promise<void>;
 }
 
-/** N API doubles in a child process of their own: the client's CPU is what is measured. */
+/** N API doubles in child processes of their own: the client's CPU is what is measured. */
 async function fleet(n: number, dir: string, name: string): Promise<Fleet> {
   const doubles = await startKubeFleet({
     name,
