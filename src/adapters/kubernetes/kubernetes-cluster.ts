@@ -156,6 +156,7 @@ export class KubernetesCluster implements Cluster {
    * takes the credentials, and it is the first discovery answer an apply needs anyway.
    */
   async ping(signal?: AbortSignal): Promise<void> {
+    this.#client.prefetchDiscovery();
     const answer = await this.#call('reach the API server', undefined, () =>
       this.#connection.send('GET', '/api/v1', {
         timeoutMs: Math.min(this.#timeoutMs, 10_000),

@@ -125,6 +125,8 @@ export class ObjectClient {
     const answer = await this.#connection
       .send('GET', '/apis', { accept: AGGREGATED_DISCOVERY, timeoutMs: this.#timeoutMs })
       .catch(() => undefined);
+    // Not reached (a prefetch beside a ping that fails): the next lookup asks again.
+    if (!answer) this.#aggregated = undefined;
     if (!answer || answer.status !== 200) return;
     let doc: AggregatedDiscovery;
     try {
@@ -146,6 +148,14 @@ export class ObjectClient {
         this.#discovery.set(gv, Promise.resolve(resources));
       }
     }
+  }
+
+  /**
+   * Starts the aggregated discovery of `/apis` now (beside the ping, on the second connection),
+   * so the apply that follows finds every group version known and goes straight to its reads.
+   */
+  prefetchDiscovery(): void {
+    this.#aggregated ??= this.#discoverAll();
   }
 
   /**
