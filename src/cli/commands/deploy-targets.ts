@@ -1,11 +1,10 @@
 /**
  * What every `mcml deploy` command starts from: the spec planned and rendered in memory, each
- * cloud target's objects built as `kubectl kustomize` would build its overlay, and one
- * Kubernetes cluster per target bound to its kubeconfig context. The context comes from
+ * cloud target's objects built as `kubectl kustomize` would build its overlay
+ * (`deploy-objects.ts`), and one Kubernetes cluster per target bound to its kubeconfig context. The context comes from
  * `targets[].context`, else from the contexts `mcml infra apply` wrote (<out>/contexts.json),
  * else the command stops with a message saying how to name it.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -16,19 +15,14 @@ import {
 import { McmlError } from '../../core/errors.js';
 import { planDocument } from '../../core/plan/planner.js';
 import type { Placement, Plan } from '../../core/plan/types.js';
-import { render, type WorkloadIdentity } from '../../core/render/index.js';
 import { namespaceName } from '../../core/render/names.js';
 import type { Spec } from '../../core/spec/index.js';
-import type { ApplySet, ClusterObject } from '../../ports/cluster.js';
-import {
-  targetObjects,
-  type DeployTarget,
-  type InferenceProbe,
-} from '../../engines/deploy/index.js';
+import type { ApplySet } from '../../ports/cluster.js';
+import type { DeployTarget } from '../../engines/deploy/index.js';
 import { loadCatalog } from '../catalog-files.js';
+import { readJsonFile, readOptionalJson } from '../json-file.js';
 import { DEFAULT_SPEC_FILE, givenSpecFile, loadSpecFile } from '../spec-file.js';
 import { VERSION } from '../version.js';
-import { parseIdentities } from './render-run.js';
 
 /** Flags every deploy command shares. */
 export interface DeploySourceOptions {
@@ -44,27 +38,6 @@ export interface DeploySourceOptions {
 
 /** The file `mcml infra apply` writes: target → kubeconfig context. */
 export const CONTEXTS_FILE = 'contexts.json';
-
-async function readOptionalJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new McmlError('INVALID_ARGUMENT', `cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new McmlError('INVALID_ARGUMENT', `${file} is not JSON: ${(error as Error).message}`);
-  }
-}
-
-async function readJsonFile(file: string, what: string): Promise<unknown> {
-  const value = await readOptionalJson(file);
-  if (value === undefined) throw new McmlError('NOT_FOUND', `${what} ${file} does not exist`);
-  return value;
-}
 
 /** The contexts `mcml infra apply` recorded, or an empty map. */
 async function recordedContexts(out: string): Promise<Record<string, string>> {
@@ -105,43 +78,6 @@ function contextOf(p: Placement, recorded: Record<string, string>, out: string):
   });
 }
 
-/** The first container image and the MODEL_PATH of the set's service Deployment. */
-export function imageAndModel(
-  objects: ClusterObject[],
-  service: string,
-): { image?: string; model?: string } {
-  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === service) as
-    | {
-        spec?: {
-          template?: {
-            spec?: { containers?: { image?: string; env?: { name: string; value?: string }[] }[] };
-          };
-        };
-      }
-    | undefined;
-  const c = d?.spec?.template?.spec?.containers?.[0];
-  const model = c?.env?.find((e) => e.name === 'MODEL_PATH')?.value;
-  return { ...(c?.image ? { image: c.image } : {}), ...(model ? { model } : {}) };
-}
-
-/** Where the model answers: the service's Service, its first port. */
-function probeOf(
-  spec: Spec,
-  objects: ClusterObject[],
-  namespace: string,
-): InferenceProbe | undefined {
-  const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === spec.service.name) as
-    { spec?: { ports?: { port?: number }[] } } | undefined;
-  const port = svc?.spec?.ports?.[0]?.port;
-  if (port === undefined) return undefined;
-  return {
-    namespace,
-    service: spec.service.name,
-    port,
-    model: spec.service.model.name ?? spec.service.name,
-  };
-}
-
 export interface DeploySource {
   spec: Spec;
   plan: Plan;
@@ -171,13 +107,17 @@ export async function loadDeploySource(
     options.plan !== undefined
       ? ((await readJsonFile(options.plan, 'plan')) as Plan)
       : planDocument(doc, await loadCatalog(options.catalog));
-  const files = what.objects === false ? undefined : await renderedFiles(doc.spec, plan, options);
+  // The render, kustomize and the deploy engine load only for the commands that apply.
+  const rendered =
+    what.objects === false
+      ? undefined
+      : await (await import('./deploy-objects.js')).renderTargets(doc.spec, plan, options);
   const placements = cloudPlacements(plan);
   const recorded = await recordedContexts(out);
   const contexts = placements.map((p) => contextOf(p, recorded, out));
   const kubeconfig = loadKubeConfig(kubeconfigFiles(options.kubeconfig));
   const targets = placements.map((p, i): DeployTarget => {
-    const set = files ? renderedSet(doc.spec, files, p.target) : emptySet(doc.spec);
+    const { set, probe } = rendered ? rendered(p.target) : { set: emptySet(doc.spec) };
     const cluster = new KubernetesCluster({
       target: p.target,
       context: contexts[i]!,
@@ -186,7 +126,6 @@ export async function loadDeploySource(
         ? {}
         : { requestTimeoutMs: options.requestTimeoutMs }),
     });
-    const probe = files ? probeOf(doc.spec, set.objects, set.namespace) : undefined;
     return { name: p.target, tier: p.tier, cluster, set, ...(probe ? { probe } : {}) };
   });
   const first = targets[0]!.set;
@@ -196,34 +135,6 @@ export async function loadDeploySource(
     kubeconfig,
     targets,
     set: { name: first.name, namespace: first.namespace },
-  };
-}
-
-/** The rendered files, with the workload identities `mcml infra apply` recorded, if any. */
-async function renderedFiles(
-  spec: Spec,
-  plan: Plan,
-  options: DeploySourceOptions,
-): Promise<Record<string, string>> {
-  const identitiesFile = options.identities ?? join(options.out ?? 'out', 'identities.json');
-  const rawIdentities =
-    options.identities !== undefined
-      ? await readJsonFile(identitiesFile, 'identities file')
-      : await readOptionalJson(identitiesFile);
-  const identities: Record<string, WorkloadIdentity> | undefined =
-    rawIdentities === undefined ? undefined : parseIdentities(rawIdentities, identitiesFile);
-  return render(spec, plan, identities === undefined ? {} : { identities }).files;
-}
-
-/** One target's objects as one owner, with what they deploy noted for status and rollback. */
-function renderedSet(spec: Spec, files: Record<string, string>, target: string): ApplySet {
-  const objects = targetObjects(files, target);
-  const namespace = objects.find((o) => o.kind === 'Namespace')?.metadata.name ?? spec.service.name;
-  return {
-    name: spec.service.name,
-    namespace,
-    objects,
-    note: { ...imageAndModel(objects, spec.service.name), cause: `mcml ${VERSION} deploy` },
   };
 }
 
