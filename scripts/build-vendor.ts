@@ -20,7 +20,8 @@ export const VENDORED: Record<string, string[]> = {
   picomatch: ['picomatch'],
   'aws-s3': ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner'],
   'azure-storage-blob': ['@azure/storage-blob'],
-  'kubernetes-client': ['@kubernetes/client-node'],
+  // KubeConfig's own module (src/adapters/kubernetes/kubeconfig.ts says why).
+  'kubernetes-client': ['@kubernetes/client-node/dist/config.js'],
 };
 
 /** The bundle a package is vendored in, if it is. */
