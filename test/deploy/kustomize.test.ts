@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { render } from '../../src/core/render/index.js';
+import { renderedDocuments } from '../../src/core/render/yaml-documents.js';
 import { buildKustomization, targetObjects } from '../../src/engines/deploy/kustomize.js';
 import { examplePlan, loadSpec, threeCloudsPlan } from '../render/fixtures.js';
 
@@ -69,6 +70,20 @@ describe('per-target objects', { timeout: 120_000 }, () => {
       }
     });
   }
+
+  it('build from the documents the render remembers exactly what parsing its YAML gives', () => {
+    for (const files of Object.values(renders)) {
+      // Manifests and kustomizations are remembered; config files (the front door's) are not.
+      const known = Object.entries(files).filter(
+        ([p, text]) => /^k8s\/.*\.yaml$/.test(p) && renderedDocuments(text) !== undefined,
+      );
+      expect(known.map(([p]) => p)).toContain('k8s/base/deployment.yaml');
+      expect(known.length).toBeGreaterThan(10);
+      for (const [path, text] of known) {
+        expect(renderedDocuments(text), path).toEqual(parseAllDocuments(text).map((d) => d.toJS()));
+      }
+    }
+  });
 
   it('match kubectl kustomize on generators, patches, namespace, labels and images', () => {
     const files: Record<string, string> = {

@@ -4,7 +4,6 @@
  * configuration — no placeholders: environment (CLOUD_PROVIDER, REGION, TARGET, MODEL_PATH),
  * load balancer annotations, workload identity, GPU node selection and the plan's replicas.
  */
-import { stringify } from 'yaml';
 import type { RenderContext, RenderTarget } from './context.js';
 import { azureDnsLabel } from './dns.js';
 import { edgeObjects, wantsEdge } from './edge.js';
@@ -18,10 +17,9 @@ import {
 import { clusterPrometheus, dcgmExporter, gkeDcgmPatch } from './cluster-monitoring.js';
 import { CLUSTER_PROMETHEUS, clusterPrometheusConfig, headlessServiceName } from './monitoring.js';
 
-type Obj = Record<string, unknown>;
+import { yamlDocuments as yaml } from './yaml-documents.js';
 
-const yaml = (docs: readonly Obj[]): string =>
-  docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+type Obj = Record<string, unknown>;
 
 /** Container port of `mcml serve` (its default), named so Services and probes refer to it. */
 function port(ctx: RenderContext): number {

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { McmlError } from '../../core/errors.js';
+import { renderedDocuments } from '../../core/render/yaml-documents.js';
 import type { ClusterObject } from '../../ports/cluster.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -227,7 +228,10 @@ function generateConfigMaps(files: Record<string, string>, dir: string, k: JsonO
 function documents(text: string): (JsonObject | null)[] {
   let docs = parsedDocuments.get(text);
   if (!docs) {
-    docs = parseAllDocuments(text).map((d) => d.toJS() as JsonObject | null);
+    // Rendered by this process: the documents it came from, without parsing it back.
+    docs =
+      (renderedDocuments(text) as (JsonObject | null)[] | undefined) ??
+      parseAllDocuments(text).map((d) => d.toJS() as JsonObject | null);
     if (parsedDocuments.size >= 256) parsedDocuments.clear();
     parsedDocuments.set(text, docs);
   }
@@ -377,7 +381,9 @@ function renameConfigMapReferences(items: Item[], renames: Map<string, string>):
 
 function build(files: Record<string, string>, dir: string, depth: number): Item[] {
   if (depth > 10) throw bad(dir, 'kustomizations nest more than 10 deep');
-  const k = parse(read(files, `${dir}/kustomization.yaml`, dir)) as JsonObject;
+  const text = read(files, `${dir}/kustomization.yaml`, dir);
+  const known = renderedDocuments(text)?.[0];
+  const k = (known === undefined ? parse(text) : structuredClone(known)) as JsonObject;
   for (const key of Object.keys(k))
     if (!KNOWN_FIELDS.has(key)) throw bad(dir, `the field "${key}" is not supported`);
   const items: Item[] = [];
