@@ -92,8 +92,8 @@ export interface DeploySource {
  * the input (the spec, a context, the kubeconfig) fails here, before any cluster is touched.
  *
  * `objects: false` binds the targets without rendering (`deploy status` reads only what the
- * clusters hold, by the owner's name and namespace): the render and the YAML round trip of
- * kustomize are most of a short command's work.
+ * clusters hold, by the owner's name and namespace): the render, the kustomize build
+ * and the deploy engine's modules are most of a short command's work.
  */
 export async function loadDeploySource(
   fileArg: string | undefined,
