@@ -323,6 +323,53 @@ interface Exchange {
   fail(error: Error): void;
 }
 
+/** One request's promise, settled once: by its answer, a failure, its deadline or an abort. */
+class Call {
+  settled = false;
+  conn: Conn | undefined;
+  /** What giving up must undo (set by the pool: the socket, or the place in the queue). */
+  onAbandon: () => void = () => undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #onAbort = () =>
+    this.#abandon(failure('the request was aborted', 'ABORT_ERR', 'AbortError'));
+
+  constructor(
+    readonly req: Http1Request,
+    private readonly resolve: (answer: Http1Answer) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  /** Starts the deadline and listens for the abort; false when the signal has already fired. */
+  arm(): boolean {
+    const { signal, timeoutMs } = this.req;
+    if (signal?.aborted) {
+      this.#onAbort();
+      return false;
+    }
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      const late = failure(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT', 'TimeoutError');
+      this.#timer = setTimeout(() => this.#abandon(late), timeoutMs);
+    }
+    return true;
+  }
+
+  settle(error: Error | undefined, answer?: Http1Answer): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.req.signal?.removeEventListener('abort', this.#onAbort);
+    if (error) this.reject(error);
+    else this.resolve(answer!);
+  }
+
+  #abandon(error: Error): void {
+    if (this.settled) return;
+    this.onAbandon();
+    this.settle(error);
+  }
+}
+
 /** A cluster's kept sockets: at most `maxSockets`, requests beyond them queue. */
 export class Http1Pool {
   readonly #endpoint: Http1Endpoint;
@@ -348,60 +395,37 @@ export class Http1Pool {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return new Promise<Http1Answer>((resolve, reject) => {
-      let conn: Conn | undefined;
-      let settled = false;
-      const settle = (error: Error | undefined, answer?: Http1Answer) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        req.signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(answer!);
-      };
-      const abandon = (error: Error) => {
-        if (settled) return;
-        if (conn) conn.socket.destroy();
-        else this.#dequeue(onConn);
-        settle(error);
-      };
-      const onAbort = () => abandon(failure('the request was aborted', 'ABORT_ERR', 'AbortError'));
-      const timer =
-        req.timeoutMs === undefined
-          ? undefined
-          : setTimeout(
-              () =>
-                abandon(
-                  failure(`no answer within ${req.timeoutMs} ms`, 'ETIMEDOUT', 'TimeoutError'),
-                ),
-              req.timeoutMs,
-            );
-      const onConn = (got: Conn | Error) => {
-        if (settled) {
-          if (!(got instanceof Error)) this.#release(got);
-          return;
-        }
-        if (got instanceof Error) return settle(got);
-        conn = got;
-        const reader = new AnswerReader(req.method, req.onHead);
-        got.exchange = {
-          reader,
-          complete: () => {
-            got.exchange = undefined;
-            settle(undefined, { status: reader.status, body: reader.body() });
-            if (reader.keepAlive && !got.closed) this.#release(got);
-            else got.socket.destroy();
-          },
-          fail: (error) => {
-            got.exchange = undefined;
-            settle(error);
-          },
-        };
-        got.socket.write(wire);
-      };
-      if (req.signal?.aborted) return onAbort();
-      req.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#acquire(onConn);
+      const call = new Call(req, resolve, reject);
+      const onConn = (got: Conn | Error) => this.#begin(call, got, wire);
+      // Given up before its answer: a socket it holds cannot be reused, a place in the queue goes.
+      call.onAbandon = () => (call.conn ? call.conn.socket.destroy() : this.#dequeue(onConn));
+      if (call.arm()) this.#acquire(onConn);
     });
+  }
+
+  /** The call's socket (or why there is none): the request goes out and its answer is read. */
+  #begin(call: Call, got: Conn | Error, wire: string): void {
+    if (call.settled) {
+      if (!(got instanceof Error)) this.#release(got);
+      return;
+    }
+    if (got instanceof Error) return call.settle(got);
+    call.conn = got;
+    const reader = new AnswerReader(call.req.method, call.req.onHead);
+    got.exchange = {
+      reader,
+      complete: () => {
+        got.exchange = undefined;
+        call.settle(undefined, { status: reader.status, body: reader.body() });
+        if (reader.keepAlive && !got.closed) this.#release(got);
+        else got.socket.destroy();
+      },
+      fail: (error) => {
+        got.exchange = undefined;
+        call.settle(error);
+      },
+    };
+    got.socket.write(wire);
   }
 
   /** Closes every socket; requests in flight fail. */
