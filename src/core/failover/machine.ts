@@ -209,6 +209,15 @@ export class FailoverMachine {
   recordCheck(name: string, result: CheckResult, now: number): FailoverEvent[] {
     const t = this.get(name);
     const events: FailoverEvent[] = [];
+    this.noteCheck(t, result, now);
+    if (result.ok) this.checkPassed(t, now, events);
+    else this.checkFailed(t, now, events);
+    this.evaluate(now, events);
+    return events;
+  }
+
+  /** Records a check's time, outcome and error, and folds its latency into the average. */
+  private noteCheck(t: TargetStatus & { index: number }, result: CheckResult, now: number) {
     t.lastCheckAt = now;
     t.lastCheckOk = result.ok;
     t.lastError = result.ok ? undefined : (result.error ?? 'check failed');
@@ -219,63 +228,61 @@ export class FailoverMachine {
           ? result.latencyMs
           : t.latencyMs + EWMA_ALPHA * (result.latencyMs - t.latencyMs);
     }
-    const { failureThreshold: fails, successThreshold: oks } = this.config;
-    if (result.ok) {
-      t.consecutiveFailures = 0;
-      t.consecutiveSuccesses++;
-      switch (t.state) {
-        case 'unknown':
-          this.move(t, 'healthy', now, 'first check passed', events);
-          break;
-        case 'suspect':
-          this.move(t, 'healthy', now, 'check passed', events);
-          break;
-        case 'unhealthy':
-          if (oks <= 1) this.move(t, 'healthy', now, 'check passed', events);
-          else this.move(t, 'recovering', now, 'check passed', events);
-          break;
-        case 'recovering':
-          if (t.consecutiveSuccesses >= oks) {
-            this.move(t, 'healthy', now, `${t.consecutiveSuccesses} checks passed`, events);
-          }
-          break;
-        case 'healthy':
-          break;
-      }
-    } else {
-      t.consecutiveSuccesses = 0;
-      t.consecutiveFailures++;
-      // An active check agrees: the target is down by evidence clients cannot shape.
-      t.ejected = false;
-      const why = t.lastError ?? 'check failed';
-      switch (t.state) {
-        case 'unknown':
-          this.move(t, 'unhealthy', now, why, events);
-          break;
-        case 'healthy':
-          if (fails <= 1) this.move(t, 'unhealthy', now, why, events);
-          else this.move(t, 'suspect', now, why, events);
-          break;
-        case 'suspect':
-          if (t.consecutiveFailures >= fails) {
-            this.move(
-              t,
-              'unhealthy',
-              now,
-              `${t.consecutiveFailures} checks failed: ${why}`,
-              events,
-            );
-          }
-          break;
-        case 'recovering':
-          this.move(t, 'unhealthy', now, why, events);
-          break;
-        case 'unhealthy':
-          break;
-      }
+  }
+
+  /** A passed check moves the target toward healthy, after `successThreshold` in a row. */
+  private checkPassed(t: TargetStatus & { index: number }, now: number, events: FailoverEvent[]) {
+    const oks = this.config.successThreshold;
+    t.consecutiveFailures = 0;
+    t.consecutiveSuccesses++;
+    switch (t.state) {
+      case 'unknown':
+        this.move(t, 'healthy', now, 'first check passed', events);
+        break;
+      case 'suspect':
+        this.move(t, 'healthy', now, 'check passed', events);
+        break;
+      case 'unhealthy':
+        if (oks <= 1) this.move(t, 'healthy', now, 'check passed', events);
+        else this.move(t, 'recovering', now, 'check passed', events);
+        break;
+      case 'recovering':
+        if (t.consecutiveSuccesses >= oks) {
+          this.move(t, 'healthy', now, `${t.consecutiveSuccesses} checks passed`, events);
+        }
+        break;
+      case 'healthy':
+        break;
     }
-    this.evaluate(now, events);
-    return events;
+  }
+
+  /** A failed check moves the target toward unhealthy, after `failureThreshold` in a row. */
+  private checkFailed(t: TargetStatus & { index: number }, now: number, events: FailoverEvent[]) {
+    const fails = this.config.failureThreshold;
+    t.consecutiveSuccesses = 0;
+    t.consecutiveFailures++;
+    // An active check agrees: the target is down by evidence clients cannot shape.
+    t.ejected = false;
+    const why = t.lastError ?? 'check failed';
+    switch (t.state) {
+      case 'unknown':
+        this.move(t, 'unhealthy', now, why, events);
+        break;
+      case 'healthy':
+        if (fails <= 1) this.move(t, 'unhealthy', now, why, events);
+        else this.move(t, 'suspect', now, why, events);
+        break;
+      case 'suspect':
+        if (t.consecutiveFailures >= fails) {
+          this.move(t, 'unhealthy', now, `${t.consecutiveFailures} checks failed: ${why}`, events);
+        }
+        break;
+      case 'recovering':
+        this.move(t, 'unhealthy', now, why, events);
+        break;
+      case 'unhealthy':
+        break;
+    }
   }
 
   /**
