@@ -81,6 +81,37 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Starts the front door; resolves once it listens. */
 export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
+  const { pools, admission } = openAdmission(options);
+  const onRequest = requestHandler(admission);
+  // Either the caller's listening server (it keeps owning it) or one of our own.
+  const given = options.server;
+  const server: Server = given ?? createServer({ keepAliveTimeout: 65_000 });
+  server.on('request', onRequest);
+  server.on('clientError', onClientError);
+  if (!given) await listen(server, options.port, options.host);
+  const address = server.address() as AddressInfo;
+  const host = given ? address.address : options.host;
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${hostForUrl}:${address.port}`,
+    port: address.port,
+    targetDown: (target) => admission.race.targetDown(target),
+    close: async () => {
+      server.off('request', onRequest);
+      server.off('clientError', onClientError);
+      if (!given) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      }
+      await closeUpstreams(pools);
+    },
+  };
+}
+
+/** Opens the upstream pools and the race over them: what admitting a request needs. */
+function openAdmission(options: FrontDoorOptions) {
   const upstreamTimeoutMs = clampTimerMs(options.upstreamTimeoutMs);
   const pools = openUpstreams(options.upstreams, {
     upstreamTimeoutMs,
@@ -98,50 +129,30 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     attemptFloorMs: clampTimerMs(options.attemptFloorMs ?? 1000),
     onOutcome: options.onOutcome,
   });
-  const ctx: Admission = {
+  const admission: Admission = {
     options,
     counters,
     race,
     jurisdictionHeader: options.jurisdictionHeader.toLowerCase(),
   };
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  return { pools, admission };
+}
+
+/** The server's request listener: admits each request, answering a bare 500 on a bug of ours. */
+function requestHandler(ctx: Admission) {
+  return (req: IncomingMessage, res: ServerResponse) => {
     req.on('error', () => res.destroy());
     res.on('error', () => undefined);
     try {
       admit(ctx, req, res);
     } catch (error) {
       // A bug of ours: the operator hears the details, the client only that it failed.
-      options.onInternalError?.(error);
+      ctx.options.onInternalError?.(error);
       jsonError(res, 500, {
         error: 'internal_error',
         message: 'the front door could not handle this request',
       });
     }
-  };
-  // Either the caller's listening server (it keeps owning it) or one of our own.
-  const given = options.server;
-  const server: Server = given ?? createServer({ keepAliveTimeout: 65_000 });
-  server.on('request', onRequest);
-  server.on('clientError', onClientError);
-  if (!given) await listen(server, options.port, options.host);
-  const address = server.address() as AddressInfo;
-  const host = given ? address.address : options.host;
-  const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  return {
-    url: `http://${hostForUrl}:${address.port}`,
-    port: address.port,
-    targetDown: (target) => race.targetDown(target),
-    close: async () => {
-      server.off('request', onRequest);
-      server.off('clientError', onClientError);
-      if (!given) {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-      }
-      await closeUpstreams(pools);
-    },
   };
 }
 
