@@ -55,23 +55,12 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   // 1. Open and list every side at once, each as soon as it is open.
   const { stores, lists } = await openAndList(options);
   const run = startRun(options, stores);
-  const timings = { list: run.now() - started, settle: 0, clean: 0, transfer: 0, delete: 0 };
-  let mark = run.now();
-  const lap = (phase: keyof typeof timings) => {
-    const t = run.now();
-    timings[phase] += t - mark;
-    mark = t;
-  };
+  const { timings, lap } = phaseTimer(run, started);
   const [srcList, ...dstLists] = lists;
   const srcByKey = new Map(srcList!.map((o) => [o.key, o]));
 
   // 2. Diff, and settle what the listings cannot.
-  const filter = {
-    ...(options.include ? { include: options.include } : {}),
-    ...(options.exclude ? { exclude: options.exclude } : {}),
-  };
-  const rawDiffs = dstLists.map((l) => diffListings(srcList!, l, filter));
-  const { diffs, statted } = await settle(run, srcByKey, dstLists, rawDiffs);
+  const { diffs, statted } = await diffAndSettle(run, srcList!, srcByKey, dstLists);
   lap('settle');
 
   // 3. Guard deletes before any byte moves, and announce the plan.
@@ -82,11 +71,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const base = { source: run.source.uri, sourceObjects: srcList!.length, statted, timings };
   if (options.dryRun) return dryRunReport(run, diffs, reports, base, run.now() - started);
 
-  // 4. Leftovers of interrupted earlier runs go first: nobody will finish them.
-  await removeAbandoned(run, reports);
-  lap('clean');
-
-  // 5. Transfer: one read per object, fanned out to the destinations that need it.
+  // 4.-6. Clean up, transfer, delete.
   const state: TransferState = {
     run,
     srcByKey,
@@ -96,12 +81,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     bytesResumed: 0,
     noServerSide: new Set(),
   };
-  await transferAll(state, items);
-  lap('transfer');
-
-  // 6. Deletes, only where every copy succeeded (never delete after a partial sync).
-  if (options.delete) await deleteExtras(state, diffs);
-  lap('delete');
+  await moveObjects(state, items, diffs, lap);
   return {
     ...base,
     dryRun: false,
@@ -112,6 +92,69 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     bytesResumed: state.bytesResumed,
     ok: reports.every((r) => r.failed.length === 0),
   };
+}
+
+type PhaseTimings = {
+  list: number;
+  settle: number;
+  clean: number;
+  transfer: number;
+  delete: number;
+};
+
+/** The time each phase took; `lap(phase)` adds the time since the previous lap to `phase`. */
+function phaseTimer(run: SyncRun, started: number) {
+  const timings: PhaseTimings = {
+    list: run.now() - started,
+    settle: 0,
+    clean: 0,
+    transfer: 0,
+    delete: 0,
+  };
+  let mark = run.now();
+  const lap = (phase: keyof PhaseTimings) => {
+    const t = run.now();
+    timings[phase] += t - mark;
+    mark = t;
+  };
+  return { timings, lap };
+}
+
+/** Diffs the source listing against each destination's, then settles what they cannot. */
+function diffAndSettle(
+  run: SyncRun,
+  srcList: ObjectInfo[],
+  srcByKey: Map<string, ObjectInfo>,
+  dstLists: ObjectInfo[][],
+): Promise<{ diffs: DestinationDiff[]; statted: number }> {
+  const { include, exclude } = run.options;
+  const filter = {
+    ...(include ? { include } : {}),
+    ...(exclude ? { exclude } : {}),
+  };
+  const rawDiffs = dstLists.map((l) => diffListings(srcList, l, filter));
+  return settle(run, srcByKey, dstLists, rawDiffs);
+}
+
+/** Steps 4 to 6 of a real run: remove leftovers, transfer, then delete extras. */
+async function moveObjects(
+  state: TransferState,
+  items: ReturnType<typeof fanOut>,
+  diffs: DestinationDiff[],
+  lap: (phase: keyof PhaseTimings) => void,
+): Promise<void> {
+  const { run, reports } = state;
+  // 4. Leftovers of interrupted earlier runs go first: nobody will finish them.
+  await removeAbandoned(run, reports);
+  lap('clean');
+
+  // 5. Transfer: one read per object, fanned out to the destinations that need it.
+  await transferAll(state, items);
+  lap('transfer');
+
+  // 6. Deletes, only where every copy succeeded (never delete after a partial sync).
+  if (run.options.delete) await deleteExtras(state, diffs);
+  lap('delete');
 }
 
 /** The plan, as an event: objects and bytes to read, copies and deletes to make. */
