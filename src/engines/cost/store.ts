@@ -90,6 +90,75 @@ function rollupSelect(where: string): string {
     FROM charges WHERE ${where} GROUP BY ALL`;
 }
 
+/** The `charges` columns an API pull fills, in the order `apiChargeValues` gives them. */
+const API_COLUMNS = [
+  'import_id',
+  'origin',
+  'cloud',
+  'day',
+  'charge_period_start',
+  'charge_period_end',
+  'billing_period_start',
+  'billing_period_end',
+  'billed_cost',
+  'effective_cost',
+  'provider_name',
+  'billing_account_id',
+  'sub_account_id',
+  'charge_category',
+  'currency',
+  'service_name',
+  'region_id',
+  'resource_id',
+  'tags',
+  'tag_service',
+  'tag_target',
+  'tag_cloud',
+];
+
+/** One pulled charge as the values of `API_COLUMNS`. */
+function apiChargeValues(importId: number, r: ChargeRow): DuckDBValue[] {
+  return [
+    importId,
+    'api',
+    r.cloud,
+    r.chargePeriodStart.slice(0, 10),
+    sqlTimestamp(r.chargePeriodStart),
+    sqlTimestamp(r.chargePeriodEnd),
+    sqlTimestamp(r.billingPeriodStart),
+    sqlTimestamp(r.billingPeriodEnd),
+    r.billedCost,
+    r.effectiveCost,
+    r.providerName,
+    r.billingAccountId ?? null,
+    r.subAccountId ?? null,
+    r.chargeCategory,
+    r.currency,
+    r.serviceName ?? null,
+    r.regionId ?? null,
+    r.resourceId ?? null,
+    r.tags ? JSON.stringify(r.tags) : null,
+    tagOf(r, 'mcml-service'),
+    tagOf(r, 'mcml-target'),
+    tagOf(r, 'mcml-cloud'),
+  ];
+}
+
+/** A tag's value, under its own key or AWS's `user:` prefixed one. */
+function tagOf(r: ChargeRow, key: string): string | null {
+  return r.tags?.[key] ?? r.tags?.[`user:${key}`] ?? null;
+}
+
+/** An ISO-8601 UTC time as a DuckDB TIMESTAMP literal (no `T`, no zone). */
+function sqlTimestamp(iso: string | undefined): string | null {
+  return iso === undefined
+    ? null
+    : iso
+        .replace('T', ' ')
+        .replace(/Z$/, '')
+        .replace(/\+00:00$/, '');
+}
+
 /** Creates the rollup on a store that predates it, filled from the charges already there. */
 async function ensureRollup(connection: DuckDBConnection): Promise<void> {
   const reader = await connection.runAndReadAll(
@@ -268,66 +337,11 @@ export class CostStore {
   }
 
   private async insertApiRows(importId: number, rows: readonly ChargeRow[]): Promise<void> {
-    const names = [
-      'import_id',
-      'origin',
-      'cloud',
-      'day',
-      'charge_period_start',
-      'charge_period_end',
-      'billing_period_start',
-      'billing_period_end',
-      'billed_cost',
-      'effective_cost',
-      'provider_name',
-      'billing_account_id',
-      'sub_account_id',
-      'charge_category',
-      'currency',
-      'service_name',
-      'region_id',
-      'resource_id',
-      'tags',
-      'tag_service',
-      'tag_target',
-      'tag_cloud',
-    ];
     const insert = await this.connection.prepare(
-      `INSERT INTO charges (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+      `INSERT INTO charges (${API_COLUMNS.join(', ')}) VALUES (${API_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
     );
-    const tag = (r: ChargeRow, key: string) => r.tags?.[key] ?? r.tags?.[`user:${key}`] ?? null;
-    const ts = (iso: string | undefined) =>
-      iso === undefined
-        ? null
-        : iso
-            .replace('T', ' ')
-            .replace(/Z$/, '')
-            .replace(/\+00:00$/, '');
     for (const r of rows) {
-      insert.bind([
-        importId,
-        'api',
-        r.cloud,
-        r.chargePeriodStart.slice(0, 10),
-        ts(r.chargePeriodStart),
-        ts(r.chargePeriodEnd),
-        ts(r.billingPeriodStart),
-        ts(r.billingPeriodEnd),
-        r.billedCost,
-        r.effectiveCost,
-        r.providerName,
-        r.billingAccountId ?? null,
-        r.subAccountId ?? null,
-        r.chargeCategory,
-        r.currency,
-        r.serviceName ?? null,
-        r.regionId ?? null,
-        r.resourceId ?? null,
-        r.tags ? JSON.stringify(r.tags) : null,
-        tag(r, 'mcml-service'),
-        tag(r, 'mcml-target'),
-        tag(r, 'mcml-cloud'),
-      ]);
+      insert.bind(apiChargeValues(importId, r));
       await insert.run();
     }
   }
