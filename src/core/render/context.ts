@@ -3,7 +3,7 @@
  * the checks that make render refuse a plan it cannot turn into correct files.
  */
 import { McmlError, type Issue } from '../errors.js';
-import type { Cloud, Placement, Plan } from '../plan/types.js';
+import type { Cloud, CloudPlacement, Placement, Plan } from '../plan/types.js';
 import { memoryGiB } from '../spec/parse.js';
 import type { Spec, Target } from '../spec/schema.js';
 import {
@@ -186,59 +186,11 @@ export function buildContext(spec: Spec, plan: Plan, options: RenderOptions = {}
   checkPlan(spec, plan);
   const warnings: string[] = [];
   const namespace = namespaceName(spec.service.name);
-  const ordered = plan.placements
-    .map((p, i) => ({ p, i }))
-    .sort((a, b) => a.p.tier - b.p.tier || a.i - b.i)
-    .map((x) => x.p);
   const targets: RenderTarget[] = [];
   const localTargets: string[] = [];
-  for (const placement of ordered) {
-    const target = spec.targets.find((t) => t.name === placement.target)!;
-    if (placement.provider === 'local') {
-      localTargets.push(placement.target);
-      continue;
-    }
-    const bucket = targetBucket(spec.service.name, placement);
-    if (bucket.cloud !== placement.cloud) {
-      throw new McmlError(
-        'INVALID_ARGUMENT',
-        `target "${placement.target}" runs on ${placement.cloud} but its bucket ${placement.bucket ?? ''} is on ${bucket.cloud}`,
-        {
-          hint: "give each target a bucket in its own cloud (workload identity grants access to the target's cloud only); mcml data sync copies the model there",
-        },
-      );
-    }
-    // One replica per node, but the node keeps part of itself: ask for what is allocatable.
-    const fit = fitRequests(spec, placement);
-    if (fit !== undefined) {
-      warnings.push(
-        `${placement.target}: ${placement.instanceType} (${placement.vcpus} vCPU / ${placement.memoryGiB} GiB) has about ${fit.cpuMilli / 1000} vCPU / ${fit.memoryMi} Mi allocatable, so its pods request that (limits stay as in the spec)`,
-      );
-    }
-    if (placement.replicas.min < 1) {
-      warnings.push(
-        `${placement.target}: the HPA keeps at least 1 replica (min 0 needs the HPAScaleToZero feature gate)`,
-      );
-    }
-    const identity = options.identities?.[placement.target];
-    if (identity === undefined) {
-      warnings.push(
-        `${placement.target}: no workload identity yet; after "mcml infra apply", render again with --identities (see docs/render.md)`,
-      );
-    }
-    targets.push({
-      placement,
-      target,
-      cloud: placement.cloud,
-      id: tfId(placement.target),
-      cluster: clusterName(spec.service.name, placement.target),
-      bucket,
-      modelPath: modelPath(spec.service.model.uri, bucket),
-      image: target.overrides?.image ?? spec.service.image,
-      env: { ...spec.service.env, ...(target.overrides?.env ?? {}) },
-      identity,
-      requests: fit,
-    });
+  for (const placement of failoverOrder(plan)) {
+    if (placement.provider === 'local') localTargets.push(placement.target);
+    else targets.push(renderTarget(spec, placement, options, warnings));
   }
   if (localTargets.length > 0) {
     warnings.push(
@@ -246,4 +198,80 @@ export function buildContext(spec: Spec, plan: Plan, options: RenderOptions = {}
     );
   }
   return { spec, plan, namespace, serviceAccount: namespace, targets, localTargets, warnings };
+}
+
+/** The placements by tier, then plan order. */
+function failoverOrder(plan: Plan): Placement[] {
+  return plan.placements
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.tier - b.p.tier || a.i - b.i)
+    .map((x) => x.p);
+}
+
+/** One cloud target as the renderers see it; adds what the user should know to `warnings`. */
+function renderTarget(
+  spec: Spec,
+  placement: CloudPlacement,
+  options: RenderOptions,
+  warnings: string[],
+): RenderTarget {
+  const target = spec.targets.find((t) => t.name === placement.target)!;
+  const bucket = ownCloudBucket(spec, placement);
+  // One replica per node, but the node keeps part of itself: ask for what is allocatable.
+  const fit = fitRequests(spec, placement);
+  const identity = options.identities?.[placement.target];
+  warnings.push(...targetWarnings(placement, fit, identity));
+  return {
+    placement,
+    target,
+    cloud: placement.cloud,
+    id: tfId(placement.target),
+    cluster: clusterName(spec.service.name, placement.target),
+    bucket,
+    modelPath: modelPath(spec.service.model.uri, bucket),
+    image: target.overrides?.image ?? spec.service.image,
+    env: { ...spec.service.env, ...(target.overrides?.env ?? {}) },
+    identity,
+    requests: fit,
+  };
+}
+
+/** The target's bucket; throws INVALID_ARGUMENT when it is on another cloud than the target. */
+function ownCloudBucket(spec: Spec, placement: Placement): BucketRef {
+  const bucket = targetBucket(spec.service.name, placement);
+  if (bucket.cloud !== placement.cloud) {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `target "${placement.target}" runs on ${placement.cloud} but its bucket ${placement.bucket ?? ''} is on ${bucket.cloud}`,
+      {
+        hint: "give each target a bucket in its own cloud (workload identity grants access to the target's cloud only); mcml data sync copies the model there",
+      },
+    );
+  }
+  return bucket;
+}
+
+/** What rendering this target leaves to the user: smaller requests, min 0, no identity yet. */
+function targetWarnings(
+  placement: Placement,
+  fit: RenderTarget['requests'],
+  identity: WorkloadIdentity | undefined,
+): string[] {
+  const warnings: string[] = [];
+  if (fit !== undefined) {
+    warnings.push(
+      `${placement.target}: ${placement.instanceType} (${placement.vcpus} vCPU / ${placement.memoryGiB} GiB) has about ${fit.cpuMilli / 1000} vCPU / ${fit.memoryMi} Mi allocatable, so its pods request that (limits stay as in the spec)`,
+    );
+  }
+  if (placement.replicas.min < 1) {
+    warnings.push(
+      `${placement.target}: the HPA keeps at least 1 replica (min 0 needs the HPAScaleToZero feature gate)`,
+    );
+  }
+  if (identity === undefined) {
+    warnings.push(
+      `${placement.target}: no workload identity yet; after "mcml infra apply", render again with --identities (see docs/render.md)`,
+    );
+  }
+  return warnings;
 }
