@@ -24,8 +24,20 @@ export interface FailoverMetrics {
 export function createFailoverMetrics(): FailoverMetrics {
   const registry = new Registry();
   const registers = [registry];
+  // In this order: a registry exposes its metrics in the order they were registered.
   return {
     registry,
+    ...targetMetrics(registers),
+    ...proxyMetrics(registers),
+    ...dnsMetrics(registers),
+  };
+}
+
+/** Target health and routing: up, active, failovers, active checks. */
+function targetMetrics(
+  registers: Registry[],
+): Pick<FailoverMetrics, 'targetUp' | 'activeTarget' | 'failovers' | 'checkLatency' | 'checks'> {
+  return {
     targetUp: new Gauge({
       name: 'mcml_target_up',
       help: '1 when the target can take traffic (healthy or suspect), else 0.',
@@ -57,6 +69,14 @@ export function createFailoverMetrics(): FailoverMetrics {
       labelNames: ['target', 'cloud', 'result'],
       registers,
     }),
+  };
+}
+
+/** What the front door answered, how long it took, and what it retried. */
+function proxyMetrics(
+  registers: Registry[],
+): Pick<FailoverMetrics, 'proxyRequests' | 'proxyLatency' | 'proxyRetries'> {
+  return {
     proxyRequests: new Counter({
       name: 'mcml_proxy_requests_total',
       help: 'Requests answered by the front door, by target and status code.',
@@ -76,6 +96,12 @@ export function createFailoverMetrics(): FailoverMetrics {
       labelNames: ['target', 'cloud', 'reason'],
       registers,
     }),
+  };
+}
+
+/** DNS failover's writes and whether its API answers. */
+function dnsMetrics(registers: Registry[]): Pick<FailoverMetrics, 'dnsWrites' | 'dnsUp'> {
+  return {
     dnsWrites: new Counter({
       name: 'mcml_dns_writes_total',
       help: 'DNS record writes by result (ok, error).',
