@@ -17,7 +17,7 @@ import { Agent as HttpAgent, type RequestOptions } from 'node:http';
 import { Agent } from 'node:https';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Http1Pool, type Http1Answer, type Http1Request } from './http1.js';
+import { Http1Pool, type Http1Answer, type Http1Endpoint, type Http1Request } from './http1.js';
 import { nodeRequest } from './node-transport.js';
 
 /**
@@ -77,6 +77,12 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The same TLS material (none: plain HTTP). */
+function sameMaterial(a: TlsMaterial | undefined, b: TlsMaterial | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return MATERIAL_KEYS.every((k) => same(a[k], b[k]));
+}
+
 /** `?a=b&c=d`, or nothing. */
 function queryString(query: Record<string, string> | undefined): string {
   if (!query) return '';
@@ -100,7 +106,11 @@ function tlsOptions(material: TlsMaterial): ConnectionOptions {
 export class ClusterConnection {
   readonly #kc: KubeConfig;
   readonly #server: string;
-  readonly #url: URL;
+  /** Where the kept sockets go (TLS options aside), from the server URL. */
+  readonly #endpoint: Omit<Http1Endpoint, 'tls'>;
+  readonly #https: boolean;
+  /** The server URL's path (a proxy's route to this cluster, e.g. Rancher's), before each path. */
+  readonly #prefix: string;
   readonly #proxied: boolean;
   #kept: { material: TlsMaterial | undefined; pool: Http1Pool } | undefined;
 
@@ -109,7 +119,14 @@ export class ClusterConnection {
     if (!cluster) throw new Error('the kubeconfig context has no cluster');
     this.#kc = kc;
     this.#server = cluster.server.replace(/\/+$/, '');
-    this.#url = new URL(this.#server);
+    const url = new URL(this.#server);
+    this.#https = url.protocol === 'https:';
+    this.#endpoint = {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port ? Number(url.port) : this.#https ? 443 : 80,
+      hostHeader: url.host,
+    };
+    this.#prefix = url.pathname.replace(/\/+$/, '');
     this.#proxied = Boolean(cluster.proxyUrl);
   }
 
@@ -195,42 +212,21 @@ export class ClusterConnection {
       headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     const { accept: _accept, contentType: _contentType, ...rest } = parts;
     const request: Http1Request = { method, path: pathAndQuery, headers, ...rest };
-    if (this.#proxied || !(opts.agent instanceof HttpAgent)) {
-      if (!(opts.agent instanceof HttpAgent))
-        throw new Error('the kubeconfig gave no HTTP agent for this cluster');
-      return nodeRequest(this.#server + pathAndQuery, opts.agent, request);
-    }
-    return this.#pool(opts.agent).request({
-      ...request,
-      path: this.#url.pathname.replace(/\/+$/, '') + pathAndQuery,
-    });
+    const agent = opts.agent;
+    if (!(agent instanceof HttpAgent))
+      throw new Error('the kubeconfig gave no HTTP agent for this cluster');
+    if (this.#proxied) return nodeRequest(this.#server + pathAndQuery, agent, request);
+    return this.#pool(agent).request({ ...request, path: this.#prefix + pathAndQuery });
   }
 
   /** The kept pool for the kubeconfig's TLS material; a new one when the material changed. */
   #pool(made: HttpAgent): Http1Pool {
     const material = made instanceof Agent ? (made.options as TlsMaterial) : undefined;
     const kept = this.#kept;
-    if (
-      kept &&
-      (material === undefined
-        ? kept.material === undefined
-        : kept.material !== undefined &&
-          MATERIAL_KEYS.every((k) => same(kept.material![k], material[k])))
-    )
-      return kept.pool;
+    if (kept && sameMaterial(kept.material, material)) return kept.pool;
     kept?.pool.destroy();
-    const url = this.#url;
-    const https = url.protocol === 'https:';
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const pool = new Http1Pool(
-      {
-        host,
-        port: url.port ? Number(url.port) : https ? 443 : 80,
-        hostHeader: url.host,
-        ...(https ? { tls: tlsOptions(material ?? {}) } : {}),
-      },
-      MAX_SOCKETS,
-    );
+    const tls = this.#https ? { tls: tlsOptions(material ?? {}) } : {};
+    const pool = new Http1Pool({ ...this.#endpoint, ...tls }, MAX_SOCKETS);
     this.#kept = { material, pool };
     return pool;
   }
