@@ -17,7 +17,8 @@ import { mcmlCacheDir } from '../cache-dir.js';
 export interface FileHashes {
   stamp: string;
   sha256: string;
-  md5: string;
+  /** Absent in indexes that record the sha256 alone (the models `mcml serve` verifies). */
+  md5?: string;
 }
 
 const VERSION = 1;
@@ -60,7 +61,7 @@ export class HashIndex {
         };
         if (doc.version !== VERSION || doc.root !== this.root || !doc.entries) return;
         for (const [key, [stamp, sha256, md5]] of Object.entries(doc.entries))
-          this.entries.set(key, { stamp, sha256, md5 });
+          this.entries.set(key, md5 ? { stamp, sha256, md5 } : { stamp, sha256 });
       },
       () => undefined,
     );
@@ -94,7 +95,7 @@ export class HashIndex {
     if (!this.dirty) return;
     this.dirty = false;
     const entries: Record<string, [string, string, string]> = {};
-    for (const [key, e] of this.entries) entries[key] = [e.stamp, e.sha256, e.md5];
+    for (const [key, e] of this.entries) entries[key] = [e.stamp, e.sha256, e.md5 ?? ''];
     const temp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });

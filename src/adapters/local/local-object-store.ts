@@ -201,7 +201,7 @@ export class LocalObjectStore implements ObjectStore {
         const h = await this.hashOf(info.key, stats.get(info.key));
         if (h) {
           info.sha256 = h.sha256;
-          info.md5 = h.md5;
+          if (h.md5 !== undefined) info.md5 = h.md5;
         }
       },
       signal,
@@ -220,7 +220,8 @@ export class LocalObjectStore implements ObjectStore {
     }
     const stamp = stampOf(s);
     const cached = this.hashes.get(file) ?? this.index?.get(key, stamp);
-    if (cached && cached.stamp === stamp) return cached;
+    // This store records both hashes; an entry with the sha256 alone is read again.
+    if (cached && cached.stamp === stamp && cached.md5 !== undefined) return cached;
     const hashedAt = this.now();
     const sha = createHash('sha256');
     const md5 = createHash('md5');
@@ -258,7 +259,8 @@ export class LocalObjectStore implements ObjectStore {
         key,
         size: s.size,
         lastModified: s.mtime,
-        ...(h ? { sha256: h.sha256, md5: h.md5 } : {}),
+        ...(h ? { sha256: h.sha256 } : {}),
+        ...(h?.md5 !== undefined ? { md5: h.md5 } : {}),
       };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

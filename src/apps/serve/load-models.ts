@@ -14,6 +14,8 @@ import type { Device } from './session.js';
 
 export interface LoadOptions {
   cacheDir: string;
+  /** Where model files' sha256 is remembered across starts; undefined: read every start. */
+  hashIndexDir?: string | undefined;
   resolveStore?: ResolveStore | undefined;
   worker?: boolean | undefined;
   intraOpThreads: number;
@@ -37,7 +39,11 @@ export async function loadModel(
   receiving: () => number,
 ): Promise<Served> {
   const t0 = performance.now();
-  const local = await fetchModel(spec, { cacheDir: o.cacheDir, resolveStore: o.resolveStore });
+  const local = await fetchModel(spec, {
+    cacheDir: o.cacheDir,
+    resolveStore: o.resolveStore,
+    hashIndexDir: o.hashIndexDir,
+  });
   const model = await openModel(spec.name, spec.uri, local.path, local.sha256, {
     ...(o.worker === undefined ? {} : { worker: o.worker }),
     intraOpThreads: o.intraOpThreads,
@@ -73,6 +79,7 @@ export async function loadModel(
       source: spec.uri,
       sha256: local.sha256,
       cached: local.cached,
+      sha256From: local.sha256From,
       batchable: model.batchable,
       thread: model.thread,
       device: model.device,

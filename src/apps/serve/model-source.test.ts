@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -200,5 +200,56 @@ describe('fetchModel', () => {
       ),
     );
     expect(e.code).toBe('NOT_FOUND');
+  });
+
+  it("remembers a model file's sha256 across starts until the file changes", async () => {
+    const path = join(dir, 'big.onnx');
+    await writeFile(path, 'weights v1');
+    const hashIndexDir = join(dir, 'hashes');
+    // The clock runs an hour ahead: the file was not written in the racy two seconds.
+    const options = { cacheDir: dir, hashIndexDir, now: () => Date.now() + 3_600_000 };
+    const spec = { name: 'm', uri: path };
+    expect(await fetchModel(spec, options)).toMatchObject({
+      sha256: sha('weights v1'),
+      sha256From: 'read',
+    });
+    // The next start (a new index object, read from disk) stats the file instead of reading it.
+    const again = await fetchModel({ ...spec, sha256: sha('weights v1') }, options);
+    expect(again).toMatchObject({ sha256: sha('weights v1'), sha256From: 'index' });
+
+    // Any write changes the file's stamp (ctime), even one that keeps its size: read again.
+    await truncate(path, 0);
+    await appendFile(path, 'weights v2');
+    const changed = await fetchModel(spec, options);
+    expect(changed).toMatchObject({ sha256: sha('weights v2'), sha256From: 'read' });
+    const pinned = await rejection(fetchModel({ ...spec, sha256: sha('weights v1') }, options));
+    expect(pinned.message).toMatch(/sha256 mismatch/);
+    // Without an index directory every start reads the file.
+    expect((await fetchModel(spec, { cacheDir: dir })).sha256From).toBe('read');
+  });
+
+  it('does not remember a file written in the two seconds before it was read', async () => {
+    const path = join(dir, 'fresh.onnx');
+    await writeFile(path, 'just written');
+    const options = { cacheDir: dir, hashIndexDir: join(dir, 'hashes-racy') };
+    expect((await fetchModel({ name: 'm', uri: path }, options)).sha256From).toBe('read');
+    expect((await fetchModel({ name: 'm', uri: path }, options)).sha256From).toBe('read');
+  });
+
+  it('verifies a cached download from the index on later starts', async () => {
+    const body = Buffer.from('remote weights');
+    const store = new MemoryStore('s3://bucket/m/', new Map([['w.onnx', body]]));
+    const resolveStore = () => Promise.resolve(store);
+    const options = {
+      cacheDir: join(dir, 'cache3'),
+      hashIndexDir: join(dir, 'hashes-cache'),
+      now: () => Date.now() + 3_600_000,
+      resolveStore,
+    };
+    const spec = { name: 'w', uri: 's3://bucket/m/w.onnx' };
+    expect((await fetchModel(spec, options)).sha256From).toBe('download');
+    expect(await fetchModel(spec, options)).toMatchObject({ cached: true, sha256From: 'read' });
+    expect(await fetchModel(spec, options)).toMatchObject({ cached: true, sha256From: 'index' });
+    expect(store.reads).toBe(1);
   });
 });

@@ -4,7 +4,7 @@
  * local cache, and an optional sha256 (`URI#sha256=HEX`) checked before the model is loaded.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { McmlError } from '../../core/errors.js';
 import type { ObjectStore } from '../../ports/object-store.js';
+import { modelSha256, type ModelHashOptions, type Sha256Source } from './model-hash.js';
 
 /** Opens the object store rooted at a URI such as s3://bucket/prefix/. */
 export type ResolveStore = (uri: string) => Promise<ObjectStore>;
@@ -33,6 +34,11 @@ export interface LocalModel {
   sha256: string;
   /** True when the file came from the cache rather than a download or a local path. */
   cached: boolean;
+  /**
+   * Where the sha256 came from: the file's bytes, the hash index (the file's stamp unchanged
+   * since they were last read), or the bytes as they were downloaded.
+   */
+  sha256From: Sha256Source | 'download';
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -107,12 +113,6 @@ function schemeOf(uri: string): string | undefined {
   return m?.[1]?.toLowerCase();
 }
 
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
-
 function checkSum(spec: ModelSpec, actual: string, where: string): void {
   if (spec.sha256 !== undefined && spec.sha256 !== actual) {
     throw new McmlError(
@@ -131,6 +131,17 @@ export interface FetchOptions {
   resolveStore?: ResolveStore | undefined;
   /** Directory for downloaded models. */
   cacheDir: string;
+  /**
+   * Where the sha256 of model files is remembered across starts (model-hash.ts); undefined
+   * reads every model file at every start.
+   */
+  hashIndexDir?: string | undefined;
+  /** The clock of the hash index's racy-clean rule (tests); default Date.now. */
+  now?: (() => number) | undefined;
+}
+
+function hashOptions(options: FetchOptions): ModelHashOptions {
+  return { indexDir: options.hashIndexDir, now: options.now };
 }
 
 /** Makes a model available as a local file, downloading and caching remote ones; verifies sha256. */
@@ -149,9 +160,9 @@ export async function fetchModel(spec: ModelSpec, options: FetchOptions): Promis
     if (!info.isFile()) {
       throw new McmlError('INVALID_ARGUMENT', `model "${spec.name}": ${path} is not a file`);
     }
-    const sha256 = await hashFile(path);
+    const { sha256, from } = await modelSha256(path, info, hashOptions(options));
     checkSum(spec, sha256, path);
-    return { name: spec.name, uri: spec.uri, path, sha256, cached: false };
+    return { name: spec.name, uri: spec.uri, path, sha256, cached: false, sha256From: from };
   }
   if (!REMOTE_SCHEMES.includes(scheme)) {
     throw new McmlError(
@@ -167,13 +178,13 @@ export async function fetchModel(spec: ModelSpec, options: FetchOptions): Promis
       { hint: 'download the model with "mcml data sync" and pass a local path' },
     );
   }
-  return fetchRemote(spec, options.resolveStore, options.cacheDir);
+  return fetchRemote(spec, options.resolveStore, options);
 }
 
 async function fetchRemote(
   spec: ModelSpec,
   resolveStore: ResolveStore,
-  cacheDir: string,
+  options: FetchOptions,
 ): Promise<LocalModel> {
   const cut = spec.uri.lastIndexOf('/');
   const root = spec.uri.slice(0, cut + 1);
@@ -187,14 +198,14 @@ async function fetchRemote(
   // The cache key changes whenever the object does: same URI with a new etag is a new entry.
   const version = info.sha256 ?? info.etag ?? `${info.size}-${info.lastModified?.getTime() ?? ''}`;
   const entry = createHash('sha256').update(`${spec.uri}\n${version}`).digest('hex').slice(0, 32);
-  const dir = join(cacheDir, entry);
+  const dir = join(options.cacheDir, entry);
   const path = join(dir, key);
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isFile() && existing.size === info.size) {
-    const sha256 = await hashFile(path);
+    const { sha256, from } = await modelSha256(path, existing, hashOptions(options));
     if (spec.sha256 === undefined || spec.sha256 === sha256) {
       if (info.sha256 === undefined || info.sha256 === sha256) {
-        return { name: spec.name, uri: spec.uri, path, sha256, cached: true };
+        return { name: spec.name, uri: spec.uri, path, sha256, cached: true, sha256From: from };
       }
     }
     // A damaged or stale cache entry: fetch again.
@@ -223,7 +234,7 @@ async function fetchRemote(
     }
     checkSum(spec, sha256, spec.uri);
     await rename(tmp, path);
-    return { name: spec.name, uri: spec.uri, path, sha256, cached: false };
+    return { name: spec.name, uri: spec.uri, path, sha256, cached: false, sha256From: 'download' };
   } finally {
     await rm(tmp, { force: true });
   }

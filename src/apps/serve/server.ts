@@ -51,6 +51,11 @@ export interface ServeOptions {
   /** Where downloaded models are cached. */
   cacheDir: string;
   /**
+   * Where each model file's sha256 is remembered across starts, while the file is unchanged
+   * (model-hash.ts); undefined reads every model file at every start.
+   */
+  hashIndexDir?: string | undefined;
+  /**
    * When set, model routes (/v2/models/…, /v1/models/…) answer 401 unless the request carries
    * `Authorization: Bearer <token>`; health, metrics and /v2 stay open for probes and scrapes.
    */

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { defaultHashIndexDir } from '../../adapters/local/hash-index.js';
 import { McmlError } from '../../core/errors.js';
 import { MAX_TIMER_MS, parseDuration } from '../../core/spec/duration.js';
 import {
@@ -141,6 +142,8 @@ export async function runServe(raw: RawOptions): Promise<void> {
     ...servingLimits(raw),
     device,
     cacheDir,
+    // A restart stats each model file instead of reading it again (MCML_HASH_INDEX_DIR).
+    hashIndexDir: defaultHashIndexDir(process.env),
     // s3:// gs:// az:// models go through the storage layer (SDKs load only when used).
     resolveStore: async (uri) => {
       const { openStore } = await import('../../adapters/storage.js');
