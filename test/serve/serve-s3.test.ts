@@ -6,9 +6,15 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMoto, type Moto } from '../helpers/moto.js';
+import { matMulModel, weightBytes } from '../helpers/onnx-models.js';
 import { IRIS, serveFails, spawnServe } from './spawn.js';
 
 describe('mcml serve with a model on S3 (moto)', () => {
@@ -92,5 +98,66 @@ describe('mcml serve with a model on S3 (moto)', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/s3:\/\/models\/prod\/missing\.onnx does not exist/);
+  });
+
+  it('fetches the external data files of a model saved with them, and new weights under the same .onnx', async () => {
+    const s3 = new S3Client({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const put = (Key: string, Body: Buffer) =>
+      s3.send(new PutObjectCommand({ Bucket: 'models', Key, Body }));
+    const side = 16;
+    await put('big/model.onnx', matMulModel({ side, external: { location: 'model.onnx.data' } }));
+    await put('big/model.onnx.data', weightBytes(side, 0.5));
+    const dir = await mkdtemp(join(tmpdir(), 'mcml-serve-cache-'));
+    const args = ['--model', 'big=s3://models/big/model.onnx', '--cache-dir', dir];
+    const serveEnv = { ...env, MCML_HASH_INDEX_DIR: join(dir, 'hashes') };
+    const infer = async (): Promise<number> => {
+      const server = await spawnServe(args, serveEnv);
+      try {
+        const res = await fetch(`${server.url}/v2/models/big/infer`, {
+          method: 'POST',
+          body: JSON.stringify({
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [1, side], data: Array(side).fill(1) }],
+          }),
+        });
+        const out = (await res.json()) as { outputs: { data: number[] }[] };
+        return out.outputs[0]!.data[0]!;
+      } finally {
+        await server.stop();
+      }
+    };
+    try {
+      expect(await infer()).toBe(8); // 16 × 1 × 0.5
+      const [entry] = (await readdir(dir)).filter((e) => e !== 'hashes');
+      expect((await readdir(join(dir, entry!))).sort()).toEqual(
+        ['.external-data.json', 'model.onnx', 'model.onnx.data'].sort(),
+      );
+      // New weights under the same .onnx file: fetched again, never served stale.
+      await put('big/model.onnx.data', weightBytes(side, 2));
+      expect(await infer()).toBe(32);
+
+      // Weights missing from the store: a clear message naming the object (exit 2).
+      await s3.send(new DeleteObjectCommand({ Bucket: 'models', Key: 'big/model.onnx.data' }));
+      const fresh = await mkdtemp(join(tmpdir(), 'mcml-serve-cache-'));
+      try {
+        const r = await serveFails(
+          ['--model', 'big=s3://models/big/model.onnx', '--cache-dir', fresh],
+          env,
+        );
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(
+          /s3:\/\/models\/big\/model\.onnx keeps weights in s3:\/\/models\/big\/model\.onnx\.data, which does not exist/,
+        );
+      } finally {
+        await rm(fresh, { recursive: true, force: true });
+      }
+    } finally {
+      s3.destroy();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

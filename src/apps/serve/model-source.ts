@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { McmlError } from '../../core/errors.js';
 import type { ObjectStore } from '../../ports/object-store.js';
+import { fetchExternalData, objectVersion } from './external-data-fetch.js';
 import { modelSha256, type ModelHashOptions, type Sha256Source } from './model-hash.js';
 
 /** Opens the object store rooted at a URI such as s3://bucket/prefix/. */
@@ -196,7 +197,7 @@ async function fetchRemote(
   const info = await store.stat(key);
   if (!info) throw new McmlError('NOT_FOUND', `model "${spec.name}": ${spec.uri} does not exist`);
   // The cache key changes whenever the object does: same URI with a new etag is a new entry.
-  const version = info.sha256 ?? info.etag ?? `${info.size}-${info.lastModified?.getTime() ?? ''}`;
+  const version = objectVersion(info);
   const entry = createHash('sha256').update(`${spec.uri}\n${version}`).digest('hex').slice(0, 32);
   const dir = join(options.cacheDir, entry);
   const path = join(dir, key);
@@ -205,6 +206,7 @@ async function fetchRemote(
     const { sha256, from } = await modelSha256(path, existing, hashOptions(options));
     if (spec.sha256 === undefined || spec.sha256 === sha256) {
       if (info.sha256 === undefined || info.sha256 === sha256) {
+        await fetchExternalData({ ...spec, root }, store, path, hashOptions(options));
         return { name: spec.name, uri: spec.uri, path, sha256, cached: true, sha256From: from };
       }
     }
@@ -234,6 +236,7 @@ async function fetchRemote(
     }
     checkSum(spec, sha256, spec.uri);
     await rename(tmp, path);
+    await fetchExternalData({ ...spec, root }, store, path, hashOptions(options));
     return { name: spec.name, uri: spec.uri, path, sha256, cached: false, sha256From: 'download' };
   } finally {
     await rm(tmp, { force: true });

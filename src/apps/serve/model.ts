@@ -2,7 +2,8 @@
  * One loaded ONNX model: an onnxruntime session (on a worker thread when available), its
  * signature in V2 terms, and warm-up inputs.
  */
-import { readFile } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { McmlError, isMcmlError } from '../../core/errors.js';
 import {
   createLocalSession,
@@ -58,20 +59,10 @@ function toSpec(model: string, info: ValueInfo, kind: 'input' | 'output'): Tenso
   return { name: info.name, datatype, shape };
 }
 
-/**
- * Opens an ONNX file with onnxruntime. A missing file is NOT_FOUND; a file that is not a
- * valid model is INVALID_ARGUMENT naming the file.
- */
-export async function openModel(
-  name: string,
-  source: string,
-  path: string,
-  sha256: string,
-  options: ModelOptions,
-): Promise<LoadedModel> {
-  let bytes: Buffer;
+/** A missing model file is NOT_FOUND; one that cannot be read says so. */
+async function checkReadable(name: string, path: string): Promise<void> {
   try {
-    bytes = await readFile(path);
+    await access(path, constants.R_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -83,21 +74,57 @@ export async function openModel(
       cause: error,
     });
   }
+}
+
+/**
+ * What onnxruntime's failure to open a model means: an external data file (the weights of a
+ * model saved with external data) missing from beside the model, or a file that is not a
+ * valid ONNX model.
+ */
+function sessionError(name: string, path: string, error: unknown): McmlError {
+  const message = (error as Error).message;
+  const reason = message.split('\n')[0];
+  const external = /External data path does not exist: "?([^"\s]+)"?/.exec(message);
+  if (external) {
+    const file = resolve(dirname(path), external[1]!);
+    return new McmlError(
+      'NOT_FOUND',
+      `model "${name}": ${path} keeps weights in ${file}, which does not exist`,
+      {
+        hint: 'keep the external data files beside the .onnx file, where the model was saved with them',
+        cause: error,
+      },
+    );
+  }
+  return new McmlError(
+    'INVALID_ARGUMENT',
+    `model "${name}": ${path} is not a valid ONNX model (${reason})`,
+    { cause: error },
+  );
+}
+
+/**
+ * Opens an ONNX file with onnxruntime. A missing file is NOT_FOUND; a file that is not a
+ * valid model is INVALID_ARGUMENT naming the file.
+ */
+export async function openModel(
+  name: string,
+  source: string,
+  path: string,
+  sha256: string,
+  options: ModelOptions,
+): Promise<LoadedModel> {
+  await checkReadable(name, path);
   const useWorker = options.worker ?? workerAvailable();
   let session: Session;
   try {
     session = useWorker
-      ? await createWorkerSession(bytes, options)
-      : await createLocalSession(bytes, options);
+      ? await createWorkerSession(path, options)
+      : await createLocalSession(path, options);
   } catch (error) {
     // The model loaded but the device did not (--device cuda): say that, not "invalid model".
     if (isMcmlError(error)) throw error;
-    const reason = (error as Error).message.split('\n')[0];
-    throw new McmlError(
-      'INVALID_ARGUMENT',
-      `model "${name}": ${path} is not a valid ONNX model (${reason})`,
-      { cause: error },
-    );
+    throw sessionError(name, path, error);
   }
   try {
     const inputs = session.inputs.map((m) => toSpec(name, m, 'input'));

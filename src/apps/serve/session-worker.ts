@@ -20,7 +20,7 @@ async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'init':
       try {
-        session = await createLocalSession(message.bytes, message.settings);
+        session = await createLocalSession(message.path, message.settings);
         send({
           type: 'ready',
           inputs: session.inputs,

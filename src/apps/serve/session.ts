@@ -90,25 +90,29 @@ export function cudaUnavailable(reason: string): McmlError {
 /**
  * Opens the onnxruntime session on the requested device. With cuda, a failure is told apart
  * from a bad model by opening the model on the CPU: if that works, the device is the problem.
+ *
+ * onnxruntime reads the model from its path: weights kept in external data files (how models
+ * over protobuf's 2 GiB limit are saved) are found beside it, and no copy of the file is held
+ * in JavaScript while the session is built.
  */
 async function openOnDevice(
-  bytes: Uint8Array,
+  path: string,
   settings: SessionSettings,
 ): Promise<{ session: ort.InferenceSession; device: 'cpu' | 'cuda'; fallback?: string }> {
   if (settings.device === 'cpu') {
     return {
-      session: await ort.InferenceSession.create(bytes, sessionOptions(settings, 'cpu')),
+      session: await ort.InferenceSession.create(path, sessionOptions(settings, 'cpu')),
       device: 'cpu',
     };
   }
   try {
     return {
-      session: await ort.InferenceSession.create(bytes, sessionOptions(settings, 'cuda')),
+      session: await ort.InferenceSession.create(path, sessionOptions(settings, 'cuda')),
       device: 'cuda',
     };
   } catch (error) {
     const reason = firstLine(error);
-    const session = await ort.InferenceSession.create(bytes, sessionOptions(settings, 'cpu'));
+    const session = await ort.InferenceSession.create(path, sessionOptions(settings, 'cpu'));
     if (settings.device === 'cuda') {
       await session.release();
       throw cudaUnavailable(reason);
@@ -117,12 +121,12 @@ async function openOnDevice(
   }
 }
 
-/** A session on the calling thread. */
+/** A session on the calling thread, for the model file at `path`. */
 export async function createLocalSession(
-  bytes: Uint8Array,
+  path: string,
   settings: SessionSettings,
 ): Promise<Session> {
-  const { session, device, fallback } = await openOnDevice(bytes, settings);
+  const { session, device, fallback } = await openOnDevice(path, settings);
   const outputs = session.outputMetadata.map(valueInfo);
   return {
     inputs: session.inputMetadata.map(valueInfo),
@@ -160,7 +164,7 @@ export async function createLocalSession(
 
 /** Messages between the main thread and the session worker. */
 export type ToWorker =
-  | { type: 'init'; bytes: Uint8Array; settings: SessionSettings }
+  | { type: 'init'; path: string; settings: SessionSettings }
   | { type: 'run'; id: number; inputs: Tensor[] }
   | { type: 'close' };
 export type FromWorker =
@@ -183,9 +187,9 @@ export function workerAvailable(): boolean {
   return existsSync(WORKER_URL);
 }
 
-/** A session on its own worker thread. */
+/** A session on its own worker thread, for the model file at `path`. */
 export async function createWorkerSession(
-  bytes: Uint8Array,
+  path: string,
   settings: SessionSettings,
 ): Promise<Session> {
   const link: WorkerLink = {
@@ -195,7 +199,7 @@ export async function createWorkerSession(
     exited: undefined,
     onClosed: undefined,
   };
-  const info = await initWorker(link, bytes, settings);
+  const info = await initWorker(link, path, settings);
   return workerSession(link, info);
 }
 
@@ -215,15 +219,12 @@ interface WorkerLink {
 /** Sends the model to the worker and waits until it is ready; a worker that fails is ended. */
 async function initWorker(
   link: WorkerLink,
-  bytes: Uint8Array,
+  path: string,
   settings: SessionSettings,
 ): Promise<WorkerInfo> {
   const ready = new Promise<WorkerInfo>((resolve, reject) => {
     listen(link, resolve, reject);
-    const copy = bytes.slice();
-    link.worker.postMessage({ type: 'init', bytes: copy, settings } satisfies ToWorker, [
-      copy.buffer,
-    ]);
+    link.worker.postMessage({ type: 'init', path, settings } satisfies ToWorker);
   });
   try {
     return await ready;

@@ -1,0 +1,154 @@
+/**
+ * The external data files of a model fetched from an object store (s3://, gs://, az://): each
+ * file the model names is fetched from beside the model in the store into the model's cache
+ * entry, where onnxruntime looks for it. A file is fetched again when its version in the store
+ * (sha256, else ETag, else size and time) differs from the one recorded when it was fetched, so
+ * new weights under an unchanged .onnx file are never served stale.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { McmlError, isMcmlError } from '../../core/errors.js';
+import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
+import { modelSha256, type ModelHashOptions } from './model-hash.js';
+import { externalDataFiles, type ExternalDataFile } from './onnx-external.js';
+
+/** What was recorded of each file fetched: location → version in the store. */
+type Manifest = Record<string, string>;
+const MANIFEST = '.external-data.json';
+
+/** The version of an object, as the cache compares it. */
+export function objectVersion(info: ObjectInfo): string {
+  return info.sha256 ?? info.etag ?? `${info.size}-${info.lastModified?.getTime() ?? ''}`;
+}
+
+/**
+ * Makes every external data file of the model at `modelPath` (downloaded from `root` in
+ * `store`, named `name` and `uri` in messages) present and current beside it.
+ * Returns the number of files fetched (0 when all were current).
+ */
+export async function fetchExternalData(
+  model: { name: string; uri: string; root: string },
+  store: ObjectStore,
+  modelPath: string,
+  hashing: ModelHashOptions = {},
+): Promise<number> {
+  let files: ExternalDataFile[];
+  try {
+    files = await externalDataFiles(modelPath);
+  } catch (error) {
+    // Not a model this scan can read: onnxruntime, which opens it next, says what is wrong.
+    if (isMcmlError(error) && error.details.notOnnx === true) return 0;
+    throw error;
+  }
+  if (files.length === 0) return 0;
+  const dir = dirname(modelPath);
+  const manifest = await readManifest(dir);
+  let fetched = 0;
+  for (const file of files) {
+    const info = await storedFile(model, store, file);
+    const version = objectVersion(info);
+    const local = join(dir, ...file.location.split('/'));
+    if (manifest[file.location] === version && (await current(local, info, hashing))) continue;
+    await download(model, store, info, local);
+    manifest[file.location] = version;
+    await writeManifest(dir, manifest);
+    fetched++;
+  }
+  return fetched;
+}
+
+/**
+ * Whether the copy at `local` is the stored object: same size and, when the store knows it,
+ * same sha256 (remembered across starts in the hash index while the file is unchanged).
+ */
+async function current(
+  local: string,
+  info: ObjectInfo,
+  hashing: ModelHashOptions,
+): Promise<boolean> {
+  const held = await stat(local).catch(() => undefined);
+  if (held?.size !== info.size) return false;
+  if (info.sha256 === undefined) return true;
+  return (await modelSha256(local, held, hashing)).sha256 === info.sha256;
+}
+
+/** The stored object behind one external file, checked to hold what the model reads of it. */
+async function storedFile(
+  model: { name: string; uri: string; root: string },
+  store: ObjectStore,
+  file: ExternalDataFile,
+): Promise<ObjectInfo> {
+  const where = `${model.root}${file.location}`;
+  const info = await store.stat(file.location);
+  if (!info) {
+    throw new McmlError(
+      'NOT_FOUND',
+      `model "${model.name}": ${model.uri} keeps weights in ${where}, which does not exist`,
+      { hint: 'upload the external data files beside the .onnx file, as the model was saved' },
+    );
+  }
+  if (file.end !== undefined && info.size < file.end) {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `model "${model.name}": ${where} holds ${info.size} bytes, but the model reads up to byte ${file.end}`,
+      { hint: 'the weights file does not belong to this .onnx file: upload both from one export' },
+    );
+  }
+  return info;
+}
+
+/** Downloads one file to `local` (a temp file renamed into place), checking its sha256. */
+async function download(
+  model: { name: string; root: string },
+  store: ObjectStore,
+  info: ObjectInfo,
+  local: string,
+): Promise<void> {
+  await mkdir(dirname(local), { recursive: true });
+  const tmp = join(dirname(local), `.${randomUUID()}.part`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    await pipeline(
+      await store.read(info.key),
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      }),
+      createWriteStream(tmp),
+    );
+    const sha256 = hash.digest('hex');
+    if ((info.sha256 !== undefined && info.sha256 !== sha256) || bytes !== info.size) {
+      throw new McmlError(
+        'INTEGRITY',
+        `model "${model.name}": downloaded ${model.root}${info.key} (${bytes} bytes, sha256 ${sha256}) differs from what the store lists (${info.size} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ''})`,
+      );
+    }
+    await rename(tmp, local);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+async function readManifest(dir: string): Promise<Manifest> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as Manifest) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Written after each file (temp + rename), so a kill leaves a manifest that is never ahead. */
+async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const tmp = join(dir, `${MANIFEST}.${randomUUID()}`);
+  await writeFile(tmp, JSON.stringify(manifest));
+  await rename(tmp, join(dir, MANIFEST));
+}

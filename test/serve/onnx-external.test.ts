@@ -1,0 +1,144 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matMulModel, subgraphModel, weightBytes } from '../helpers/onnx-models.js';
+import { fetchExternalData } from '../../src/apps/serve/external-data-fetch.js';
+import { externalDataFiles } from '../../src/apps/serve/onnx-external.js';
+import type { ObjectInfo, ObjectStore } from '../../src/ports/object-store.js';
+import { serveFails, spawnServe } from './spawn.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mcml-onnx-external-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function scan(bytes: Buffer): Promise<Awaited<ReturnType<typeof externalDataFiles>>> {
+  const path = join(dir, `m-${Math.random().toString(36).slice(2)}.onnx`);
+  await writeFile(path, bytes);
+  return externalDataFiles(path);
+}
+
+describe('externalDataFiles', () => {
+  it('finds none in a model with its weights inline, however large', async () => {
+    // 1024 × 1024 float32 inline: 4 MiB skipped, not read.
+    expect(await scan(matMulModel({ side: 1024 }))).toEqual([]);
+  });
+
+  it('names the file of an external initializer and the bytes the model reads of it', async () => {
+    const files = await scan(
+      matMulModel({ side: 8, external: { location: 'weights/w.bin', offset: 64 } }),
+    );
+    expect(files).toEqual([{ location: 'weights/w.bin', end: 64 + 8 * 8 * 4 }]);
+  });
+
+  it('finds external tensors inside subgraphs (an If branch)', async () => {
+    expect(await scan(subgraphModel('branch.bin'))).toEqual([{ location: 'branch.bin', end: 16 }]);
+  });
+
+  it('refuses locations outside the model folder', async () => {
+    for (const location of ['../secrets.bin', '/etc/passwd', 'a/../../b.bin', 'C:\\w.bin']) {
+      await expect(scan(matMulModel({ side: 2, external: { location } }))).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/outside its folder/),
+      });
+    }
+  });
+
+  it('says a file that is not a model is not a valid ONNX model', async () => {
+    const truncated = matMulModel({ side: 64 }).subarray(0, 300);
+    for (const bytes of [Buffer.from('not a model at all, just text'), truncated]) {
+      await expect(scan(bytes)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/is not a valid ONNX model/),
+      });
+    }
+  });
+});
+
+describe('mcml serve with a model saved with external data', () => {
+  it('loads the weights from beside the .onnx file and serves them', async () => {
+    const side = 8;
+    const folder = join(dir, 'local-ext');
+    await mkdir(join(folder, 'weights'), { recursive: true });
+    await writeFile(
+      join(folder, 'model.onnx'),
+      matMulModel({ side, external: { location: 'weights/w.bin' } }),
+    );
+    await writeFile(join(folder, 'weights', 'w.bin'), weightBytes(side, 0.25));
+    const server = await spawnServe(['--model', `m=${join(folder, 'model.onnx')}`]);
+    try {
+      const res = await fetch(`${server.url}/v2/models/m/infer`, {
+        method: 'POST',
+        body: JSON.stringify({
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, side], data: Array(side).fill(1) }],
+        }),
+      });
+      const out = (await res.json()) as { outputs: { data: number[] }[] };
+      expect(out.outputs[0]!.data).toEqual(Array(side).fill(2));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('names the missing weights file (exit 2)', async () => {
+    const folder = join(dir, 'local-missing');
+    await mkdir(folder, { recursive: true });
+    await writeFile(
+      join(folder, 'model.onnx'),
+      matMulModel({ side: 4, external: { location: 'model.onnx.data' } }),
+    );
+    const r = await serveFails(['--model', `m=${join(folder, 'model.onnx')}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `keeps weights in ${join(folder, 'model.onnx.data')}, which does not exist`,
+    );
+    expect(r.stderr).toMatch(/hint: keep the external data files beside the \.onnx file/);
+  });
+});
+
+/** The store calls fetchExternalData makes, over a map of objects. */
+function storeOf(objects: Map<string, { body: Buffer; sha256?: string }>): ObjectStore {
+  const info = (key: string): ObjectInfo | undefined => {
+    const o = objects.get(key);
+    return o ? { key, size: o.body.length, ...(o.sha256 ? { sha256: o.sha256 } : {}) } : undefined;
+  };
+  return {
+    stat: (key: string) => Promise.resolve(info(key)),
+    read: (key: string) => Promise.resolve(Readable.from([objects.get(key)!.body])),
+  } as unknown as ObjectStore;
+}
+
+describe('fetchExternalData', () => {
+  const model = { name: 'm', uri: 's3://b/m/model.onnx', root: 's3://b/m/' };
+
+  it('refuses a weights file shorter than the model reads', async () => {
+    const folder = await mkdtemp(join(dir, 'short-'));
+    const path = join(folder, 'model.onnx');
+    await writeFile(path, matMulModel({ side: 8, external: { location: 'w.bin' } }));
+    const store = storeOf(new Map([['w.bin', { body: Buffer.alloc(100) }]]));
+    await expect(fetchExternalData(model, store, path)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(
+        /s3:\/\/b\/m\/w\.bin holds 100 bytes, but the model reads up to byte 256/,
+      ),
+    });
+  });
+
+  it('keeps nothing of a download whose sha256 differs from the listed one', async () => {
+    const folder = await mkdtemp(join(dir, 'bad-'));
+    const path = join(folder, 'model.onnx');
+    await writeFile(path, matMulModel({ side: 2, external: { location: 'w.bin' } }));
+    const store = storeOf(
+      new Map([['w.bin', { body: weightBytes(2, 1), sha256: '0'.repeat(64) }]]),
+    );
+    await expect(fetchExternalData(model, store, path)).rejects.toMatchObject({
+      code: 'INTEGRITY',
+    });
+    expect(await readdir(folder)).toEqual(['model.onnx']);
+  });
+});
