@@ -52,6 +52,8 @@ interface Result {
   dstRequests: number;
   srcBytesRead?: number;
   peakRssMiB: number;
+  /** CPU seconds (user + system) the tool's process used. */
+  cpuSeconds: number;
 }
 
 async function loadAverage(): Promise<number> {
@@ -68,11 +70,11 @@ async function timed(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ seconds: number; rssMiB: number }> {
+): Promise<{ seconds: number; rssMiB: number; cpuSeconds: number }> {
   const out = join(tmpdir(), `mcml-bench-time-${process.pid}`);
   const started = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', out, cmd, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', out, cmd, ...args], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -86,8 +88,8 @@ async function timed(
     );
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const kib = Number((await readFile(out, 'utf8')).trim().split('\n').pop());
-  return { seconds, rssMiB: kib / 1024 };
+  const [kib, user, sys] = (await readFile(out, 'utf8')).trim().split('\n').pop()!.split(' ');
+  return { seconds, rssMiB: Number(kib) / 1024, cpuSeconds: Number(user) + Number(sys) };
 }
 
 async function main() {
@@ -201,6 +203,7 @@ async function main() {
     azp.reset();
     let seconds = 0;
     let rss = 0;
+    let cpu = 0;
     if (tool === 'mcml') {
       const r = await timed(
         process.execPath,
@@ -209,12 +212,14 @@ async function main() {
       );
       seconds = r.seconds;
       rss = r.rssMiB;
+      cpu = r.cpuSeconds;
     } else {
       // rclone has no fan-out: one run per destination, each reading the source again.
       for (const d of dsts) {
         const r = await timed('rclone', ['copy', src.rclone, d.rclone, ...rcloneArgs], env);
         seconds += r.seconds;
         rss = Math.max(rss, r.rssMiB);
+        cpu += r.cpuSeconds;
       }
     }
     const srcCount = src.counter ? src.counter.total() : 0;
@@ -232,10 +237,11 @@ async function main() {
       dstRequests: sameCounter ? NaN : dstCount,
       ...(src.counter ? { srcBytesRead: src.counter.bytesOut.value } : {}),
       peakRssMiB: rss,
+      cpuSeconds: cpu,
     });
     const last = results[results.length - 1]!;
     process.stderr.write(
-      `${scenario} ${tool}: ${last.seconds.toFixed(2)} s, src req ${last.srcRequests}, dst req ${last.dstRequests}, RSS ${last.peakRssMiB.toFixed(0)} MiB, load ${last.load}\n`,
+      `${scenario} ${tool}: ${last.seconds.toFixed(2)} s, src req ${last.srcRequests}, dst req ${last.dstRequests}, RSS ${last.peakRssMiB.toFixed(0)} MiB, CPU ${last.cpuSeconds.toFixed(2)} s, load ${last.load}\n`,
     );
   };
   const local = (dir: string) => ({ mcml: dir, rclone: dir });
@@ -414,6 +420,7 @@ async function main() {
     Number.isNaN(r.dstRequests) ? '—' : String(r.dstRequests),
     r.srcBytesRead !== undefined ? (r.srcBytesRead / MIB).toFixed(1) : '—',
     r.peakRssMiB.toFixed(0),
+    r.cpuSeconds.toFixed(2),
     speed(r, 'rclone'),
     speed(r, 'rclone (defaults)'),
     String(r.load),
@@ -427,6 +434,7 @@ async function main() {
       'dst requests',
       'src MiB read',
       'peak RSS MiB',
+      'CPU s',
       'vs rclone (equal)',
       'vs rclone (defaults)',
       'load',
@@ -436,11 +444,12 @@ async function main() {
   if (repeat > 1) {
     // Median and spread (min–max) of the repeated runs, and the ratio of the medians.
     const groups = new Map<string, number[]>();
-    for (const r of results.filter((x) => /^\((a|b|c|f)\)/.test(x.scenario)))
-      groups.set(`${r.scenario}\t${r.tool}`, [
-        ...(groups.get(`${r.scenario}\t${r.tool}`) ?? []),
-        r.seconds,
-      ]);
+    const cpu = new Map<string, number[]>();
+    for (const r of results.filter((x) => /^\((a|b|c|f)\)/.test(x.scenario))) {
+      const k = `${r.scenario}\t${r.tool}`;
+      groups.set(k, [...(groups.get(k) ?? []), r.seconds]);
+      cpu.set(k, [...(cpu.get(k) ?? []), r.cpuSeconds]);
+    }
     const summary = [...groups].map(([k, xs]) => {
       const [scenario, tool] = k.split('\t') as [string, string];
       const vs = (peerTool: string) => {
@@ -453,6 +462,7 @@ async function main() {
         String(xs.length),
         median(xs).toFixed(2),
         `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`,
+        median(cpu.get(k)!).toFixed(2),
         vs('rclone'),
         vs('rclone (defaults)'),
       ];
@@ -465,6 +475,7 @@ async function main() {
         'runs',
         'median s',
         'spread s',
+        'median CPU s',
         'vs rclone (medians)',
         'vs rclone defaults (medians)',
       ],
