@@ -19,6 +19,7 @@ describe('mcml serve flag values', () => {
     [['--port', '-1'], /--port must be an integer from 0 to 65535, got "-1"/],
     [['--max-batch', 'NaN'], /--max-batch must be an integer from 1 to 4096, got "NaN"/],
     [['--max-queue', '0'], /--max-queue must be an integer from 1 to 1000000, got "0"/],
+    [['--download-streams', '0'], /--download-streams must be an integer from 1 to 64, got "0"/],
     [['--max-body', '99999gb'], /--max-body must be at most 1gb, got "99999gb"/],
     [['--drain-timeout', '1000h'], /--drain-timeout must be at most 24d \(596h\), got "1000h"/],
     [['--cache-dir', ' '], /--cache-dir is empty/],

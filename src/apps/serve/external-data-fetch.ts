@@ -13,8 +13,16 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { McmlError, isMcmlError } from '../../core/errors.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
+import { openDownload } from './download.js';
 import { modelSha256, type ModelHashOptions } from './model-hash.js';
 import { externalDataFiles, type ExternalDataFile } from './onnx-external.js';
+
+export interface ExternalFetchOptions {
+  /** Where the sha256 of the files held is remembered across starts. */
+  hashing?: ModelHashOptions;
+  /** Ranged GETs in flight per large file (default 1). */
+  downloadStreams?: number;
+}
 
 /** What was recorded of each file fetched: location → version in the store. */
 type Manifest = Record<string, string>;
@@ -34,7 +42,7 @@ export async function fetchExternalData(
   model: { name: string; uri: string; root: string },
   store: ObjectStore,
   modelPath: string,
-  hashing: ModelHashOptions = {},
+  options: ExternalFetchOptions = {},
 ): Promise<number> {
   let files: ExternalDataFile[];
   try {
@@ -52,8 +60,9 @@ export async function fetchExternalData(
     const info = await storedFile(model, store, file);
     const version = objectVersion(info);
     const local = join(dir, ...file.location.split('/'));
-    if (manifest[file.location] === version && (await current(local, info, hashing))) continue;
-    await download(model, store, info, local);
+    if (manifest[file.location] === version && (await current(local, info, options.hashing ?? {})))
+      continue;
+    await download(model, store, info, local, options.downloadStreams ?? 1);
     manifest[file.location] = version;
     await writeManifest(dir, manifest);
     fetched++;
@@ -107,6 +116,7 @@ async function download(
   store: ObjectStore,
   info: ObjectInfo,
   local: string,
+  streams: number,
 ): Promise<void> {
   await mkdir(dirname(local), { recursive: true });
   const tmp = join(dirname(local), `.${randomUUID()}.part`);
@@ -114,7 +124,7 @@ async function download(
   let bytes = 0;
   try {
     await pipeline(
-      await store.read(info.key),
+      await openDownload(store, info.key, info.size, streams),
       new Transform({
         transform(chunk: Buffer, _enc, done) {
           hash.update(chunk);

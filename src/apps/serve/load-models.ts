@@ -16,6 +16,8 @@ export interface LoadOptions {
   cacheDir: string;
   /** Where model files' sha256 is remembered across starts; undefined: read every start. */
   hashIndexDir?: string | undefined;
+  /** Ranged GETs in flight per large model object downloaded (default 1). */
+  downloadStreams?: number | undefined;
   resolveStore?: ResolveStore | undefined;
   worker?: boolean | undefined;
   intraOpThreads: number;
@@ -43,6 +45,7 @@ export async function loadModel(
     cacheDir: o.cacheDir,
     resolveStore: o.resolveStore,
     hashIndexDir: o.hashIndexDir,
+    downloadStreams: o.downloadStreams,
   });
   const model = await openModel(spec.name, spec.uri, local.path, local.sha256, {
     ...(o.worker === undefined ? {} : { worker: o.worker }),

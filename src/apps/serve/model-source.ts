@@ -12,7 +12,12 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { McmlError } from '../../core/errors.js';
 import type { ObjectStore } from '../../ports/object-store.js';
-import { fetchExternalData, objectVersion } from './external-data-fetch.js';
+import { openDownload } from './download.js';
+import {
+  fetchExternalData,
+  objectVersion,
+  type ExternalFetchOptions,
+} from './external-data-fetch.js';
 import { modelSha256, type ModelHashOptions, type Sha256Source } from './model-hash.js';
 
 /** Opens the object store rooted at a URI such as s3://bucket/prefix/. */
@@ -137,12 +142,21 @@ export interface FetchOptions {
    * reads every model file at every start.
    */
   hashIndexDir?: string | undefined;
+  /**
+   * Ranged GETs in flight per large model object (default 1: one stream). 4 suits the real
+   * clouds; emulators such as moto read the whole object for every range.
+   */
+  downloadStreams?: number | undefined;
   /** The clock of the hash index's racy-clean rule (tests); default Date.now. */
   now?: (() => number) | undefined;
 }
 
 function hashOptions(options: FetchOptions): ModelHashOptions {
   return { indexDir: options.hashIndexDir, now: options.now };
+}
+
+function externalOptions(options: FetchOptions): ExternalFetchOptions {
+  return { hashing: hashOptions(options), downloadStreams: options.downloadStreams ?? 1 };
 }
 
 /** Makes a model available as a local file, downloading and caching remote ones; verifies sha256. */
@@ -206,7 +220,7 @@ async function fetchRemote(
     const { sha256, from } = await modelSha256(path, existing, hashOptions(options));
     if (spec.sha256 === undefined || spec.sha256 === sha256) {
       if (info.sha256 === undefined || info.sha256 === sha256) {
-        await fetchExternalData({ ...spec, root }, store, path, hashOptions(options));
+        await fetchExternalData({ ...spec, root }, store, path, externalOptions(options));
         return { name: spec.name, uri: spec.uri, path, sha256, cached: true, sha256From: from };
       }
     }
@@ -216,7 +230,7 @@ async function fetchRemote(
   const tmp = join(dir, `.${key}.${randomUUID()}.part`);
   const hash = createHash('sha256');
   try {
-    const body = await store.read(key);
+    const body = await openDownload(store, key, info.size, options.downloadStreams ?? 1);
     await pipeline(
       body,
       new Transform({
@@ -236,7 +250,7 @@ async function fetchRemote(
     }
     checkSum(spec, sha256, spec.uri);
     await rename(tmp, path);
-    await fetchExternalData({ ...spec, root }, store, path, hashOptions(options));
+    await fetchExternalData({ ...spec, root }, store, path, externalOptions(options));
     return { name: spec.name, uri: spec.uri, path, sha256, cached: false, sha256From: 'download' };
   } finally {
     await rm(tmp, { force: true });

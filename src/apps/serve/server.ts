@@ -56,6 +56,11 @@ export interface ServeOptions {
    */
   hashIndexDir?: string | undefined;
   /**
+   * Ranged GETs in flight per large model object downloaded from a store (default 1: one
+   * stream; 4 suits the real clouds).
+   */
+  downloadStreams?: number | undefined;
+  /**
    * When set, model routes (/v2/models/…, /v1/models/…) answer 401 unless the request carries
    * `Authorization: Bearer <token>`; health, metrics and /v2 stay open for probes and scrapes.
    */

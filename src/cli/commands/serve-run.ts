@@ -144,6 +144,7 @@ export async function runServe(raw: RawOptions): Promise<void> {
     cacheDir,
     // A restart stats each model file instead of reading it again (MCML_HASH_INDEX_DIR).
     hashIndexDir: defaultHashIndexDir(process.env),
+    downloadStreams: integer('--download-streams', raw.downloadStreams ?? '1', 1, 64),
     // s3:// gs:// az:// models go through the storage layer (SDKs load only when used).
     resolveStore: async (uri) => {
       const { openStore } = await import('../../adapters/storage.js');

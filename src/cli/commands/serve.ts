@@ -48,6 +48,11 @@ export function registerServe(program: Command): void {
       'where downloaded models are cached (default ~/.cache/mcml/models)',
     )
     .option(
+      '--download-streams <n>',
+      'ranged GETs in flight per large model object downloaded (4 suits the real clouds)',
+      '1',
+    )
+    .option(
       '--log-level <level>',
       'pino log level: debug logs every request',
       process.env.LOG_LEVEL ?? 'info',

@@ -1,10 +1,12 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matMulModel, subgraphModel, weightBytes } from '../helpers/onnx-models.js';
 import { fetchExternalData } from '../../src/apps/serve/external-data-fetch.js';
+import { fetchModel } from '../../src/apps/serve/model-source.js';
 import { externalDataFiles } from '../../src/apps/serve/onnx-external.js';
 import type { ObjectInfo, ObjectStore } from '../../src/ports/object-store.js';
 import { serveFails, spawnServe } from './spawn.js';
@@ -101,16 +103,30 @@ describe('mcml serve with a model saved with external data', () => {
   });
 });
 
-/** The store calls fetchExternalData makes, over a map of objects. */
-function storeOf(objects: Map<string, { body: Buffer; sha256?: string }>): ObjectStore {
+/** The store calls a model fetch makes, over a map of objects; `reads` counts GETs. */
+function storeOf(
+  objects: Map<string, { body: Buffer; sha256?: string }>,
+): ObjectStore & { reads: number } {
   const info = (key: string): ObjectInfo | undefined => {
     const o = objects.get(key);
     return o ? { key, size: o.body.length, ...(o.sha256 ? { sha256: o.sha256 } : {}) } : undefined;
   };
-  return {
+  const store = {
+    uri: 's3://b/m/',
+    reads: 0,
     stat: (key: string) => Promise.resolve(info(key)),
-    read: (key: string) => Promise.resolve(Readable.from([objects.get(key)!.body])),
-  } as unknown as ObjectStore;
+    read: (key: string, range?: { start: number; end?: number }) => {
+      store.reads++;
+      const body = objects.get(key)!.body;
+      const part = range ? body.subarray(range.start, (range.end ?? body.length - 1) + 1) : body;
+      // Delivered in 1 MiB chunks, as a socket would.
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < part.length; at += 1 << 20)
+        chunks.push(part.subarray(at, at + (1 << 20)));
+      return Promise.resolve(Readable.from(chunks));
+    },
+  };
+  return store as unknown as ObjectStore & { reads: number };
 }
 
 describe('fetchExternalData', () => {
@@ -140,5 +156,26 @@ describe('fetchExternalData', () => {
       code: 'INTEGRITY',
     });
     expect(await readdir(folder)).toEqual(['model.onnx']);
+  });
+});
+
+describe('model downloads with --download-streams', () => {
+  it('reads a large model object as parallel ranged GETs, in order, checked end to end', async () => {
+    const body = Buffer.alloc(40 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4096) body.writeUInt32LE(i, i);
+    const sum = createHash('sha256').update(body).digest('hex');
+    const store = storeOf(new Map([['big.onnx', { body, sha256: sum }]]));
+    const cacheDir = await mkdtemp(join(dir, 'streams-'));
+    const local = await fetchModel(
+      { name: 'big', uri: 's3://b/m/big.onnx', sha256: sum },
+      { cacheDir, resolveStore: () => Promise.resolve(store), downloadStreams: 2 },
+    );
+    expect(local).toMatchObject({ sha256: sum, sha256From: 'download' });
+    expect(
+      createHash('sha256')
+        .update(await readFile(local.path))
+        .digest('hex'),
+    ).toBe(sum);
+    expect(store.reads).toBe(5); // 40 MiB in 8 MiB ranges
   });
 });
