@@ -331,7 +331,15 @@ describe('Kubernetes manifests', { timeout: 120_000 }, () => {
       expect(c.ports[0].containerPort).toBe(8000);
       expect(c.livenessProbe.httpGet.path).toBe('/v2/health/live');
       expect(c.readinessProbe.httpGet.path).toBe('/v2/health/ready');
-      expect(c.args).toEqual(['serve', '--port', '8000', '--device', 'cuda']);
+      expect(c.args).toEqual([
+        'serve',
+        '--port',
+        '8000',
+        '--download-streams',
+        '4',
+        '--device',
+        'cuda',
+      ]);
       const pod = find(target, 'Deployment').spec.template;
       expect(pod.metadata.annotations['prometheus.io/scrape']).toBe('true');
       expect(pod.spec.tolerations).toContainEqual({

@@ -132,10 +132,14 @@ function serverContainer(ctx: RenderContext): Obj {
     image: s.image,
     // The image's ENTRYPOINT is the CLI (`node bin/mcml`, CMD `serve`): args replace CMD,
     // so they name the command once. GPU nodes: the CUDA execution provider.
+    // Models (and their external weights) come from the clouds' object stores: four ranged
+    // GETs per large object fill a node's bandwidth where one stream would not.
     args: [
       'serve',
       '--port',
       String(port(ctx)),
+      '--download-streams',
+      '4',
       ...(s.resources.gpu ? ['--device', 'cuda'] : []),
       ...(s.auth === undefined ? [] : ['--auth-token-env', INFERENCE_TOKEN_ENV]),
     ],
