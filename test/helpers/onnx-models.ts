@@ -92,3 +92,14 @@ export function subgraphModel(location: string): Buffer {
     output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: shape([2, 2]) } } }],
   });
 }
+
+/** A graph of `count` initializers, each in its own external file `w<i>.bin` (scan tests). */
+export function manyFilesModel(count: number, side = 2): Buffer {
+  return encode({
+    name: 'many',
+    initializer: Array.from({ length: count }, (_, i) => ({
+      ...weightTensor({ side, external: { location: `w${i}.bin` } }),
+      name: `w${i}`,
+    })),
+  });
+}

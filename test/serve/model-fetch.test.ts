@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matMulModel, subgraphModel, weightBytes } from '../helpers/onnx-models.js';
+import { manyFilesModel, matMulModel, subgraphModel, weightBytes } from '../helpers/onnx-models.js';
 import { fetchExternalData } from '../../src/apps/serve/external-data-fetch.js';
 import { fetchModel } from '../../src/apps/serve/model-source.js';
 import { externalDataFiles } from '../../src/apps/serve/onnx-external.js';
@@ -143,6 +143,34 @@ describe('fetchExternalData', () => {
         /s3:\/\/b\/m\/w\.bin holds 100 bytes, but the model reads up to byte 256/,
       ),
     });
+  });
+
+  it('fetches a model saved one file per tensor, and only what changed on the next start', async () => {
+    const folder = await mkdtemp(join(dir, 'many-'));
+    const path = join(folder, 'model.onnx');
+    await writeFile(path, manyFilesModel(20));
+    const objects = new Map(
+      Array.from({ length: 20 }, (_, i) => [`w${i}.bin`, { body: weightBytes(2, i) }] as const),
+    );
+    const store = storeOf(new Map(objects));
+    expect(await fetchExternalData(model, store, path)).toBe(20);
+    expect((await readdir(folder)).filter((f) => f.endsWith('.bin'))).toHaveLength(20);
+    expect(await fetchExternalData(model, store, path)).toBe(0);
+    // One file with a new version in the store (its size changes the stat's version).
+    const changed = storeOf(new Map([...objects, ['w7.bin', { body: weightBytes(3, 1) }]]));
+    await expect(fetchExternalData(model, changed, path)).resolves.toBe(1);
+    expect(await readFile(join(folder, 'w7.bin'))).toEqual(weightBytes(3, 1));
+  });
+
+  it('refuses a model that names its own file or the manifest as weights', async () => {
+    const folder = await mkdtemp(join(dir, 'own-'));
+    const path = join(folder, 'model.onnx');
+    for (const location of ['model.onnx', '.external-data.json']) {
+      await writeFile(path, matMulModel({ side: 2, external: { location } }));
+      await expect(fetchExternalData(model, storeOf(new Map()), path)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    }
   });
 
   it('keeps nothing of a download whose sha256 differs from the listed one', async () => {

@@ -8,10 +8,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { McmlError, isMcmlError } from '../../core/errors.js';
+import { pool } from '../../core/pool.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
 import { openDownload } from './download.js';
 import { modelSha256, type ModelHashOptions } from './model-hash.js';
@@ -27,6 +28,8 @@ export interface ExternalFetchOptions {
 /** What was recorded of each file fetched: location → version in the store. */
 type Manifest = Record<string, string>;
 const MANIFEST = '.external-data.json';
+/** External data files checked or fetched at once. */
+const FILES_IN_FLIGHT = 8;
 
 /** The version of an object, as the cache compares it. */
 export function objectVersion(info: ObjectInfo): string {
@@ -54,20 +57,40 @@ export async function fetchExternalData(
   }
   if (files.length === 0) return 0;
   const dir = dirname(modelPath);
+  for (const file of files) checkOwnFiles(model, file.location, basename(modelPath));
   const manifest = await readManifest(dir);
   let fetched = 0;
-  for (const file of files) {
-    const info = await storedFile(model, store, file);
-    const version = objectVersion(info);
-    const local = join(dir, ...file.location.split('/'));
-    if (manifest[file.location] === version && (await current(local, info, options.hashing ?? {})))
-      continue;
-    await download(model, store, info, local, options.downloadStreams ?? 1);
-    manifest[file.location] = version;
-    await writeManifest(dir, manifest);
-    fetched++;
+  // Recorded after each download, one write at a time: a kill loses at most what was in flight.
+  let written = Promise.resolve();
+  const record = () => (written = written.then(() => writeManifest(dir, { ...manifest })));
+  try {
+    // Models saved one file per tensor name hundreds: a few at a time, not one by one.
+    await pool(files, FILES_IN_FLIGHT, async (file) => {
+      const info = await storedFile(model, store, file);
+      const version = objectVersion(info);
+      const local = join(dir, ...file.location.split('/'));
+      const held = manifest[file.location] === version;
+      if (held && (await current(local, info, options.hashing ?? {}))) return;
+      await download(model, store, info, local, options.downloadStreams ?? 1);
+      manifest[file.location] = version;
+      fetched++;
+      await record();
+    });
+  } finally {
+    await written;
   }
   return fetched;
+}
+
+/** The model's own file and the manifest are not weights: a model naming them is refused. */
+function checkOwnFiles(model: { name: string }, location: string, modelFile: string): void {
+  if (location === modelFile || location === MANIFEST) {
+    throw new McmlError(
+      'INVALID_ARGUMENT',
+      `model "${model.name}" names ${JSON.stringify(location)} as an external data file`,
+      { hint: 'external data files are the weights saved beside the .onnx file' },
+    );
+  }
 }
 
 /**
@@ -156,7 +179,10 @@ async function readManifest(dir: string): Promise<Manifest> {
   }
 }
 
-/** Written after each file (temp + rename), so a kill leaves a manifest that is never ahead. */
+/**
+ * Temp file + rename: a reader sees the old manifest or the new one. It is never ahead of the
+ * files: a version is recorded only once its file is in place.
+ */
 async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
   const tmp = join(dir, `${MANIFEST}.${randomUUID()}`);
   await writeFile(tmp, JSON.stringify(manifest));
