@@ -9,7 +9,7 @@
  * spread, and the time to ready is measured from spawn to the "ready" log line. Run
  * `npm run build` first.
  */
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -62,7 +62,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function startOnce(
   model: string,
   indexDir: string,
-): Promise<{ seconds: number; from: string; load: number }> {
+): Promise<{ seconds: number; from: string; load: number; peakMiB: number }> {
   const t0 = performance.now();
   const server = await spawnServe(['--model', `big=${model}`], {
     MCML_HASH_INDEX_DIR: indexDir,
@@ -70,7 +70,10 @@ async function startOnce(
   try {
     const seconds = (performance.now() - t0) / 1000;
     const ready = await server.waitForLog('model ready');
-    return { seconds, from: String(ready.sha256From), load: Number(ready.seconds) };
+    // The server's peak resident memory so far (the kernel's high-water mark).
+    const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8');
+    const peakMiB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+    return { seconds, from: String(ready.sha256From), load: Number(ready.seconds), peakMiB };
   } finally {
     await server.stop();
   }
@@ -84,10 +87,11 @@ async function main(): Promise<void> {
     const size = (await stat(model)).size;
     // The hash index does not record a file changed in the two seconds before it was read.
     await new Promise((r) => setTimeout(r, 2100));
-    const runs: Record<'first' | 'restart', { seconds: number; load: number }[]> = {
-      first: [],
-      restart: [],
-    };
+    const runs: Record<'first' | 'restart', { seconds: number; load: number; peakMiB: number }[]> =
+      {
+        first: [],
+        restart: [],
+      };
     for (let i = 0; i < REPEAT; i++) {
       const index = join(dir, `index-${i}`);
       const first = await startOnce(model, index);
@@ -104,12 +108,12 @@ async function main(): Promise<void> {
     console.log(
       `\nmcml serve, one ${(size / 2 ** 20).toFixed(0)} MiB model, ${REPEAT} alternating runs, load average ${loadavg()[0]!.toFixed(2)}:`,
     );
-    console.log('| start | median s to ready | spread s | median model load s |');
-    console.log('|---|---:|---|---:|');
+    console.log('| start | median s to ready | spread s | median model load s | peak RSS MiB |');
+    console.log('|---|---:|---|---:|---:|');
     for (const [name, rs] of Object.entries(runs)) {
       const s = rs.map((r) => r.seconds);
       console.log(
-        `| ${name === 'first' ? 'first (sha256 read from the file)' : 'restart (sha256 from the index)'} | ${median(s).toFixed(2)} | ${Math.min(...s).toFixed(2)}–${Math.max(...s).toFixed(2)} | ${median(rs.map((r) => r.load)).toFixed(2)} |`,
+        `| ${name === 'first' ? 'first (sha256 read from the file)' : 'restart (sha256 from the index)'} | ${median(s).toFixed(2)} | ${Math.min(...s).toFixed(2)}–${Math.max(...s).toFixed(2)} | ${median(rs.map((r) => r.load)).toFixed(2)} | ${median(rs.map((r) => r.peakMiB)).toFixed(0)} |`,
       );
     }
   } finally {
