@@ -251,6 +251,30 @@ describe('Kubernetes manifests', { timeout: 120_000 }, () => {
     expect(files['monitoring/rules.yml']).not.toContain('DCGM');
   });
 
+  it("sizes a large model's cache, start-up budget and node disks from cacheSize", () => {
+    const big = loadSpec('three-clouds.yaml', (t) =>
+      t.replace('    name: iris\n', '    name: iris\n    cacheSize: 200Gi\n'),
+    );
+    const files = render(big, threeCloudsPlan(big)).files;
+    const deployment = parseAllDocuments(files['k8s/base/deployment.yaml']!)
+      .map((d) => d.toJSON() as Obj)
+      .find((o) => o.kind === 'Deployment')!;
+    const pod = deployment.spec.template.spec;
+    const server = pod.containers.find((c: Obj) => c.name === 'server');
+    expect(pod.volumes).toContainEqual({ name: 'model-cache', emptyDir: { sizeLimit: '200Gi' } });
+    expect(server.resources.requests['ephemeral-storage']).toBe('200Gi');
+    // 10 s per GiB: 2,000 s to start, probed every 5 s; the rollout is stuck only past that.
+    expect(server.startupProbe.failureThreshold).toBe(400);
+    expect(deployment.spec.progressDeadlineSeconds).toBe(2120);
+    for (const cloud of ['aws', 'gcp', 'azure'])
+      expect(files[`terraform/${cloud}/main.tf`]).toMatch(/node_disk_gb\s+= 280\n/);
+
+    // The default (20Gi) keeps the modules' disks and Kubernetes' 10-minute deadline.
+    const small = render(spec, threeCloudsPlan(spec)).files;
+    expect(small['terraform/aws/main.tf']).toMatch(/node_disk_gb\s+= 100\n/);
+    expect(small['terraform/azure/main.tf']).toMatch(/node_disk_gb\s+= 128\n/);
+  });
+
   it('every object is valid against the Kubernetes OpenAPI schema', async () => {
     for (const [target, objs] of Object.entries(built)) {
       for (const o of objs) expect(await validateObject(o), `${target} ${o.kind}`).toEqual([]);

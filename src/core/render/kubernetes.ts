@@ -6,6 +6,7 @@
  */
 import type { RenderContext, RenderTarget } from './context.js';
 import { azureDnsLabel } from './dns.js';
+import { modelCache } from './model-cache.js';
 import { edgeObjects, wantsEdge } from './edge.js';
 import {
   FRONT_DOOR,
@@ -78,6 +79,9 @@ function baseDeployment(ctx: RenderContext): Obj {
     metadata: { name: s.name, labels: labels(ctx) },
     spec: {
       revisionHistoryLimit: 5,
+      // A replica may take the model's start-up budget to become ready; only past it (and a
+      // margin) is the rollout stuck (ProgressDeadlineExceeded, which mcml deploy rolls back).
+      progressDeadlineSeconds: modelCache(ctx.spec).startSeconds + 120,
       selector: { matchLabels: selector(ctx) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
@@ -120,7 +124,8 @@ function basePodSpec(ctx: RenderContext): Obj {
       },
     ],
     containers: [serverContainer(ctx)],
-    volumes: [{ name: 'model-cache', emptyDir: { sizeLimit: '20Gi' } }],
+    // Past its size limit the kubelet evicts the pod: sized by service.model.cacheSize.
+    volumes: [{ name: 'model-cache', emptyDir: { sizeLimit: modelCache(ctx.spec).quantity } }],
   };
 }
 
@@ -176,10 +181,17 @@ function serverEnv(ctx: RenderContext): Obj[] {
   ];
 }
 
-/** CPU and memory requested, memory limited, GPUs both requested and limited. */
+/**
+ * CPU and memory requested, memory limited, GPUs both requested and limited, and the model
+ * cache's disk requested (so a pod lands on a node with room for the model).
+ */
 function serverResources(ctx: RenderContext): Obj {
   const { cpu, memory, gpu } = ctx.spec.service.resources;
-  const requests: Obj = { cpu: cpuQuantity(cpu), memory: memoryQuantity(memory) };
+  const requests: Obj = {
+    cpu: cpuQuantity(cpu),
+    memory: memoryQuantity(memory),
+    'ephemeral-storage': modelCache(ctx.spec).quantity,
+  };
   const limits: Obj = { memory: memoryQuantity(memory) };
   if (gpu) {
     requests['nvidia.com/gpu'] = String(gpu.count);
@@ -191,10 +203,11 @@ function serverResources(ctx: RenderContext): Obj {
 /** Startup waits for the model, readiness is the spec's health path, liveness the server's. */
 function serverProbes(ctx: RenderContext): Obj {
   return {
+    // Downloading and opening the model: 10 s per GiB of model cache, at least 10 minutes.
     startupProbe: {
       httpGet: { path: '/v2/health/ready', port: 'http' },
       periodSeconds: 5,
-      failureThreshold: 120,
+      failureThreshold: Math.ceil(modelCache(ctx.spec).startSeconds / 5),
     },
     readinessProbe: {
       httpGet: { path: ctx.spec.service.healthPath, port: 'http' },

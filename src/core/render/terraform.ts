@@ -4,6 +4,7 @@
  * one per cloud for what runs inside its clusters (cluster autoscaler, NVIDIA device plugin),
  * and one for the Route 53 failover records. Each has its own state in the spec's backend.
  */
+import { nodeDiskGb } from './model-cache.js';
 import type { RenderContext, RenderTarget } from './context.js';
 import { renderDnsRoot } from './terraform-dns.js';
 import { renderAddonRoots } from './terraform-addons.js';
@@ -98,6 +99,11 @@ function common(ctx: RenderContext): BodyItem[] {
   ];
 }
 
+/** The cloud modules' ML node disks (GB) unless the model cache needs more (model-cache.ts). */
+const EKS_NODE_DISK_GB = 100;
+const GKE_NODE_DISK_GB = 100;
+const AKS_NODE_DISK_GB = 128;
+
 function awsTarget(ctx: RenderContext, t: RenderTarget): Block[] {
   const p = t.placement;
   const b = nodeBounds(t);
@@ -125,6 +131,7 @@ function awsTarget(ctx: RenderContext, t: RenderTarget): Block[] {
         attr('name', t.cluster),
         attr('kubernetes_version', expr('var.kubernetes_version')),
         attr('instance_types', [p.instanceType]),
+        attr('node_disk_gb', nodeDiskGb(ctx.spec, EKS_NODE_DISK_GB)),
         attr('gpu_count', p.gpu?.count ?? 0),
         attr('on_demand_nodes', bounds(b.onDemand)),
         attr('spot_nodes', bounds(b.spot)),
@@ -169,6 +176,7 @@ function gcpTarget(ctx: RenderContext, t: RenderTarget): Block[] {
         attr('node_zones', p.zone === undefined ? [] : [p.zone]),
         attr('kubernetes_version', expr('var.kubernetes_version')),
         attr('machine_type', p.instanceType),
+        attr('node_disk_gb', nodeDiskGb(ctx.spec, GKE_NODE_DISK_GB)),
         attr('accelerator_type', p.gpu?.cloudName ?? ''),
         attr('accelerator_count', p.gpu?.count ?? 0),
         attr('on_demand_nodes', bounds(b.onDemand)),
@@ -215,6 +223,7 @@ function azureTarget(ctx: RenderContext, t: RenderTarget): Block[] {
         attr('resource_group_name', expr(`azurerm_resource_group.${t.id}.name`)),
         attr('kubernetes_version', expr('var.kubernetes_version')),
         attr('vm_size', p.instanceType),
+        attr('node_disk_gb', nodeDiskGb(ctx.spec, AKS_NODE_DISK_GB)),
         attr('gpu_count', p.gpu?.count ?? 0),
         attr('zones', p.zone === undefined ? [] : [p.zone.replace(/^.*-/, '')]),
         attr('on_demand_nodes', bounds(b.onDemand)),

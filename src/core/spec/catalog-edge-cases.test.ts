@@ -73,6 +73,16 @@ describe('spec edge cases', () => {
     expect(issues[0]!.message).toMatch(/must be a quantity such as "16Gi"/);
   });
 
+  it('rejects a model cache size that is not a disk quantity', () => {
+    const issues = rejects(
+      base('{cpu: 1, memory: 4Gi}').replace('{uri: m.onnx}', '{uri: m.onnx, cacheSize: 20GB}'),
+    );
+    expect(issues[0]).toMatchObject({
+      path: expect.stringMatching(/service\.model\.cacheSize$/),
+      message: expect.stringMatching(/must be a quantity such as "20Gi" or "1Ti"/),
+    });
+  });
+
   it('suggests the key inside a best-of-breed prefer block', () => {
     const issues = rejects(
       base('{cpu: 1, memory: 1Gi}', 'strategy: {type: best-of-breed, prefer: {servng: aws}}'),

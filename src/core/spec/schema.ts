@@ -116,6 +116,17 @@ const modelSchema = z
       .regex(/^[a-f0-9]{64}$/, { message: 'must be 64 lower-case hex digits' })
       .optional()
       .describe('Expected sha256 of the model file; checked before loading.'),
+    cacheSize: z
+      .union([
+        z.number().positive(),
+        z.string().regex(/^\d+(\.\d+)?(Mi|Gi|Ti|M|G|T)$/, {
+          message: 'must be a quantity such as "20Gi" or "1Ti", or a number of GiB',
+        }),
+      ])
+      .default('20Gi')
+      .describe(
+        'Disk each replica keeps the downloaded model and its external data files on (an emptyDir). It sizes the volume, the ephemeral storage each replica requests, the nodes\' disks and how long a replica may take to start (10 s per GiB, at least 10 minutes): raise it for models over ~15 GiB.',
+      ),
   })
   .describe('The ONNX model the service serves.');
 

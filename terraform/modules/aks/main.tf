@@ -86,7 +86,7 @@ resource "azurerm_kubernetes_cluster_node_pool" "ml" {
   auto_scaling_enabled  = true
   min_count             = each.value.min
   max_count             = each.value.max
-  os_disk_size_gb       = 128
+  os_disk_size_gb       = var.node_disk_gb
 
   # Spot: evicted VMs are deleted, and we pay up to the on-demand price (-1) rather than
   # lose capacity to a price cap.

@@ -100,3 +100,9 @@ variable "api_authorized_cidrs" {
   type        = list(string)
   default     = []
 }
+
+variable "node_disk_gb" {
+  description = "Disk of each ML node (GB): the OS, the images and each replica's model cache (mcml sizes it from service.model.cacheSize)."
+  type        = number
+  default     = 128
+}

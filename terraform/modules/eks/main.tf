@@ -197,7 +197,7 @@ resource "aws_iam_role_policy_attachment" "node" {
 # Node groups' tags stay on the group; a launch template puts them on the instances and
 # volumes too, which is where the bill is.
 resource "aws_launch_template" "nodes" {
-  for_each = merge({ system = 20 }, { for k, _ in local.node_groups : k => 100 })
+  for_each = merge({ system = 20 }, { for k, _ in local.node_groups : k => var.node_disk_gb })
 
   name_prefix = "${var.name}-${each.key}-"
   description = "Nodes of ${var.name} (${each.key})"

@@ -102,3 +102,9 @@ variable "autoscaler_service_account" {
   type        = string
   default     = "cluster-autoscaler"
 }
+
+variable "node_disk_gb" {
+  description = "Disk of each ML node (GB): the OS, the images and each replica's model cache (mcml sizes it from service.model.cacheSize)."
+  type        = number
+  default     = 100
+}

@@ -184,7 +184,7 @@ resource "google_container_node_pool" "ml" {
   node_config {
     machine_type    = var.machine_type
     spot            = each.key == "spot"
-    disk_size_gb    = 100
+    disk_size_gb    = var.node_disk_gb
     service_account = google_service_account.nodes.email
     oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
     labels          = merge(var.labels, { workload = "ml", "mcml.dev/capacity" = each.key })

@@ -130,3 +130,9 @@ variable "master_cidr" {
   type        = string
   default     = "172.16.0.32/28"
 }
+
+variable "node_disk_gb" {
+  description = "Disk of each ML node (GB): the OS, the images and each replica's model cache (mcml sizes it from service.model.cacheSize)."
+  type        = number
+  default     = 100
+}
