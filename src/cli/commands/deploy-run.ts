@@ -53,6 +53,19 @@ function durationFlag(flag: string, value: string): number {
   return ms;
 }
 
+/** Without --timeout: at least 10 min, more than the longest progress deadline of the sets. */
+function defaultRolloutTimeoutMs(targets: DeployTarget[]): number {
+  let seconds = 600;
+  for (const t of targets)
+    for (const o of t.set.objects) {
+      const deadline = (o.spec as { progressDeadlineSeconds?: unknown } | undefined)
+        ?.progressDeadlineSeconds;
+      if (o.kind === 'Deployment' && typeof deadline === 'number')
+        seconds = Math.max(seconds, deadline + 60);
+    }
+  return seconds * 1000;
+}
+
 /** The engine options the flags ask for; every bad value is a USAGE error before any work. */
 export function rolloutOptions(
   flags: RolloutFlags,
@@ -89,7 +102,10 @@ export function rolloutOptions(
   });
   return {
     waves,
-    rolloutTimeoutMs: durationFlag('--timeout', flags.timeout ?? '10m'),
+    rolloutTimeoutMs:
+      flags.timeout === undefined
+        ? defaultRolloutTimeoutMs(targets)
+        : durationFlag('--timeout', flags.timeout),
     bakeMs: durationFlag('--bake', flags.bake ?? '0s'),
     reach: { attempts: retries + 1, backoffMs: 1000, onUnreachable: unreachable },
     force: flags.forceConflicts === true,

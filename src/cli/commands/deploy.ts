@@ -30,7 +30,10 @@ function rolloutFlags(c: Command): Command {
       'lowest-risk',
     )
     .option('--waves <waves>', 'waves by hand: "azure-eus;gcp-usc1,aws-use1" (";" between waves)')
-    .option('--timeout <duration>', "longest wait for one target's rollout", '10m')
+    .option(
+      '--timeout <duration>',
+      "longest wait for one target's rollout (default 10m, or the Deployment's progress deadline + 1m when the model's cacheSize asks for longer)",
+    )
     .option('--prometheus-url <url>', 'Prometheus to ask for the metric gate')
     .option(
       '--gate <promql>',
