@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manyFilesModel, matMulModel, subgraphModel, weightBytes } from '../helpers/onnx-models.js';
 import { fetchExternalData } from '../../src/apps/serve/external-data-fetch.js';
 import { fetchModel } from '../../src/apps/serve/model-source.js';
+import { publicSource } from '../../src/apps/serve/routes.js';
 import { externalDataFiles } from '../../src/apps/serve/onnx-external.js';
 import type { ObjectInfo, ObjectStore } from '../../src/ports/object-store.js';
 import { serveFails, spawnServe } from './spawn.js';
@@ -205,5 +206,16 @@ describe('model downloads with --download-streams', () => {
         .digest('hex'),
     ).toBe(sum);
     expect(store.reads).toBe(5); // 40 MiB in 8 MiB ranges
+  });
+});
+
+describe("a model's source as clients see it", () => {
+  it('names local files by their name and strips credentials from store URIs', () => {
+    expect(publicSource('/srv/models/iris.onnx')).toBe('iris.onnx');
+    expect(publicSource('file:///srv/models/iris.onnx')).toBe('iris.onnx');
+    expect(publicSource('s3://models/prod/iris.onnx')).toBe('s3://models/prod/iris.onnx');
+    expect(
+      publicSource('https://acct.blob.core.windows.net/models/iris.onnx?sv=2024&sig=SECRET'),
+    ).toBe('https://acct.blob.core.windows.net/models/iris.onnx?<redacted>');
   });
 });

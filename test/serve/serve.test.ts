@@ -116,6 +116,8 @@ describe('mcml serve with the sample models', () => {
     });
     const manifest = JSON.parse(await readFile(join(IRIS, '..', 'manifest.json'), 'utf8'));
     expect(iris.body.parameters.sha256).toBe(manifest.models[0].sha256);
+    // The server's own paths stay its own: a local model is named by its file name.
+    expect(iris.body.parameters.source).toBe('iris.onnx');
     expect((await call(`${server.url}/v2/models/iris/versions/1`)).body).toEqual(iris.body);
     const large = await call(`${server.url}/v2/models/mlp-large`);
     expect(large.body.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: [-1, 784] }]);

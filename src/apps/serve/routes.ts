@@ -3,6 +3,8 @@
  * metadata, then the inference routes (behind the bearer token when one is set).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename } from 'node:path';
+import { redactUri } from '../../core/storage-uri.js';
 import { allowMethod, authorize, decodeSegment, HttpError, sendJson, targetPath } from './http.js';
 import { inferV2, predictV1, type Served } from './inference.js';
 import type { DeploymentLabels, ServeMetrics } from './metrics.js';
@@ -117,8 +119,17 @@ function modelMetadata(m: LoadedModel) {
     platform: 'onnxruntime_onnx',
     inputs: m.inputs,
     outputs: m.outputs,
-    parameters: { sha256: m.sha256, source: m.source, batchable: m.batchable },
+    parameters: { sha256: m.sha256, source: publicSource(m.source), batchable: m.batchable },
   };
+}
+
+/**
+ * Where a model came from, as clients may see it: a store URI without its query or user part
+ * (a SAS token, credentials), a local file by its name only (the server's paths are its own).
+ */
+export function publicSource(source: string): string {
+  if (/^(s3|gs|az|https?):\/\//i.test(source)) return redactUri(source);
+  return basename(source.startsWith('file:') ? source.replace(/^file:\/+/, '/') : source);
 }
 
 async function modelV2(
