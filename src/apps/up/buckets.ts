@@ -11,6 +11,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { ObjectStore } from '../../ports/object-store.js';
 import { runDataSync, runSync, type DestinationReport } from '../../engines/sync/index.js';
 import type { EventView, SyncView } from '../dashboard/state.js';
+import { literalGlob, modelFiles } from './model-files.js';
 import type { UpOptions } from './up.js';
 
 /** Where each target's model lives once synced. */
@@ -157,7 +158,8 @@ async function syncModel(
   const modelReport = await runSync({
     source: model.source,
     destinations: modelDirs,
-    include: [model.file],
+    // The model file and the weights it keeps beside it, if it was saved with external data.
+    include: (await modelFiles(model)).map(literalGlob),
   });
   record('model', modelTargets, modelReport.destinations);
   if (!modelReport.ok) {
