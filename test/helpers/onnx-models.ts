@@ -103,3 +103,16 @@ export function manyFilesModel(count: number, side = 2): Buffer {
     })),
   });
 }
+
+/** y for x = a row of ones, from a server serving a matMulModel as `model` (KServe v2). */
+export async function inferOnes(url: string, model: string, side: number): Promise<number[]> {
+  const res = await fetch(`${url}/v2/models/${model}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, side], data: Array(side).fill(1) }],
+    }),
+  });
+  if (res.status !== 200) throw new Error(`inference answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data;
+}

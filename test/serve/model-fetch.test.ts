@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manyFilesModel, matMulModel, subgraphModel, weightBytes } from '../helpers/onnx-models.js';
+import {
+  inferOnes,
+  manyFilesModel,
+  matMulModel,
+  subgraphModel,
+  weightBytes,
+} from '../helpers/onnx-models.js';
 import { fetchExternalData } from '../../src/apps/serve/external-data-fetch.js';
 import { fetchModel } from '../../src/apps/serve/model-source.js';
 import { publicSource } from '../../src/apps/serve/routes.js';
@@ -75,14 +81,7 @@ describe('mcml serve with a model saved with external data', () => {
     await writeFile(join(folder, 'weights', 'w.bin'), weightBytes(side, 0.25));
     const server = await spawnServe(['--model', `m=${join(folder, 'model.onnx')}`]);
     try {
-      const res = await fetch(`${server.url}/v2/models/m/infer`, {
-        method: 'POST',
-        body: JSON.stringify({
-          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, side], data: Array(side).fill(1) }],
-        }),
-      });
-      const out = (await res.json()) as { outputs: { data: number[] }[] };
-      expect(out.outputs[0]!.data).toEqual(Array(side).fill(2));
+      expect(await inferOnes(server.url, 'm', side)).toEqual(Array(side).fill(2));
     } finally {
       await server.stop();
     }

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMoto, type Moto } from '../helpers/moto.js';
-import { matMulModel, weightBytes } from '../helpers/onnx-models.js';
+import { inferOnes, matMulModel, weightBytes } from '../helpers/onnx-models.js';
 import { IRIS, serveFails, spawnServe } from './spawn.js';
 
 describe('mcml serve with a model on S3 (moto)', () => {
@@ -118,14 +118,7 @@ describe('mcml serve with a model on S3 (moto)', () => {
     const infer = async (): Promise<number> => {
       const server = await spawnServe(args, serveEnv);
       try {
-        const res = await fetch(`${server.url}/v2/models/big/infer`, {
-          method: 'POST',
-          body: JSON.stringify({
-            inputs: [{ name: 'x', datatype: 'FP32', shape: [1, side], data: Array(side).fill(1) }],
-          }),
-        });
-        const out = (await res.json()) as { outputs: { data: number[] }[] };
-        return out.outputs[0]!.data[0]!;
+        return (await inferOnes(server.url, 'big', side))[0]!;
       } finally {
         await server.stop();
       }

@@ -12,7 +12,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
-import { matMulModel, weightBytes } from '../helpers/onnx-models.js';
+import { inferOnes, matMulModel, weightBytes } from '../helpers/onnx-models.js';
 import { alive, getState, localExample, startUp, waitForState, type UpProcess } from './helpers.js';
 
 let moto: Moto;
@@ -21,13 +21,7 @@ let up: UpProcess | undefined;
 
 beforeAll(async () => {
   [moto, azurite] = await Promise.all([startMoto(), startAzurite()]);
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: 'mcml-aws' }));
+  await s3().send(new CreateBucketCommand({ Bucket: 'mcml-aws' }));
   await BlobServiceClient.fromConnectionString(azurite.connectionString)
     .getContainerClient('mcml-azure')
     .create();
@@ -38,30 +32,47 @@ afterAll(async () => {
   await Promise.all([moto?.stop(), azurite?.stop()]);
 });
 
+/** A client of the moto S3 the buckets live in. */
+function s3(): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+}
+
+/** The keys under `prefix` in the S3 bucket, sorted. */
+async function s3Keys(prefix: string): Promise<string[]> {
+  const listed = await s3().send(new ListObjectsV2Command({ Bucket: 'mcml-aws', Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/** `mcml up` on a spec whose buckets are on the emulators, once every target is healthy. */
+async function upOnEmulators(spec: string) {
+  const env = {
+    ...moto.env,
+    MCML_S3_ENDPOINT: moto.endpoint,
+    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    XDG_CACHE_HOME: `${spec}.cache`,
+  };
+  const running = await startUp(spec, [], 180_000, env);
+  up = running;
+  const state = await waitForState(running.url, (s) =>
+    s.targets.every((t) => t.health === 'healthy'),
+  );
+  return { running, state };
+}
+
 describe('mcml up on emulated cloud buckets', () => {
   it('copies to S3 and Azure Blob and serves models loaded from them', async () => {
     const spec = await localExample((s) => {
       s.targets[0].bucket = 's3://mcml-aws/iris';
       s.targets[2].bucket = 'az://devstoreaccount1/mcml-azure/iris';
     });
-    const env = {
-      ...moto.env,
-      MCML_S3_ENDPOINT: moto.endpoint,
-      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-      XDG_CACHE_HOME: `${spec}.cache`,
-    };
-    up = await startUp(spec, [], 180_000, env);
-    const state = await waitForState(up.url, (s) => s.targets.every((t) => t.health === 'healthy'));
+    const { running, state } = await upOnEmulators(spec);
     expect(state.sync.filter((x) => x.state === 'done')).toHaveLength(6);
-
-    const s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'mcml-aws', Prefix: 'iris/' }));
-    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([
+    expect(await s3Keys('iris/')).toEqual([
       'iris/data/iris-data/iris.csv',
       'iris/models/iris/iris.onnx',
     ]);
@@ -84,7 +95,7 @@ describe('mcml up on emulated cloud buckets', () => {
     );
 
     // And they answer real inference through the front door.
-    const res = await fetch(`${up.url}/v2/models/iris/infer`, {
+    const res = await fetch(`${running.url}/v2/models/iris/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -94,8 +105,8 @@ describe('mcml up on emulated cloud buckets', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-mcml-target')).toBe('local-aws');
 
-    const pids = (await getState(up.url)).targets.flatMap((t) => t.replicas.pids);
-    expect(await up.stop()).toBe(0);
+    const pids = (await getState(running.url)).targets.flatMap((t) => t.replicas.pids);
+    expect(await running.stop()).toBe(0);
     for (const pid of pids) expect(alive(pid)).toBe(false);
   }, 240_000);
 
@@ -114,39 +125,15 @@ describe('mcml up on emulated cloud buckets', () => {
       s.targets[2].bucket = 'az://devstoreaccount1/mcml-azure/ext';
       s.data = [];
     });
-    const env = {
-      ...moto.env,
-      MCML_S3_ENDPOINT: moto.endpoint,
-      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-      XDG_CACHE_HOME: `${spec}.cache`,
-    };
-    up = await startUp(spec, [], 180_000, env);
-    await waitForState(up.url, (s) => s.targets.every((t) => t.health === 'healthy'));
-    const s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'mcml-aws', Prefix: 'ext/' }));
-    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([
+    const { running } = await upOnEmulators(spec);
+    expect(await s3Keys('ext/')).toEqual([
       'ext/models/iris/model.onnx',
       'ext/models/iris/weights/w.bin',
     ]);
     // Every replica (the S3 one, the Azure one, the local one) answers with the weights.
-    for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${up.url}/v2/models/iris/infer`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, side], data: [1, 1, 1, 1] }],
-        }),
-      });
-      expect(res.status).toBe(200);
-      const out = (await res.json()) as { outputs: { data: number[] }[] };
-      expect(out.outputs[0]!.data).toEqual([2, 2, 2, 2]);
-    }
-    expect(await up.stop()).toBe(0);
+    for (let i = 0; i < 6; i++)
+      expect(await inferOnes(running.url, 'iris', side)).toEqual([2, 2, 2, 2]);
+    expect(await running.stop()).toBe(0);
     up = undefined;
   }, 240_000);
 });

@@ -125,7 +125,7 @@ const modelSchema = z
       ])
       .default('20Gi')
       .describe(
-        'Disk each replica keeps the downloaded model and its external data files on (an emptyDir). It sizes the volume, the ephemeral storage each replica requests, the nodes\' disks and how long a replica may take to start (10 s per GiB, at least 10 minutes): raise it for models over ~15 GiB.',
+        "Disk each replica keeps the downloaded model and its external data files on (an emptyDir). It sizes the volume, the ephemeral storage each replica requests, the nodes' disks and how long a replica may take to start (10 s per GiB, at least 10 minutes): raise it for models over ~15 GiB.",
       ),
   })
   .describe('The ONNX model the service serves.');
