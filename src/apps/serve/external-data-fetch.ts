@@ -5,16 +5,13 @@
  * (sha256, else ETag, else size and time) differs from the one recorded when it was fetched, so
  * new weights under an unchanged .onnx file are never served stale.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { McmlError, isMcmlError } from '../../core/errors.js';
 import { pool } from '../../core/pool.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
-import { openDownload } from './download.js';
+import { downloadToFile } from './download.js';
 import { modelSha256, type ModelHashOptions } from './model-hash.js';
 import { externalDataFiles, type ExternalDataFile } from './onnx-external.js';
 
@@ -133,7 +130,7 @@ async function storedFile(
   return info;
 }
 
-/** Downloads one file to `local` (a temp file renamed into place), checking its sha256. */
+/** Downloads one file to `local`, checked against the store's size and sha256. */
 async function download(
   model: { name: string; root: string },
   store: ObjectStore,
@@ -141,33 +138,14 @@ async function download(
   local: string,
   streams: number,
 ): Promise<void> {
-  await mkdir(dirname(local), { recursive: true });
-  const tmp = join(dirname(local), `.${randomUUID()}.part`);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  try {
-    await pipeline(
-      await openDownload(store, info.key, info.size, streams),
-      new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      }),
-      createWriteStream(tmp),
-    );
-    const sha256 = hash.digest('hex');
+  await downloadToFile(store, info, local, streams, (sha256, bytes) => {
     if ((info.sha256 !== undefined && info.sha256 !== sha256) || bytes !== info.size) {
       throw new McmlError(
         'INTEGRITY',
         `model "${model.name}": downloaded ${model.root}${info.key} (${bytes} bytes, sha256 ${sha256}) differs from what the store lists (${info.size} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ''})`,
       );
     }
-    await rename(tmp, local);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  });
 }
 
 async function readManifest(dir: string): Promise<Manifest> {

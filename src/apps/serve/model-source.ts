@@ -3,16 +3,13 @@
  * file:// URIs read in place, s3:// gs:// az:// fetched through an injected ObjectStore into a
  * local cache, and an optional sha256 (`URI#sha256=HEX`) checked before the model is loaded.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { McmlError } from '../../core/errors.js';
-import type { ObjectStore } from '../../ports/object-store.js';
-import { openDownload } from './download.js';
+import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
+import { downloadToFile } from './download.js';
 import {
   fetchExternalData,
   objectVersion,
@@ -211,48 +208,50 @@ async function fetchRemote(
   const info = await store.stat(key);
   if (!info) throw new McmlError('NOT_FOUND', `model "${spec.name}": ${spec.uri} does not exist`);
   // The cache key changes whenever the object does: same URI with a new etag is a new entry.
-  const version = objectVersion(info);
-  const entry = createHash('sha256').update(`${spec.uri}\n${version}`).digest('hex').slice(0, 32);
-  const dir = join(options.cacheDir, entry);
-  const path = join(dir, key);
+  const entry = createHash('sha256')
+    .update(`${spec.uri}\n${objectVersion(info)}`)
+    .digest('hex')
+    .slice(0, 32);
+  const path = join(options.cacheDir, entry, key);
+  const model =
+    (await cachedModel(spec, info, path, options)) ??
+    (await downloadModel(spec, store, info, path, options));
+  await fetchExternalData({ ...spec, root }, store, path, externalOptions(options));
+  return model;
+}
+
+/** The cache entry when it holds this version of the object, intact; else undefined. */
+async function cachedModel(
+  spec: ModelSpec,
+  info: ObjectInfo,
+  path: string,
+  options: FetchOptions,
+): Promise<LocalModel | undefined> {
   const existing = await stat(path).catch(() => undefined);
-  if (existing?.isFile() && existing.size === info.size) {
-    const { sha256, from } = await modelSha256(path, existing, hashOptions(options));
-    if (spec.sha256 === undefined || spec.sha256 === sha256) {
-      if (info.sha256 === undefined || info.sha256 === sha256) {
-        await fetchExternalData({ ...spec, root }, store, path, externalOptions(options));
-        return { name: spec.name, uri: spec.uri, path, sha256, cached: true, sha256From: from };
-      }
-    }
-    // A damaged or stale cache entry: fetch again.
-  }
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${key}.${randomUUID()}.part`);
-  const hash = createHash('sha256');
-  try {
-    const body = await openDownload(store, key, info.size, options.downloadStreams ?? 1);
-    await pipeline(
-      body,
-      new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      }),
-      createWriteStream(tmp),
-    );
-    const sha256 = hash.digest('hex');
-    if (info.sha256 !== undefined && info.sha256 !== sha256) {
+  if (!existing?.isFile() || existing.size !== info.size) return undefined;
+  const { sha256, from } = await modelSha256(path, existing, hashOptions(options));
+  if (spec.sha256 !== undefined && spec.sha256 !== sha256) return undefined;
+  // A damaged or stale cache entry is fetched again.
+  if (info.sha256 !== undefined && info.sha256 !== sha256) return undefined;
+  return { name: spec.name, uri: spec.uri, path, sha256, cached: true, sha256From: from };
+}
+
+/** Downloads the object into the cache, checked against the store's and the pinned sha256. */
+async function downloadModel(
+  spec: ModelSpec,
+  store: ObjectStore,
+  info: ObjectInfo,
+  path: string,
+  options: FetchOptions,
+): Promise<LocalModel> {
+  const sha256 = await downloadToFile(store, info, path, options.downloadStreams ?? 1, (actual) => {
+    if (info.sha256 !== undefined && info.sha256 !== actual) {
       throw new McmlError(
         'INTEGRITY',
-        `model "${spec.name}": downloaded ${spec.uri} has sha256 ${sha256}, but the store says ${info.sha256}`,
+        `model "${spec.name}": downloaded ${spec.uri} has sha256 ${actual}, but the store says ${info.sha256}`,
       );
     }
-    checkSum(spec, sha256, spec.uri);
-    await rename(tmp, path);
-    await fetchExternalData({ ...spec, root }, store, path, externalOptions(options));
-    return { name: spec.name, uri: spec.uri, path, sha256, cached: false, sha256From: 'download' };
-  } finally {
-    await rm(tmp, { force: true });
-  }
+    checkSum(spec, actual, spec.uri);
+  });
+  return { name: spec.name, uri: spec.uri, path, sha256, cached: false, sha256From: 'download' };
 }
