@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   inferOnes,
@@ -12,6 +13,7 @@ import {
   weightBytes,
 } from '../helpers/onnx-models.js';
 import { fetchExternalData } from '../../src/apps/serve/external-data-fetch.js';
+import { downloadLogger } from '../../src/apps/serve/download-log.js';
 import { fetchModel } from '../../src/apps/serve/model-source.js';
 import { publicSource } from '../../src/apps/serve/routes.js';
 import { externalDataFiles } from '../../src/apps/serve/onnx-external.js';
@@ -216,5 +218,40 @@ describe("a model's source as clients see it", () => {
     expect(
       publicSource('https://acct.blob.core.windows.net/models/iris.onnx?sv=2024&sig=SECRET'),
     ).toBe('https://acct.blob.core.windows.net/models/iris.onnx?<redacted>');
+  });
+});
+
+describe('download progress in the log', () => {
+  it('logs the start, every few seconds the bytes, rate and time left, and the end', () => {
+    const lines: { fields: Record<string, unknown>; msg: string }[] = [];
+    const log = {
+      info: (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg }),
+    } as unknown as Logger;
+    let t = 0;
+    const report = downloadLogger(log, 'llm', { everyMs: 5000, now: () => t });
+    const uri = 's3://b/m/model.onnx.data?X-Amz-Signature=secret';
+    const total = 1000 * 1024 * 1024;
+    for (let s = 0; s <= 20; s++) {
+      t = s * 1000;
+      report({ uri, bytes: s * 50 * 1024 * 1024, total, done: false });
+    }
+    report({ uri, bytes: total, total, done: true });
+    expect(lines.map((l) => l.msg)).toEqual([
+      'downloading model',
+      'downloading model',
+      'downloading model',
+      'downloading model',
+      'downloading model',
+      'downloaded model',
+    ]);
+    expect(lines[0]!.fields).toEqual({
+      model: 'llm',
+      source: 's3://b/m/model.onnx.data?<redacted>',
+      total,
+    });
+    // At 10 s: 500 MiB of 1,000 at 50 MiB/s, 10 s left.
+    expect(lines[2]!.fields).toMatchObject({ percent: 50, mibPerSecond: 50, etaSeconds: 10 });
+    expect(lines[5]!.fields).toMatchObject({ bytes: total, seconds: 20 });
+    expect(JSON.stringify(lines)).not.toContain('secret');
   });
 });

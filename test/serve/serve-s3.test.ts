@@ -54,6 +54,11 @@ describe('mcml serve with a model on S3 (moto)', () => {
     const first = await spawnServe(args, env);
     try {
       expect(await first.waitForLog('model ready')).toMatchObject({ cached: false, sha256: sum });
+      expect(await first.waitForLog('downloaded model')).toMatchObject({
+        model: 'iris',
+        source: 's3://models/prod/iris.onnx',
+        bytes: (await readFile(IRIS)).length,
+      });
       const res = await fetch(`${first.url}/v1/models/iris:predict`, {
         method: 'POST',
         body: JSON.stringify({ instances: [[6.7, 3.0, 5.2, 2.3]] }),

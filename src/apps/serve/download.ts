@@ -25,9 +25,18 @@ export async function openDownload(
   return rangedRead(store, key, { size, partSize: downloadPartSize(size), streams });
 }
 
+/** How far a download is: bytes received of `total`; `done` once the file is in place. */
+export interface DownloadProgress {
+  /** The object, as the caller names it (a URI). */
+  uri: string;
+  bytes: number;
+  total: number;
+  done: boolean;
+}
+
 /**
  * Downloads `info.key` to `path`. `check` gets the bytes' sha256 and count and throws to refuse
- * them (nothing is kept then). Returns the sha256.
+ * them (nothing is kept then); `progress` hears of every chunk and of the end. Returns the sha256.
  */
 export async function downloadToFile(
   store: ObjectStore,
@@ -35,11 +44,14 @@ export async function downloadToFile(
   path: string,
   streams: number,
   check: (sha256: string, bytes: number) => void,
+  progress?: { uri: string; report: (p: DownloadProgress) => void },
 ): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.part`);
   const hash = createHash('sha256');
   let bytes = 0;
+  const tell = (done: boolean) =>
+    progress?.report({ uri: progress.uri, bytes, total: info.size, done });
   try {
     await pipeline(
       await openDownload(store, info.key, info.size, streams),
@@ -47,6 +59,7 @@ export async function downloadToFile(
         transform(chunk: Buffer, _enc, done) {
           hash.update(chunk);
           bytes += chunk.length;
+          tell(false);
           done(null, chunk);
         },
       }),
@@ -55,6 +68,7 @@ export async function downloadToFile(
     const sha256 = hash.digest('hex');
     check(sha256, bytes);
     await rename(tmp, path);
+    tell(true);
     return sha256;
   } finally {
     await rm(tmp, { force: true });

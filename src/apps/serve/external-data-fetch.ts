@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { McmlError, isMcmlError } from '../../core/errors.js';
 import { pool } from '../../core/pool.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
-import { downloadToFile } from './download.js';
+import { downloadToFile, type DownloadProgress } from './download.js';
 import { modelSha256, type ModelHashOptions } from './model-hash.js';
 import { externalDataFiles, type ExternalDataFile } from './onnx-external.js';
 
@@ -20,6 +20,8 @@ export interface ExternalFetchOptions {
   hashing?: ModelHashOptions;
   /** Ranged GETs in flight per large file (default 1). */
   downloadStreams?: number;
+  /** Hears how far each file's download is. */
+  onDownload?: (p: DownloadProgress) => void;
 }
 
 /** What was recorded of each file fetched: location → version in the store. */
@@ -68,7 +70,7 @@ export async function fetchExternalData(
       const local = join(dir, ...file.location.split('/'));
       const held = manifest[file.location] === version;
       if (held && (await current(local, info, options.hashing ?? {}))) return;
-      await download(model, store, info, local, options.downloadStreams ?? 1);
+      await download(model, store, info, local, options);
       manifest[file.location] = version;
       fetched++;
       await record();
@@ -136,16 +138,19 @@ async function download(
   store: ObjectStore,
   info: ObjectInfo,
   local: string,
-  streams: number,
+  options: ExternalFetchOptions,
 ): Promise<void> {
-  await downloadToFile(store, info, local, streams, (sha256, bytes) => {
+  const uri = `${model.root}${info.key}`;
+  const check = (sha256: string, bytes: number) => {
     if ((info.sha256 !== undefined && info.sha256 !== sha256) || bytes !== info.size) {
       throw new McmlError(
         'INTEGRITY',
-        `model "${model.name}": downloaded ${model.root}${info.key} (${bytes} bytes, sha256 ${sha256}) differs from what the store lists (${info.size} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ''})`,
+        `model "${model.name}": downloaded ${uri} (${bytes} bytes, sha256 ${sha256}) differs from what the store lists (${info.size} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ''})`,
       );
     }
-  });
+  };
+  const progress = options.onDownload && { uri, report: options.onDownload };
+  await downloadToFile(store, info, local, options.downloadStreams ?? 1, check, progress);
 }
 
 async function readManifest(dir: string): Promise<Manifest> {

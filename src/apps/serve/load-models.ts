@@ -8,6 +8,7 @@ import { McmlError } from '../../core/errors.js';
 import { Batcher } from './batcher.js';
 import type { Served } from './inference.js';
 import type { ServeMetrics } from './metrics.js';
+import { downloadLogger } from './download-log.js';
 import { fetchModel, type ModelSpec, type ResolveStore } from './model-source.js';
 import { openModel, warmupInputs, type LoadedModel } from './model.js';
 import type { Device } from './session.js';
@@ -46,6 +47,7 @@ export async function loadModel(
     resolveStore: o.resolveStore,
     hashIndexDir: o.hashIndexDir,
     downloadStreams: o.downloadStreams,
+    onDownload: downloadLogger(log, spec.name),
   });
   const model = await openModel(spec.name, spec.uri, local.path, local.sha256, {
     ...(o.worker === undefined ? {} : { worker: o.worker }),

@@ -9,7 +9,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { McmlError } from '../../core/errors.js';
 import type { ObjectInfo, ObjectStore } from '../../ports/object-store.js';
-import { downloadToFile } from './download.js';
+import { downloadToFile, type DownloadProgress } from './download.js';
 import {
   fetchExternalData,
   objectVersion,
@@ -144,6 +144,8 @@ export interface FetchOptions {
    * clouds; emulators such as moto read the whole object for every range.
    */
   downloadStreams?: number | undefined;
+  /** Hears how far each download (the model, its external data files) is. */
+  onDownload?: ((p: DownloadProgress) => void) | undefined;
   /** The clock of the hash index's racy-clean rule (tests); default Date.now. */
   now?: (() => number) | undefined;
 }
@@ -153,7 +155,11 @@ function hashOptions(options: FetchOptions): ModelHashOptions {
 }
 
 function externalOptions(options: FetchOptions): ExternalFetchOptions {
-  return { hashing: hashOptions(options), downloadStreams: options.downloadStreams ?? 1 };
+  return {
+    hashing: hashOptions(options),
+    downloadStreams: options.downloadStreams ?? 1,
+    ...(options.onDownload ? { onDownload: options.onDownload } : {}),
+  };
 }
 
 /** Makes a model available as a local file, downloading and caching remote ones; verifies sha256. */
@@ -244,7 +250,7 @@ async function downloadModel(
   path: string,
   options: FetchOptions,
 ): Promise<LocalModel> {
-  const sha256 = await downloadToFile(store, info, path, options.downloadStreams ?? 1, (actual) => {
+  const check = (actual: string) => {
     if (info.sha256 !== undefined && info.sha256 !== actual) {
       throw new McmlError(
         'INTEGRITY',
@@ -252,6 +258,9 @@ async function downloadModel(
       );
     }
     checkSum(spec, actual, spec.uri);
-  });
+  };
+  const progress = options.onDownload && { uri: spec.uri, report: options.onDownload };
+  const streams = options.downloadStreams ?? 1;
+  const sha256 = await downloadToFile(store, info, path, streams, check, progress);
   return { name: spec.name, uri: spec.uri, path, sha256, cached: false, sha256From: 'download' };
 }
