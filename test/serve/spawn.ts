@@ -1,6 +1,7 @@
 /** Spawns `node bin/mcml serve` for tests: waits for its "ready" log line, always stopped. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/process.js';
@@ -9,6 +10,11 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const IRIS = join(ROOT, 'models', 'iris.onnx');
 export const LARGE = join(ROOT, 'models', 'mlp-large.onnx');
 const BIN = join(ROOT, 'bin', 'mcml');
+/**
+ * Where the servers these tests start remember model hashes (a test may pass its own): a temp
+ * directory of this test process, not the user's ~/.cache.
+ */
+const HASH_INDEX_DIR = join(tmpdir(), `mcml-test-hashes-${process.pid}`);
 
 export interface ServeProcess {
   url: string;
@@ -39,7 +45,7 @@ export async function spawnServe(
     [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
+      env: { ...process.env, MCML_HASH_INDEX_DIR: HASH_INDEX_DIR, ...env },
     },
   );
   let out = '';
@@ -119,7 +125,7 @@ export async function serveFails(
     [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...env },
+      env: { ...process.env, MCML_HASH_INDEX_DIR: HASH_INDEX_DIR, ...env },
     },
   );
   let stderr = '';
