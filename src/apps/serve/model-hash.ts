@@ -22,12 +22,24 @@ export interface ModelHashOptions {
 /** Where a model file's sha256 came from: its bytes, or the index. */
 export type Sha256Source = 'read' | 'index';
 
+/** One index per directory for the whole process, its saves one at a time. */
+const indexes = new Map<string, { index: HashIndex; saved: Promise<void> }>();
+
 /**
  * The index of one directory's models. Its root names this use, so the local object store's
- * index of the same directory (which records MD5s too) is a different file.
+ * index of the same directory (which records MD5s too) is a different file. Shared by every
+ * file of the directory (a model's many weights files): read once, never saved by two writers
+ * at once, so no save puts back an older set of entries.
  */
-function indexFor(path: string, dir: string): HashIndex {
-  return new HashIndex(dir, `serve-models:${dirname(path)}`);
+function indexFor(path: string, dir: string): { index: HashIndex; saved: Promise<void> } {
+  const root = `serve-models:${dirname(path)}`;
+  const key = `${dir}\n${root}`;
+  let entry = indexes.get(key);
+  if (!entry) {
+    entry = { index: new HashIndex(dir, root), saved: Promise.resolve() };
+    indexes.set(key, entry);
+  }
+  return entry;
 }
 
 /** The file's sha256 (`stats`: a stat taken before the read). */
@@ -36,25 +48,26 @@ export async function modelSha256(
   stats: Stats,
   options: ModelHashOptions = {},
 ): Promise<{ sha256: string; from: Sha256Source }> {
-  const index = options.indexDir === undefined ? undefined : indexFor(path, options.indexDir);
+  const shared = options.indexDir === undefined ? undefined : indexFor(path, options.indexDir);
   const key = basename(path);
   const stamp = stampOf(stats);
-  await index?.load();
-  const known = index?.get(key, stamp);
+  await shared?.index.load();
+  const known = shared?.index.get(key, stamp);
   if (known) return { sha256: known.sha256, from: 'index' };
   const readAt = (options.now ?? Date.now)();
   const sha256 = await hashFile(path);
-  if (index) {
+  if (shared) {
     // Recorded under the stamp seen before the read: a write during the read changes the
     // stamp, so this record never matches the changed file.
-    index.set(key, stats, { stamp, sha256 }, readAt);
-    await index.save();
+    shared.index.set(key, stats, { stamp, sha256 }, readAt);
+    shared.saved = shared.saved.then(() => shared.index.save());
+    await shared.saved;
   }
   return { sha256, from: 'read' };
 }
 
 /** The sha256 of a file's bytes. */
-export async function hashFile(path: string): Promise<string> {
+async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
   return hash.digest('hex');

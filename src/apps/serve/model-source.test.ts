@@ -213,7 +213,7 @@ describe('fetchModel', () => {
       sha256: sha('weights v1'),
       sha256From: 'read',
     });
-    // The next start (a new index object, read from disk) stats the file instead of reading it.
+    // The next start stats the file instead of reading it.
     const again = await fetchModel({ ...spec, sha256: sha('weights v1') }, options);
     expect(again).toMatchObject({ sha256: sha('weights v1'), sha256From: 'index' });
 

@@ -129,7 +129,7 @@ function modelMetadata(m: LoadedModel) {
  */
 export function publicSource(source: string): string {
   if (/^(s3|gs|az|https?):\/\//i.test(source)) return redactUri(source);
-  return basename(source.startsWith('file:') ? source.replace(/^file:\/+/, '/') : source);
+  return basename(source); // a path or a file:// URI
 }
 
 async function modelV2(
